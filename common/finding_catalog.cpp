@@ -1,0 +1,264 @@
+// The findings catalog. APPEND-ONLY: never rename, renumber or delete an id (reports, dashboards
+// and drain reasons in the field refer to them); retire an id by leaving it unused.
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+#include <string>
+
+#include "common/findings.hpp"
+
+namespace preflight {
+namespace {
+
+using enum Severity;
+using C = Category;
+
+constexpr std::array kCatalog = std::to_array<FindingDefinition>({
+    // ---- versions (preflight-versions) ----
+    {"VERSION_LIBFABRIC", info, C::version, "libfabric {} (built against {})", ""},
+    {"VERSION_LIBFABRIC_PROVIDERS", info, C::version, "libfabric providers: {}", ""},
+    {"VERSION_RDMA_CORE", info, C::version, "rdma-core {}", ""},
+    {"VERSION_NCCL", info, C::version, "NCCL {} loaded from {}", ""},
+    {"VERSION_OFI_NCCL", info, C::version, "aws-ofi-nccl {} at {}", ""},
+    {"VERSION_MPI", info, C::version, "MPI: {}", ""},
+    {"VERSION_CUDA_RUNTIME", info, C::version, "CUDA runtime {} loaded from {}", ""},
+    {"VERSION_CUDA_DRIVER", info, C::version, "CUDA driver API {}", ""},
+    {"VERSION_HWLOC", info, C::version, "hwloc {} (built against {})", ""},
+    {"VERSION_EFA_INSTALLER", info, C::version, "EFA installer {}", ""},
+    {"VERSION_EFA_KMOD", info, C::version, "EFA kernel module {}", ""},
+    {"VERSION_OS", info, C::version, "{} / kernel {}", ""},
+    {"LIBFABRIC_HEADER_RUNTIME_MISMATCH", monitor, C::version,
+     "libfabric runtime {} is older than the headers {} this binary was built with",
+     "Put the libfabric the binary was built against first on LD_LIBRARY_PATH, or rebuild"},
+    {"EFA_PROVIDER_MISSING", isolate, C::version,
+     "libfabric {} has no efa provider (providers: {})",
+     "Install the AWS EFA installer's libfabric (/opt/amazon/efa) and put /opt/amazon/efa/lib "
+     "first on LD_LIBRARY_PATH"},
+    {"EFA_INSTALLER_TOO_OLD", monitor, C::version,
+     "EFA installer {} is older than the minimum {} ({})",
+     "Upgrade the EFA installer (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start.html)"},
+    {"NCCL_TOO_OLD", monitor, C::version, "NCCL {} is older than the minimum {} ({})",
+     "Upgrade NCCL to the recommended version for this platform"},
+    {"OFI_NCCL_TOO_OLD", monitor, C::version, "aws-ofi-nccl {} is older than the minimum {} ({})",
+     "Upgrade aws-ofi-nccl (shipped with the EFA installer >= 1.29 in /opt/amazon/ofi-nccl)"},
+    {"OFI_NCCL_LIBFABRIC_TOO_OLD", isolate, C::version,
+     "aws-ofi-nccl {} needs libfabric >= {}, found {}",
+     "Upgrade the EFA installer so libfabric matches the plugin"},
+    {"CUDA_TOO_OLD", monitor, C::version, "CUDA {} is older than the minimum {} ({})",
+     "Upgrade the CUDA toolkit/runtime"},
+    {"CUDA_DRIVER_TOO_OLD", isolate, C::version,
+     "CUDA driver API {} is older than the CUDA runtime {}: kernels will fail to launch",
+     "Upgrade the NVIDIA driver to one supporting CUDA {}"},
+    {"OFI_NCCL_NOT_FOUND", monitor, C::version,
+     "aws-ofi-nccl plugin not found (searched {}): NCCL will fall back to TCP sockets",
+     "Install aws-ofi-nccl (EFA installer >= 1.29 ships it in /opt/amazon/ofi-nccl) and make sure "
+     "its lib directory is in LD_LIBRARY_PATH or /etc/ld.so.conf.d"},
+
+    // ---- platform ----
+    {"PLATFORM_UNKNOWN", info, C::topology,
+     "instance type {} is not in the platform catalog: platform checks skipped",
+     "Pass --instance-type with a catalogued type, or add reports/platforms/<type>.json"},
+
+    // ---- drivers (preflight-drivers) ----
+    {"NVIDIA_DRIVER_MISSING", isolate, C::driver, "NVIDIA kernel driver not loaded: {}",
+     "Install/load the NVIDIA driver (modprobe nvidia) or replace the instance"},
+    {"NVIDIA_DRIVER_VERSION", info, C::driver, "NVIDIA driver {}", ""},
+    {"GPU_COUNT_MISMATCH", isolate, C::driver, "{} GPUs visible, platform {} has {}",
+     "A GPU fell off the bus: stop the instance and start it again (new host), or replace it"},
+    {"GPU_PERSISTENCE_OFF", monitor, C::driver, "persistence mode is off on GPU {}",
+     "nvidia-smi -pm 1 (or enable nvidia-persistenced)"},
+    {"GPU_ECC_DISABLED", monitor, C::driver, "ECC is disabled on GPU {}",
+     "nvidia-smi -e 1 and reboot"},
+    {"GPU_ECC_UNCORRECTED", reset, C::driver, "GPU {} has {} uncorrected ECC errors",
+     "Reset the GPU (nvidia-smi -r) or reboot; replace the instance if they recur"},
+    {"GPU_RETIRED_PAGES_PENDING", reboot, C::driver, "GPU {} has page retirement pending",
+     "Reboot to retire the pages"},
+    {"GPU_ROW_REMAP_FAILURE", isolate, C::driver, "GPU {} row remapping failed or is pending: {}",
+     "Reboot if pending; replace the instance on failure"},
+    {"PCIE_LINK_DOWNTRAINED", monitor, C::topology,
+     "PCIe link of {} runs at {} x{}, capable of {} x{}",
+     "Stop and start the instance (new host); report to AWS if it persists"},
+    {"NVLINK_DOWN", isolate, C::driver, "GPU {} has {} of {} NVLinks up",
+     "Reset the GPU or reboot; replace the instance if links stay down"},
+    {"CUDA_DRIVER_VERSION", info, C::driver, "CUDA driver API {}", ""},
+    {"EFA_KMOD_MISSING", isolate, C::driver, "EFA kernel module not loaded",
+     "Install the EFA installer (it builds the efa module) and modprobe efa"},
+    {"GPUDIRECT_RDMA_UNAVAILABLE", monitor, C::driver,
+     "neither nvidia_peermem nor a dma-buf capable stack found: {}",
+     "modprobe nvidia_peermem, or use kernel >= 5.12 with NVIDIA driver >= 515 (dma-buf)"},
+    {"GDRDRV_MISSING", info, C::driver, "gdrdrv (GDRCopy) not loaded",
+     "Install GDRCopy for lower small-message latency (optional)"},
+    {"FABRIC_MANAGER_DOWN", isolate, C::driver,
+     "{} NVSwitches present but the fabric manager is not running: {}",
+     "systemctl start nvidia-fabricmanager (its version must equal the driver's)"},
+    {"MEMLOCK_LIMITED", isolate, C::environment, "memlock limit is {} (needs unlimited or >= 16 GiB)",
+     "Set 'memlock unlimited' in /etc/security/limits.conf and for the Slurm/container runtime "
+     "(--ulimit memlock=-1)"},
+
+    // ---- topology (preflight-topology) ----
+    {"TOPOLOGY_UNAVAILABLE", info, C::topology, "topology could not be read: {}", ""},
+    {"EFA_COUNT_MISMATCH", isolate, C::efa, "{} EFA devices found, platform {} has {}",
+     "An EFA device is missing: stop and start the instance (new host), or replace it"},
+    {"EFA_PER_GPU_MISMATCH", monitor, C::topology,
+     "GPU {} has {} local EFA devices, platform {} expects {}",
+     "Check the instance's PCIe topology; replace the instance if devices are missing"},
+    {"GPU_NIC_CROSS_NUMA", monitor, C::topology,
+     "EFA {} is on NUMA node {} but its GPU {} is on NUMA node {}",
+     "Traffic crosses the inter-socket link: check NCCL_TOPO_FILE / the plugin's NIC mapping"},
+    {"NVSWITCH_COUNT_MISMATCH", isolate, C::topology, "{} NVSwitches found, platform {} has {}",
+     "Replace the instance"},
+
+    // ---- environment (preflight-env) ----
+    {"ENV_RDMAV_FORK_SAFE_SET", monitor, C::environment, "{} is set: {}",
+     "Unset RDMAV_FORK_SAFE and every RDMAV_* variable; use FI_EFA_FORK_SAFE on kernels < 5.15"},
+    {"ENV_FI_PROVIDER_STALE", monitor, C::environment,
+     "FI_PROVIDER={} is only needed for aws-ofi-nccl <= 1.5.0 (found {})", "Unset FI_PROVIDER"},
+    {"ENV_NCCL_PROTO_STALE", monitor, C::environment,
+     "NCCL_PROTO={} is only needed for aws-ofi-nccl <= 1.5.0 (found {}); it costs bandwidth",
+     "Unset NCCL_PROTO"},
+    {"ENV_FI_EFA_USE_DEVICE_RDMA_STALE", info, C::environment,
+     "FI_EFA_USE_DEVICE_RDMA=1 is not needed with libfabric >= 1.18 and aws-ofi-nccl >= 1.7",
+     "Unset FI_EFA_USE_DEVICE_RDMA"},
+    {"ENV_FI_EFA_SET_CUDA_SYNC_MEMOPS_NEEDED", monitor, C::environment,
+     "EFA installer {} < 1.29.1 with NCCL {} >= 2.19 needs FI_EFA_SET_CUDA_SYNC_MEMOPS=0",
+     "export FI_EFA_SET_CUDA_SYNC_MEMOPS=0, or upgrade the EFA installer"},
+    {"ENV_FI_EFA_FORK_SAFE_UNNEEDED", info, C::environment,
+     "FI_EFA_FORK_SAFE=1 is not needed on kernel {} (>= 5.15)", "Unset it (harmless)"},
+    {"ENV_NCCL_SOCKET_IFNAME_NO_MATCH", isolate, C::environment,
+     "NCCL_SOCKET_IFNAME={} matches no interface (have: {})",
+     "Set NCCL_SOCKET_IFNAME to a prefix of an existing interface (e.g. 'en' on p4d/p5)"},
+    {"ENV_NCCL_TUNING_OVERRIDE", monitor, C::environment, "{}={} overrides NCCL's tuning",
+     "Leave it at the default unless a measurement shows a gain"},
+    {"ENV_HUGE_PAGE_FORK", info, C::environment,
+     "FI_EFA_USE_HUGE_PAGE is not 0 and processes may fork (data loaders)",
+     "export FI_EFA_USE_HUGE_PAGE=0 for PyTorch jobs with forking data loaders"},
+    {"HUGEPAGES_UNAVAILABLE", info, C::environment, "no huge pages configured: {}",
+     "Reserve huge pages (vm.nr_hugepages) if the EFA provider should use them"},
+
+    // ---- EFA devices (preflight-efa) ----
+    {"EFA_ABSENT", info, C::efa, "no EFA device on this machine", ""},
+    {"EFA_PORT_DOWN", isolate, C::efa, "EFA {} port {} is {} / {}",
+     "Stop and start the instance; replace it if the port stays down"},
+    {"EFA_RDMA_READ_UNSUPPORTED", monitor, C::efa,
+     "EFA {} does not support RDMA read: GPUDirect RDMA disabled",
+     "Expected on instances without RDMA read; otherwise update the EFA driver"},
+    {"EFA_LIBFABRIC_DOMAIN_MISSING", isolate, C::efa,
+     "libfabric efa provider lists {} RDM domains, {} devices exist ({} missing)",
+     "Check the EFA installer and /dev/infiniband permissions"},
+    {"EFA_ERROR_COUNTERS_RISING", isolate, C::efa, "EFA {} error counters rose: {}",
+     "Errors during traffic: drain the node and check its peers; replace the instance if it "
+     "recurs"},
+    {"EFA_SETUP_ERRORS", monitor, C::efa, "EFA {} setup error counters are non-zero: {}",
+     "Check memlock limits and process counts per device"},
+
+    // ---- NCCL transport (log rules) ----
+    {"OFI_NCCL_NOT_LOADED", isolate, C::nccl, "NCCL did not load the aws-ofi-nccl plugin: {}",
+     "Put the plugin's lib directory on LD_LIBRARY_PATH (NCCL_NET_PLUGIN) and check it loads"},
+    {"NCCL_FALLBACK_SOCKET", isolate, C::nccl, "NCCL fell back to TCP sockets: {}",
+     "Fix the plugin/provider error above; never train on NET/Socket on EFA instances"},
+    {"NCCL_EFA_NIC_COUNT_MISMATCH", isolate, C::nccl,
+     "aws-ofi-nccl found {} EFA NICs, platform {} has {}", "A NIC is missing or unusable"},
+    {"NCCL_GDRDMA_OFF", monitor, C::nccl, "NET channels do not use GPUDirect RDMA: {}",
+     "Load nvidia_peermem or enable dma-buf; expected on instances without GPUDirect RDMA"},
+    {"NCCL_USES_EFA", info, C::nccl, "NCCL uses EFA: {}", ""},
+
+    // ---- benchmarks ----
+    {"RESULT_WRONG", isolate, C::benchmark, "{} wrong elements at {} bytes: {}",
+     "Data corruption: drain the node(s) named and rerun with --check on pairs to localize"},
+    {"RESULT_CORRECT", info, C::benchmark, "{} sizes checked bit-exact over {} ranks", ""},
+    {"BENCH_TIMEOUT", isolate, C::benchmark, "{} did not finish within {} s in phase {}: {}",
+     "A rank or link is stuck: check the named ranks' hosts"},
+    {"PEER_LOST", isolate, C::benchmark, "peer {} was lost: {}", "Check the named host"},
+    {"NODE_UNREACHABLE", isolate, C::benchmark, "node {} could not be reached: {}",
+     "Check the node's network and that it is up"},
+    {"P2P_LINK_OUTLIER", monitor, C::benchmark, "link {} <-> {} is slow: {}",
+     "Re-test the pair; report the link to AWS if it persists"},
+    {"P2P_NODE_OUTLIER", isolate, C::benchmark, "node {} is slow with every partner: {}",
+     "Drain and replace the node"},
+    {"BASELINE_REGRESSION", monitor, C::benchmark, "{} misses the baseline: {}",
+     "Compare with history; check versions and topology of the node"},
+
+    // ---- harness ----
+    {"HARNESS_ERROR", isolate, C::harness, "{}", "See the error; rerun with --verbose"},
+    {"STEP_SKIPPED", info, C::harness, "{}", ""},
+});
+
+// Compile-time proof that ids are unique.
+consteval bool ids_unique() {
+  for (std::size_t i = 0; i < kCatalog.size(); ++i) {
+    for (std::size_t j = i + 1; j < kCatalog.size(); ++j) {
+      if (kCatalog[i].id == kCatalog[j].id) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+static_assert(ids_unique(), "finding ids must be unique");
+
+}  // namespace
+
+std::span<const FindingDefinition> finding_catalog() { return kCatalog; }
+
+const FindingDefinition& finding(std::string_view id) {
+  const auto it = std::find_if(kCatalog.begin(), kCatalog.end(),
+                               [id](const FindingDefinition& entry) { return entry.id == id; });
+  if (it == kCatalog.end()) {
+    throw std::out_of_range("unknown finding id: " + std::string(id));
+  }
+  return *it;
+}
+
+bool is_known_finding(std::string_view id) {
+  return std::any_of(kCatalog.begin(), kCatalog.end(),
+                     [id](const FindingDefinition& entry) { return entry.id == id; });
+}
+
+std::string_view to_string(Severity severity) {
+  switch (severity) {
+    case Severity::isolate:
+      return "isolate";
+    case Severity::reboot:
+      return "reboot";
+    case Severity::reset:
+      return "reset";
+    case Severity::monitor:
+      return "monitor";
+    case Severity::info:
+      return "info";
+  }
+  return "info";
+}
+
+std::optional<Severity> parse_severity(std::string_view text) {
+  for (const Severity severity : {isolate, reboot, reset, monitor, info}) {
+    if (to_string(severity) == text) {
+      return severity;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(Category category) {
+  switch (category) {
+    case C::driver:
+      return "driver";
+    case C::version:
+      return "version";
+    case C::topology:
+      return "topology";
+    case C::environment:
+      return "environment";
+    case C::efa:
+      return "efa";
+    case C::nccl:
+      return "nccl";
+    case C::benchmark:
+      return "benchmark";
+    case C::harness:
+      return "harness";
+  }
+  return "harness";
+}
+
+}  // namespace preflight

@@ -1,0 +1,34 @@
+// Status values and the one exit-code table every preflight binary obeys (DESIGN.md).
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace preflight {
+
+// A check's or a run's outcome. `warn` is a pass with something to look at: it exits 0 unless the
+// operator asked for --warn-as-fail. `usage` only ever describes a run, never a check.
+enum class Status { pass, warn, fail, usage, skip, error, timeout };
+
+namespace exit_code {
+inline constexpr int pass = 0;
+inline constexpr int fail = 1;
+inline constexpr int usage = 2;
+inline constexpr int skip = 3;
+inline constexpr int error = 4;
+inline constexpr int timeout = 124;
+}  // namespace exit_code
+
+[[nodiscard]] std::string_view to_string(Status status);
+[[nodiscard]] std::optional<Status> parse_status(std::string_view text);
+
+// The exit code of a run whose verdict is `status`.
+[[nodiscard]] int exit_code_for(Status status, bool warn_as_fail = false);
+
+// The verdict of a run from the statuses of its checks: the worst status that ran wins
+// (timeout > error > fail > warn > pass); skip only when nothing ran at all, so a skipped check
+// can never turn a failing run into a pass nor an empty run into one.
+[[nodiscard]] Status combine_statuses(std::span<const Status> statuses);
+
+}  // namespace preflight

@@ -1,0 +1,51 @@
+// Reading and writing reports. Reading: parse (errors name file, line and column), validate
+// against the schema (errors name the JSON pointer), then convert to structs. Writing: atomic
+// (temp + rename), also for the partial reports written after every finished size.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+#include "reports/report.hpp"
+
+namespace preflight::reports {
+
+// Input files larger than this are refused (bounded memory on hostile input).
+inline constexpr std::size_t kMaxInputFileBytes = 256U << 20U;
+// Deeper JSON nesting than this is refused before parsing (stack safety).
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// Parses a JSON file; throws UsageError "FILE:LINE:COLUMN: message" on malformed input, on a
+// file over kMaxInputFileBytes, or nested deeper than kMaxJsonDepth. "-" reads stdin.
+[[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);
+// The same for text already in memory; `origin` names it in messages.
+[[nodiscard]] nlohmann::json parse_json_text(std::string_view text, std::string_view origin);
+
+// Reads and validates a preflight.report/1 file; throws UsageError naming the file and the JSON
+// pointer of the first schema errors.
+[[nodiscard]] Report read_report(const std::filesystem::path& path);
+
+// Serialises a report (2-space indent, trailing newline).
+[[nodiscard]] std::string dump_report(const Report& report);
+
+// Writes `report` to `path` atomically, or to stdout for "-".
+void write_report(const Report& report, const std::string& path);
+
+// Re-writes the report file after each unit of progress, so a killed run leaves what it finished.
+// Thread-safe: the watchdog may write the partial report while the main thread is blocked. Writes
+// to stdout ("-") happen only once, on finish.
+class IncrementalReportWriter {
+ public:
+  explicit IncrementalReportWriter(std::string path) : path_(std::move(path)) {}
+  void checkpoint(const Report& report);  // partial: no-op for stdout or an empty path
+  void finish(const Report& report);      // final: stdout too
+
+ private:
+  std::string path_;
+  std::mutex mutex_;
+};
+
+}  // namespace preflight::reports
