@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Installs what preflight needs from Debian's packages (only what is missing), then configures and
+# builds into build/ (or $PREFLIGHT_BUILD_DIR). Idempotent: a second run installs nothing and
+# rebuilds only what changed.
+#
+#   scripts/setup.sh                 build dependencies, configure, build
+#   scripts/setup.sh --test-tools    also the tools the test suite uses (schema and XML
+#                                    validators, shellcheck, headless Chromium, promtool)
+#   scripts/setup.sh --no-build      install only
+#   PREFLIGHT_CMAKE_ARGS="-DPREFLIGHT_SANITIZE=address,undefined" scripts/setup.sh
+set -euo pipefail
+
+repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${PREFLIGHT_BUILD_DIR:-$repo_dir/build}
+with_test_tools=0
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --test-tools) with_test_tools=1 ;;
+    --no-build) build=0 ;;
+    -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+# Build dependencies: compilers, CMake, the libraries preflight links, and the peers it runs.
+build_packages=(
+  build-essential cmake pkg-config git
+  libopenmpi-dev openmpi-bin
+  libfabric-dev libfabric-bin
+  rdma-core libibverbs-dev ibverbs-providers
+  libhwloc-dev hwloc
+  nlohmann-json3-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev sqlite3
+  iproute2
+)
+# Test tools: independent validators for what preflight writes (JSON Schema, JUnit XML, HTML,
+# Prometheus textfiles, YAML, shell scripts).
+test_packages=(
+  python3 python3-jsonschema python3-yaml libxml2-utils shellcheck chromium prometheus
+  fonts-dejavu-core hyperfine
+)
+
+packages=("${build_packages[@]}")
+if [[ $with_test_tools == 1 ]]; then
+  packages+=("${test_packages[@]}")
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) != 0 ]]; then
+    sudo_cmd=(sudo)
+  else
+    sudo_cmd=()
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+else
+  echo "setup.sh: all ${#packages[@]} packages present"
+fi
+
+if [[ $build == 0 ]]; then
+  exit 0
+fi
+
+# CUDA and NCCL are optional: found under /usr/local/cuda* when present (see cmake/).
+read -r -a extra_args <<<"${PREFLIGHT_CMAKE_ARGS:-}"
+cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE="${PREFLIGHT_BUILD_TYPE:-RelWithDebInfo}" \
+  "${extra_args[@]}" >"$build_dir.configure.log" 2>&1 || {
+  cat "$build_dir.configure.log" >&2
+  exit 1
+}
+grep -E "preflight [0-9]|PREFLIGHT_WITH_.*=OFF" "$build_dir.configure.log" || true
+jobs=${PREFLIGHT_BUILD_JOBS:-$(nproc)}
+cmake --build "$build_dir" -j "$jobs"

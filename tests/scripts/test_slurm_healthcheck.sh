@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions run through the EXIT trap and case helpers
+# test_slurm_healthcheck.sh — scripts/slurm/preflight-healthcheck.sh against a fake
+# `scontrol` (prints a canned `show node`, records every argv) and a fake `preflight`
+# (writes a canned JSON report, exits with a chosen code).  No Slurm needed.
+# Exit: 0 pass, 1 fail, 77 skip (neither jq nor python3 to read reports).
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HC=$ROOT/scripts/slurm/preflight-healthcheck.sh
+[[ -x $HC ]] || { echo "FAIL: $HC missing or not executable"; exit 1; }
+command -v jq >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 ||
+    { echo "SKIP: neither jq nor python3"; exit 77; }
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+BIN=$TMP/bin
+mkdir -p "$BIN" "$TMP/reports"
+
+# ---- fakes
+cat >"$BIN/scontrol" <<'EOF'
+#!/usr/bin/env bash
+# fake scontrol: `show node X` prints $FAKE_SHOW_NODE; everything is logged one line per call
+printf '%s|' "$@" >>"$FAKE_SCONTROL_LOG"
+echo >>"$FAKE_SCONTROL_LOG"
+if [[ ${1:-} == show && ${2:-} == node ]]; then
+    printf '%s\n' "$FAKE_SHOW_NODE"
+fi
+exit 0
+EOF
+cat >"$BIN/preflight" <<'EOF'
+#!/usr/bin/env bash
+# fake preflight: writes $FAKE_REPORT to the --json path, sleeps $FAKE_SLEEP, exits $FAKE_RC
+printf '%s|' "$@" >"$FAKE_PREFLIGHT_ARGV"
+json=""
+while (($# > 0)); do
+    if [[ $1 == --json ]]; then json=$2; shift; fi
+    shift
+done
+[[ -n $json && -n ${FAKE_REPORT:-} ]] && printf '%s\n' "$FAKE_REPORT" >"$json"
+[[ -n ${FAKE_SLEEP:-} ]] && sleep "$FAKE_SLEEP"
+exit "${FAKE_RC:-0}"
+EOF
+chmod +x "$BIN/scontrol" "$BIN/preflight"
+
+export PATH="$BIN:$PATH"
+export FAKE_SCONTROL_LOG=$TMP/scontrol.log FAKE_PREFLIGHT_ARGV=$TMP/preflight.argv
+export PREFLIGHT_REPORT_DIR=$TMP/reports SLURMD_NODENAME=gpu-st-p5-7
+unset PREFLIGHT_BIN PREFLIGHT_HEALTHCHECK_ARGS PREFLIGHT_HEALTHCHECK_DRY_RUN SCONTROL
+
+show_node() { # show_node STATE [REASON] -> realistic `scontrol show node` output
+    local s
+    s="NodeName=gpu-st-p5-7 Arch=x86_64 CoresPerSocket=48
+   CPUAlloc=0 CPUEfctv=192 CPUTot=192 CPULoad=0.31
+   AvailableFeatures=p5.48xlarge
+   ActiveFeatures=p5.48xlarge
+   Gres=gpu:h100:8
+   NodeAddr=10.1.2.7 NodeHostName=gpu-st-p5-7 Version=23.11.4
+   OS=Linux 5.15.0-1051-aws #56~20.04.1-Ubuntu SMP Tue Nov 28 15:43:31 UTC 2023
+   RealMemory=2000000 AllocMem=0 FreeMem=1990000 Sockets=2 Boards=1
+   State=$1 ThreadsPerCore=2 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A
+   Partitions=p5
+   BootTime=2024-05-01T10:00:00 SlurmdStartTime=2024-05-01T10:01:00
+   LastBusyTime=2024-05-01T11:00:00 ResumeAfterTime=None
+   CfgTRES=cpu=192,mem=2000000M,billing=192,gres/gpu=8
+   AllocTRES=
+   CapWatts=n/a
+   CurrentWatts=0 AveWatts=0
+   ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s"
+    [[ -n ${2:-} ]] && s+=$'\n'"   Reason=$2 [root@2024-05-01T12:00:00]"
+    printf '%s' "$s"
+}
+
+REPORT_FAIL='{"schema":"preflight.report/1","checks":[
+ {"id":"DRIVER_OK","status":"pass","severity":"info"},
+ {"id":"EFA_PORT_DOWN","status":"fail","severity":"isolate","message":"port 1 of rdmap16s27 is DOWN"},
+ {"id":"MEMLOCK_LIMITED","status":"fail","severity":"reboot"}],
+ "verdict":{"status":"fail","exit_code":1,"summary":"2 checks failed"}}'
+REPORT_ERROR='{"schema":"preflight.report/1","checks":[
+ {"id":"NCCL_FALLBACK_SOCKET","status":"pass","severity":"info"},
+ {"id":"GPU_QUERY_FAILED","status":"error","severity":"reset"}],
+ "verdict":{"status":"error","exit_code":4,"summary":"nvml init failed"}}'
+REPORT_PASS='{"schema":"preflight.report/1","checks":[{"id":"DRIVER_OK","status":"pass","severity":"info"}],
+ "verdict":{"status":"pass","exit_code":0,"summary":"ok"}}'
+REPORT_SKIP='{"schema":"preflight.report/1","checks":[],"verdict":{"status":"skip","exit_code":3,"summary":"no GPU"}}'
+
+FAILS=0
+# run_case NAME RC REPORT SHOW_NODE [extra env assignments...] -> runs the wrapper
+run_case() {
+    local name=$1 rc=$2 report=$3 show=$4
+    shift 4
+    : >"$FAKE_SCONTROL_LOG"
+    rm -f "$FAKE_PREFLIGHT_ARGV"
+    CASE=$name
+    env "$@" FAKE_RC="$rc" FAKE_REPORT="$report" FAKE_SHOW_NODE="$show" \
+        "$HC" >"$TMP/out" 2>&1
+    HC_RC=$?
+}
+updates() { grep '^update|' "$FAKE_SCONTROL_LOG" || true; }
+expect_updates() { # expect_updates EXPECTED (lines, may be empty)
+    local got
+    got=$(updates)
+    if [[ $got == "$1" ]]; then
+        echo "ok   - $CASE"
+    else
+        echo "FAIL - $CASE"
+        echo "       expected updates: ${1:-<none>}"
+        echo "       got:              ${got:-<none>}"
+        sed 's/^/       | /' "$TMP/out"
+        FAILS=$((FAILS + 1))
+    fi
+}
+expect_rc() {
+    if [[ $HC_RC == "$1" ]]; then
+        echo "ok   - $CASE: exit $1"
+    else
+        echo "FAIL - $CASE: exit $HC_RC, expected $1"
+        FAILS=$((FAILS + 1))
+    fi
+}
+DRAIN_EFA='update|nodename=gpu-st-p5-7|state=drain|reason=preflight: EFA_PORT_DOWN|'
+RESUME='update|nodename=gpu-st-p5-7|state=resume|'
+
+run_case "fail on an idle node drains with the first failing id" 1 "$REPORT_FAIL" "$(show_node IDLE)"
+expect_updates "$DRAIN_EFA"
+expect_rc 1
+if [[ $(cat "$FAKE_PREFLIGHT_ARGV" 2>/dev/null) == "node|--quick|--json|$TMP/reports/healthcheck-gpu-st-p5-7.json|" ]]; then
+    echo "ok   - preflight invoked as: node --quick --json <dir>/healthcheck-<node>.json"
+else
+    echo "FAIL - preflight argv: $(cat "$FAKE_PREFLIGHT_ARGV" 2>/dev/null)"
+    FAILS=$((FAILS + 1))
+fi
+
+run_case "fail on an allocated node (draining) drains too" 1 "$REPORT_FAIL" "$(show_node ALLOCATED)"
+expect_updates "$DRAIN_EFA"
+
+run_case "error drains with the first error id" 4 "$REPORT_ERROR" "$(show_node MIXED)"
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: GPU_QUERY_FAILED|'
+expect_rc 1
+
+run_case "error with no report drains with ERROR" 4 "" "$(show_node IDLE)"
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: ERROR|'
+
+run_case "fail with an unreadable report drains with FAIL" 1 "{not json" "$(show_node IDLE)"
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: FAIL|'
+
+run_case "pass on a node drained by preflight resumes it" 0 "$REPORT_PASS" \
+    "$(show_node IDLE+DRAIN 'preflight: EFA_PORT_DOWN')"
+expect_updates "$RESUME"
+expect_rc 0
+
+run_case "pass on a node draining by preflight resumes it" 0 "$REPORT_PASS" \
+    "$(show_node MIXED+DRAIN 'preflight: TIMEOUT')"
+expect_updates "$RESUME"
+
+run_case "pass on a node drained by someone else (maintenance) does not resume" 0 "$REPORT_PASS" \
+    "$(show_node IDLE+DRAIN maintenance)"
+expect_updates ""
+
+run_case "pass on a node drained with a reason merely containing preflight: does not resume" 0 \
+    "$REPORT_PASS" "$(show_node IDLE+DRAIN 'swap DIMM, then preflight: rerun')"
+expect_updates ""
+
+run_case "pass on a healthy idle node changes nothing" 0 "$REPORT_PASS" "$(show_node IDLE)"
+expect_updates ""
+
+run_case "skip does not touch the node" 3 "$REPORT_SKIP" "$(show_node IDLE+DRAIN 'preflight: EFA_PORT_DOWN')"
+expect_updates ""
+expect_rc 0
+
+run_case "timeout (124 from preflight) drains with TIMEOUT" 124 "" "$(show_node IDLE)"
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: TIMEOUT|'
+expect_rc 1
+
+run_case "a hung preflight is timed out by the wrapper and drains with TIMEOUT" 0 "$REPORT_PASS" \
+    "$(show_node IDLE)" FAKE_SLEEP=10 PREFLIGHT_HEALTHCHECK_TIMEOUT=1
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: TIMEOUT|'
+
+run_case "fail on a node drained by someone else keeps their reason" 1 "$REPORT_FAIL" \
+    "$(show_node IDLE+DRAIN maintenance)"
+expect_updates ""
+
+run_case "fail with the same preflight reason already set is not re-applied" 1 "$REPORT_FAIL" \
+    "$(show_node IDLE+DRAIN 'preflight: EFA_PORT_DOWN')"
+expect_updates ""
+
+run_case "fail with a different preflight reason updates the reason" 1 "$REPORT_FAIL" \
+    "$(show_node DRAINED 'preflight: TIMEOUT')"
+expect_updates "$DRAIN_EFA"
+
+run_case "usage error (2) does not drain" 2 "" "$(show_node IDLE)"
+expect_updates ""
+expect_rc 1
+
+run_case "dry run logs instead of updating" 1 "$REPORT_FAIL" "$(show_node IDLE)" \
+    PREFLIGHT_HEALTHCHECK_DRY_RUN=1
+expect_updates ""
+
+run_case "missing preflight binary does not drain" 1 "$REPORT_FAIL" "$(show_node IDLE)" \
+    PREFLIGHT_BIN="$TMP/nonexistent"
+expect_updates ""
+expect_rc 1
+
+run_case "hostname -s is used without SLURMD_NODENAME" 1 "$REPORT_FAIL" "$(show_node IDLE)" \
+    -u SLURMD_NODENAME
+got=$(updates)
+if [[ $got == "update|nodename=$(hostname -s)|state=drain|reason=preflight: EFA_PORT_DOWN|" ]]; then
+    echo "ok   - $CASE"
+else
+    echo "FAIL - $CASE: $got"
+    FAILS=$((FAILS + 1))
+fi
+
+# the python3 fallback when jq is absent: a PATH with the fakes and the few tools needed
+if PYREAL=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [[ -x $PYREAL ]]; then
+    NOJQ=$TMP/nojq
+    mkdir -p "$NOJQ"
+    ln -s "$PYREAL" "$NOJQ/python3"
+    for t in bash env hostname mkdir rm timeout cat sleep; do
+        p=$(command -v "$t") && ln -s "$p" "$NOJQ/$t"
+    done
+    for f in "$BIN"/*; do ln -s "$f" "$NOJQ/${f##*/}"; done
+    run_case "python3 fallback (no jq): fail drains with the first failing id" 1 "$REPORT_FAIL" \
+        "$(show_node IDLE)" PATH="$NOJQ"
+    expect_updates "$DRAIN_EFA"
+    run_case "python3 fallback (no jq): pass resumes our drain" 0 "$REPORT_PASS" \
+        "$(show_node IDLE+DRAIN 'preflight: EFA_PORT_DOWN')" PATH="$NOJQ"
+    expect_updates "$RESUME"
+else
+    echo "skip - python3 fallback: no python3"
+fi
+
+if ((FAILS > 0)); then
+    echo "$FAILS check(s) failed"
+    exit 1
+fi
+echo "all checks passed"
+exit 0
