@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -19,6 +20,9 @@ std::filesystem::path directory_of(const std::filesystem::path& path) {
   auto parent = path.parent_path();
   return parent.empty() ? std::filesystem::path(".") : parent;
 }
+
+// A report of a long sweep with samples is a few MiB; refuse to start a run that cannot save it.
+constexpr unsigned long long kMinFreeBytes = 4ULL << 20U;
 
 std::string random_suffix() {
   std::random_device device;
@@ -86,6 +90,18 @@ void check_output_path(const std::filesystem::path& path, std::string_view flag)
   }
   if (std::filesystem::is_directory(path, ec)) {
     throw UsageError(fmt::format("{} {}: is a directory", flag, path.string()));
+  }
+  struct statvfs filesystem {};
+  if (::statvfs(directory.c_str(), &filesystem) == 0) {
+    if ((filesystem.f_flag & ST_RDONLY) != 0U) {
+      throw UsageError(fmt::format("{} {}: {} is on a read-only file system", flag, path.string(),
+                                   directory.string()));
+    }
+    const auto free_bytes = static_cast<unsigned long long>(filesystem.f_bavail) * filesystem.f_frsize;
+    if (free_bytes < kMinFreeBytes) {
+      throw UsageError(fmt::format("{} {}: only {} bytes free in {} (need {} for the report)", flag,
+                                   path.string(), free_bytes, directory.string(), kMinFreeBytes));
+    }
   }
   if (::access(directory.c_str(), W_OK) != 0) {
     throw UsageError(fmt::format("{} {}: directory {} is not writable: {}", flag, path.string(),
