@@ -85,8 +85,8 @@ void check_output_path(const std::filesystem::path& path, std::string_view flag)
   const auto directory = directory_of(path);
   std::error_code ec;
   if (!std::filesystem::is_directory(directory, ec)) {
-    throw UsageError(fmt::format("{} {}: directory {} does not exist", flag, path.string(),
-                                 directory.string()));
+    throw UsageError(
+        fmt::format("{} {}: directory {} does not exist", flag, path.string(), directory.string()));
   }
   if (std::filesystem::is_directory(path, ec)) {
     throw UsageError(fmt::format("{} {}: is a directory", flag, path.string()));
@@ -97,7 +97,8 @@ void check_output_path(const std::filesystem::path& path, std::string_view flag)
       throw UsageError(fmt::format("{} {}: {} is on a read-only file system", flag, path.string(),
                                    directory.string()));
     }
-    const auto free_bytes = static_cast<unsigned long long>(filesystem.f_bavail) * filesystem.f_frsize;
+    const auto free_bytes =
+        static_cast<unsigned long long>(filesystem.f_bavail) * filesystem.f_frsize;
     if (free_bytes < kMinFreeBytes) {
       throw UsageError(fmt::format("{} {}: only {} bytes free in {} (need {} for the report)", flag,
                                    path.string(), free_bytes, directory.string(), kMinFreeBytes));

@@ -100,7 +100,9 @@ class ThreadGroupBootstrap final : public Bootstrap {
 
 }  // namespace
 
-std::unique_ptr<Bootstrap> make_single_bootstrap() { return std::make_unique<SingleBootstrap>(); }
+std::unique_ptr<Bootstrap> make_single_bootstrap() {
+  return std::make_unique<SingleBootstrap>();
+}
 
 std::vector<std::unique_ptr<Bootstrap>> make_thread_group_bootstraps(int count) {
   if (count < 1) {

@@ -37,7 +37,7 @@ class Bootstrap {
   // Typed helpers over the byte interface.
   [[nodiscard]] std::vector<std::string> allgather_strings(const std::string& mine);
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   [[nodiscard]] std::vector<T> allgather_value(const T& mine) {
     auto gathered = allgather(std::as_bytes(std::span<const T, 1>(&mine, 1)));
     std::vector<T> values(gathered.size());
@@ -47,7 +47,7 @@ class Bootstrap {
     return values;
   }
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void broadcast_value(T& value, int root) {
     broadcast(std::as_writable_bytes(std::span<T, 1>(&value, 1)), root);
   }

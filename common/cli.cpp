@@ -48,7 +48,9 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_flag("--warn-as-fail", options.warn_as_fail, "Exit 1 when any check warns");
 }
 
-void bind_environment(CLI::App& app) { bind_environment_recursive(app); }
+void bind_environment(CLI::App& app) {
+  bind_environment_recursive(app);
+}
 
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                       const CommonOptions* common) {

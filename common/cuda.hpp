@@ -15,9 +15,15 @@ namespace preflight {
 void check_cuda(cudaError_t result, std::string_view call, std::string_view arguments);
 
 namespace detail {
-inline void free_device(void* pointer) { cudaFree(pointer); }
-inline void destroy_stream(cudaStream_t stream) { cudaStreamDestroy(stream); }
-inline void destroy_event(cudaEvent_t event) { cudaEventDestroy(event); }
+inline void free_device(void* pointer) {
+  cudaFree(pointer);
+}
+inline void destroy_stream(cudaStream_t stream) {
+  cudaStreamDestroy(stream);
+}
+inline void destroy_event(cudaEvent_t event) {
+  cudaEventDestroy(event);
+}
 }  // namespace detail
 
 class DeviceBuffer {

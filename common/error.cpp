@@ -47,7 +47,9 @@ std::string host_name() {
   return {buffer.data()};
 }
 
-ProcessIdentity current_process_identity() { return {rank_from_environment(), host_name()}; }
+ProcessIdentity current_process_identity() {
+  return {rank_from_environment(), host_name()};
+}
 
 std::string errno_message(int error_number) {
   std::array<char, 256> buffer{};

@@ -18,8 +18,12 @@ namespace preflight {
 void check_fi(long long result, std::string_view call, std::string_view arguments);
 
 namespace detail {
-inline void close_fid(fid* handle) { fi_close(handle); }
-inline void free_info(fi_info* info) { fi_freeinfo(info); }
+inline void close_fid(fid* handle) {
+  fi_close(handle);
+}
+inline void free_info(fi_info* info) {
+  fi_freeinfo(info);
+}
 }  // namespace detail
 
 // An owned fid of a concrete kind (fid_fabric, fid_domain, fid_ep, fid_cq, fid_av, fid_mr, ...).

@@ -15,7 +15,9 @@ namespace preflight {
 void check_ibv(int result, std::string_view call, std::string_view arguments);
 
 namespace detail {
-inline void close_device(ibv_context* context) { ibv_close_device(context); }
+inline void close_device(ibv_context* context) {
+  ibv_close_device(context);
+}
 }  // namespace detail
 
 using IbvContext = UniqueHandle<ibv_context*, detail::close_device, nullptr>;

@@ -43,8 +43,12 @@ class UniqueHandle {
 };
 
 namespace detail {
-inline void close_fd(int fd) { ::close(fd); }
-inline void close_library(void* library) { ::dlclose(library); }
+inline void close_fd(int fd) {
+  ::close(fd);
+}
+inline void close_library(void* library) {
+  ::dlclose(library);
+}
 }  // namespace detail
 
 using FileDescriptor = UniqueHandle<int, detail::close_fd, -1>;

@@ -18,7 +18,8 @@ void validate_sampling_policy(const SamplingPolicy& policy) {
   if (policy.min_iterations < 1) {
     throw UsageError("--min-iters: must be at least 1");
   }
-  if (policy.max_iterations > kMaxIterationsLimit || policy.warmup_iterations > kMaxIterationsLimit) {
+  if (policy.max_iterations > kMaxIterationsLimit ||
+      policy.warmup_iterations > kMaxIterationsLimit) {
     throw UsageError(fmt::format("--max-iters/--warmup-iters: at most {}", kMaxIterationsLimit));
   }
   if (policy.min_iterations > policy.max_iterations) {

@@ -160,7 +160,8 @@ std::vector<std::uint64_t> parse_size_spec(std::string_view spec) {
 }
 
 std::string format_size(std::uint64_t bytes) {
-  constexpr std::array<std::pair<unsigned, char>, 4> kUnits{{{40, 'T'}, {30, 'G'}, {20, 'M'}, {10, 'K'}}};
+  constexpr std::array<std::pair<unsigned, char>, 4> kUnits{
+      {{40, 'T'}, {30, 'G'}, {20, 'M'}, {10, 'K'}}};
   for (const auto& [shift, unit] : kUnits) {
     const std::uint64_t scale = 1ULL << shift;
     if (bytes >= scale && bytes % scale == 0) {

@@ -7,8 +7,8 @@
 //
 // Suffixes K, M, G, T (either case, optional trailing "B" or "iB") are powers of 1024, as in
 // nccl-tests' -b/-e. A range ends at the last step not above its maximum. The result is sorted and
-// free of duplicates. Overflow, a zero or unit multiplicative step, a bad suffix, min > max, or more
-// than kMaxSizes sizes are usage errors whose message names the offending token.
+// free of duplicates. Overflow, a zero or unit multiplicative step, a bad suffix, min > max, or
+// more than kMaxSizes sizes are usage errors whose message names the offending token.
 #pragma once
 
 #include <cstdint>

@@ -60,8 +60,8 @@ Ranks median_ci_ranks(std::size_t n) {
     return {1, n, 1.0 - 2.0 * std::pow(0.5, static_cast<double>(n))};
   }
   const double half_width = 1.959963984540054 * std::sqrt(static_cast<double>(n)) / 2.0;
-  const auto lower =
-      static_cast<std::size_t>(std::max(1.0, std::floor(static_cast<double>(n) / 2.0 - half_width)));
+  const auto lower = static_cast<std::size_t>(
+      std::max(1.0, std::floor(static_cast<double>(n) / 2.0 - half_width)));
   return {lower, n + 1 - lower, 0.95};
 }
 
@@ -77,7 +77,9 @@ double percentile_nearest_rank(std::span<const double> sorted_samples, double p)
   return sorted_samples[std::min(index, n - 1)];
 }
 
-double median(std::span<const double> samples) { return median_of_sorted(sorted_copy(samples)); }
+double median(std::span<const double> samples) {
+  return median_of_sorted(sorted_copy(samples));
+}
 
 double median_absolute_deviation(std::span<const double> samples) {
   const auto sorted = sorted_copy(samples);

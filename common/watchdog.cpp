@@ -53,9 +53,8 @@ void Watchdog::run() {
       continue;
     }
     const auto expires_at = expires_at_;
-    if (changed_.wait_until(lock, expires_at, [&] {
-          return stopping_ || !armed_ || expires_at_ != expires_at;
-        })) {
+    if (changed_.wait_until(lock, expires_at,
+                            [&] { return stopping_ || !armed_ || expires_at_ != expires_at; })) {
       continue;  // stopped, disarmed or re-armed
     }
     fired_ = true;

@@ -79,8 +79,8 @@ TEST_F(AtomicFileTest, ReadOnlyDirectoryKeepsTheOldFile) {
   }
   const auto path = dir_ / "report.json";
   write_file_atomic(path, "old");
-  std::filesystem::permissions(dir_, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(
+      dir_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   EXPECT_THROW(write_file_atomic(path, "new"), Error);
   EXPECT_THROW(check_output_path(path, "--json"), UsageError);
   EXPECT_EQ(slurp(path), "old");

@@ -86,7 +86,9 @@ TEST(Cli, GuardMapsExceptionsToExitCodes) {
   testing::internal::CaptureStderr();
   EXPECT_EQ(run_guarded("t", [] { return 0; }), 0);
   EXPECT_EQ(run_guarded("t", []() -> int { throw UsageError("bad"); }), 2);
-  EXPECT_EQ(run_guarded("t", []() -> int { throw FeatureUnavailable("NCCL", "PREFLIGHT_WITH_NCCL"); }), 3);
+  EXPECT_EQ(
+      run_guarded("t", []() -> int { throw FeatureUnavailable("NCCL", "PREFLIGHT_WITH_NCCL"); }),
+      3);
   EXPECT_EQ(run_guarded("t", []() -> int { throw TimeoutError("late"); }), 124);
   EXPECT_EQ(run_guarded("t", []() -> int { throw Error("x", "call", "", "broken", 5); }), 4);
   EXPECT_EQ(run_guarded("t", []() -> int { throw std::runtime_error("?"); }), 4);

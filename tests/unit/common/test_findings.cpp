@@ -40,8 +40,8 @@ TEST(Findings, LookupAndMessage) {
 }
 
 TEST(Findings, SeverityNames) {
-  for (const Severity s : {Severity::isolate, Severity::reboot, Severity::reset, Severity::monitor,
-                           Severity::info}) {
+  for (const Severity s :
+       {Severity::isolate, Severity::reboot, Severity::reset, Severity::monitor, Severity::info}) {
     EXPECT_EQ(parse_severity(to_string(s)), s);
   }
   EXPECT_FALSE(parse_severity("critical").has_value());

@@ -19,8 +19,8 @@ TEST(Status, ExitCodesFollowTheTable) {
 }
 
 TEST(Status, NamesRoundTrip) {
-  for (const Status status : {Status::pass, Status::warn, Status::fail, Status::usage,
-                              Status::skip, Status::error, Status::timeout}) {
+  for (const Status status : {Status::pass, Status::warn, Status::fail, Status::usage, Status::skip,
+                              Status::error, Status::timeout}) {
     EXPECT_EQ(parse_status(to_string(status)), status);
   }
   EXPECT_FALSE(parse_status("PASS").has_value());

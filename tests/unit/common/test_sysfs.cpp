@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "common/sysfs.hpp"
 
@@ -35,8 +35,7 @@ TEST_F(RootFsTest, ReadsRelativeToTheRoot) {
   EXPECT_EQ(fs.read_line("/sys/module/efa/version"), "2.13.0g");
   EXPECT_EQ(fs.read_int("/sys/class/infiniband/rdmap0s31/vendor"), 0x1d0f);
   EXPECT_TRUE(fs.exists("/sys/class/infiniband/rdmap0s31/ports/1/state"));
-  EXPECT_EQ(fs.list("/sys/class/infiniband"),
-            (std::vector<std::string>{"rdmap0s31", "rdmap1s31"}));
+  EXPECT_EQ(fs.list("/sys/class/infiniband"), (std::vector<std::string>{"rdmap0s31", "rdmap1s31"}));
 }
 
 TEST_F(RootFsTest, AbsentIsNotEmptyNorZero) {

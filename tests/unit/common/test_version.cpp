@@ -5,7 +5,9 @@
 namespace preflight {
 namespace {
 
-Version v(const char* text) { return parse_version(text).value(); }
+Version v(const char* text) {
+  return parse_version(text).value();
+}
 
 TEST(Version, ParsesTheStacksFormats) {
   EXPECT_EQ(v("1.22.0").parts, (std::vector<int>{1, 22, 0}));

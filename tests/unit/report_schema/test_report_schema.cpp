@@ -122,10 +122,14 @@ TEST(ReportSchema, DeterministicDropsVolatileFields) {
 }
 
 TEST(ReportSchema, AllowListedEnvironmentDropsSecrets) {
-  const char* environment[] = {"NCCL_DEBUG=INFO",       "FI_PROVIDER=efa",
-                               "AWS_SECRET_ACCESS_KEY=x", "PREFLIGHT_API_TOKEN=hunter2",
-                               "HOME=/root",            "OMPI_COMM_WORLD_RANK=0",
-                               "NOEQUALS",              nullptr};
+  const char* environment[] = {"NCCL_DEBUG=INFO",
+                               "FI_PROVIDER=efa",
+                               "AWS_SECRET_ACCESS_KEY=x",
+                               "PREFLIGHT_API_TOKEN=hunter2",
+                               "HOME=/root",
+                               "OMPI_COMM_WORLD_RANK=0",
+                               "NOEQUALS",
+                               nullptr};
   const auto env = allowlisted_environment(environment);
   EXPECT_EQ(env.size(), 3U);
   EXPECT_EQ(env.at("NCCL_DEBUG"), "INFO");
@@ -225,7 +229,8 @@ TEST(RenderText, ShowsSkipAsSkipAndRemediationForFailures) {
 
 TEST(EmbeddedSchemas, ReportSchemaIsTheFileOnDisk) {
   std::ifstream stream(std::string(PREFLIGHT_REPO_DIR) + "/reports/schema/report.schema.json");
-  const std::string on_disk((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
+  const std::string on_disk((std::istreambuf_iterator<char>(stream)),
+                            std::istreambuf_iterator<char>());
   EXPECT_EQ(json::parse(on_disk), json::parse(report_schema_text()));
 }
 
