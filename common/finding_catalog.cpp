@@ -134,6 +134,9 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "export FI_EFA_USE_HUGE_PAGE=0 for PyTorch jobs with forking data loaders"},
     {"HUGEPAGES_UNAVAILABLE", info, C::environment, "no huge pages configured: {}",
      "Reserve huge pages (vm.nr_hugepages) if the EFA provider should use them"},
+    {"ENV_NCCL_SHM_USE_CUDA_MEMCPY_RECOMMENDED", info, C::environment,
+     "NCCL_SHM_USE_CUDA_MEMCPY is {} on {}: 1 is recommended on g5/g6",
+     "export NCCL_SHM_USE_CUDA_MEMCPY=1"},
 
     // ---- EFA devices (preflight-efa) ----
     {"EFA_ABSENT", info, C::efa, "no EFA device on this machine", ""},
@@ -150,6 +153,11 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "recurs"},
     {"EFA_SETUP_ERRORS", monitor, C::efa, "EFA {} setup error counters are non-zero: {}",
      "Check memlock limits and process counts per device"},
+    {"EFA_PORT_RATE_LOW", monitor, C::efa,
+     "EFA {} port {} runs at {} Gb/s, platform {} expects {} Gb/s per device",
+     "Stop and start the instance (new host); report to AWS if it persists"},
+    {"EFA_DEVICE_UNREADABLE", isolate, C::efa, "EFA {} could not be queried: {}",
+     "Check the efa driver and /dev/infiniband permissions; replace the instance if it persists"},
 
     // ---- NCCL transport (log rules) ----
     {"OFI_NCCL_NOT_LOADED", isolate, C::nccl, "NCCL did not load the aws-ofi-nccl plugin: {}",
@@ -177,10 +185,54 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "Drain and replace the node"},
     {"BASELINE_REGRESSION", monitor, C::benchmark, "{} misses the baseline: {}",
      "Compare with history; check versions and topology of the node"},
+    // preflight-report (compare, history, import nccl-tests). Arguments: what was compared, the
+    // reference (baseline name / previous runs), the comparison's summary.
+    {"BASELINE_PASS", info, C::benchmark, "{} meets baseline {}: {}", ""},
+    {"BASELINE_INCONCLUSIVE", monitor, C::benchmark,
+     "{} against baseline {} is inconclusive: {}",
+     "The confidence interval straddles a band edge: rerun with more iterations or a tighter "
+     "--target-precision"},
+    {"HISTORY_REGRESSION", monitor, C::benchmark,
+     "{} left the band of the previous {} comparable runs: {}",
+     "Compare versions, environment and topology with the previous runs (preflight-report diff)"},
+    {"HISTORY_PASS", info, C::benchmark, "{} within the band of the previous {} comparable runs: {}",
+     ""},
+    {"NCCL_TESTS_IMPORTED", info, C::benchmark, "imported {} result rows of {} from {}", ""},
+    {"NCCL_TESTS_FAILED", isolate, C::benchmark, "nccl-tests reported a failure in {}: {}",
+     "Read the failure lines in the evidence; rerun with NCCL_DEBUG=INFO and drain the named host "
+     "if it recurs"},
+    {"NCCL_TESTS_INCOMPLETE", monitor, C::benchmark, "nccl-tests output {} is incomplete: {}",
+     "The run hung or was cut short: rerun under a timeout with NCCL_DEBUG=INFO"},
+    // Collectives (preflight-allreduce, ...). COLLECTIVE_MEASURED: collective, ranks, summary
+    // naming the peak bus bandwidth and where it was reached. BENCH_INCOMPLETE (partial reports
+    // written after every size): tool, sizes finished, sizes planned, why.
+    {"COLLECTIVE_MEASURED", info, C::benchmark, "{} measured over {} ranks: {}", ""},
+    {"BENCH_INCOMPLETE", monitor, C::harness, "{} stopped after {} of {} sizes: {}",
+     "The run was killed or is still running: rerun it; after a timeout check the hosts named "
+     "in BENCH_TIMEOUT"},
+    // Point-to-point (preflight-p2p). P2P_PROVIDER_UNAVAILABLE: why fi_getinfo found nothing
+    // (skip). P2P_COMPLETION_ERROR: peer, decoded CQ error entry. P2P_LINK_SURVEY: nodes, links
+    // measured, rounds, schedule mode, re-test rounds.
+    {"P2P_PROVIDER_UNAVAILABLE", info, C::benchmark, "{}",
+     "Check `fi_info -l` and the provider/domain names (Debian's tcp RDM provider is "
+     "\"tcp;ofi_rxm\"); on EFA instances check the EFA installer"},
+    {"P2P_COMPLETION_ERROR", isolate, C::benchmark, "completion error with {}: {}",
+     "Rerun the pair; check the named peer's host, its EFA error counters and the link"},
+    {"P2P_LINK_SURVEY", info, C::benchmark,
+     "{} nodes, {} links measured in {} rounds ({} schedule, {} re-test rounds)", ""},
 
     // ---- harness ----
     {"HARNESS_ERROR", isolate, C::harness, "{}", "See the error; rerun with --verbose"},
     {"STEP_SKIPPED", info, C::harness, "{}", ""},
+    {"STEP_FAILED", monitor, C::harness, "step {} failed (exit {}): {}",
+     "See the step's checks in the suite report (details.steps)"},
+    {"STEP_ERROR", isolate, C::harness, "step {} broke (exit {}): {}",
+     "See the step's stderr tail in the suite report; rerun the step alone"},
+    {"STEP_TIMEOUT", isolate, C::harness, "step {} did not finish within {} s: {}",
+     "A rank, node or link is stuck: rerun the step alone and check the named hosts"},
+    {"CLUSTER_LINK_SUSPECT", monitor, C::benchmark, "pair {} <-> {} is slow: {}",
+     "With two nodes a bad node cannot be told from a bad link: add a third node and rerun"},
+    {"CLUSTER_PAIRS_HEALTHY", info, C::benchmark, "{} node pairs measured, none slow: {}", ""},
 });
 
 // Compile-time proof that ids are unique.

@@ -1,11 +1,13 @@
 // A JSON Schema validator for the subset preflight's schemas use (draft 2020-12 keywords: type,
-// const, enum, properties, required, additionalProperties, items, minItems, maxItems, minimum,
-// maximum, minLength, pattern, $ref to "#/$defs/...", anyOf, oneOf). Each error names the JSON
-// pointer of the offending value, so `preflight-report validate` can point at it.
+// const, enum, properties, required, additionalProperties, propertyNames, minProperties, items,
+// minItems, maxItems, minimum, maximum, minLength, pattern, $ref to "#/$defs/...", anyOf, oneOf).
+// Each error names the JSON pointer of the offending value, so `preflight-report validate` can
+// point at it.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,8 @@ struct SchemaError {
   std::string message;
 };
 
+struct CompiledSchema;
+
 class JsonSchema {
  public:
   explicit JsonSchema(nlohmann::json schema);
@@ -26,6 +30,7 @@ class JsonSchema {
 
  private:
   nlohmann::json schema_;
+  std::shared_ptr<const CompiledSchema> compiled_;  // keywords resolved once, shared by copies
 };
 
 // The schemas shipped in reports/schema/, embedded at build time.

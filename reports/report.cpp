@@ -172,6 +172,9 @@ void to_json(json& j, const Report& report) {
         {"exit_code", report.verdict.exit_code},
         {"summary", report.verdict.summary}}},
   };
+  if (report.run.nodes > 0) {
+    j["run"]["nodes"] = report.run.nodes;
+  }
 }
 
 void from_json(const json& j, Report& report) {
@@ -190,6 +193,7 @@ void from_json(const json& j, Report& report) {
   report.run.argv = run.value("argv", std::vector<std::string>{});
   report.run.ranks = run.value("ranks", 1);
   report.run.hosts = run.value("hosts", std::vector<std::string>{});
+  report.run.nodes = run.value("nodes", 0);
   const auto& inventory = j.at("inventory");
   report.inventory.instance_type = inventory.value("instance_type", "");
   report.inventory.gpus = inventory.value("gpus", json::array());

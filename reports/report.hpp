@@ -32,6 +32,9 @@ struct RunInfo {
   std::vector<std::string> argv;
   int ranks = 1;
   std::vector<std::string> hosts;
+  // Number of nodes (machines) the run spanned; 0 when unknown. Baselines and history match runs
+  // on it, and `hosts` alone cannot say it (it may list rank 0's host only). Written only when > 0.
+  int nodes = 0;
 };
 
 struct Inventory {

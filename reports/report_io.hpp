@@ -18,6 +18,10 @@ inline constexpr std::size_t kMaxInputFileBytes = 256U << 20U;
 // Deeper JSON nesting than this is refused before parsing (stack safety).
 inline constexpr std::size_t kMaxJsonDepth = 64;
 
+// Reads a whole file ("-": stdin) as bytes; throws UsageError when it does not exist, cannot be
+// read, or is larger than kMaxInputFileBytes.
+[[nodiscard]] std::string read_text_file(const std::filesystem::path& path);
+
 // Parses a JSON file; throws UsageError "FILE:LINE:COLUMN: message" on malformed input, on a
 // file over kMaxInputFileBytes, or nested deeper than kMaxJsonDepth. "-" reads stdin.
 [[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);

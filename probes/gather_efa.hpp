@@ -1,0 +1,90 @@
+// Gather for preflight-efa: EFA devices from sysfs under the root (vendor 0x1d0f under
+// /sys/class/infiniband), their ports and every hw_counters file (absent files stay absent, never
+// zero), plus, on the live machine, ibverbs (ibv_query_device/port, efadv_query_device) and
+// libfabric's efa RDM domains.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/sysfs.hpp"
+#include "probes/fabric_runtime.hpp"
+
+namespace preflight::probes {
+
+// Counter names from platforms.md and the efa driver (EFA_DEFINE_PORT_STATS, _DEVICE_STATS).
+[[nodiscard]] const std::vector<std::string>& efa_port_counter_names();
+[[nodiscard]] const std::vector<std::string>& efa_device_counter_names();
+// Health counters: a rise during a test is a finding (EFA_ERROR_COUNTERS_RISING).
+[[nodiscard]] const std::vector<std::string>& efa_health_counter_names();
+// Setup error counters (device level): non-zero is EFA_SETUP_ERRORS.
+[[nodiscard]] const std::vector<std::string>& efa_setup_error_counter_names();
+
+using CounterMap = std::map<std::string, std::int64_t>;
+
+struct EfaPort {
+  int number = 1;
+  std::optional<int> state;       // 4 = ACTIVE
+  std::string state_text;         // "4: ACTIVE"
+  std::optional<int> phys_state;  // 5 = LinkUp
+  std::string phys_state_text;
+  std::optional<double> rate_gbps;
+  std::string rate_text;
+  std::string link_layer;
+  CounterMap counters;                  // ports/<n>/hw_counters/*
+  std::vector<std::string> unreadable;  // present but not a number
+};
+
+struct VerbsAttributes {
+  std::string firmware;
+  std::uint32_t vendor_part_id = 0;
+  int max_qp = 0;
+  std::uint64_t max_mr_size = 0;
+  int port_state = 0;  // ibv_port_state: 4 = ACTIVE
+  int port_phys_state = 0;
+  std::optional<bool> rdma_read;   // efadv caps
+  std::optional<bool> rdma_write;  // efadv caps (rdma-core >= 45 names the bit)
+  std::uint32_t max_rdma_size = 0;
+  std::string error;  // why the query failed, empty when fine
+};
+
+struct EfaDevice {
+  std::string name;
+  std::string pci_bus_id;
+  std::uint32_t device_id = 0;
+  std::optional<int> numa_node;
+  std::vector<EfaPort> ports;
+  CounterMap device_counters;  // <dev>/hw_counters/*
+  bool device_counters_present = false;
+  std::optional<VerbsAttributes> verbs;  // live only
+};
+
+struct EfaFacts {
+  std::string source;
+  bool live = true;
+  std::vector<EfaDevice> devices;               // sorted by PCI address
+  std::vector<std::string> other_rdma_devices;  // RDMA devices that are not EFA
+  int count_retries = 0;                        // re-reads while waiting for late devices
+  bool verbs_queried = false;
+  std::string verbs_reason;
+  bool fabric_queried = false;
+  std::string fabric_reason;
+  FabricQuery fabric;  // provider efa, RDM
+  std::string libfabric_version;
+};
+
+struct EfaGatherOptions {
+  bool query_libraries = true;  // ibverbs and libfabric (live machine only)
+  int expected_count = 0;       // with `retry_late`, re-read until this many devices appear
+  bool retry_late = false;
+};
+
+[[nodiscard]] EfaFacts gather_efa(const RootFs& fs, const EfaGatherOptions& options);
+
+// "200 Gb/sec (4X HDR)" -> 200.
+[[nodiscard]] std::optional<double> parse_rate_gbps(std::string_view text);
+
+}  // namespace preflight::probes
