@@ -1,0 +1,560 @@
+#include "reports/history.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/raii.hpp"
+#include "common/stats.hpp"
+#include "common/text.hpp"
+#include "common/timer.hpp"
+#include "reports/baseline.hpp"
+#include "reports/report_io.hpp"
+
+namespace preflight::reports {
+
+using nlohmann::json;
+
+namespace {
+
+void close_database(sqlite3* db) {
+  sqlite3_close_v2(db);
+}
+void finalize_statement(sqlite3_stmt* statement) {
+  sqlite3_finalize(statement);
+}
+
+using Database = UniqueHandle<sqlite3*, close_database, nullptr>;
+using StatementHandle = UniqueHandle<sqlite3_stmt*, finalize_statement, nullptr>;
+
+constexpr int kBusyTimeoutMs = 60000;
+constexpr int kSchemaVersion = 1;
+
+[[noreturn]] void sqlite_error(sqlite3* db, std::string_view call, std::string_view arguments,
+                               int code) {
+  throw Error("sqlite", call, arguments, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code),
+              code);
+}
+
+void exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    const std::string text = message != nullptr ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    throw Error("sqlite", "sqlite3_exec", sql, text, rc);
+  }
+}
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql) : db_(db) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite_error(db, "sqlite3_prepare_v2", sql, rc);
+    }
+    statement_.reset(raw);
+  }
+  Statement& bind(int index, std::string_view text) {
+    check(sqlite3_bind_text(statement_.get(), index, text.data(), static_cast<int>(text.size()),
+                            SQLITE_TRANSIENT),
+          "sqlite3_bind_text");
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t value) {
+    check(sqlite3_bind_int64(statement_.get(), index, value), "sqlite3_bind_int64");
+    return *this;
+  }
+  Statement& bind(int index, double value) {
+    check(sqlite3_bind_double(statement_.get(), index, value), "sqlite3_bind_double");
+    return *this;
+  }
+  Statement& bind_null(int index) {
+    check(sqlite3_bind_null(statement_.get(), index), "sqlite3_bind_null");
+    return *this;
+  }
+  // true: a row is available; false: done.
+  bool step() {
+    const int rc = sqlite3_step(statement_.get());
+    if (rc == SQLITE_ROW) {
+      return true;
+    }
+    if (rc == SQLITE_DONE) {
+      return false;
+    }
+    sqlite_error(db_, "sqlite3_step", sqlite3_sql(statement_.get()), rc);
+  }
+  void reset() {
+    sqlite3_reset(statement_.get());
+    sqlite3_clear_bindings(statement_.get());
+  }
+  [[nodiscard]] std::int64_t integer(int column) const {
+    return sqlite3_column_int64(statement_.get(), column);
+  }
+  [[nodiscard]] double real(int column) const {
+    return sqlite3_column_double(statement_.get(), column);
+  }
+  [[nodiscard]] std::string text(int column) const {
+    const unsigned char* value = sqlite3_column_text(statement_.get(), column);
+    const int size = sqlite3_column_bytes(statement_.get(), column);
+    return value == nullptr ? std::string()
+                            : std::string(reinterpret_cast<const char*>(value),  // NOLINT
+                                          static_cast<std::size_t>(size));
+  }
+
+ private:
+  void check(int rc, std::string_view call) {
+    if (rc != SQLITE_OK) {
+      sqlite_error(db_, call, sqlite3_sql(statement_.get()), rc);
+    }
+  }
+  sqlite3* db_;
+  StatementHandle statement_;
+};
+
+// BEGIN IMMEDIATE takes the write lock up front, so two writers never both read and then fail
+// to upgrade (SQLITE_BUSY without the busy handler's help); rolled back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (!committed_) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  void commit() {
+    exec(db_, "COMMIT");
+    committed_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool committed_ = false;
+};
+
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+// What makes two result rows comparable across runs.
+std::string series_of(const RunShape& shape, const ResultRow& row) {
+  std::string labels;
+  for (const auto& [name, value] : row.labels) {
+    if (is_identity_label(name)) {
+      labels += name + "=" + value + ";";
+    }
+  }
+  return fmt::format("{}|{}n|{}|{}|{}|{}|{}|{}r|{}", shape.instance_type, shape.nodes,
+                     row.benchmark, row.backend, row.dtype, normalized_op(row.op),
+                     placement_of(row), row.ranks, labels);
+}
+
+std::string auto_metric(std::uint64_t size, double busbw, double algbw) {
+  if (size <= 65536) {
+    return std::string(kMetricTime);
+  }
+  if (busbw > 0) {
+    return std::string(kMetricBusBw);
+  }
+  if (algbw > 0) {
+    return std::string(kMetricAlgBw);
+  }
+  return std::string(kMetricTime);
+}
+
+std::filesystem::path home_directory() {
+  const char* home = std::getenv("HOME");  // NOLINT(concurrency-mt-unsafe): read once at start
+  if (home != nullptr && home[0] == '/') {
+    return home;
+  }
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* result = nullptr;
+  if (::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &result) == 0 &&
+      result != nullptr && result->pw_dir != nullptr) {
+    return result->pw_dir;
+  }
+  throw UsageError("cannot find the home directory for the history database: pass --db PATH");
+}
+
+// Creates missing parent directories 0700: the history may hold host names and versions.
+void create_parents(const std::filesystem::path& path) {
+  std::vector<std::filesystem::path> missing;
+  for (auto dir = path.parent_path(); !dir.empty() && !std::filesystem::exists(dir);
+       dir = dir.parent_path()) {
+    missing.push_back(dir);
+    if (dir == dir.parent_path()) {
+      break;
+    }
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) {
+      throw UsageError(
+          fmt::format("--db: cannot create directory {}: {}", it->string(), errno_message(errno)));
+    }
+  }
+}
+
+}  // namespace
+
+std::filesystem::path default_history_path() {
+  const char* xdg = std::getenv("XDG_DATA_HOME");  // NOLINT(concurrency-mt-unsafe)
+  if (xdg != nullptr && xdg[0] == '/') {
+    return std::filesystem::path(xdg) / "preflight" / "history.db";
+  }
+  return home_directory() / ".local" / "share" / "preflight" / "history.db";
+}
+
+struct HistoryStore::Handle {
+  Database db;
+};
+
+HistoryStore::HistoryStore(std::filesystem::path path, std::unique_ptr<Handle> handle)
+    : path_(std::move(path)), handle_(std::move(handle)) {}
+HistoryStore::~HistoryStore() = default;
+HistoryStore::HistoryStore(HistoryStore&&) noexcept = default;
+HistoryStore& HistoryStore::operator=(HistoryStore&&) noexcept = default;
+
+HistoryStore HistoryStore::open(const std::filesystem::path& path, bool create) {
+  if (path.empty()) {
+    throw UsageError("--db: empty path");
+  }
+  if (create) {
+    create_parents(path);
+  }
+  // Create (or open) the file ourselves: O_NOFOLLOW refuses a symlink planted at the path, and
+  // the mode is 0600 from the first byte (SQLite gives its -wal and -shm files the same mode).
+  const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0);
+  FileDescriptor fd(::open(path.c_str(), flags, 0600));
+  if (!fd) {
+    const int error = errno;
+    if (error == ELOOP) {
+      throw UsageError(
+          fmt::format("--db {}: is a symbolic link; refusing to follow it", path.string()));
+    }
+    if (error == ENOENT && !create) {
+      throw UsageError(
+          fmt::format("--db {}: no history database (preflight-report history add "
+                      "creates it)",
+                      path.string()));
+    }
+    throw UsageError(fmt::format("--db {}: cannot open: {}", path.string(), errno_message(error)));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    throw UsageError(fmt::format("--db {}: not a regular file", path.string()));
+  }
+  fd.reset();
+
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX,
+      nullptr);
+  auto handle = std::make_unique<Handle>();
+  handle->db.reset(raw);  // owned even when the open failed, as SQLite requires
+  if (rc != SQLITE_OK) {
+    sqlite_error(raw, "sqlite3_open_v2", path.string(), rc);
+  }
+  sqlite3* db = handle->db.get();
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  exec(db, "PRAGMA journal_mode=WAL");
+  exec(db, "PRAGMA synchronous=NORMAL");
+  exec(db, "PRAGMA foreign_keys=ON");
+  {
+    Transaction transaction(db);
+    exec(db,
+         "CREATE TABLE IF NOT EXISTS runs ("
+         " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+         " digest TEXT NOT NULL UNIQUE,"
+         " added_at TEXT NOT NULL,"
+         " started_at TEXT, tool TEXT, run_id TEXT, instance_type TEXT,"
+         " nodes INTEGER, ranks INTEGER, verdict TEXT, exit_code INTEGER, summary TEXT,"
+         " source TEXT, report TEXT NOT NULL);"
+         "CREATE TABLE IF NOT EXISTS results ("
+         " run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+         " series TEXT NOT NULL, benchmark TEXT, size_bytes INTEGER NOT NULL,"
+         " time_s REAL, ci_lo REAL, ci_hi REAL, algbw_Bps REAL, busbw_Bps REAL,"
+         " message_rate_per_s REAL);"
+         "CREATE INDEX IF NOT EXISTS results_series ON results(series, size_bytes, run);"
+         "CREATE INDEX IF NOT EXISTS results_run ON results(run);");
+    exec(db, fmt::format("PRAGMA user_version={}", kSchemaVersion).c_str());
+    transaction.commit();
+  }
+  return HistoryStore(path, std::move(handle));
+}
+
+HistoryStore::Added HistoryStore::add(const Report& report, std::string_view source) {
+  sqlite3* db = handle_->db.get();
+  const std::string text = json(report).dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string digest = fmt::format("{:016x}-{}", fnv1a(text), text.size());
+  const RunShape shape = run_shape(report);
+  Added added;
+  Transaction transaction(db);
+  {
+    Statement existing(db, "SELECT id FROM runs WHERE digest = ?1");
+    existing.bind(1, digest);
+    if (existing.step()) {
+      added.id = existing.integer(0);
+      added.duplicate = true;
+      transaction.commit();
+      return added;
+    }
+  }
+  Statement insert(db,
+                   "INSERT INTO runs (digest, added_at, started_at, tool, run_id, instance_type, "
+                   "nodes, ranks, verdict, exit_code, summary, source, report) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+  insert.bind(1, digest)
+      .bind(2, utc_timestamp_now())
+      .bind(3, report.run.started_at)
+      .bind(4, report.tool.name)
+      .bind(5, report.run.id)
+      .bind(6, shape.instance_type)
+      .bind(7, static_cast<std::int64_t>(shape.nodes))
+      .bind(8, static_cast<std::int64_t>(shape.ranks))
+      .bind(9, to_string(report.verdict.status))
+      .bind(10, static_cast<std::int64_t>(report.verdict.exit_code))
+      .bind(11, report.verdict.summary)
+      .bind(12, source)
+      .bind(13, text);
+  insert.step();
+  added.id = sqlite3_last_insert_rowid(db);
+  Statement row_insert(db,
+                       "INSERT INTO results (run, series, benchmark, size_bytes, time_s, ci_lo, "
+                       "ci_hi, algbw_Bps, busbw_Bps, message_rate_per_s) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  for (const auto& row : report.results) {
+    row_insert.bind(1, added.id)
+        .bind(2, series_of(shape, row))
+        .bind(3, row.benchmark)
+        .bind(4, static_cast<std::int64_t>(row.size_bytes))
+        .bind(5, row.time_s.median)
+        .bind(6, row.time_s.ci95_lo)
+        .bind(7, row.time_s.ci95_hi)
+        .bind(8, row.algbw_Bps)
+        .bind(9, row.busbw_Bps);
+    if (row.message_rate_per_s) {
+      row_insert.bind(10, *row.message_rate_per_s);
+    } else {
+      row_insert.bind_null(10);
+    }
+    row_insert.step();
+    row_insert.reset();
+    ++added.results;
+  }
+  transaction.commit();
+  return added;
+}
+
+std::vector<HistoryRun> HistoryStore::list(const HistoryFilter& filter) const {
+  sqlite3* db = handle_->db.get();
+  Statement query(db,
+                  "SELECT r.id, r.added_at, r.started_at, r.tool, r.run_id, r.instance_type, "
+                  "r.nodes, r.ranks, r.verdict, r.summary, r.source, "
+                  "(SELECT COUNT(*) FROM results x WHERE x.run = r.id) "
+                  "FROM runs r "
+                  "WHERE (?1 = '' OR r.instance_type = ?1) AND (?2 = '' OR r.tool = ?2) "
+                  "AND (?3 = '' OR EXISTS (SELECT 1 FROM results b WHERE b.run = r.id AND "
+                  "b.benchmark = ?3)) "
+                  "ORDER BY r.id DESC LIMIT ?4");
+  query.bind(1, filter.instance_type)
+      .bind(2, filter.tool)
+      .bind(3, filter.benchmark)
+      .bind(4, static_cast<std::int64_t>(filter.limit > 0 ? filter.limit : -1));
+  std::vector<HistoryRun> runs;
+  while (query.step()) {
+    HistoryRun run;
+    run.id = query.integer(0);
+    run.added_at = query.text(1);
+    run.started_at = query.text(2);
+    run.tool = query.text(3);
+    run.run_id = query.text(4);
+    run.instance_type = query.text(5);
+    run.nodes = static_cast<int>(query.integer(6));
+    run.ranks = static_cast<int>(query.integer(7));
+    run.verdict = query.text(8);
+    run.summary = query.text(9);
+    run.source = query.text(10);
+    run.results = query.integer(11);
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+Report HistoryStore::show(std::int64_t id) const {
+  Statement query(handle_->db.get(), "SELECT report FROM runs WHERE id = ?1");
+  query.bind(1, id);
+  if (!query.step()) {
+    throw UsageError(fmt::format("history {}: no run {}", path_.string(), id));
+  }
+  const std::string text = query.text(0);
+  try {
+    return parse_json_text(text, fmt::format("{} run {}", path_.string(), id)).get<Report>();
+  } catch (const json::exception& e) {
+    throw UsageError(fmt::format("history {}: run {} holds an unreadable report: {}",
+                                 path_.string(), id, e.what()));
+  }
+}
+
+Trend HistoryStore::trend(const TrendOptions& options) const {
+  if (options.window < 1 || options.k <= 0 || options.min_band < 0 || options.min_runs < 1) {
+    throw UsageError("trend: --window and --min-runs must be >= 1, --k > 0, --min-band >= 0");
+  }
+  if (options.metric != "auto" && !is_known_metric(options.metric)) {
+    throw UsageError(fmt::format("--metric: unknown metric '{}'", options.metric));
+  }
+  sqlite3* db = handle_->db.get();
+  Trend trend;
+  trend.options = options;
+  {
+    Statement run(db, options.run > 0 ? "SELECT id, started_at FROM runs WHERE id = ?1"
+                                      : "SELECT id, started_at FROM runs ORDER BY id DESC LIMIT 1");
+    if (options.run > 0) {
+      run.bind(1, options.run);
+    }
+    if (!run.step()) {
+      throw UsageError(options.run > 0
+                           ? fmt::format("history {}: no run {}", path_.string(), options.run)
+                           : fmt::format("history {}: no runs recorded yet", path_.string()));
+    }
+    trend.run = run.integer(0);
+    trend.run_started_at = run.text(1);
+  }
+  Statement rows(db,
+                 "SELECT series, size_bytes, time_s, algbw_Bps, busbw_Bps, message_rate_per_s, "
+                 "benchmark FROM results WHERE run = ?1 AND (?2 = '' OR benchmark = ?2) "
+                 "ORDER BY series, size_bytes");
+  rows.bind(1, trend.run).bind(2, options.benchmark);
+  Statement previous(
+      db,
+      "SELECT run, time_s, algbw_Bps, busbw_Bps, message_rate_per_s FROM results "
+      "WHERE series = ?1 AND size_bytes = ?2 AND run IN (SELECT DISTINCT run FROM results WHERE "
+      "series = ?1 AND size_bytes = ?2 AND run < ?3 ORDER BY run DESC LIMIT ?4)");
+  std::set<std::pair<std::string, std::uint64_t>> done;
+  int regressions = 0;
+  int improved = 0;
+  int judged = 0;
+  while (rows.step()) {
+    TrendRow row;
+    row.series = rows.text(0);
+    row.size_bytes = static_cast<std::uint64_t>(rows.integer(1));
+    if (!done.insert({row.series, row.size_bytes}).second) {
+      continue;  // duplicates of a size within the run: judged once
+    }
+    const double time_s = rows.real(2);
+    const double algbw = rows.real(3);
+    const double busbw = rows.real(4);
+    const double rate = rows.real(5);
+    row.metric =
+        options.metric == "auto" ? auto_metric(row.size_bytes, busbw, algbw) : options.metric;
+    const auto pick = [&](double t, double a, double b, double m) {
+      if (row.metric == kMetricTime) {
+        return t;
+      }
+      if (row.metric == kMetricAlgBw) {
+        return a;
+      }
+      if (row.metric == kMetricBusBw) {
+        return b;
+      }
+      return m;
+    };
+    row.value = pick(time_s, algbw, busbw, rate);
+    previous.reset();
+    previous.bind(1, row.series)
+        .bind(2, static_cast<std::int64_t>(row.size_bytes))
+        .bind(3, trend.run)
+        .bind(4, static_cast<std::int64_t>(options.window));
+    std::map<std::int64_t, std::vector<double>> by_run;
+    while (previous.step()) {
+      by_run[previous.integer(0)].push_back(
+          pick(previous.real(1), previous.real(2), previous.real(3), previous.real(4)));
+    }
+    std::vector<double> values;
+    for (auto& [run, samples] : by_run) {
+      values.push_back(median(samples));
+    }
+    row.previous_runs = static_cast<int>(values.size());
+    if (row.previous_runs < options.min_runs || !std::isfinite(row.value)) {
+      row.verdict = "insufficient";
+      trend.rows.push_back(std::move(row));
+      continue;
+    }
+    row.median = median(values);
+    row.mad = median_absolute_deviation(values);
+    const double half = std::max(options.k * row.mad, options.min_band * std::fabs(row.median));
+    row.lo = row.median - half;
+    row.hi = row.median + half;
+    const bool higher_better = natural_direction(row.metric) == Direction::higher;
+    ++judged;
+    if (higher_better ? row.value < row.lo : row.value > row.hi) {
+      row.verdict = "regression";
+      ++regressions;
+    } else if (higher_better ? row.value > row.hi : row.value < row.lo) {
+      row.verdict = "improved";
+      ++improved;
+    } else {
+      row.verdict = "pass";
+    }
+    trend.rows.push_back(std::move(row));
+  }
+  const int insufficient = static_cast<int>(trend.rows.size()) - judged;
+  if (judged == 0) {
+    trend.status = Status::skip;
+    trend.summary =
+        fmt::format("skip: run {} has no row with {} or more previous comparable runs ({} rows)",
+                    trend.run, options.min_runs, trend.rows.size());
+  } else {
+    trend.status = regressions > 0 ? Status::fail : Status::pass;
+    trend.summary = fmt::format(
+        "{}: run {}: {} rows judged against up to {} previous comparable runs: {} regression(s), "
+        "{} improved, {} within the band (median +- max({} MAD, {:.3g}%)); {} without enough "
+        "history",
+        to_string(trend.status), trend.run, judged, options.window, regressions, improved,
+        judged - regressions - improved, options.k, options.min_band * 100, insufficient);
+  }
+  return trend;
+}
+
+void to_json(json& j, const Trend& trend) {
+  json rows = json::array();
+  for (const auto& row : trend.rows) {
+    json r{{"series", row.series}, {"size_bytes", row.size_bytes},       {"metric", row.metric},
+           {"value", row.value},   {"previous_runs", row.previous_runs}, {"verdict", row.verdict}};
+    if (row.verdict != "insufficient") {
+      r["median"] = row.median;
+      r["mad"] = row.mad;
+      r["band"] = {row.lo, row.hi};
+    }
+    rows.push_back(r);
+  }
+  j = json{{"run", trend.run},
+           {"window", trend.options.window},
+           {"k", trend.options.k},
+           {"min_band", trend.options.min_band},
+           {"min_runs", trend.options.min_runs},
+           {"status", to_string(trend.status)},
+           {"summary", trend.summary},
+           {"rows", rows}};
+}
+
+}  // namespace preflight::reports

@@ -1,0 +1,189 @@
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "common/text.hpp"
+#include "reports/format.hpp"
+#include "reports/render.hpp"
+#include "reports/render_series.hpp"
+#include "reports/render_text.hpp"
+
+namespace preflight::reports {
+
+namespace {
+
+// nccl-tests' getFloatStr: the widest of %.2f, %.1f, %.0f that fits, else an exponent.
+std::string nccl_float(double value, int width) {
+  for (const int precision : {2, 1, 0}) {
+    std::string text = fmt::format("{:{}.{}f}", value, width, precision);
+    if (static_cast<int>(text.size()) <= width) {
+      return text;
+    }
+  }
+  return fmt::format("{:{}.{}e}", value, width, width >= 7 ? 1 : 0);
+}
+
+std::string placement_columns(const Report& report, int index) {
+  if (index < 0) {
+    return fmt::format("  {:>7}  {:>6}  {:>6}  {:>6}", "-", "-", "-", "-");
+  }
+  const ResultRow& row = report.results[static_cast<std::size_t>(index)];
+  const std::string wrong =
+      row.wrong_elements < 0 ? std::string("N/A") : fmt::format("{}", row.wrong_elements);
+  return fmt::format("  {}  {}  {}  {:>6}", nccl_float(row.time_s.median * 1e6, 7),
+                     nccl_float(row.algbw_Bps / 1e9, 6), nccl_float(row.busbw_Bps / 1e9, 6), wrong);
+}
+
+}  // namespace
+
+std::string render_results_text(const Report& report) {
+  std::string out;
+  for (const auto& series : detail::group_series(report)) {
+    out += fmt::format("# {}\n", series.title);
+    out += fmt::format(
+        "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                "
+        "       in-place\n",
+        "", "", "", "", "");
+    out += fmt::format(
+        "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  "
+        "{:>6}  {:>6}  {:>6}\n",
+        "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
+        "algbw", "busbw", "#wrong");
+    out += fmt::format(
+        "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  "
+        "{:>6}  {:>6}  {:>6}\n",
+        "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)",
+        "");
+    for (const auto& line : series.lines) {
+      const int any = line.out_of_place >= 0 ? line.out_of_place : line.in_place;
+      const ResultRow& row = report.results[static_cast<std::size_t>(any)];
+      const auto root = row.labels.find("root");
+      out += fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}\n", row.size_bytes, row.count,
+                         row.dtype.empty() ? "-" : row.dtype, row.op.empty() ? "none" : row.op,
+                         root == row.labels.end() ? "-1" : root->second,
+                         placement_columns(report, line.out_of_place),
+                         placement_columns(report, line.in_place));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string render_comparison_text(const Comparison& c) {
+  std::string out;
+  if (c.kind == "diff") {
+    out += fmt::format("# diff: {}\n", c.subject);
+  } else {
+    out += fmt::format("# baseline: {} ({})\n", c.reference, c.subject);
+    out += fmt::format("# source:   {}\n", c.reference_source);
+  }
+  if (!c.matched.empty()) {
+    out += fmt::format("# matched:  {}\n", join(c.matched, " "));
+  }
+  for (const auto& note : c.notes) {
+    out += fmt::format("# note:     {}\n", note);
+  }
+  const bool diff = c.kind == "diff";
+  out += fmt::format("{}{:>14}  {:<6} {:>14} {:>14} {:>8}  {:>16}  {}\n",
+                     diff ? fmt::format("{:<34}", "# series") : "#", "size (B)", "metric",
+                     diff ? "A" : "expected", diff ? "B" : "measured", "delta", "warn/fail band",
+                     "verdict");
+  for (const auto& row : c.rows) {
+    const std::string series = diff ? fmt::format("{:<34}", row.series.substr(0, 33)) : " ";
+    if (row.metrics.empty()) {
+      out += fmt::format("{}{:>14}  {}\n", series, row.size_bytes, to_string(row.verdict));
+      continue;
+    }
+    for (std::size_t k = 0; k < row.metrics.size(); ++k) {
+      const MetricOutcome& m = row.metrics[k];
+      const double shown_expected = metric_display_value(m.metric, m.expected);
+      const std::string measured =
+          m.measured ? fmt::format("{:.2f}", metric_display_value(m.metric, *m.measured)) : "-";
+      const double warn_pct = m.expected != 0 ? m.warn_allowance / m.expected * 100 : 0;
+      const double fail_pct = m.expected != 0 ? m.fail_allowance / m.expected * 100 : 0;
+      const char sign = m.direction == Direction::higher ? '-' : '+';
+      std::string verdict(to_string(k == 0 ? row.verdict : m.verdict));
+      if (k == 0 && row.within_budget) {
+        verdict += " (within budget)";
+      }
+      out += fmt::format(
+          "{}{:>14}  {:<6} {:>14} {:>14} {:>8}  {:>16}  {}\n", series, row.size_bytes,
+          metric_label(m.metric), fmt::format("{:.2f} {}", shown_expected, metric_unit(m.metric)),
+          measured, m.measured ? format_percent(m.delta) : "-",
+          fmt::format("{}{:.0f}%/{}{:.0f}%", sign, warn_pct, sign, fail_pct), verdict);
+    }
+    if (row.verdict != RowVerdict::pass && row.verdict != RowVerdict::improved &&
+        !row.reason.empty()) {
+      out += fmt::format("{}{:>14}  -> {}\n", series, "", row.reason);
+    }
+  }
+  out += fmt::format("comparison: {}\n", c.summary);
+  return out;
+}
+
+std::string render_text(const Report& report, const Comparison* comparison) {
+  std::string out = render_results_text(report);
+  if (comparison != nullptr) {
+    out += render_comparison_text(*comparison);
+    out += "\n";
+  }
+  out += render_checks_text(report);
+  return out;
+}
+
+int status_code(Status status) {
+  switch (status) {
+    case Status::pass:
+      return 0;
+    case Status::warn:
+      return 1;
+    case Status::fail:
+      return 2;
+    case Status::skip:
+      return 3;
+    case Status::error:
+      return 4;
+    case Status::timeout:
+      return 5;
+    case Status::usage:
+      return 6;
+  }
+  return 4;
+}
+
+std::optional<RenderFormat> parse_render_format(std::string_view name) {
+  if (name == "text") {
+    return RenderFormat::text;
+  }
+  if (name == "markdown" || name == "md") {
+    return RenderFormat::markdown;
+  }
+  if (name == "html") {
+    return RenderFormat::html;
+  }
+  if (name == "junit") {
+    return RenderFormat::junit;
+  }
+  if (name == "prometheus" || name == "prom") {
+    return RenderFormat::prometheus;
+  }
+  return std::nullopt;
+}
+
+std::string render_report(const Report& report, RenderFormat format, const Comparison* comparison) {
+  switch (format) {
+    case RenderFormat::text:
+      return render_text(report, comparison);
+    case RenderFormat::markdown:
+      return render_markdown(report, comparison);
+    case RenderFormat::html:
+      return render_html(report, comparison);
+    case RenderFormat::junit:
+      return render_junit(report, comparison);
+    case RenderFormat::prometheus:
+      return render_prometheus(report, comparison);
+  }
+  return render_text(report, comparison);
+}
+
+}  // namespace preflight::reports

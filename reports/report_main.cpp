@@ -1,0 +1,636 @@
+// preflight-report: compare, diff, render, import nccl-tests output, record and trend history,
+// create and validate baselines. main() parses options into immutable structs and hands them to
+// library functions; every subcommand returns the exit code of the common table.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/atomic_file.hpp"
+#include "common/cli.hpp"
+#include "common/error.hpp"
+#include "common/size_spec.hpp"
+#include "common/status.hpp"
+#include "common/text.hpp"
+#include "preflight/build_config.hpp"
+#include "reports/baseline.hpp"
+#include "reports/compare.hpp"
+#include "reports/format.hpp"
+#include "reports/import_nccl_tests.hpp"
+#include "reports/render.hpp"
+#include "reports/report_io.hpp"
+#include "reports/validate.hpp"
+#if PREFLIGHT_HAVE_SQLITE
+#include "reports/history.hpp"
+#endif
+
+namespace preflight::reports {
+namespace {
+
+constexpr std::string_view kTool = "preflight-report";
+
+// "10%" -> 0.10; "0.1" -> 0.1. A bare number of 1 or more is refused: is "10" 10% or 1000%?
+double parse_fraction(const std::string& text, std::string_view flag) {
+  std::string_view body = trim(text);
+  const bool percent = !body.empty() && body.back() == '%';
+  if (percent) {
+    body.remove_suffix(1);
+  }
+  double value = 0;
+  const auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), value);
+  if (body.empty() || ec != std::errc() || end != body.data() + body.size() || value < 0 ||
+      !std::isfinite(value)) {
+    throw UsageError(
+        fmt::format("{} '{}': expected a percentage like 10% or a fraction like 0.1", flag, text));
+  }
+  if (!percent && value >= 1) {
+    throw UsageError(
+        fmt::format("{} '{}': write a percentage (10%) or a fraction below 1 (0.1)", flag, text));
+  }
+  return percent ? value / 100 : value;
+}
+
+// "10us", "1.5ms", "0.002s", "2e-5" (seconds) -> seconds.
+double parse_duration(const std::string& text, std::string_view flag) {
+  std::string_view body = trim(text);
+  double scale = 1;
+  for (const auto& [suffix, factor] :
+       {std::pair{"ns", 1e-9}, std::pair{"us", 1e-6}, std::pair{"ms", 1e-3}, std::pair{"s", 1.0}}) {
+    const std::string_view s(suffix);
+    if (body.size() > s.size() && body.substr(body.size() - s.size()) == s) {
+      body.remove_suffix(s.size());
+      scale = factor;
+      break;
+    }
+  }
+  double value = 0;
+  const auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), value);
+  if (body.empty() || ec != std::errc() || end != body.data() + body.size() || value < 0 ||
+      !std::isfinite(value)) {
+    throw UsageError(
+        fmt::format("{} '{}': expected a duration like 10us, 1ms or 0.5s", flag, text));
+  }
+  return value * scale;
+}
+
+std::string origin_of(const std::string& path) {
+  return path == "-" ? "stdin" : path;
+}
+
+void write_output(const std::string& path, std::string_view content) {
+  if (path.empty() || path == "-") {
+    std::cout << content << std::flush;
+    return;
+  }
+  write_file_atomic(path, content, 0644);
+}
+
+// ---- options ---------------------------------------------------------------------------------
+
+struct CompareOptions {
+  std::string report;
+  std::string baseline;
+};
+
+struct DiffCliOptions {
+  std::string a;
+  std::string b;
+  std::string band = "5%";
+  std::string fail_band = "10%";
+  std::string metric = "auto";
+  std::string latency_max_size = "64K";
+  std::string latency_floor = "0us";
+};
+
+struct BaselineCliOptions {
+  std::vector<std::string> from;
+  std::string output;
+  std::string band = "10%";
+  std::string fail_band;
+  int budget = 0;
+  std::string name;
+  std::string source;
+  std::string benchmark;
+  std::string placement = "out_of_place";
+  std::string metric = "auto";
+  std::string latency_max_size = "64K";
+  std::string latency_floor = "0us";
+};
+
+struct HistoryCliOptions {
+  std::string db;
+  std::vector<std::string> reports;
+  std::int64_t run = 0;
+  std::int64_t show = 0;
+  int limit = 20;
+  std::string benchmark;
+  std::string instance_type;
+  std::string tool;
+  int window = 10;
+  double k = 3;
+  std::string min_band = "1%";
+  int min_runs = 3;
+  std::string metric = "auto";
+};
+
+struct RenderCliOptions {
+  std::string report;
+  std::string format;
+  std::string baseline;
+  std::string output = "-";
+};
+
+struct ImportCliOptions {
+  std::string file;
+  std::string instance_type;
+  int nodes = 0;
+  int ranks = 0;
+  std::string benchmark;
+  std::string backend = "nccl";
+};
+
+struct ValidateCliOptions {
+  std::vector<std::string> files;
+};
+
+// ---- subcommands -----------------------------------------------------------------------------
+
+int run_compare(const CompareOptions& options, const CommonOptions& common) {
+  Report report = read_report(options.report);
+  const Baseline baseline = read_baseline(options.baseline);
+  const Comparison comparison = compare_to_baseline(report, baseline, origin_of(options.report));
+  attach_comparison(report, comparison, common.warn_as_fail);
+  if (!common.json_path.empty()) {
+    write_report(report, common.json_path);
+  }
+  if (!common.quiet && common.json_path != "-") {
+    std::cout << render_comparison_text(comparison);
+    std::cout << fmt::format("verdict: {} (exit {})\n", report.verdict.summary,
+                             report.verdict.exit_code);
+  }
+  return report.verdict.exit_code;
+}
+
+int run_diff(const DiffCliOptions& cli, const CommonOptions& common) {
+  DiffOptions options;
+  options.warn_relative = parse_fraction(cli.band, "--band");
+  options.fail_relative = parse_fraction(cli.fail_band, "--fail-band");
+  options.metric = cli.metric;
+  options.latency_max_size_bytes = parse_size(cli.latency_max_size);
+  options.latency_floor_s = parse_duration(cli.latency_floor, "--latency-floor");
+  const Report a = read_report(cli.a);
+  Report b = read_report(cli.b);
+  const Comparison comparison = diff_reports(a, b, origin_of(cli.a), origin_of(cli.b), options);
+  if (!common.json_path.empty()) {
+    attach_comparison(b, comparison, common.warn_as_fail);
+    write_report(b, common.json_path);
+  }
+  if (!common.quiet && common.json_path != "-") {
+    std::cout << render_comparison_text(comparison);
+  }
+  return exit_code_for(comparison.status, common.warn_as_fail);
+}
+
+int run_baseline_create(const BaselineCliOptions& cli, const CommonOptions& common) {
+  BaselineCreateOptions options;
+  options.name = cli.name;
+  options.source = cli.source;
+  options.warn_relative = parse_fraction(cli.band, "--band");
+  if (!cli.fail_band.empty()) {
+    options.fail_relative = parse_fraction(cli.fail_band, "--fail-band");
+  }
+  if (cli.budget < 0) {
+    throw UsageError("--budget must be 0 or more");
+  }
+  options.sizes_allowed_to_miss = cli.budget;
+  options.benchmark = cli.benchmark;
+  options.placement = cli.placement;
+  options.metric = cli.metric;
+  options.latency_max_size_bytes = parse_size(cli.latency_max_size);
+  options.latency_floor_s = parse_duration(cli.latency_floor, "--latency-floor");
+  options.deterministic = common.deterministic;
+  std::vector<Report> reports;
+  std::vector<std::string> origins;
+  for (const auto& path : cli.from) {
+    reports.push_back(read_report(path));
+    origins.push_back(origin_of(path));
+  }
+  const Baseline baseline = create_baseline(reports, origins, options);
+  // What we write must be what we would accept.
+  const auto errors = validate_baseline_document(nlohmann::json(baseline));
+  if (!errors.empty()) {
+    throw Error("preflight-report", "create_baseline", "",
+                errors.front().pointer + ": " + errors.front().message, 0);
+  }
+  write_output(cli.output, dump_baseline(baseline));
+  if (!common.quiet && cli.output != "-") {
+    std::cerr << fmt::format("{}: wrote baseline '{}' ({} sizes from {} report(s)) to {}\n", kTool,
+                             baseline.name, baseline.rows.size(), reports.size(), cli.output);
+  }
+  return exit_code::pass;
+}
+
+int run_render(const RenderCliOptions& cli, const CommonOptions& common) {
+  const auto format = parse_render_format(cli.format);
+  if (!format) {
+    throw UsageError(fmt::format(
+        "--format '{}': expected text, markdown, html, junit or prometheus", cli.format));
+  }
+  Report report = read_report(cli.report);
+  std::optional<Comparison> comparison;
+  if (!cli.baseline.empty()) {
+    const Baseline baseline = read_baseline(cli.baseline);
+    comparison = compare_to_baseline(report, baseline, origin_of(cli.report));
+    attach_comparison(report, *comparison, common.warn_as_fail);
+  } else {
+    comparison = stored_comparison(report);
+  }
+  write_output(cli.output, render_report(report, *format, comparison ? &*comparison : nullptr));
+  return exit_code::pass;
+}
+
+int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
+  if (cli.nodes < 0 || cli.ranks < 0) {
+    throw UsageError("--nodes and --ranks must be positive");
+  }
+  NcclTestsImportOptions options;
+  options.instance_type = cli.instance_type;
+  options.nodes = cli.nodes;
+  options.ranks = cli.ranks;
+  options.benchmark = cli.benchmark;
+  options.backend = cli.backend;
+  options.deterministic = common.deterministic;
+  const Report report = import_nccl_tests_file(cli.file, options);
+  write_report(report, common.json_path.empty() ? std::string("-") : common.json_path);
+  if (!common.quiet) {
+    const RunShape shape = run_shape(report);
+    std::cerr << fmt::format(
+        "{}: imported {} rows of {} ({} ranks{}) from {}: {}\n", kTool, report.results.size(),
+        report.results.empty() ? std::string("nccl-tests") : report.results.front().benchmark,
+        shape.ranks, shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "",
+        origin_of(cli.file), report.verdict.summary);
+  }
+  return report.verdict.exit_code;
+}
+
+int run_validate(const ValidateCliOptions& cli, const CommonOptions& common) {
+  bool all_valid = true;
+  for (const auto& path : cli.files) {
+    const std::string origin = origin_of(path);
+    nlohmann::json document;
+    try {
+      document = read_json_file(path);
+    } catch (const UsageError& e) {
+      std::cout << e.what() << "\n";
+      all_valid = false;
+      continue;
+    }
+    const Validation validation = validate_document(document);
+    if (validation.valid()) {
+      if (!common.quiet) {
+        std::cout << fmt::format("{}: valid {}\n", origin, validation.schema);
+      }
+      continue;
+    }
+    all_valid = false;
+    std::cout << fmt::format("{}: not a valid {} ({} error{}):\n", origin,
+                             validation.schema.empty() ? "preflight document" : validation.schema,
+                             validation.errors.size(), validation.errors.size() == 1 ? "" : "s");
+    for (const auto& error : validation.errors) {
+      std::cout << fmt::format("{}: {}: {}\n", origin, error.pointer, error.message);
+    }
+  }
+  return all_valid ? exit_code::pass : exit_code::usage;
+}
+
+#if PREFLIGHT_HAVE_SQLITE
+std::filesystem::path history_path(const HistoryCliOptions& cli) {
+  return cli.db.empty() ? default_history_path() : std::filesystem::path(cli.db);
+}
+
+int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
+  // Read and validate every report before writing anything.
+  std::vector<Report> reports;
+  for (const auto& path : cli.reports) {
+    reports.push_back(read_report(path));
+  }
+  HistoryStore store = HistoryStore::open(history_path(cli), true);
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto added = store.add(reports[i], origin_of(cli.reports[i]));
+    if (!common.quiet) {
+      if (added.duplicate) {
+        std::cout << fmt::format("{}: already recorded as run {}\n", origin_of(cli.reports[i]),
+                                 added.id);
+      } else {
+        std::cout << fmt::format("{}: recorded as run {} ({} result rows)\n",
+                                 origin_of(cli.reports[i]), added.id, added.results);
+      }
+    }
+  }
+  return exit_code::pass;
+}
+
+int run_history_list(const HistoryCliOptions& cli, const CommonOptions& common) {
+  const HistoryStore store = HistoryStore::open(history_path(cli), false);
+  HistoryFilter filter;
+  filter.benchmark = cli.benchmark;
+  filter.instance_type = cli.instance_type;
+  filter.tool = cli.tool;
+  filter.limit = cli.limit;
+  const auto runs = store.list(filter);
+  if (!common.json_path.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& run : runs) {
+      list.push_back({{"id", run.id},
+                      {"added_at", run.added_at},
+                      {"started_at", run.started_at},
+                      {"tool", run.tool},
+                      {"run_id", run.run_id},
+                      {"instance_type", run.instance_type},
+                      {"nodes", run.nodes},
+                      {"ranks", run.ranks},
+                      {"results", run.results},
+                      {"verdict", run.verdict},
+                      {"summary", run.summary},
+                      {"source", run.source}});
+    }
+    write_output(common.json_path, list.dump(2) + "\n");
+    return exit_code::pass;
+  }
+  std::cout << fmt::format("{:>5}  {:<24}  {:<22}  {:<15}  {:>5}  {:>5}  {:>6}  {:<7}  {}\n", "id",
+                           "added (UTC)", "tool", "instance", "nodes", "ranks", "rows", "verdict",
+                           "summary");
+  for (const auto& run : runs) {
+    std::cout << fmt::format("{:>5}  {:<24}  {:<22}  {:<15}  {:>5}  {:>5}  {:>6}  {:<7}  {}\n",
+                             run.id, run.added_at.substr(0, 24), run.tool.substr(0, 22),
+                             run.instance_type.empty() ? "-" : run.instance_type.substr(0, 15),
+                             run.nodes > 0 ? std::to_string(run.nodes) : "-", run.ranks,
+                             run.results, run.verdict, run.summary.substr(0, 80));
+  }
+  if (runs.empty()) {
+    std::cout << "(no runs recorded)\n";
+  }
+  return exit_code::pass;
+}
+
+int run_history_show(const HistoryCliOptions& cli, const CommonOptions& common) {
+  const HistoryStore store = HistoryStore::open(history_path(cli), false);
+  const Report report = store.show(cli.show);
+  if (!common.json_path.empty()) {
+    write_report(report, common.json_path);
+    return exit_code::pass;
+  }
+  const auto comparison = stored_comparison(report);
+  std::cout << render_text(report, comparison ? &*comparison : nullptr);
+  return exit_code::pass;
+}
+
+int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common) {
+  const HistoryStore store = HistoryStore::open(history_path(cli), false);
+  TrendOptions options;
+  options.run = cli.run;
+  options.window = cli.window;
+  options.k = cli.k;
+  options.min_band = parse_fraction(cli.min_band, "--min-band");
+  options.min_runs = cli.min_runs;
+  options.benchmark = cli.benchmark;
+  options.metric = cli.metric;
+  const Trend trend = store.trend(options);
+  if (!common.json_path.empty()) {
+    // A report, so the trend renders and gates like any other run.
+    Report report = store.show(trend.run);
+    const bool regressed = trend.status == Status::fail;
+    nlohmann::json evidence = trend;
+    if (trend.status == Status::skip) {
+      report.checks.push_back(
+          make_check("HISTORY_PASS", Status::skip,
+                     finding_message("HISTORY_PASS", fmt::format("run {}", trend.run),
+                                     options.window, trend.summary),
+                     evidence));
+    } else {
+      const char* id = regressed ? "HISTORY_REGRESSION" : "HISTORY_PASS";
+      report.checks.push_back(make_check(
+          id, trend.status,
+          finding_message(id, fmt::format("run {}", trend.run), options.window, trend.summary),
+          evidence));
+    }
+    report.details["trend"] = evidence;
+    report.verdict = compute_verdict(report.checks, common.warn_as_fail);
+    write_report(report, common.json_path);
+  }
+  if (!common.quiet && common.json_path != "-") {
+    std::cout << fmt::format(
+        "# trend of run {} against up to {} previous comparable runs "
+        "(median +- max({} MAD, {}))\n",
+        trend.run, options.window, options.k, cli.min_band);
+    std::cout << fmt::format("{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", "# series",
+                             "size (B)", "metric", "value", "median", "band", "runs", "verdict");
+    for (const auto& row : trend.rows) {
+      const auto shown = [&](double v) {
+        return fmt::format("{:.2f}", metric_display_value(row.metric, v));
+      };
+      std::cout << fmt::format(
+          "{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", row.series.substr(0, 60),
+          row.size_bytes, metric_label(row.metric), shown(row.value),
+          row.verdict == "insufficient" ? "-" : shown(row.median),
+          row.verdict == "insufficient" ? "-"
+                                        : fmt::format("[{}, {}]", shown(row.lo), shown(row.hi)),
+          row.previous_runs, row.verdict);
+    }
+    std::cout << "trend: " << trend.summary << "\n";
+  }
+  return exit_code_for(trend.status, common.warn_as_fail);
+}
+#endif
+
+#if !PREFLIGHT_HAVE_SQLITE
+int run_history_unavailable() {
+  throw FeatureUnavailable("history (SQLite)", "PREFLIGHT_WITH_SQLITE");
+}
+#endif
+
+}  // namespace
+
+int main_report(int argc, char** argv) {
+  CLI::App app{
+      "Compare reports with baselines and with each other, render them (text, markdown, html, "
+      "junit, prometheus), import nccl-tests output, record and trend history, validate files.",
+      std::string(kTool)};
+  CommonOptions common;
+  add_common_options(app, common);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  CompareOptions compare;
+  auto* compare_cmd = app.add_subcommand(
+      "compare",
+      "Compare a report with a baseline: per size pass|warn|fail|improved|inconclusive|"
+      "missing; exit 0 pass/warn, 1 fail, 2 not comparable");
+  compare_cmd->add_option("report", compare.report, "preflight.report/1 file ('-': stdin)")
+      ->required();
+  compare_cmd->add_option("--baseline,-b", compare.baseline, "preflight.baseline/1 file")
+      ->required();
+
+  DiffCliOptions diff;
+  auto* diff_cmd = app.add_subcommand(
+      "diff",
+      "A/B comparison of two reports (B against A): the same verdicts per row and a "
+      "one-screen summary");
+  diff_cmd->add_option("a", diff.a, "reference report (A)")->required();
+  diff_cmd->add_option("b", diff.b, "report compared with A (B)")->required();
+  diff_cmd->add_option("--band", diff.band, "warn when worse by more than this (default 5%)");
+  diff_cmd->add_option("--fail-band", diff.fail_band, "fail when worse by more than this (10%)");
+  diff_cmd->add_option("--metric", diff.metric,
+                       "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
+  diff_cmd->add_option("--latency-max-size", diff.latency_max_size,
+                       "auto metric: time up to this size, bandwidth above (64K)");
+  diff_cmd->add_option("--latency-floor", diff.latency_floor,
+                       "absolute allowance for times, e.g. 2us (0)");
+
+  BaselineCliOptions baseline;
+  auto* baseline_cmd = app.add_subcommand("baseline", "Baselines");
+  baseline_cmd->require_subcommand(1);
+  auto* create_cmd = baseline_cmd->add_subcommand(
+      "create",
+      "A baseline from one or more reports of your own cluster: the median across "
+      "runs, bands widened by the observed spread");
+  create_cmd->add_option("--from", baseline.from, "reports of comparable runs")
+      ->required()
+      ->expected(1, -1);
+  create_cmd->add_option("--output,-o", baseline.output, "baseline file to write ('-': stdout)")
+      ->required();
+  create_cmd->add_option("--band", baseline.band, "warn band (default 10%)");
+  create_cmd->add_option("--fail-band", baseline.fail_band, "fail band (default twice --band)");
+  create_cmd->add_option("--budget", baseline.budget, "sizes allowed to fail (default 0)");
+  create_cmd->add_option("--name", baseline.name, "baseline name");
+  create_cmd->add_option("--source", baseline.source, "where the numbers come from");
+  create_cmd->add_option("--benchmark", baseline.benchmark,
+                         "which benchmark when the reports hold several");
+  create_cmd->add_option("--placement", baseline.placement, "out_of_place (default) or in_place");
+  create_cmd->add_option("--metric", baseline.metric,
+                         "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto (default)");
+  create_cmd->add_option("--latency-max-size", baseline.latency_max_size,
+                         "auto metric: time up to this size, bandwidth above (64K)");
+  create_cmd->add_option("--latency-floor", baseline.latency_floor,
+                         "absolute warn allowance for times, e.g. 10us on EFA (0; fail: twice)");
+
+  HistoryCliOptions history;
+  auto* history_cmd = app.add_subcommand(
+      "history", "Regression history in SQLite (default $XDG_DATA_HOME/preflight/history.db)");
+  history_cmd->require_subcommand(1);
+  history_cmd->add_option("--db", history.db, "history database file");
+  auto* add_cmd = history_cmd->add_subcommand("add", "Record reports (one transaction each)");
+  add_cmd->add_option("reports", history.reports, "report files")->required()->expected(1, -1);
+  auto* list_cmd = history_cmd->add_subcommand("list", "List recorded runs, newest first");
+  list_cmd->add_option("--limit", history.limit, "at most this many runs (20; 0: all)");
+  list_cmd->add_option("--benchmark", history.benchmark, "runs with rows of this benchmark");
+  list_cmd->add_option("--instance-type", history.instance_type, "runs on this instance type");
+  list_cmd->add_option("--tool", history.tool, "runs of this tool");
+  auto* show_cmd = history_cmd->add_subcommand("show", "Show one recorded run");
+  show_cmd->add_option("run", history.show, "run id (from history list)")->required();
+  auto* trend_cmd = history_cmd->add_subcommand(
+      "trend", "Flag rows that left the band (median +- k MAD) of the previous N comparable runs");
+  trend_cmd->add_option("--run", history.run, "run to judge (default: the latest)");
+  trend_cmd->add_option("--window", history.window, "N previous comparable runs (10)");
+  trend_cmd->add_option("--k", history.k, "band half-width in MADs (3)");
+  trend_cmd->add_option("--min-band", history.min_band,
+                        "smallest half-width relative to the median (1%)");
+  trend_cmd->add_option("--min-runs", history.min_runs,
+                        "fewer previous runs than this: no verdict (3)");
+  trend_cmd->add_option("--benchmark", history.benchmark, "only this benchmark");
+  trend_cmd->add_option("--metric", history.metric,
+                        "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
+
+  RenderCliOptions render;
+  auto* render_cmd =
+      app.add_subcommand("render", "Render a report as text, markdown, html, junit or prometheus");
+  render_cmd->add_option("report", render.report, "preflight.report/1 file ('-': stdin)")
+      ->required();
+  render_cmd->add_option("--format,-f", render.format, "text|markdown|html|junit|prometheus")
+      ->required();
+  render_cmd->add_option("--baseline,-b", render.baseline,
+                         "compare with this baseline and show it (bands in the HTML plots)");
+  render_cmd->add_option("--output,-o", render.output, "file to write ('-': stdout, default)");
+
+  ImportCliOptions import;
+  auto* import_cmd = app.add_subcommand("import", "Import other tools' output as a report");
+  import_cmd->require_subcommand(1);
+  auto* nccl_cmd = import_cmd->add_subcommand(
+      "nccl-tests",
+      "nccl-tests stdout (any version, mpirun/srun prefixes) or -J JSON (v1-3) -> "
+      "preflight.report/1 on --json (default stdout); exit code of its verdict");
+  nccl_cmd->add_option("file", import.file, "nccl-tests output ('-': stdin)")->required();
+  nccl_cmd->add_option("--instance-type", import.instance_type, "e.g. p5.48xlarge");
+  nccl_cmd->add_option("--nodes", import.nodes, "node count (default: from '# Using devices')");
+  nccl_cmd->add_option("--ranks", import.ranks, "rank count (default: from the output)");
+  nccl_cmd->add_option("--benchmark", import.benchmark,
+                       "all_reduce, all_gather, ... (default: from the output)");
+  nccl_cmd->add_option("--backend", import.backend, "backend name for the rows (nccl)");
+
+  ValidateCliOptions validate;
+  auto* validate_cmd =
+      app.add_subcommand("validate",
+                         "Check reports and baselines against their schema; name each error's JSON "
+                         "pointer; exit 2 when any is invalid");
+  validate_cmd->add_option("files", validate.files, "files ('-': stdin)")
+      ->required()
+      ->expected(1, -1);
+
+  bind_environment(app);
+  if (const auto code = parse_command_line(app, argc, argv, &common)) {
+    return *code;
+  }
+  return run_guarded(kTool, [&]() -> int {
+    if (compare_cmd->parsed()) {
+      return run_compare(compare, common);
+    }
+    if (diff_cmd->parsed()) {
+      return run_diff(diff, common);
+    }
+    if (create_cmd->parsed()) {
+      return run_baseline_create(baseline, common);
+    }
+    if (render_cmd->parsed()) {
+      return run_render(render, common);
+    }
+    if (nccl_cmd->parsed()) {
+      return run_import(import, common);
+    }
+    if (validate_cmd->parsed()) {
+      return run_validate(validate, common);
+    }
+    if (history_cmd->parsed()) {
+#if PREFLIGHT_HAVE_SQLITE
+      if (add_cmd->parsed()) {
+        return run_history_add(history, common);
+      }
+      if (list_cmd->parsed()) {
+        return run_history_list(history, common);
+      }
+      if (show_cmd->parsed()) {
+        return run_history_show(history, common);
+      }
+      if (trend_cmd->parsed()) {
+        return run_history_trend(history, common);
+      }
+#else
+      (void)add_cmd;
+      (void)list_cmd;
+      (void)show_cmd;
+      (void)trend_cmd;
+      return run_history_unavailable();
+#endif
+    }
+    throw UsageError("no subcommand given (run with --help)");
+  });
+}
+
+}  // namespace preflight::reports
+
+int main(int argc, char** argv) {
+  return preflight::reports::main_report(argc, argv);
+}

@@ -1,0 +1,223 @@
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "report_builders.hpp"
+#include "reports/compare.hpp"
+#include "reports/render.hpp"
+
+namespace preflight::reports {
+namespace {
+
+using testing::busbw_row;
+using testing::collective_row;
+using testing::p5_baseline;
+using testing::p5_rows;
+using testing::report_with;
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// A report with out-of-place and in-place rows, one failing size against the baseline, a
+// skipped and a failing check, and hostile strings in places people and parsers read.
+struct Fixture {
+  Report report;
+  Comparison comparison;
+};
+
+Fixture make_fixture() {
+  auto rows = p5_rows();
+  rows[2] = busbw_row(16777216, 105.52e9 * 0.5);  // fails the baseline
+  for (const auto& row : p5_rows()) {
+    ResultRow in_place = row;
+    in_place.in_place = true;
+    rows.push_back(in_place);
+  }
+  rows.push_back(collective_row(0, 6e-6));  // size 0: in the tables, not on a log axis
+  Report report = report_with(rows);
+  report.checks.push_back(
+      make_check("STEP_SKIPPED", Status::skip, "no GPU on this host <script>alert(1)</script>"));
+  report.checks.push_back(
+      make_check("HARNESS_ERROR", Status::error, "bad | pipe & \"quote\" \xff"));
+  report.run.hosts = {"node-1", "node-<2>"};
+  report.run.started_at = "2026-03-02T10:15:00.250Z";
+  report.inventory.versions["nccl"] = "2.21.5";
+  report.inventory.env["NCCL_ALGO"] = "Ring";
+  report.inventory.gpus.push_back({{"index", 0}, {"name", "NVIDIA H100"}});
+  Comparison comparison = compare_to_baseline(report, p5_baseline(), "r.json");
+  attach_comparison(report, comparison, false);
+  return {report, comparison};
+}
+
+TEST(RenderText, KeepsTheNcclTestsTableLayout) {
+  const Fixture f = make_fixture();
+  const std::string text = render_text(f.report, &f.comparison);
+  EXPECT_NE(text.find("#       size         count      type   redop    root     time   algbw   "
+                      "busbw  #wrong     time   algbw   busbw  #wrong"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("     1048576        262144     float     sum      -1"), std::string::npos);
+  EXPECT_NE(text.find("15.95"), std::string::npos);
+  EXPECT_NE(text.find("# baseline: test-baseline"), std::string::npos);
+  EXPECT_NE(text.find("fail"), std::string::npos);
+  EXPECT_NE(text.find("SKIP    STEP_SKIPPED"), std::string::npos);
+  EXPECT_NE(text.find("ERROR   HARNESS_ERROR"), std::string::npos);
+}
+
+TEST(RenderMarkdown, TablesAndEscapes) {
+  const Fixture f = make_fixture();
+  const std::string md = render_markdown(f.report, &f.comparison);
+  EXPECT_NE(md.find("# preflight report: preflight-allreduce"), std::string::npos);
+  EXPECT_NE(md.find("| size (B) | count |"), std::string::npos);
+  EXPECT_NE(md.find("## Baseline: test-baseline"), std::string::npos);
+  EXPECT_NE(md.find("**FAIL**"), std::string::npos);
+  EXPECT_NE(md.find("| SKIP | `STEP_SKIPPED`"), std::string::npos);
+  EXPECT_NE(md.find("bad \\| pipe"), std::string::npos);
+  EXPECT_EQ(md.find("<script>"), std::string::npos);
+}
+
+TEST(RenderHtml, SelfContainedWithOnePointPerRowAndPlot) {
+  const Fixture f = make_fixture();
+  const std::string html = render_html(f.report, &f.comparison);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0U);
+  // No scripts, no network: nothing to fetch, nothing to run.
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find(" src="), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_EQ(html.find("@import"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
+  // 10 rows of size > 0, each in the bandwidth and the time plot.
+  EXPECT_EQ(count(html, "<svg class=\"plot\""), 2U);
+  EXPECT_EQ(count(html, "<circle class=\"pt "), 20U);
+  EXPECT_EQ(count(html, "data-size=\"0\" data-series"), 0U);
+  // The failing size is marked in both plots and in the table.
+  EXPECT_EQ(count(html, "class=\"pt oop fail\" data-size=\"16777216\""), 2U);
+  EXPECT_NE(html.find("<tr class=\"bad\" data-size=\"16777216\">"), std::string::npos);
+  // The baseline bands are drawn behind the points.
+  EXPECT_EQ(count(html, "class=\"band-pass\""), 2U);
+  EXPECT_LT(html.find("class=\"band-pass\""), html.find("<circle class=\"pt "));
+  // Checks keep skip distinct; inventory shown.
+  EXPECT_NE(html.find("<span class=\"badge skip\">SKIP</span>"), std::string::npos);
+  EXPECT_NE(html.find("NCCL_ALGO"), std::string::npos);
+  EXPECT_NE(html.find("node-&lt;2&gt;"), std::string::npos);
+  // Invalid UTF-8 is replaced, never copied.
+  EXPECT_EQ(html.find('\xff'), std::string::npos);
+}
+
+TEST(RenderJunit, OneCasePerCheckAndComparedRow) {
+  const Fixture f = make_fixture();
+  const std::string xml = render_junit(f.report, &f.comparison);
+  const std::size_t checks = f.report.checks.size();
+  const std::size_t rows = f.comparison.rows.size();
+  EXPECT_EQ(count(xml, "<testcase "), checks + rows);
+  EXPECT_NE(xml.find(fmt::format("<testsuites name=\"preflight\" tests=\"{}\"", checks + rows)),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("name=\"STEP_SKIPPED\""), std::string::npos);
+  EXPECT_NE(xml.find("<skipped message=\"skip: no GPU on this host &lt;script&gt;"),
+            std::string::npos);
+  EXPECT_NE(xml.find("<error message=\"bad | pipe &amp; &quot;quote&quot;"), std::string::npos);
+  EXPECT_NE(xml.find("<failure message=\"busbw"), std::string::npos);
+  EXPECT_NE(xml.find("name=\"all_reduce 16 MiB (16777216 B)\""), std::string::npos);
+  EXPECT_EQ(xml.find('\xff'), std::string::npos);
+  EXPECT_EQ(xml.find("<script>"), std::string::npos);
+}
+
+TEST(RenderJunit, InconclusiveIsSkippedAndBudgetedFailsPass) {
+  auto rows = p5_rows();
+  rows[1] = busbw_row(1048576, 15.95e9 * 0.78, 0.15);  // inconclusive
+  rows[2] = busbw_row(16777216, 105.52e9 * 0.5);       // fail, within a budget of 1
+  Report report = report_with(rows);
+  const Comparison c = compare_to_baseline(report, p5_baseline(1), "r.json");
+  const std::string xml = render_junit(report, &c);
+  EXPECT_NE(xml.find("<skipped message=\"inconclusive: "), std::string::npos);
+  EXPECT_NE(xml.find("FAIL (within budget of 1 sizes)"), std::string::npos);
+  EXPECT_EQ(count(xml, "<failure "), 0U);
+}
+
+TEST(RenderJunit, NoChecksIsNotAPass) {
+  Report report;
+  report.tool.name = "empty";
+  const std::string xml = render_junit(report, nullptr);
+  EXPECT_NE(xml.find("<skipped message=\"no checks ran\"/>"), std::string::npos);
+}
+
+TEST(RenderPrometheus, MetricsLabelsAndStatuses) {
+  Fixture f = make_fixture();
+  f.report.checks.push_back(make_check("STEP_SKIPPED", Status::pass, "second"));
+  f.report.results.push_back(busbw_row(1048576, 1e9));  // a repeat of one size
+  f.report.results.back().labels["provider"] = "efa \"x\"\n";
+  f.report.results.back().labels["benchmark"] = "clash";
+  const std::string text = render_prometheus(f.report, &f.comparison);
+  EXPECT_NE(text.find("# TYPE preflight_busbw_gbps gauge"), std::string::npos);
+  EXPECT_NE(text.find("preflight_busbw_gbps{tool=\"preflight-allreduce\",benchmark=\"all_reduce\","
+                      "backend=\"nccl\",transport=\"\",dtype=\"float\",op=\"sum\",placement=\"out_"
+                      "of_place\",ranks=\"16\",size_bytes=\"1048576\"} 15.95"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("provider=\"efa \\\"x\\\"\\n\""), std::string::npos);
+  EXPECT_NE(text.find("label_benchmark=\"clash\""), std::string::npos);
+  // Worst status per id: the repeated STEP_SKIPPED id is one series, "pass" beats "skip".
+  EXPECT_EQ(count(text, "preflight_check_status{tool=\"preflight-allreduce\",id=\"STEP_SKIPPED\""),
+            1U);
+  EXPECT_NE(text.find("id=\"HARNESS_ERROR\",severity=\"isolate\",status=\"error\"} 4"),
+            std::string::npos);
+  // 2026-03-02T10:15:00.250Z
+  EXPECT_NE(
+      text.find("preflight_run_timestamp_seconds{tool=\"preflight-allreduce\"} 1772446500.25"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("preflight_baseline_status{tool=\"preflight-allreduce\",baseline=\"test-"
+                      "baseline\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("size_bytes=\"16777216\"} 4"), std::string::npos);  // row fail
+  // Every sample line is unique.
+  std::set<std::string> lines;
+  std::size_t samples = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line[0] != '#') {
+      ++samples;
+      lines.insert(line.substr(0, line.rfind(' ')));
+    }
+  }
+  EXPECT_EQ(lines.size(), samples);
+}
+
+TEST(RenderPrometheus, SkipStaysDistinctAndZonelessTimesAreLeftOut) {
+  Report report;
+  report.tool.name = "preflight-drivers";
+  report.checks.push_back(make_check("STEP_SKIPPED", Status::skip, "no GPU"));
+  report.verdict = compute_verdict(report.checks, false);
+  report.run.started_at = "2026-03-02T10:15:00";  // local time: no instant
+  const std::string text = render_prometheus(report, nullptr);
+  EXPECT_NE(text.find("preflight_verdict_status{tool=\"preflight-drivers\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("status=\"skip\"} 3"), std::string::npos);
+  EXPECT_EQ(text.find("preflight_run_timestamp_seconds{"), std::string::npos);
+  EXPECT_EQ(text.find("preflight_busbw_gbps"), std::string::npos);
+}
+
+TEST(Render, FormatsByName) {
+  EXPECT_EQ(parse_render_format("html"), RenderFormat::html);
+  EXPECT_EQ(parse_render_format("md"), RenderFormat::markdown);
+  EXPECT_EQ(parse_render_format("prom"), RenderFormat::prometheus);
+  EXPECT_FALSE(parse_render_format("pdf"));
+  const Report report = report_with(p5_rows());
+  for (const auto format : {RenderFormat::text, RenderFormat::markdown, RenderFormat::html,
+                            RenderFormat::junit, RenderFormat::prometheus}) {
+    EXPECT_FALSE(render_report(report, format, nullptr).empty());
+  }
+}
+
+}  // namespace
+}  // namespace preflight::reports
