@@ -1,0 +1,292 @@
+// preflight-p2p: point-to-point latency, bandwidth and link matrices over libfabric, MPI or NCCL.
+// main parses the options into an immutable struct, picks the bootstrap (MPI launch, TCP
+// rendezvous, or none for --loopback), calls p2p::run, renders, and returns the verdict's code.
+#include <pthread.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "common/bootstrap.hpp"
+#include "common/cli.hpp"
+#include "common/error.hpp"
+#include "common/size_spec.hpp"
+#include "common/status.hpp"
+#include "common/tcp_bootstrap.hpp"
+#include "common/text.hpp"
+#include "p2p/options.hpp"
+#include "p2p/render.hpp"
+#include "p2p/runner.hpp"
+#include "preflight/build_config.hpp"
+#include "reports/report.hpp"
+#include "reports/report_io.hpp"
+
+#if PREFLIGHT_HAVE_MPI
+#include "common/mpi.hpp"
+#endif
+#if PREFLIGHT_HAVE_LIBFABRIC
+#include "common/fabric.hpp"
+#endif
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace preflight::p2p {
+namespace {
+
+constexpr std::string_view kTool = "preflight-p2p";
+
+std::vector<TestKind> parse_tests(const std::string& text) {
+  static const std::map<std::string, TestKind, std::less<>> kNames = {
+      {"latency", TestKind::latency}, {"bw", TestKind::bw}, {"bibw", TestKind::bibw}};
+  std::vector<TestKind> tests;
+  for (const std::string_view item : split(text, ',')) {
+    const auto found = kNames.find(trim(item));
+    if (found == kNames.end()) {
+      throw UsageError(
+          fmt::format("--test '{}': expected latency, bw, bibw or a list of them", trim(item)));
+    }
+    if (std::find(tests.begin(), tests.end(), found->second) == tests.end()) {
+      tests.push_back(found->second);
+    }
+  }
+  return tests;
+}
+
+// One of `names` (the flag's value), or a usage error naming the flag and the choices.
+template <typename Enum>
+Enum parse_choice(std::string_view flag, const std::string& value,
+                  const std::vector<std::pair<std::string_view, Enum>>& names) {
+  std::string choices;
+  for (const auto& [name, choice] : names) {
+    if (name == to_lower(value)) {
+      return choice;
+    }
+    choices += (choices.empty() ? "" : ", ") + std::string(name);
+  }
+  throw UsageError(fmt::format("{} '{}': expected one of {}", flag, value, choices));
+}
+
+// SIGTERM is taken by p2p::run's watcher thread (partial report, exit 4), so every thread must
+// have it blocked.
+void block_termination_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void unblock_termination_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+struct CommandLine {
+  P2pOptions options = default_options();
+  std::string transport = "libfabric";
+  std::string op = "send";
+  std::string memory = "host";
+  std::string pattern = "pair";
+  std::string sizes = "1:16M";
+  std::string tests = "latency,bw";
+  std::optional<std::size_t> fixed_iterations;
+  bool no_retest = false;
+};
+
+void add_options(CLI::App& app, CommandLine& line) {
+  P2pOptions& o = line.options;
+  app.add_option("--transport", line.transport, "libfabric (default), mpi or nccl");
+  app.add_option("--provider", o.provider,
+                 "libfabric provider: efa, tcp, shm, any name fi_info -l lists (layered names such "
+                 "as \"tcp;ofi_rxm\" too); default: libfabric's first choice");
+  app.add_option("--domain", o.domain, "libfabric domain (an EFA device: rdmap79s0-rdm; tcp: lo)");
+  app.add_option("--op", line.op, "send (tagged, default), write or read (RMA; needs FI_RMA)");
+  app.add_option("--mem", line.memory, "host (default) or cuda (FI_HMEM / NCCL; needs a GPU)");
+  app.add_option("--test", line.tests, "latency, bw, bibw, or a comma list (default latency,bw)");
+  app.add_option("--sizes", line.sizes, "message sizes, e.g. 1:16M (x2), 8,1K,1M (default 1:16M)");
+  app.add_option("--window", o.window, "messages in flight for bw/bibw (default 64, as OSU)");
+  app.add_option("--check", o.check_iterations,
+                 "verified (untimed) iterations per size, payload and length (default 1)");
+  app.add_option("--warmup-iters", o.sampling.warmup_iterations,
+                 "warm-up iterations per size, discarded (default 10)");
+  app.add_option("--min-iters", o.sampling.min_iterations, "minimum timed iterations (default 10)");
+  app.add_option("--max-iters", o.sampling.max_iterations, "maximum timed iterations");
+  app.add_option("--iters", line.fixed_iterations,
+                 "exactly N timed iterations per size, no adaptation (like fi_pingpong -I)");
+  app.add_option("--target-precision", o.sampling.target_precision,
+                 "stop when the 95% CI of the median is within this fraction (default 0.01)");
+  app.add_option("--time-per-size", o.sampling.time_budget_s,
+                 "measured seconds per size at most (default 0.5)");
+  app.add_flag("--samples", o.keep_samples, "keep every sample in the JSON report");
+  app.add_option("--pattern", line.pattern,
+                 "pair (ranks 0<->1, default), all-pairs or ring (one rank per node)");
+  app.add_option("--max-rounds", o.survey.max_rounds,
+                 "all-pairs: every pair while nodes-1 <= this, else k random matchings + ring "
+                 "(default 32)");
+  app.add_option("--random-rounds", o.survey.random_rounds,
+                 "scale mode: random perfect matchings after the ring (default 4)");
+  app.add_option("--retest-partners", o.survey.retest_partners,
+                 "known-good partners each suspect is re-tested with (default 3)");
+  app.add_flag("--no-retest", line.no_retest, "skip the re-test of suspects");
+  app.add_option("--seed", o.survey.seed, "seed of the random matchings (default 1)");
+  app.add_option("--outlier-deviation", o.survey.outliers.min_relative_deviation,
+                 "a link is slow when worse than the reference by more than this fraction and "
+                 "5 MADs (default 0.25)");
+  app.add_flag("--loopback", o.loopback,
+               "both endpoints in this process through one device (--domain; EFA: shm disabled)");
+  app.add_flag("--all-devices", o.all_devices, "--loopback on every EFA device of this node");
+  app.add_option("--listen", o.listen,
+                 "no MPI: wait for the peer on [ADDR:]PORT (this side is rank 0)");
+  app.add_option("--connect", o.connect, "no MPI: connect to the peer at HOST:PORT (rank 1)");
+  app.add_option("--connect-timeout", o.connect_timeout_s,
+                 "seconds to wait for the --listen/--connect peer (default 30)");
+  app.add_option("--timeout", o.timeout_s,
+                 "deadline in seconds of every phase (init, each size, each exchange, teardown); "
+                 "past it: partial report, exit 124 (default 60)");
+  app.add_option("--node-name", o.node_name,
+                 "this rank's node identity for all-pairs/ring (default: host name; '{rank}' is "
+                 "replaced by the rank). Env PREFLIGHT_NODE_NAME: lets tests declare several "
+                 "nodes on one machine");
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{
+      "Point-to-point latency, bandwidth and link matrices over libfabric (efa, tcp, "
+      "shm), MPI or NCCL",
+      std::string(kTool)};
+  CommandLine line;
+  add_options(app, line);
+  add_common_options(app, line.options.common);
+  bind_environment(app);
+  if (const auto stop = parse_command_line(app, argc, argv, &line.options.common)) {
+    return *stop;
+  }
+  P2pOptions& options = line.options;
+  options.sizes = parse_size_spec(line.sizes);
+  options.tests = parse_tests(line.tests);
+  options.transport = parse_choice<Transport>(
+      "--transport", line.transport,
+      {{"libfabric", Transport::libfabric}, {"mpi", Transport::mpi}, {"nccl", Transport::nccl}});
+  options.op = parse_choice<DataOp>(
+      "--op", line.op, {{"send", DataOp::send}, {"write", DataOp::write}, {"read", DataOp::read}});
+  options.memory = parse_choice<MemoryKind>(
+      "--mem", line.memory, {{"host", MemoryKind::host}, {"cuda", MemoryKind::cuda}});
+  options.pattern = parse_choice<Pattern>(
+      "--pattern", line.pattern,
+      {{"pair", Pattern::pair}, {"all-pairs", Pattern::all_pairs}, {"ring", Pattern::ring}});
+  if (line.fixed_iterations) {
+    options.sampling.fixed = true;
+    options.sampling.min_iterations = *line.fixed_iterations;
+    options.sampling.max_iterations =
+        std::max(options.sampling.max_iterations, *line.fixed_iterations);
+  }
+  options.survey.retest = !line.no_retest;
+  validate_options(options);
+
+  // The bootstrap: TCP rendezvous, an MPI launch, or none (loopback pairs two threads itself).
+  TcpBootstrapOptions tcp_options;
+  tcp_options.connect_timeout_s = options.connect_timeout_s;
+  tcp_options.operation_timeout_s = options.timeout_s;
+#if PREFLIGHT_HAVE_MPI
+  std::optional<MpiSession> mpi;  // declared first: finalised after every communicator is freed
+#endif
+  std::unique_ptr<TcpBootstrap> tcp;
+  std::unique_ptr<Bootstrap> other;
+  Bootstrap* bootstrap = nullptr;
+  RunEnvironment environment;
+  const bool loopback = options.loopback || options.all_devices;
+  if (!options.listen.empty()) {
+    const TcpListener listener(parse_tcp_endpoint(options.listen, "--listen"));
+    if (!options.common.quiet) {
+      std::fprintf(stderr, "%s: waiting for the peer on port %u (--connect HOST:%u)\n",
+                   std::string(kTool).c_str(), listener.port(), listener.port());
+    }
+    tcp = TcpBootstrap::accept(listener, tcp_options);
+  } else if (!options.connect.empty()) {
+    tcp = TcpBootstrap::connect(parse_tcp_endpoint(options.connect, "--connect"), tcp_options);
+  } else if (!loopback) {
+#if PREFLIGHT_HAVE_MPI
+    if (launched_as_mpi_rank()) {
+      block_termination_signal();  // before MPI starts its threads: they inherit the mask
+      // MPI_THREAD_SINGLE, as OSU and the reference loops: only this thread calls MPI (the
+      // watchdog and signal threads never do), and Open MPI 4.1 adds 60-100 ns to every small
+      // send/receive at FUNNELED or SERIALIZED (measured here, bench/results/p2p.md).
+      mpi.emplace(&argc, &argv, MPI_THREAD_SINGLE);
+      other = make_mpi_bootstrap();
+      environment.mpi_initialised = true;
+    }
+#endif
+    if (!other) {
+      other = make_single_bootstrap();
+    }
+  }
+  if (tcp) {
+    bootstrap = tcp.get();
+    environment.liveness = [&bootstrap = *tcp] { bootstrap.check_peer_alive(); };
+  } else {
+    bootstrap = other.get();
+  }
+  environment.bootstrap = bootstrap;
+  const int rank = bootstrap != nullptr ? bootstrap->rank() : 0;
+  const bool reporter = rank == 0;
+
+  reports::Report report = reports::start_report(kTool, argc, argv, options.common.deterministic);
+  report.inventory.env = reports::allowlisted_environment(environ);
+  if (!options.common.deterministic) {
+#if PREFLIGHT_HAVE_LIBFABRIC
+    report.inventory.versions["libfabric"] = fabric_runtime_version();
+#endif
+  }
+  std::optional<reports::IncrementalReportWriter> writer;
+  if (reporter && !options.common.json_path.empty()) {
+    writer.emplace(options.common.json_path);
+    environment.writer = &*writer;
+  }
+  const bool show_progress = reporter && !options.common.quiet && ::isatty(STDERR_FILENO) == 1;
+  if (show_progress) {
+    environment.progress = [](const ProgressEvent& event) {
+      std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", event.done, event.total, event.step.c_str());
+      std::fflush(stderr);
+    };
+  }
+
+  block_termination_signal();
+  environment.watch_termination = true;
+  const reports::Report result = run(options, std::move(report), environment);
+  unblock_termination_signal();  // a SIGTERM that came after run() ended acts as usual now
+  if (show_progress) {
+    std::fprintf(stderr, "\r\033[K");
+  }
+  if (reporter) {
+    if (writer) {
+      writer->finish(result);
+    }
+    if (!options.common.quiet && options.common.json_path != "-") {
+      std::cout << render_text(result) << std::flush;
+    }
+  }
+  const int code = result.verdict.exit_code;
+#if PREFLIGHT_HAVE_MPI
+  // A rank that lost its peer must not wait for it in MPI_Finalize: end the whole job now.
+  if (mpi && bootstrap->size() > 1 && (code == exit_code::error || code == exit_code::timeout)) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+  }
+#endif
+  return code;
+}
+
+}  // namespace
+}  // namespace preflight::p2p
+
+int main(int argc, char** argv) {
+  return preflight::run_guarded("preflight-p2p",
+                                [&] { return preflight::p2p::run_main(argc, argv); });
+}

@@ -1,0 +1,38 @@
+// NCCL transport (built with PREFLIGHT_WITH_NCCL): ncclSend/ncclRecv between GPUs of one
+// communicator over all ranks (created once; a pair test involves only its two ranks). Latency is
+// a send then a receive on one stream, synchronised each iteration (host wall clock); bandwidth
+// a group of `window` sends then a 1-byte ack. Waits poll the stream and check NCCL's
+// asynchronous error and the peer's liveness, so a lost peer never hangs the run.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/bootstrap.hpp"
+#include "p2p/channel.hpp"
+
+namespace preflight::p2p {
+
+class NcclTransport {
+ public:
+  // Collective over every rank of `bootstrap`. `cuda_device` is this rank's GPU.
+  NcclTransport(Bootstrap& bootstrap, std::size_t max_message_bytes, int cuda_device,
+                PeerLivenessCheck liveness);
+  NcclTransport(const NcclTransport&) = delete;
+  NcclTransport& operator=(const NcclTransport&) = delete;
+  NcclTransport(NcclTransport&&) = delete;
+  NcclTransport& operator=(NcclTransport&&) = delete;
+  ~NcclTransport();
+
+  [[nodiscard]] std::unique_ptr<PairChannel> open_channel(int peer_rank, const std::string& label);
+  [[nodiscard]] std::string version() const;  // "2.28.9"
+  // Aborts the communicator (watchdog thread): blocked NCCL calls return.
+  void abort();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace preflight::p2p

@@ -1,0 +1,1365 @@
+#include "p2p/runner.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/size_spec.hpp"
+#include "common/stats.hpp"
+#include "common/sysfs.hpp"
+#include "common/tcp_bootstrap.hpp"
+#include "common/text.hpp"
+#include "common/watchdog.hpp"
+#include "p2p/efa_counters.hpp"
+#include "p2p/pair_test.hpp"
+#include "preflight/build_config.hpp"
+
+#if PREFLIGHT_HAVE_LIBFABRIC
+#include "p2p/fabric_transport.hpp"
+#endif
+#if PREFLIGHT_HAVE_MPI
+#include "common/mpi.hpp"
+#include "p2p/mpi_transport.hpp"
+#endif
+#if PREFLIGHT_HAVE_CUDA
+#include "common/cuda.hpp"
+#endif
+#if PREFLIGHT_HAVE_NCCL
+#include "p2p/nccl_transport.hpp"
+#endif
+
+namespace preflight::p2p {
+namespace {
+
+using nlohmann::json;
+using reports::Check;
+using reports::Report;
+using reports::ResultRow;
+
+constexpr std::string_view kTool = "preflight-p2p";
+// Beyond this many nodes the report lists measured links instead of a full N x N matrix.
+constexpr int kMaxMatrixNodes = 128;
+
+// Thrown during set-up when a prerequisite is absent: the run is skipped (exit 3), with reason.
+class SkipRun : public std::runtime_error {
+ public:
+  SkipRun(std::string id, const std::string& reason)
+      : std::runtime_error(reason), id_(std::move(id)) {}
+  [[nodiscard]] const std::string& id() const { return id_; }
+
+ private:
+  std::string id_;
+};
+
+// The report under construction, readable by the watchdog thread at any moment.
+class SharedReport {
+ public:
+  explicit SharedReport(Report report) : report_(std::move(report)) {}
+  template <typename Update>
+  void update(const Update& update) {
+    const std::lock_guard lock(mutex_);
+    update(report_);
+  }
+  [[nodiscard]] Report snapshot() const {
+    const std::lock_guard lock(mutex_);
+    return report_;
+  }
+  // The peer the rank is working with now ("rank 1 (host)"), for the watchdog and signal threads.
+  void set_peer(std::string peer) {
+    const std::lock_guard lock(mutex_);
+    peer_ = std::move(peer);
+  }
+  [[nodiscard]] std::string peer() const {
+    const std::lock_guard lock(mutex_);
+    return peer_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  Report report_;
+  std::string peer_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+struct NodeMap {
+  std::vector<std::string> rank_node;  // node name per rank
+  std::vector<std::string> rank_host;  // host name per rank
+  std::vector<std::string> nodes;      // distinct node names in order of their first rank
+  std::vector<int> node_leader;        // lowest rank of each node
+  std::vector<int> rank_node_index;
+  int local_rank = 0;  // this rank's index among the ranks of its host (GPU choice)
+};
+
+std::string expand_node_name(const std::string& name_template, int rank) {
+  if (name_template.empty()) {
+    return host_name();
+  }
+  std::string name = name_template;
+  for (auto at = name.find("{rank}"); at != std::string::npos; at = name.find("{rank}")) {
+    name.replace(at, 6, std::to_string(rank));
+  }
+  return name;
+}
+
+NodeMap map_nodes(Bootstrap& bootstrap, const std::string& node_name_template) {
+  NodeMap map;
+  const std::string mine =
+      expand_node_name(node_name_template, bootstrap.rank()) + "\n" + host_name();
+  for (const std::string& entry : bootstrap.allgather_strings(mine)) {
+    const auto split = entry.find('\n');
+    map.rank_node.push_back(entry.substr(0, split));
+    map.rank_host.push_back(split == std::string::npos ? "" : entry.substr(split + 1));
+  }
+  for (std::size_t rank = 0; rank < map.rank_node.size(); ++rank) {
+    const auto found = std::find(map.nodes.begin(), map.nodes.end(), map.rank_node[rank]);
+    if (found == map.nodes.end()) {
+      map.nodes.push_back(map.rank_node[rank]);
+      map.node_leader.push_back(static_cast<int>(rank));
+      map.rank_node_index.push_back(static_cast<int>(map.nodes.size()) - 1);
+    } else {
+      map.rank_node_index.push_back(static_cast<int>(found - map.nodes.begin()));
+    }
+  }
+  const auto me = static_cast<std::size_t>(bootstrap.rank());
+  for (std::size_t rank = 0; rank < me; ++rank) {
+    map.local_rank += map.rank_host[rank] == map.rank_host[me] ? 1 : 0;
+  }
+  return map;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport sessions: one per rank, whatever the transport.
+
+class Session {
+ public:
+  Session() = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  Session(Session&&) = delete;
+  Session& operator=(Session&&) = delete;
+  virtual ~Session() = default;
+  // Collective: exchanges whatever the peers need to reach this rank.
+  virtual void exchange(Bootstrap& bootstrap) = 0;
+  [[nodiscard]] virtual std::unique_ptr<PairChannel> open(int peer_rank,
+                                                          const std::string& label) = 0;
+  [[nodiscard]] virtual json describe() const = 0;
+  [[nodiscard]] virtual std::string transport_name() const = 0;  // result rows' "transport"
+  [[nodiscard]] virtual std::map<std::string, std::string> labels() const = 0;
+};
+
+#if PREFLIGHT_HAVE_LIBFABRIC
+class FabricSession final : public Session {
+ public:
+  explicit FabricSession(std::unique_ptr<FabricEndpoint> endpoint)
+      : endpoint_(std::move(endpoint)) {}
+  void exchange(Bootstrap& bootstrap) override {
+    addresses_ =
+        bootstrap.allgather(endpoint_ ? endpoint_->local_address() : std::vector<std::byte>{});
+    // Every rank learns rank 0's endpoint facts for the report, whoever measured.
+    json mine = endpoint_ ? describe_endpoint() : json();
+    const auto all = bootstrap.allgather_strings(mine.dump());
+    for (const std::string& text : all) {
+      if (text != "null") {
+        reported_ = json::parse(text);
+        break;
+      }
+    }
+  }
+  std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
+    if (!endpoint_) {
+      throw Error("preflight", "open channel", label, "this rank has no endpoint", 0);
+    }
+    return endpoint_->open_channel(addresses_.at(static_cast<std::size_t>(peer_rank)), label);
+  }
+  json describe() const override { return reported_; }
+  std::string transport_name() const override { return reported_.value("provider", ""); }
+  std::map<std::string, std::string> labels() const override {
+    return {{"provider", reported_.value("provider", "")},
+            {"fabric", reported_.value("fabric", "")},
+            {"domain", reported_.value("domain", "")}};
+  }
+
+ private:
+  json describe_endpoint() const {
+    const FabricDescription& d = endpoint_->description();
+    return json{{"backend", "libfabric"},
+                {"provider", d.provider},
+                {"fabric", d.fabric},
+                {"domain", d.domain},
+                {"provider_version", d.provider_version},
+                {"libfabric_version", d.api_version},
+                {"endpoint_type", "FI_EP_RDM"},
+                {"inject_size_bytes", d.inject_size},
+                {"max_msg_size_bytes", d.max_msg_size},
+                {"mr_mode", d.mr_mode},
+                {"threading", d.threading},
+                {"data_progress", d.data_progress},
+                {"rma", d.rma},
+                {"hmem", d.hmem}};
+  }
+
+  std::unique_ptr<FabricEndpoint> endpoint_;
+  std::vector<std::vector<std::byte>> addresses_;
+  json reported_;
+};
+#endif
+
+#if PREFLIGHT_HAVE_MPI
+class MpiSession final : public Session {
+ public:
+  MpiSession(std::size_t max_bytes, int window) : transport_(max_bytes, window) {}
+  void exchange(Bootstrap& /*bootstrap*/) override {}
+  std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
+    return transport_.open_channel(peer_rank, label);
+  }
+  json describe() const override {
+    return json{{"backend", "mpi"}, {"library", transport_.library_version()}};
+  }
+  std::string transport_name() const override { return "mpi"; }
+  std::map<std::string, std::string> labels() const override {
+    return {{"library", transport_.library_version()}};
+  }
+
+ private:
+  MpiTransport transport_;
+};
+#endif
+
+#if PREFLIGHT_HAVE_NCCL
+class NcclSession final : public Session {
+ public:
+  NcclSession(Bootstrap& bootstrap, std::size_t max_bytes, int device, PeerLivenessCheck liveness)
+      : transport_(bootstrap, max_bytes, device, std::move(liveness)), device_(device) {}
+  void exchange(Bootstrap& /*bootstrap*/) override {}
+  std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
+    return transport_.open_channel(peer_rank, label);
+  }
+  json describe() const override {
+    return json{{"backend", "nccl"}, {"nccl_version", transport_.version()}};
+  }
+  std::string transport_name() const override { return "nccl"; }
+  std::map<std::string, std::string> labels() const override {
+    return {{"nccl_version", transport_.version()}, {"cuda_device", std::to_string(device_)}};
+  }
+
+ private:
+  NcclTransport transport_;
+  int device_;
+};
+#endif
+
+int cuda_devices() {
+#if PREFLIGHT_HAVE_CUDA
+  return cuda_device_count();
+#else
+  return 0;
+#endif
+}
+
+// Before each exchange of results every rank waits here, sleeping between polls: an MPI
+// collective busy-polls, and on an oversubscribed machine (tests, the virtual cluster) the ranks
+// that sit a round out would steal the CPU from the pairs still measuring. A no-op without MPI
+// (the TCP rendezvous already blocks in poll()).
+class StepBarrier {
+ public:
+  explicit StepBarrier(bool use_mpi) {
+#if PREFLIGHT_HAVE_MPI
+    if (use_mpi) {
+      MPI_Comm duplicate = MPI_COMM_NULL;
+      check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &duplicate), "MPI_Comm_dup", "step barrier");
+      comm_ = MpiCommunicator(duplicate);
+      check_mpi(MPI_Comm_set_errhandler(duplicate, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler",
+                "step barrier");
+    }
+#else
+    (void)use_mpi;
+#endif
+  }
+
+  void wait() {
+#if PREFLIGHT_HAVE_MPI
+    if (comm_.get() == MPI_COMM_NULL) {
+      return;
+    }
+    MPI_Request request = MPI_REQUEST_NULL;
+    check_mpi(MPI_Ibarrier(comm_.get(), &request), "MPI_Ibarrier", "step barrier");
+    int done = 0;
+    while (true) {
+      check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test", "step barrier");
+      if (done != 0) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+#endif
+  }
+
+ private:
+#if PREFLIGHT_HAVE_MPI
+  MpiCommunicator comm_;
+#endif
+};
+
+// ---------------------------------------------------------------------------------------------
+// One rank's run.
+
+struct RankContext {
+  const P2pOptions& options;
+  Bootstrap& bootstrap;
+  PeerLivenessCheck liveness;
+  bool mpi_initialised = false;
+  Watchdog* watchdog = nullptr;  // null: this thread sets no deadlines (loopback's second side)
+  SharedReport& shared;
+  reports::IncrementalReportWriter* writer = nullptr;  // set where this rank writes the report
+  const std::function<void(const ProgressEvent&)>* progress = nullptr;
+  std::mutex* setup_mutex = nullptr;  // loopback: two endpoints set up in one process
+  std::string current_peer;           // for error messages
+  StepBarrier* step_barrier = nullptr;
+};
+
+void arm(RankContext& context, const std::string& phase) {
+  if (context.watchdog != nullptr) {
+    context.watchdog->arm(phase, context.options.timeout_s);
+  }
+}
+
+// The partial report after a finished size. Until the run ends it says so (BENCH_INCOMPLETE, an
+// error): a report left behind by a killed run never reads as a pass or a skip.
+void checkpoint(const RankContext& context, std::size_t steps_done, std::size_t steps_total) {
+  if (context.writer == nullptr) {
+    return;
+  }
+  Report partial = context.shared.snapshot();
+  partial.checks.push_back(reports::make_check(
+      "BENCH_INCOMPLETE", Status::error,
+      finding_message("BENCH_INCOMPLETE", kTool, steps_done, steps_total,
+                      "partial report: the run is still going, or ended before it finished"),
+      json{{"steps_done", steps_done}, {"steps_planned", steps_total}}));
+  reports::finish_report(partial, context.options.common.warn_as_fail,
+                         context.options.common.deterministic);
+  partial.run.finished_at.clear();
+  context.writer->checkpoint(partial);
+}
+
+// Every rank contributes "" (fine), "S<id>\n<reason>" (skip) or "E<reason>" (error); all
+// learn everyone's, so all ranks stop together and say why.
+struct Agreement {
+  std::vector<std::string> skips;
+  std::string skip_id;
+  std::vector<std::string> errors;
+};
+
+Agreement agree(Bootstrap& bootstrap, const std::string& mine) {
+  Agreement agreement;
+  const auto all = bootstrap.allgather_strings(mine);
+  for (std::size_t rank = 0; rank < all.size(); ++rank) {
+    const std::string& entry = all[rank];
+    if (entry.empty()) {
+      continue;
+    }
+    if (entry.front() == 'S') {
+      const auto split = entry.find('\n');
+      agreement.skip_id = entry.substr(1, split - 1);
+      agreement.skips.push_back(fmt::format("rank {}: {}", rank, entry.substr(split + 1)));
+    } else {
+      agreement.errors.push_back(fmt::format("rank {}: {}", rank, entry.substr(1)));
+    }
+  }
+  return agreement;
+}
+
+std::string display_node(const RankContext& context, const NodeMap& map, int node_index) {
+  return context.options.common.deterministic ? fmt::format("node{}", node_index)
+                                              : map.nodes.at(static_cast<std::size_t>(node_index));
+}
+
+std::string rank_label(const NodeMap& map, int rank) {
+  return fmt::format("rank {} ({})", rank, map.rank_host.at(static_cast<std::size_t>(rank)));
+}
+
+// A pair test between two ranks, with the node indices it stands for.
+struct PairTask {
+  int initiator_rank = 0;
+  int responder_rank = 1;
+  int initiator_node = 0;
+  int responder_node = 1;
+};
+
+struct GatheredResult {
+  ResultRow row;
+  PairTask task;
+  std::string test;
+};
+
+ResultRow make_row(const RankContext& context, const Session& session, TestKind test,
+                   std::size_t bytes, const PairSizeOutcome& outcome, const PairTask& task,
+                   const NodeMap& map, const std::string& phase, bool sizes_checked) {
+  const P2pOptions& options = context.options;
+  ResultRow row;
+  row.benchmark = std::string(to_string(test));
+  row.backend = std::string(to_string(options.transport));
+  row.transport = session.transport_name();
+  row.dtype = "uint8";
+  row.op = std::string(to_string(options.op));
+  row.size_bytes = bytes;
+  row.count = bytes;
+  row.ranks = 2;
+  // Samples are per iteration: a round trip (one-way = half), one read, or one window (per
+  // message = window time / window).
+  double scale = 1.0;
+  std::string time_unit = "one_way";
+  if (test == TestKind::latency) {
+    scale = options.op == DataOp::read ? 1.0 : 0.5;
+    time_unit = options.op == DataOp::read ? "read_completion" : "one_way";
+  } else {
+    scale = 1.0 / options.window;
+    time_unit = "per_message";
+  }
+  std::vector<double> scaled(outcome.samples_s.size());
+  std::transform(outcome.samples_s.begin(), outcome.samples_s.end(), scaled.begin(),
+                 [scale](double sample) { return sample * scale; });
+  const SampleSummary summary = summarize(scaled);
+  row.time_s = reports::to_time_stats(summary);
+  const double directions = test == TestKind::bibw ? 2.0 : 1.0;
+  if (summary.median > 0) {
+    row.algbw_Bps = directions * static_cast<double>(bytes) / summary.median;
+    row.message_rate_per_s = directions / summary.median;
+  }
+  row.busbw_Bps = row.algbw_Bps;
+  row.busbw_factor = 1.0;
+  row.wrong_elements = static_cast<std::int64_t>(outcome.wrong_bytes + outcome.size_errors);
+  row.slowest_rank = -1;
+  row.warmup_iterations = outcome.warmup_iterations;
+  row.stop_reason = std::string(to_string(outcome.stop_reason));
+  row.labels = session.labels();
+  row.labels["src"] = display_node(context, map, task.initiator_node);
+  row.labels["dst"] = display_node(context, map, task.responder_node);
+  row.labels["src_rank"] = std::to_string(task.initiator_rank);
+  row.labels["dst_rank"] = std::to_string(task.responder_rank);
+  row.labels["memory"] = std::string(to_string(options.memory));
+  row.labels["time"] = time_unit;
+  row.labels["wrong_bytes"] = std::to_string(outcome.wrong_bytes);
+  row.labels["size_errors"] = std::to_string(outcome.size_errors);
+  row.labels["size_check"] = sizes_checked ? "checked" : "not_checked";
+  row.labels["verified_messages"] = std::to_string(outcome.verified_messages);
+  row.labels["timed_iterations"] = std::to_string(outcome.timed_iterations);
+  if (test != TestKind::latency) {
+    row.labels["window"] = std::to_string(options.window);
+  }
+  if (!phase.empty()) {
+    row.labels["phase"] = phase;
+  }
+  if (options.keep_samples) {
+    row.samples_s = scaled;
+  }
+  return row;
+}
+
+// Runs every (test, size) of one round: the rank's own pair test if it has one, then the
+// exchange of the rows. Returns every pair's rows (identical on all ranks).
+std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, Session& session,
+                                      const std::vector<PairTask>& tasks,
+                                      const std::vector<TestKind>& tests,
+                                      const std::vector<std::uint64_t>& sizes,
+                                      const std::string& phase, std::size_t& steps_done,
+                                      std::size_t steps_total) {
+  const P2pOptions& options = context.options;
+  const int me = context.bootstrap.rank();
+  const PairTask* mine = nullptr;
+  for (const PairTask& task : tasks) {
+    if (task.initiator_rank == me || task.responder_rank == me) {
+      mine = &task;
+    }
+  }
+  std::unique_ptr<PairChannel> channel;
+  std::string pair_text;
+  if (mine != nullptr) {
+    const bool initiator = mine->initiator_rank == me;
+    const int peer = initiator ? mine->responder_rank : mine->initiator_rank;
+    context.current_peer = rank_label(map, peer);
+    context.shared.set_peer(context.current_peer);
+    pair_text = fmt::format("{} <-> {}", rank_label(map, mine->initiator_rank),
+                            rank_label(map, mine->responder_rank));
+    arm(context, fmt::format("connect {}", pair_text));
+    channel = session.open(peer, context.current_peer);
+  }
+
+  std::vector<GatheredResult> results;
+  for (const TestKind test : tests) {
+    for (const std::uint64_t bytes : sizes) {
+      const std::string step = fmt::format("{} {}{}", to_string(test), format_size(bytes),
+                                           pair_text.empty() ? std::string() : " " + pair_text);
+      json contribution = json::array();
+      if (mine != nullptr) {
+        arm(context, step);
+        PairTestSpec spec;
+        spec.test = test;
+        spec.bytes = bytes;
+        spec.window = options.window;
+        spec.check_iterations = options.check_iterations;
+        spec.sampling = options.sampling;
+        if (mine->initiator_rank == me) {
+          const PairSizeOutcome outcome = run_initiator(*channel, spec);
+          const ResultRow row = make_row(context, session, test, bytes, outcome, *mine, map, phase,
+                                         channel->checks_sizes());
+          contribution.push_back(json{{"row", row},
+                                      {"task",
+                                       {mine->initiator_rank, mine->responder_rank,
+                                        mine->initiator_node, mine->responder_node}}});
+        } else {
+          run_responder(*channel, spec);
+        }
+      }
+      arm(context, fmt::format("exchange of results after {}", step));
+      if (context.step_barrier != nullptr) {
+        context.step_barrier->wait();
+      }
+      for (const std::string& text : context.bootstrap.allgather_strings(contribution.dump())) {
+        for (const json& entry : json::parse(text)) {
+          GatheredResult result;
+          result.row = entry.at("row").get<ResultRow>();
+          const auto& task = entry.at("task");
+          result.task = {task.at(0).get<int>(), task.at(1).get<int>(), task.at(2).get<int>(),
+                         task.at(3).get<int>()};
+          result.test = result.row.benchmark;
+          results.push_back(result);
+          context.shared.update([&](Report& report) { report.results.push_back(result.row); });
+        }
+      }
+      ++steps_done;
+      checkpoint(context, steps_done, steps_total);
+      if (context.progress != nullptr && *context.progress) {
+        (*context.progress)({step, steps_done, steps_total});
+      }
+    }
+  }
+  context.current_peer.clear();
+  context.shared.set_peer("");
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts
+
+std::vector<Check> correctness_checks(const std::vector<ResultRow>& rows, int ranks) {
+  std::vector<Check> checks;
+  std::size_t verified = 0;
+  for (const ResultRow& row : rows) {
+    if (row.wrong_elements > 0) {
+      const auto label = [&](const char* key) {
+        const auto found = row.labels.find(key);
+        return found == row.labels.end() ? std::string("?") : found->second;
+      };
+      checks.push_back(reports::make_check(
+          "RESULT_WRONG", Status::fail,
+          finding_message("RESULT_WRONG", row.wrong_elements, row.size_bytes,
+                          fmt::format("{} {} from {} to {}: {} payload bytes wrong, {} messages "
+                                      "of the wrong length",
+                                      row.benchmark, row.op, label("src"), label("dst"),
+                                      label("wrong_bytes"), label("size_errors"))),
+          json{{"benchmark", row.benchmark},
+               {"size_bytes", row.size_bytes},
+               {"src", label("src")},
+               {"dst", label("dst")},
+               {"wrong_bytes", label("wrong_bytes")},
+               {"size_errors", label("size_errors")}}));
+    } else {
+      ++verified;
+    }
+  }
+  if (checks.empty() && verified > 0) {
+    checks.push_back(reports::make_check("RESULT_CORRECT", Status::pass,
+                                         finding_message("RESULT_CORRECT", verified, ranks),
+                                         json{{"rows", verified}}));
+  }
+  return checks;
+}
+
+struct MetricPlan {
+  SurveyMetric metric;
+  TestKind test;
+  std::uint64_t size_bytes;
+};
+
+std::vector<MetricPlan> survey_metrics(const P2pOptions& options) {
+  std::vector<MetricPlan> metrics;
+  const std::uint64_t smallest = options.sizes.front();
+  const std::uint64_t largest = options.sizes.back();
+  for (const TestKind test : options.tests) {
+    switch (test) {
+      case TestKind::latency:
+        metrics.push_back({{"latency_s", Better::lower}, test, smallest});
+        break;
+      case TestKind::bw:
+        metrics.push_back({{"bandwidth_Bps", Better::higher}, test, largest});
+        break;
+      case TestKind::bibw:
+        metrics.push_back({{"bibw_Bps", Better::higher}, test, largest});
+        break;
+    }
+  }
+  return metrics;
+}
+
+double metric_value(const MetricPlan& plan, const ResultRow& row) {
+  return plan.test == TestKind::latency ? row.time_s.median : row.algbw_Bps;
+}
+
+std::string format_metric(const MetricPlan& plan, double value) {
+  if (plan.test == TestKind::latency) {
+    return fmt::format("{:.2f} us", value * 1e6);
+  }
+  return fmt::format("{:.3f} GB/s", value / 1e9);
+}
+
+json matrix_json(const std::vector<std::string>& names, const OutlierVerdict& verdict) {
+  const std::size_t n = names.size();
+  json values = json::array();
+  for (std::size_t i = 0; i < n; ++i) {
+    values.push_back(json(std::vector<std::nullptr_t>(n, nullptr)));
+  }
+  for (const LinkAssessment& link : verdict.links) {
+    values[static_cast<std::size_t>(link.pair.a)][static_cast<std::size_t>(link.pair.b)] =
+        link.value;
+    values[static_cast<std::size_t>(link.pair.b)][static_cast<std::size_t>(link.pair.a)] =
+        link.value;
+  }
+  return values;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+json sampling_json(const SamplingPolicy& policy) {
+  return json{{"warmup_iterations", policy.warmup_iterations},
+              {"min_iterations", policy.min_iterations},
+              {"max_iterations", policy.max_iterations},
+              {"target_precision", policy.target_precision},
+              {"time_per_size_s", policy.time_budget_s},
+              {"fixed", policy.fixed}};
+}
+
+std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map, bool participant,
+                                        std::size_t max_bytes) {
+  const P2pOptions& options = context.options;
+  switch (options.transport) {
+    case Transport::libfabric: {
+#if PREFLIGHT_HAVE_LIBFABRIC
+      std::unique_ptr<FabricEndpoint> endpoint;
+      if (participant) {
+        FabricRequest request;
+        request.provider = options.provider;
+        request.domain = options.domain;
+        request.op = options.op;
+        request.memory = options.memory;
+        request.max_window = options.window;
+        request.disable_shared_memory = options.loopback || options.all_devices;
+        if (options.memory == MemoryKind::cuda) {
+          const int devices = cuda_devices();
+          if (devices == 0) {
+            throw SkipRun("STEP_SKIPPED", "--mem cuda: no CUDA device on this node");
+          }
+          request.cuda_device = map.local_rank % devices;
+        }
+        try {
+          std::unique_lock<std::mutex> lock;
+          if (context.setup_mutex != nullptr) {
+            lock = std::unique_lock(*context.setup_mutex);
+          }
+          endpoint = std::make_unique<FabricEndpoint>(request, max_bytes, context.liveness);
+        } catch (const FabricUnavailable& e) {
+          throw SkipRun("P2P_PROVIDER_UNAVAILABLE", e.what());
+        }
+      }
+      return std::make_unique<FabricSession>(std::move(endpoint));
+#else
+      throw FeatureUnavailable("the libfabric transport", "PREFLIGHT_WITH_LIBFABRIC");
+#endif
+    }
+    case Transport::mpi: {
+#if PREFLIGHT_HAVE_MPI
+      if (!context.mpi_initialised) {
+        throw UsageError("--transport mpi: launch with mpirun or srun (MPI is not initialised)");
+      }
+      return std::make_unique<MpiSession>(max_bytes, options.window);
+#else
+      throw FeatureUnavailable("the MPI transport", "PREFLIGHT_WITH_MPI");
+#endif
+    }
+    case Transport::nccl: {
+#if PREFLIGHT_HAVE_NCCL
+      const int devices = cuda_devices();
+      if (devices == 0) {
+        throw SkipRun("STEP_SKIPPED", "--transport nccl: no CUDA device on this node");
+      }
+      return std::make_unique<NcclSession>(context.bootstrap, max_bytes, map.local_rank % devices,
+                                           context.liveness);
+#else
+      throw FeatureUnavailable("the NCCL transport", "PREFLIGHT_WITH_NCCL");
+#endif
+    }
+  }
+  return nullptr;
+}
+
+// NCCL set-up is collective: every rank must reach it, so prerequisites are agreed first.
+std::string local_prerequisites(const P2pOptions& options) {
+  if ((options.transport == Transport::nccl || options.memory == MemoryKind::cuda) &&
+      cuda_devices() == 0) {
+#if PREFLIGHT_HAVE_CUDA
+    return "STEP_SKIPPED\n" +
+           std::string(options.transport == Transport::nccl ? "--transport nccl" : "--mem cuda") +
+           ": no CUDA device on this node (needs a GPU and its driver)";
+#else
+    throw FeatureUnavailable("CUDA memory", "PREFLIGHT_WITH_CUDA");
+#endif
+  }
+  return "";
+}
+
+void add_check(RankContext& context, Check check) {
+  context.shared.update([&](Report& report) { report.checks.push_back(std::move(check)); });
+}
+
+Report finish(RankContext& context) {
+  Report report = context.shared.snapshot();
+  reports::finish_report(report, context.options.common.warn_as_fail,
+                         context.options.common.deterministic);
+  return report;
+}
+
+void add_outlier_checks(RankContext& context, const NodeMap& map,
+                        const std::vector<MetricPlan>& plans, const SurveyResult& survey) {
+  for (std::size_t m = 0; m < plans.size(); ++m) {
+    const OutlierVerdict& verdict = survey.verdicts[m];
+    const MetricPlan& plan = plans[m];
+    for (const NodeAssessment& node : verdict.bad_nodes) {
+      const std::string name = display_node(context, map, node.node);
+      add_check(context,
+                reports::make_check(
+                    "P2P_NODE_OUTLIER", Status::fail,
+                    finding_message("P2P_NODE_OUTLIER", name,
+                                    fmt::format("{} at {} B: typical {} vs {} reference, slow with "
+                                                "{} of {} partners",
+                                                plan.metric.name, plan.size_bytes,
+                                                format_metric(plan, node.typical_value),
+                                                format_metric(plan, verdict.reference),
+                                                node.slow_partners, node.partners)),
+                    json{{"node", name},
+                         {"metric", plan.metric.name},
+                         {"size_bytes", plan.size_bytes},
+                         {"typical", node.typical_value},
+                         {"reference", verdict.reference},
+                         {"threshold", verdict.threshold},
+                         {"partners", node.partners},
+                         {"slow_partners", node.slow_partners}}));
+    }
+    for (const LinkAssessment& link : verdict.bad_links) {
+      const std::string a = display_node(context, map, link.pair.a);
+      const std::string b = display_node(context, map, link.pair.b);
+      add_check(context,
+                reports::make_check(
+                    "P2P_LINK_OUTLIER", Status::warn,
+                    finding_message("P2P_LINK_OUTLIER", a, b,
+                                    fmt::format("{} at {} B: {} vs {} reference ({:+.0f}% worse), "
+                                                "measured {} time(s)",
+                                                plan.metric.name, plan.size_bytes,
+                                                format_metric(plan, link.value),
+                                                format_metric(plan, verdict.reference),
+                                                100 * link.worse_by_fraction, link.measurements)),
+                    json{{"nodes", {a, b}},
+                         {"metric", plan.metric.name},
+                         {"size_bytes", plan.size_bytes},
+                         {"value", link.value},
+                         {"reference", verdict.reference},
+                         {"threshold", verdict.threshold},
+                         {"measurements", link.measurements}}));
+    }
+  }
+}
+
+json survey_details(const RankContext& context, const NodeMap& map,
+                    const std::vector<MetricPlan>& plans, const SurveyResult& survey) {
+  std::vector<std::string> names;
+  for (int node = 0; node < static_cast<int>(map.nodes.size()); ++node) {
+    names.push_back(display_node(context, map, node));
+  }
+  const SurveyPolicy& policy = context.options.survey;
+  json details{{"mode", survey.mode},
+               {"nodes", names},
+               {"initial_rounds", survey.initial_rounds},
+               {"retest_rounds", survey.retest_rounds},
+               {"rounds", survey.initial_rounds + survey.retest_rounds},
+               {"max_rounds", policy.max_rounds},
+               {"random_rounds", policy.random_rounds},
+               {"retest_partners", policy.retest_partners},
+               {"seed", policy.seed},
+               {"retested_nodes", json::array()}};
+  for (const int node : survey.retested_nodes) {
+    details["retested_nodes"].push_back(names[static_cast<std::size_t>(node)]);
+  }
+  json matrices = json::object();
+  json outliers = json::object();
+  for (std::size_t m = 0; m < plans.size(); ++m) {
+    const OutlierVerdict& verdict = survey.verdicts[m];
+    const MetricPlan& plan = plans[m];
+    json entry{{"size_bytes", plan.size_bytes},
+               {"test", to_string(plan.test)},
+               {"better", to_string(plan.metric.better)},
+               {"value", "best of the link's measurements"}};
+    if (static_cast<int>(names.size()) <= kMaxMatrixNodes) {
+      entry["matrix"] = matrix_json(names, verdict);
+    }
+    json links = json::array();
+    for (const LinkAssessment& link : verdict.links) {
+      links.push_back(json{{"a", names[static_cast<std::size_t>(link.pair.a)]},
+                           {"b", names[static_cast<std::size_t>(link.pair.b)]},
+                           {"value", link.value},
+                           {"measurements", link.measurements},
+                           {"slow", link.slow}});
+    }
+    entry["links"] = links;
+    matrices[plan.metric.name] = entry;
+    json bad_nodes = json::array();
+    for (const NodeAssessment& node : verdict.bad_nodes) {
+      bad_nodes.push_back(names[static_cast<std::size_t>(node.node)]);
+    }
+    json bad_links = json::array();
+    for (const LinkAssessment& link : verdict.bad_links) {
+      bad_links.push_back({names[static_cast<std::size_t>(link.pair.a)],
+                           names[static_cast<std::size_t>(link.pair.b)]});
+    }
+    outliers[plan.metric.name] = json{{"reference", verdict.reference},
+                                      {"spread", verdict.spread},
+                                      {"threshold", verdict.threshold},
+                                      {"bad_nodes", bad_nodes},
+                                      {"bad_links", bad_links}};
+  }
+  details["matrices"] = matrices;
+  details["outliers"] = outliers;
+  return details;
+}
+
+// EFA counters around the measurement: every node's leader reads its devices; all ranks learn
+// every node's deltas.
+void record_counter_deltas(RankContext& context, const NodeMap& map, const EfaCounters& before,
+                           bool leader) {
+  const RootFs root("/");
+  json mine = json::object();
+  if (leader) {
+    mine = json(counter_deltas(before, read_efa_counters(root)));
+  }
+  const auto all = context.bootstrap.allgather_strings(mine.dump());
+  std::map<std::string, std::map<std::string, std::int64_t>> deltas;
+  const bool several_nodes = map.nodes.size() > 1;
+  for (std::size_t rank = 0; rank < all.size(); ++rank) {
+    const EfaCounters node_deltas = json::parse(all[rank]).get<EfaCounters>();
+    const std::string node = display_node(context, map, map.rank_node_index[rank]);
+    for (const auto& [device, values] : node_deltas) {
+      deltas[several_nodes ? node + "/" + device : device] = values;
+    }
+  }
+  if (deltas.empty()) {
+    return;
+  }
+  context.shared.update([&](Report& report) { report.hw_counters_delta = deltas; });
+  for (const RisingErrorCounters& rising : rising_error_counters(deltas)) {
+    std::string list;
+    for (const auto& [name, increase] : rising.increases) {
+      list += fmt::format("{}{} +{}", list.empty() ? "" : ", ", name, increase);
+    }
+    add_check(context, reports::make_check(
+                           "EFA_ERROR_COUNTERS_RISING", Status::fail,
+                           finding_message("EFA_ERROR_COUNTERS_RISING", rising.device, list),
+                           json{{"device", rising.device}, {"increases", rising.increases}}));
+  }
+}
+
+Report run_rank(RankContext& context) {
+  const P2pOptions& options = context.options;
+  Bootstrap& bootstrap = context.bootstrap;
+  try {
+    arm(context, "init");
+    const NodeMap map = map_nodes(bootstrap, options.node_name);
+    StepBarrier step_barrier(context.mpi_initialised && bootstrap.kind() == "mpi" &&
+                             bootstrap.size() > 2);
+    context.step_barrier = &step_barrier;
+    context.shared.update([&](Report& report) {
+      report.run.ranks = bootstrap.size();
+      if (!options.common.deterministic) {
+        std::set<std::string> hosts(map.rank_host.begin(), map.rank_host.end());
+        report.run.hosts.assign(hosts.begin(), hosts.end());
+      }
+      json nodes = json::array();
+      for (std::size_t node = 0; node < map.nodes.size(); ++node) {
+        json ranks = json::array();
+        for (std::size_t rank = 0; rank < map.rank_node.size(); ++rank) {
+          if (map.rank_node_index[rank] == static_cast<int>(node)) {
+            ranks.push_back(rank);
+          }
+        }
+        nodes.push_back(
+            json{{"name", display_node(context, map, static_cast<int>(node))}, {"ranks", ranks}});
+      }
+      report.details["pattern"] = to_string(options.pattern);
+      report.details["tests"] = json::array();
+      for (const TestKind test : options.tests) {
+        report.details["tests"].push_back(to_string(test));
+      }
+      report.details["op"] = to_string(options.op);
+      report.details["memory"] = to_string(options.memory);
+      report.details["window"] = options.window;
+      report.details["check_iterations"] = options.check_iterations;
+      report.details["sizes"] = options.sizes;
+      report.details["sampling"] = sampling_json(options.sampling);
+      report.details["timeout_s"] = options.timeout_s;
+      report.details["bootstrap"] = bootstrap.kind();
+      report.details["nodes"] = nodes;
+      report.details["loopback"] = options.loopback || options.all_devices;
+    });
+
+    // Who measures: ranks 0 and 1 (pair) or one rank per node (all-pairs, ring).
+    std::string skip_reason;
+    if (options.pattern == Pattern::pair && bootstrap.size() < 2) {
+      skip_reason =
+          "--pattern pair needs 2 ranks: launch with mpirun -np 2, use --listen/--connect, "
+          "or --loopback";
+    } else if (options.pattern != Pattern::pair && map.nodes.size() < 2) {
+      skip_reason = fmt::format(
+          "--pattern {} needs at least 2 nodes; found 1 ({} with {} ranks); on one machine give "
+          "each rank its own --node-name (PREFLIGHT_NODE_NAME, e.g. 'node{{rank}}')",
+          to_string(options.pattern), map.nodes.front(), bootstrap.size());
+    }
+    if (!skip_reason.empty()) {
+      add_check(context, reports::make_check("STEP_SKIPPED", Status::skip, skip_reason));
+      return finish(context);
+    }
+    const bool participant =
+        options.pattern == Pattern::pair
+            ? bootstrap.rank() < 2
+            : map.node_leader[static_cast<std::size_t>(
+                  map.rank_node_index[static_cast<std::size_t>(bootstrap.rank())])] ==
+                  bootstrap.rank();
+
+    // Prerequisites, then the transport; every rank learns every other's outcome.
+    std::unique_ptr<Session> session;
+    for (const int stage : {0, 1}) {
+      std::string outcome;
+      try {
+        if (stage == 0) {
+          outcome = local_prerequisites(options);
+        } else {
+          session = create_session(context, map, participant, options.sizes.back());
+        }
+        if (!outcome.empty()) {
+          outcome = "S" + outcome;
+        }
+      } catch (const SkipRun& e) {
+        outcome = "S" + e.id() + "\n" + e.what();
+      } catch (const UsageError&) {
+        throw;
+      } catch (const FeatureUnavailable&) {
+        throw;
+      } catch (const std::exception& e) {
+        outcome = std::string("E") + e.what();
+      }
+      const Agreement agreement = agree(bootstrap, outcome);
+      if (!agreement.errors.empty()) {
+        add_check(context, reports::make_check(
+                               "HARNESS_ERROR", Status::error,
+                               finding_message("HARNESS_ERROR",
+                                               "set-up failed: " + join(agreement.errors, "; "))));
+        return finish(context);
+      }
+      if (!agreement.skips.empty()) {
+        add_check(context, reports::make_check(agreement.skip_id, Status::skip,
+                                               join(agreement.skips, "; ")));
+        return finish(context);
+      }
+    }
+    session->exchange(bootstrap);
+    context.shared.update(
+        [&](Report& report) { report.details["transport"] = session->describe(); });
+
+    const bool loopback = options.loopback || options.all_devices;
+    const EfaCounters counters_before =
+        participant && !loopback ? read_efa_counters(RootFs("/")) : EfaCounters{};
+    std::size_t steps_done = 0;
+
+    if (options.pattern == Pattern::pair) {
+      const PairTask task{0, 1, map.rank_node_index[0], map.rank_node_index[1]};
+      (void)run_round(context, map, *session, {task}, options.tests, options.sizes, "", steps_done,
+                      options.tests.size() * options.sizes.size());
+    } else {
+      const std::vector<MetricPlan> plans = survey_metrics(options);
+      std::vector<SurveyMetric> metrics;
+      for (const MetricPlan& plan : plans) {
+        metrics.push_back(plan.metric);
+      }
+      SurveyPolicy policy = options.survey;
+      if (options.pattern == Pattern::ring) {
+        policy.schedule = InitialSchedule::ring;
+      }
+      const int node_count = static_cast<int>(map.nodes.size());
+      const std::size_t initial_steps = plan_initial_rounds(node_count, policy).rounds.size() *
+                                        options.tests.size() * options.sizes.size();
+      const MeasureRound measure = [&](const Round& round, SurveyPhase phase, int index) {
+        std::vector<PairTask> tasks;
+        for (const NodePair& pair : round) {
+          tasks.push_back({map.node_leader[static_cast<std::size_t>(pair.a)],
+                           map.node_leader[static_cast<std::size_t>(pair.b)], pair.a, pair.b});
+        }
+        // The re-tests measure only what the verdict looks at.
+        std::vector<std::uint64_t> sizes = options.sizes;
+        std::vector<TestKind> tests = options.tests;
+        std::size_t total = initial_steps;
+        if (phase == SurveyPhase::retest) {
+          sizes = {options.sizes.front()};
+          if (options.sizes.back() != options.sizes.front()) {
+            sizes.push_back(options.sizes.back());
+          }
+          total = steps_done + tests.size() * sizes.size();
+        }
+        const auto results =
+            run_round(context, map, *session, tasks, tests, sizes,
+                      fmt::format("{} round {}", to_string(phase), index + 1), steps_done, total);
+        std::vector<SurveyMeasurement> measurements;
+        for (const GatheredResult& result : results) {
+          for (std::size_t m = 0; m < plans.size(); ++m) {
+            if (result.test == to_string(plans[m].test) &&
+                result.row.size_bytes == plans[m].size_bytes) {
+              measurements.push_back(
+                  {make_pair_of(result.task.initiator_node, result.task.responder_node), m,
+                   metric_value(plans[m], result.row)});
+            }
+          }
+        }
+        return measurements;
+      };
+      const SurveyResult survey = run_survey(node_count, metrics, policy, measure);
+      add_outlier_checks(context, map, plans, survey);
+      const json details = survey_details(context, map, plans, survey);
+      context.shared.update([&](Report& report) { report.details["survey"] = details; });
+      add_check(context,
+                reports::make_check(
+                    "P2P_LINK_SURVEY", Status::pass,
+                    finding_message("P2P_LINK_SURVEY", node_count,
+                                    details.at("matrices").empty()
+                                        ? 0
+                                        : details.at("matrices").begin()->at("links").size(),
+                                    survey.initial_rounds + survey.retest_rounds, survey.mode,
+                                    survey.retest_rounds),
+                    json{{"nodes", node_count},
+                         {"initial_rounds", survey.initial_rounds},
+                         {"retest_rounds", survey.retest_rounds}}));
+    }
+
+    arm(context, "teardown");
+    if (!loopback) {  // the loopback's counters are read around both sides, by run()
+      record_counter_deltas(context, map, counters_before, participant);
+    }
+    // Nobody closes an endpoint while its peer may still be reaping the last completions.
+    bootstrap.barrier();
+    if (context.watchdog != nullptr) {
+      context.watchdog->disarm();
+    }
+  } catch (const UsageError&) {
+    throw;
+  } catch (const FeatureUnavailable&) {
+    throw;
+  } catch (const PeerLostError& e) {
+    add_check(context, reports::make_check(
+                           "PEER_LOST", Status::error,
+                           finding_message("PEER_LOST",
+                                           context.current_peer.empty() ? "of the bootstrap"
+                                                                        : context.current_peer,
+                                           e.what()),
+                           json{{"peer", context.current_peer}}));
+#if PREFLIGHT_HAVE_LIBFABRIC
+  } catch (const CompletionError& e) {
+    const bool lost = e.peer_unreachable();
+    add_check(context, reports::make_check(
+                           lost ? "PEER_LOST" : "P2P_COMPLETION_ERROR", Status::error,
+                           lost ? finding_message("PEER_LOST", e.peer(), e.what())
+                                : finding_message("P2P_COMPLETION_ERROR", e.peer(), e.what()),
+                           json{{"peer", e.peer()},
+                                {"error", e.error_number()},
+                                {"provider_error", e.provider_error()}}));
+#endif
+  } catch (const TimeoutError& e) {
+    add_check(context,
+              reports::make_check(
+                  "BENCH_TIMEOUT", Status::timeout,
+                  finding_message("BENCH_TIMEOUT", kTool, options.timeout_s,
+                                  context.watchdog != nullptr ? context.watchdog->current_phase()
+                                                              : std::string("bootstrap"),
+                                  e.what())));
+  } catch (const std::exception& e) {
+    const std::string peer =
+        context.current_peer.empty() ? std::string() : " (peer " + context.current_peer + ")";
+    add_check(context, reports::make_check("HARNESS_ERROR", Status::error,
+                                           finding_message("HARNESS_ERROR", e.what() + peer)));
+  }
+  return finish(context);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loopback: both endpoints in this process, through one device, paired over 127.0.0.1.
+
+void run_loopback(const P2pOptions& options, const Report& started,
+                  const RunEnvironment& environment, Watchdog& watchdog, SharedReport& shared) {
+  const TcpListener listener({"127.0.0.1", 0});
+  TcpBootstrapOptions bootstrap_options;
+  bootstrap_options.connect_timeout_s = options.connect_timeout_s;
+  bootstrap_options.operation_timeout_s = options.timeout_s;
+  std::mutex setup_mutex;
+  std::string responder_error;
+  Report initiator_side;
+  {
+    // jthread: joined even when the initiator side throws.
+    const std::jthread responder([&] {
+      try {
+        auto bootstrap = TcpBootstrap::connect({"127.0.0.1", listener.port()}, bootstrap_options);
+        SharedReport own(started);
+        RankContext context{.options = options,
+                            .bootstrap = *bootstrap,
+                            .liveness = [&b = *bootstrap] { b.check_peer_alive(); },
+                            .mpi_initialised = false,
+                            .watchdog = nullptr,
+                            .shared = own,
+                            .writer = nullptr,
+                            .progress = nullptr,
+                            .setup_mutex = &setup_mutex,
+                            .current_peer = {}};
+        const Report side = run_rank(context);
+        for (const Check& check : side.checks) {
+          if (check.status == Status::error || check.status == Status::timeout) {
+            responder_error = check.message;
+          }
+        }
+      } catch (const std::exception& e) {
+        responder_error = e.what();
+      }
+    });
+    const auto bootstrap = TcpBootstrap::accept(listener, bootstrap_options);
+    RankContext context{.options = options,
+                        .bootstrap = *bootstrap,
+                        .liveness = [&b = *bootstrap] { b.check_peer_alive(); },
+                        .mpi_initialised = false,
+                        .watchdog = &watchdog,
+                        .shared = shared,
+                        .writer = environment.writer,
+                        .progress = &environment.progress,
+                        .setup_mutex = &setup_mutex,
+                        .current_peer = {}};
+    initiator_side = run_rank(context);
+  }  // the initiator's socket closes here, so a responder still waiting learns it is alone
+  if (!responder_error.empty() && initiator_side.verdict.status != Status::pass &&
+      initiator_side.verdict.status != Status::warn &&
+      initiator_side.verdict.status != Status::skip) {
+    shared.update([&](Report& report) {
+      report.checks.push_back(reports::make_check(
+          "HARNESS_ERROR", Status::error,
+          finding_message("HARNESS_ERROR", "loopback responder side: " + responder_error)));
+    });
+  }
+}
+
+std::string device_list(const std::vector<std::string>& domains) {
+  return join(domains, ", ");
+}
+
+// Ends the process from a watchdog or signal thread: the partial report gets `check` and is
+// written where this rank writes reports, then _exit (the main thread may be blocked for good and
+// must not run destructors that wait on a dead peer).
+[[noreturn]] void abandon_run(const SharedReport& shared, reports::IncrementalReportWriter* writer,
+                              const P2pOptions& options, Check check, int code) {
+  if (writer != nullptr) {
+    Report partial = shared.snapshot();
+    partial.checks.push_back(std::move(check));
+    reports::finish_report(partial, options.common.warn_as_fail, options.common.deterministic);
+    try {
+      writer->finish(partial);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: could not write the partial report: %s\n",
+                   std::string(kTool).c_str(), e.what());
+    }
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
+}  // namespace
+
+Report run(const P2pOptions& options, Report report, const RunEnvironment& environment) {
+  validate_options(options);
+  if (environment.bootstrap == nullptr && !options.loopback && !options.all_devices) {
+    throw UsageError(
+        "preflight-p2p needs a peer: launch with mpirun/srun, use --listen/--connect, "
+        "or --loopback");
+  }
+  if ((options.loopback || options.all_devices) &&
+      (options.all_devices || options.provider == "efa")) {
+    // Loopback must cross the NIC: the efa provider would otherwise hand a message between two
+    // endpoints of one process to its shared-memory path. Read by libfabric when it first loads
+    // its providers, which has not happened yet in this process; set before any thread starts.
+    ::setenv("FI_EFA_ENABLE_SHM_TRANSFER", "0", 1);  // NOLINT(concurrency-mt-unsafe)
+  }
+  const Report started = report;
+  SharedReport shared(std::move(report));
+  reports::IncrementalReportWriter* const writer = environment.writer;
+  const int rank = environment.bootstrap != nullptr ? environment.bootstrap->rank() : 0;
+  // On expiry: the partial report (written where this rank writes reports) gets the timeout
+  // check, then the process ends with 124. The main thread is stuck and must not unwind.
+  Watchdog watchdog([&shared, writer, rank, &options](const std::string& phase, double deadline_s) {
+    const std::string who = fmt::format("{} rank {} on {}", kTool, rank, host_name());
+    const std::string detail =
+        "no progress from the peer named in the phase (hung, stopped or unreachable); the partial "
+        "report keeps every size finished";
+    std::fprintf(stderr, "%s: timeout: phase '%s' did not finish within %g s: %s\n",
+                 std::string(kTool).c_str(), phase.c_str(), deadline_s, detail.c_str());
+    if (writer == nullptr) {
+      // Give the rank that writes the report the moment to do so before the launcher tears the
+      // job down because this rank left.
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    abandon_run(
+        shared, writer, options,
+        reports::make_check("BENCH_TIMEOUT", Status::timeout,
+                            finding_message("BENCH_TIMEOUT", who, deadline_s, phase, detail),
+                            json{{"phase", phase}, {"deadline_s", deadline_s}, {"rank", rank}}),
+        exit_code::timeout);
+  });
+
+  // SIGTERM (blocked by main in every thread) arrives here: a launcher ends the other ranks this
+  // way when one of them dies, so under a multi-rank launch the rank names the peer of the phase
+  // it was in and exits 4 with its partial report.
+  std::optional<std::jthread> termination_watch;
+  if (environment.watch_termination) {
+    const bool launched = environment.bootstrap != nullptr && environment.bootstrap->size() > 1 &&
+                          environment.mpi_initialised;
+    termination_watch.emplace([&shared, writer, rank, &options, &watchdog,
+                               launched](const std::stop_token& stop) {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGTERM);
+      const timespec poll_interval{0, 100'000'000};
+      while (!stop.stop_requested()) {
+        if (sigtimedwait(&set, nullptr, &poll_interval) != SIGTERM) {
+          continue;
+        }
+        const std::string phase = watchdog.current_phase();
+        const std::string peer = shared.peer();
+        const std::string detail = fmt::format(
+            "rank {} on {} was terminated (SIGTERM) in phase '{}'{}", rank, host_name(), phase,
+            launched ? ": the launcher ends a job this way when one of its ranks dies" : "");
+        std::fprintf(stderr, "%s: %s\n", std::string(kTool).c_str(), detail.c_str());
+        abandon_run(shared, writer, options,
+                    launched
+                        ? reports::make_check(
+                              "PEER_LOST", Status::error,
+                              finding_message("PEER_LOST",
+                                              peer.empty() ? "(none in this phase)" : peer, detail),
+                              json{{"peer", peer}, {"phase", phase}, {"signal", "SIGTERM"}})
+                        : reports::make_check("HARNESS_ERROR", Status::error,
+                                              finding_message("HARNESS_ERROR", detail),
+                                              json{{"phase", phase}, {"signal", "SIGTERM"}}),
+                    exit_code::error);
+      }
+    });
+  }
+
+  const bool loopback = options.loopback || options.all_devices;
+  const RootFs root("/");
+  const EfaCounters counters_before = loopback ? read_efa_counters(root) : EfaCounters{};
+  if (options.all_devices) {
+#if PREFLIGHT_HAVE_LIBFABRIC
+    const std::vector<std::string> domains = list_efa_domains();
+    if (domains.empty()) {
+      shared.update([&](Report& r) {
+        r.details["loopback"] = true;
+        r.details["devices"] = json::array();
+        r.checks.push_back(reports::make_check(
+            "P2P_PROVIDER_UNAVAILABLE", Status::skip,
+            "--all-devices: no EFA device (libfabric provider efa lists no RDM domain on this "
+            "node)"));
+      });
+    }
+    json devices = json::array();
+    for (const std::string& domain : domains) {
+      P2pOptions device_options = options;
+      device_options.provider = "efa";
+      device_options.domain = domain;
+      run_loopback(device_options, started, environment, watchdog, shared);
+      const Report so_far = shared.snapshot();
+      devices.push_back(json{{"domain", domain},
+                             {"device", efa_device_of_domain(domain)},
+                             {"transport", so_far.details.value("transport", json())}});
+    }
+    if (!domains.empty()) {
+      shared.update([&](Report& r) {
+        r.details["devices"] = devices;
+        r.details["device_list"] = device_list(domains);
+      });
+    }
+#else
+    throw FeatureUnavailable("--all-devices (libfabric)", "PREFLIGHT_WITH_LIBFABRIC");
+#endif
+  } else if (options.loopback) {
+    run_loopback(options, started, environment, watchdog, shared);
+  } else {
+    RankContext context{.options = options,
+                        .bootstrap = *environment.bootstrap,
+                        .liveness = environment.liveness,
+                        .mpi_initialised = environment.mpi_initialised,
+                        .watchdog = &watchdog,
+                        .shared = shared,
+                        .writer = writer,
+                        .progress = &environment.progress,
+                        .setup_mutex = nullptr,
+                        .current_peer = {}};
+    (void)run_rank(context);
+  }
+  watchdog.disarm();
+
+  if (loopback) {
+    const EfaCounters deltas = counter_deltas(counters_before, read_efa_counters(root));
+    shared.update([&](Report& r) {
+      if (!deltas.empty()) {
+        r.hw_counters_delta = deltas;
+      }
+      for (const RisingErrorCounters& rising : rising_error_counters(deltas)) {
+        std::string list;
+        for (const auto& [name, increase] : rising.increases) {
+          list += fmt::format("{}{} +{}", list.empty() ? "" : ", ", name, increase);
+        }
+        r.checks.push_back(
+            reports::make_check("EFA_ERROR_COUNTERS_RISING", Status::fail,
+                                finding_message("EFA_ERROR_COUNTERS_RISING", rising.device, list),
+                                json{{"device", rising.device}, {"increases", rising.increases}}));
+      }
+    });
+  }
+  Report final_report = shared.snapshot();
+  const int ranks = options.pattern == Pattern::pair ? 2 : final_report.run.ranks;
+  for (Check& check : correctness_checks(final_report.results, ranks)) {
+    final_report.checks.push_back(std::move(check));
+  }
+  reports::finish_report(final_report, options.common.warn_as_fail, options.common.deterministic);
+  return final_report;
+}
+
+}  // namespace preflight::p2p

@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "p2p/options.hpp"
+
+namespace preflight::p2p {
+namespace {
+
+P2pOptions valid() {
+  P2pOptions options = default_options();
+  options.sizes = {1, 1024};
+  return options;
+}
+
+void expect_usage(const P2pOptions& options, const std::string& flag) {
+  try {
+    validate_options(options);
+    FAIL() << "accepted; expected a usage error naming " << flag;
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(flag), std::string::npos) << e.what();
+  }
+}
+
+TEST(Options, DefaultsAreValid) {
+  EXPECT_NO_THROW(validate_options(valid()));
+  EXPECT_EQ(valid().window, 64);
+  EXPECT_EQ(valid().transport, Transport::libfabric);
+  EXPECT_EQ(to_string(Pattern::all_pairs), "all-pairs");
+}
+
+TEST(Options, InconsistentCombinationsNameTheFlag) {
+  P2pOptions options = valid();
+  options.sizes.clear();
+  expect_usage(options, "--sizes");
+  options = valid();
+  options.window = 0;
+  expect_usage(options, "--window");
+  options = valid();
+  options.check_iterations = 0;
+  expect_usage(options, "--check");
+  options = valid();
+  options.op = DataOp::write;
+  options.transport = Transport::mpi;
+  expect_usage(options, "--op");
+  options = valid();
+  options.memory = MemoryKind::cuda;
+  options.transport = Transport::mpi;
+  expect_usage(options, "--mem");
+  options = valid();
+  options.listen = "4000";
+  options.connect = "h:4000";
+  expect_usage(options, "--listen");
+  options = valid();
+  options.loopback = true;
+  options.listen = "4000";
+  expect_usage(options, "--loopback");
+  options = valid();
+  options.all_devices = true;
+  options.provider = "tcp";
+  expect_usage(options, "--all-devices");
+  options = valid();
+  options.timeout_s = 0.5;
+  expect_usage(options, "--timeout");
+  options = valid();
+  options.sampling.min_iterations = 0;
+  expect_usage(options, "--min-iters");
+  options = valid();
+  options.survey.retest_partners = 0;
+  expect_usage(options, "--retest-partners");
+}
+
+}  // namespace
+}  // namespace preflight::p2p
