@@ -1,0 +1,7 @@
+// preflight-alltoall: see collectives/main.hpp.
+#include "collectives/main.hpp"
+
+int main(int argc, char** argv) {
+  return preflight::collectives::collective_main(preflight::collectives::CollectiveKind::alltoall,
+                                                 argc, argv);
+}

@@ -1,0 +1,7 @@
+// preflight-broadcast: see collectives/main.hpp.
+#include "collectives/main.hpp"
+
+int main(int argc, char** argv) {
+  return preflight::collectives::collective_main(preflight::collectives::CollectiveKind::broadcast,
+                                                 argc, argv);
+}

@@ -1,0 +1,189 @@
+#include "collectives/main.hpp"
+
+#include <fmt/format.h>
+#include <stdlib.h>  // setenv
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <variant>
+
+#include "collectives/host_backend.hpp"
+#include "collectives/options.hpp"
+#include "collectives/render.hpp"
+#include "collectives/runner.hpp"
+#include "common/cli.hpp"
+#include "common/error.hpp"
+#include "preflight/build_config.hpp"
+#include "reports/report_io.hpp"
+
+#if PREFLIGHT_HAVE_MPI
+#include "collectives/mpi_backend.hpp"
+#include "common/mpi.hpp"
+#endif
+#if PREFLIGHT_HAVE_NCCL
+#include "collectives/nccl_backend.hpp"
+#include "common/cuda.hpp"
+#endif
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace preflight::collectives {
+namespace {
+
+struct BackendDecision {
+  BackendChoice choice = BackendChoice::mpi;
+  std::string selection;
+};
+
+BackendDecision decide_backend(BackendChoice requested) {
+  if (requested == BackendChoice::nccl) {
+    if (!PREFLIGHT_HAVE_NCCL) {
+      throw FeatureUnavailable("the NCCL backend (--backend nccl)", "PREFLIGHT_WITH_NCCL");
+    }
+    return {BackendChoice::nccl, "--backend nccl"};
+  }
+  if (requested == BackendChoice::mpi) {
+    return {BackendChoice::mpi, "--backend mpi"};
+  }
+#if PREFLIGHT_HAVE_NCCL
+  if (const int devices = cuda_device_count(); devices > 0) {
+    return {BackendChoice::nccl,
+            fmt::format("auto: NCCL built and {} CUDA device(s) visible", devices)};
+  }
+  return {BackendChoice::mpi, "auto: no CUDA device visible, so host memory over MPI"};
+#else
+  return {BackendChoice::mpi, "auto: built without NCCL, so host memory over MPI"};
+#endif
+}
+
+// NCCL reads its debug settings once, at its first call: set them before anything touches NCCL.
+// Each rank logs to its own file, named by the launcher's rank.
+std::string configure_nccl_log(const std::string& path) {
+  if (path.empty()) {
+    return {};
+  }
+  const int rank = current_process_identity().rank;
+  const std::string file = rank >= 0 ? fmt::format("{}.rank{}", path, rank) : path;
+  ::setenv("NCCL_DEBUG", "INFO", 1);
+  ::setenv("NCCL_DEBUG_SUBSYS", "INIT,NET", 1);
+  ::setenv("NCCL_DEBUG_FILE", file.c_str(), 1);
+  return file;
+}
+
+void print_progress(const ProgressEvent& event) {
+  std::fprintf(stderr, "# [%zu/%zu] %s done, %.1f s elapsed\n", event.index, event.total,
+               event.step.c_str(), event.elapsed_s);
+}
+
+int run_binary(CollectiveKind kind, int argc, char** argv) {
+  auto parsed = parse_collective_options(kind, argc, argv);
+  if (const int* code = std::get_if<int>(&parsed)) {
+    return *code;
+  }
+  const CollectiveOptions options = std::move(std::get<CollectiveOptions>(parsed));
+  const FaultInjection faults = fault_injection_from_environment();
+  const BackendDecision decision = decide_backend(options.backend);
+  const std::string nccl_log_file =
+      decision.choice == BackendChoice::nccl ? configure_nccl_log(options.nccl_log_path) : "";
+  if (!options.nccl_log_path.empty() && decision.choice != BackendChoice::nccl) {
+    std::fprintf(stderr, "%s: note: --nccl-log applies to --backend nccl only; ignored\n",
+                 std::string(collective_info(kind).tool).c_str());
+  }
+  if (faults.active()) {
+    std::fprintf(stderr, "%s: WARNING: test-only PREFLIGHT_FAULT_* hooks are active\n",
+                 std::string(collective_info(kind).tool).c_str());
+  }
+
+#if PREFLIGHT_HAVE_MPI
+  const bool launched = launched_as_mpi_rank();
+  std::optional<MpiSession> session;
+  if (launched) {
+    // MPI_THREAD_SINGLE, as nccl-tests and the OSU benchmarks: only the main thread ever calls
+    // MPI (the watchdog thread never does). Open MPI 4.1 turns on its internal locking for every
+    // level above SINGLE, which costs about 30 ns per call: 12% of an 8-byte all-reduce between
+    // two ranks here (bench/results/collectives.md).
+    session.emplace(&argc, &argv, MPI_THREAD_SINGLE);
+  }
+  std::unique_ptr<Bootstrap> world = launched ? make_mpi_bootstrap() : make_single_bootstrap();
+  std::optional<MpiMaxReducer> reducer;
+  int local_rank = 0;
+  if (launched) {
+    reducer.emplace(MPI_COMM_WORLD);
+    const MpiCommunicator node = split_node_local(MPI_COMM_WORLD);
+    check_mpi(MPI_Comm_rank(node.get(), &local_rank), "MPI_Comm_rank", "node-local comm");
+  }
+#else
+  if (current_process_identity().rank >= 0) {
+    throw FeatureUnavailable("launching by mpirun/srun (MPI bootstrap)", "PREFLIGHT_WITH_MPI");
+  }
+  const bool launched = false;
+  std::unique_ptr<Bootstrap> world = make_single_bootstrap();
+  const int local_rank = 0;
+#endif
+
+  RunEnvironment environment(*world);
+  environment.local_rank = local_rank;
+  environment.environment = environ;
+  environment.faults = faults;
+  environment.nccl_log_file = nccl_log_file;
+  environment.backend_name = std::string(to_string(decision.choice));
+  environment.backend_selection = decision.selection;
+#if PREFLIGHT_HAVE_MPI
+  if (reducer) {
+    environment.max_over_ranks = [&reducer](std::span<double> values) { (*reducer)(values); };
+    environment.versions["mpi"] = mpi_library_version();
+  }
+#endif
+  if (decision.choice == BackendChoice::nccl) {
+#if PREFLIGHT_HAVE_NCCL
+    environment.backend_unavailable = [] { return nccl_unavailable_reason(); };
+    environment.make_backend =
+        [&](const SplitGroups& groups) -> std::unique_ptr<CollectiveBackend> {
+      return std::make_unique<NcclBackend>(*world, groups, local_rank, options.cuda_graph);
+    };
+    int version = 0;
+    if (ncclGetVersion(&version) == ncclSuccess) {
+      environment.versions["nccl"] = nccl_version_string(version);
+    }
+#endif
+  } else if (launched) {
+#if PREFLIGHT_HAVE_MPI
+    environment.make_backend =
+        [&](const SplitGroups& groups) -> std::unique_ptr<CollectiveBackend> {
+      return std::make_unique<MpiBackend>(MPI_COMM_WORLD, groups.color, world->rank());
+    };
+#endif
+  } else {
+    environment.backend_selection +=
+        "; single process without a launcher: MPI not initialised, one rank's collectives are "
+        "local copies";
+    environment.make_backend = [](const SplitGroups&) -> std::unique_ptr<CollectiveBackend> {
+      return std::make_unique<LocalBackend>("mpi");
+    };
+  }
+  const bool rank0 = world->rank() == 0;
+  if (rank0 && !options.common.quiet && ::isatty(STDERR_FILENO) == 1) {
+    environment.on_progress = print_progress;
+  }
+
+  const reports::Report report = run_collective(options, environment);
+
+  if (rank0) {
+    if (!options.common.quiet && options.common.json_path != "-") {
+      std::cout << render_collective_text(report) << std::flush;
+    }
+    reports::write_report(report, options.common.json_path);
+  }
+  return report.verdict.exit_code;
+}
+
+}  // namespace
+
+int collective_main(CollectiveKind kind, int argc, char** argv) {
+  return run_guarded(collective_info(kind).tool, [&] { return run_binary(kind, argc, argv); });
+}
+
+}  // namespace preflight::collectives

@@ -1,0 +1,278 @@
+#include "collectives/options.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <span>
+
+#include "common/error.hpp"
+#include "common/size_spec.hpp"
+#include "common/status.hpp"
+#include "common/text.hpp"
+
+namespace preflight::collectives {
+namespace {
+
+// What CLI11 fills in; turned into CollectiveOptions by finalize().
+struct RawOptions {
+  std::string backend = "auto";
+  std::string sizes;
+  std::string min_bytes;
+  std::string max_bytes;
+  std::string factor;
+  std::string increment;
+  std::string dtypes = "float";
+  std::string ops = "sum";
+  std::string placement = "both";
+  int root = 0;
+  long long warmup = 5;
+  long long min_iterations = 10;
+  long long max_iterations = 100000;
+  long long fixed_iterations = 0;
+  double target_precision = 0.01;
+  double time_per_size_s = 1.0;
+  int check = 1;
+  std::string split;
+  double timeout_s = 300;
+  std::string nccl_log;
+  bool cuda_graph = false;
+  int graph_launches = 0;
+  bool samples = false;
+  int expect_efa_nics = -1;
+  std::string instance_type;
+};
+
+template <typename T, typename Parse>
+std::vector<T> parse_list(const std::string& text, std::string_view flag, Parse parse,
+                          std::span<const T> all) {
+  std::vector<T> values;
+  for (const std::string_view item : split(text, ',')) {
+    const std::string name = to_lower(trim(item));
+    if (name.empty()) {
+      continue;
+    }
+    if (name == "all") {
+      values.assign(all.begin(), all.end());
+      continue;
+    }
+    const auto value = parse(name);
+    if (!value) {
+      throw UsageError(fmt::format("{}: unknown value '{}'", flag, name));
+    }
+    if (std::find(values.begin(), values.end(), *value) == values.end()) {
+      values.push_back(*value);
+    }
+  }
+  if (values.empty()) {
+    throw UsageError(fmt::format("{}: empty list", flag));
+  }
+  return values;
+}
+
+std::size_t to_count(long long value, std::string_view flag) {
+  if (value < 0) {
+    throw UsageError(fmt::format("{}: must not be negative", flag));
+  }
+  return static_cast<std::size_t>(value);
+}
+
+CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const CommonOptions& common,
+                           int argc, char** argv) {
+  CollectiveOptions options;
+  options.collective = kind;
+  options.common = common;
+  for (int i = 0; i < argc; ++i) {
+    options.argv.emplace_back(argv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+  }
+
+  if (raw.backend == "auto") {
+    options.backend = BackendChoice::automatic;
+  } else if (raw.backend == "mpi") {
+    options.backend = BackendChoice::mpi;
+  } else if (raw.backend == "nccl") {
+    options.backend = BackendChoice::nccl;
+  } else {
+    throw UsageError(fmt::format("--backend {}: expected auto, mpi or nccl", raw.backend));
+  }
+
+  const bool nccl_tests_sizes = !raw.min_bytes.empty() || !raw.max_bytes.empty() ||
+                                !raw.factor.empty() || !raw.increment.empty();
+  if (nccl_tests_sizes && !raw.sizes.empty()) {
+    throw UsageError("--sizes and -b/-e/-f/-i both given: use one");
+  }
+  if (nccl_tests_sizes) {
+    // nccl-tests' defaults: -b 32M -e 32M.
+    options.sizes_spec = size_spec_from_nccl_tests(raw.min_bytes.empty() ? "32M" : raw.min_bytes,
+                                                   raw.max_bytes.empty() ? "32M" : raw.max_bytes,
+                                                   raw.factor, raw.increment);
+  } else {
+    options.sizes_spec = raw.sizes.empty() ? std::string(kDefaultSizes) : raw.sizes;
+  }
+  try {
+    options.sizes_bytes = parse_size_spec(options.sizes_spec);
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("--sizes {}: {}", options.sizes_spec, e.what()));
+  }
+
+  options.dtypes = parse_list<DataType>(
+      raw.dtypes, "--dtype", [](std::string_view name) { return parse_data_type(name); },
+      std::span<const DataType>(kAllDataTypes));
+  if (collective_info(kind).reduces) {
+    options.ops = parse_list<ReduceOp>(
+        raw.ops, "--op",
+        [](std::string_view name) -> std::optional<ReduceOp> {
+          const auto op = parse_reduce_op(name);
+          return op == ReduceOp::none ? std::nullopt : op;
+        },
+        std::span<const ReduceOp>(kReductionOps));
+  } else {
+    options.ops = {ReduceOp::none};  // as nccl-tests, the op of a data-movement collective is none
+  }
+
+  if (raw.placement == "both") {
+    options.out_of_place = options.in_place = true;
+  } else if (raw.placement == "out-of-place") {
+    options.in_place = false;
+  } else if (raw.placement == "in-place") {
+    options.out_of_place = false;
+  } else {
+    throw UsageError(
+        fmt::format("--placement {}: expected both, out-of-place or in-place", raw.placement));
+  }
+
+  if (raw.root < 0) {
+    throw UsageError("--root: must not be negative");
+  }
+  options.root = collective_info(kind).rooted ? raw.root : 0;
+
+  options.sampling.warmup_iterations = to_count(raw.warmup, "--warmup-iters");
+  options.sampling.min_iterations = to_count(raw.min_iterations, "--min-iters");
+  options.sampling.max_iterations = to_count(raw.max_iterations, "--max-iters");
+  options.sampling.target_precision = raw.target_precision;
+  options.sampling.time_budget_s = raw.time_per_size_s;
+  if (raw.fixed_iterations > 0) {
+    // nccl-tests' -n: exactly that many iterations, no adaptation.
+    options.sampling.fixed = true;
+    options.sampling.min_iterations = options.sampling.max_iterations =
+        to_count(raw.fixed_iterations, "-n");
+  }
+  validate_sampling_policy(options.sampling);
+
+  if (raw.check < 0) {
+    throw UsageError("--check: must not be negative");
+  }
+  options.check_iterations = raw.check;
+  if (!raw.split.empty()) {
+    options.split = parse_split(raw.split);
+  }
+  if (!(raw.timeout_s >= 0)) {
+    throw UsageError("--timeout: must be a number of seconds >= 0 (0 disables the watchdog)");
+  }
+  options.timeout_s = raw.timeout_s;
+  options.nccl_log_path = raw.nccl_log;
+  options.cuda_graph = raw.cuda_graph || raw.graph_launches > 0;
+  options.keep_samples = raw.samples;
+  if (raw.expect_efa_nics >= 0) {
+    options.expect_efa_nics = raw.expect_efa_nics;
+  }
+  options.instance_type = raw.instance_type;
+  return options;
+}
+
+}  // namespace
+
+std::string_view to_string(BackendChoice choice) {
+  switch (choice) {
+    case BackendChoice::automatic:
+      return "auto";
+    case BackendChoice::mpi:
+      return "mpi";
+    case BackendChoice::nccl:
+      return "nccl";
+  }
+  return "auto";
+}
+
+std::variant<CollectiveOptions, int> parse_collective_options(CollectiveKind kind, int argc,
+                                                              char** argv) {
+  const CollectiveInfo& info = collective_info(kind);
+  CLI::App app(fmt::format("{}: {} sweep over MPI (host memory) or NCCL (GPU), measured as "
+                           "nccl-tests measures it; nccl-tests' -b/-e/-f/-i/-n/-w/-c/-d/-o/-r "
+                           "flags are accepted",
+                           info.tool, info.name),
+               std::string(info.tool));
+  CommonOptions common;
+  RawOptions raw;
+  add_common_options(app, common);
+  app.add_option("--backend", raw.backend,
+                 "auto (nccl where GPUs and NCCL exist, else mpi), mpi or nccl")
+      ->capture_default_str();
+  app.add_option(
+      "--sizes", raw.sizes,
+      fmt::format("Message sizes, e.g. 8:16M:x2 or 8,1K,1M (default {})", kDefaultSizes));
+  app.add_option("-b", raw.min_bytes, "nccl-tests: smallest size");
+  app.add_option("-e", raw.max_bytes, "nccl-tests: largest size");
+  app.add_option("-f", raw.factor, "nccl-tests: multiplication factor between sizes");
+  app.add_option("-i", raw.increment, "nccl-tests: increment between sizes (wins over -f)");
+  app.add_option("--dtype,-d", raw.dtypes,
+                 "Comma list of int8 uint8 int32 uint32 int64 uint64 half bfloat16 float double, "
+                 "or all")
+      ->capture_default_str();
+  if (info.reduces) {
+    app.add_option("--op,-o", raw.ops,
+                   "Comma list of sum prod min max avg, or all (avg: the sum "
+                   "divided by the rank count)")
+        ->capture_default_str();
+  }
+  app.add_option("--placement", raw.placement, "both, out-of-place or in-place")
+      ->capture_default_str();
+  if (info.rooted) {
+    app.add_option("--root,-r", raw.root, "Root rank of the broadcast")->capture_default_str();
+  }
+  app.add_option("--warmup-iters,-w", raw.warmup,
+                 "Untimed iterations per size and placement, discarded and counted")
+      ->capture_default_str();
+  app.add_option("--min-iters", raw.min_iterations, "Fewest timed iterations")
+      ->capture_default_str();
+  app.add_option("--max-iters", raw.max_iterations, "Most timed iterations")->capture_default_str();
+  app.add_option("-n", raw.fixed_iterations,
+                 "nccl-tests: exactly N timed iterations per size (no adaptation)");
+  app.add_option("--target-precision", raw.target_precision,
+                 "Stop when the 95% CI of the median is within this fraction of it")
+      ->capture_default_str();
+  app.add_option("--time-per-size", raw.time_per_size_s,
+                 "Measured seconds per size and placement before stopping without the precision")
+      ->capture_default_str();
+  app.add_option("--check,-c", raw.check,
+                 "Untimed iterations per size and placement checked bit-exactly (0: no check)")
+      ->capture_default_str();
+  app.add_option("--split", raw.split,
+                 "Run in groups like NCCL_TESTS_SPLIT: mod:8 (rail-only), div:8 (intra-node), "
+                 "and:0x7");
+  app.add_option("--timeout", raw.timeout_s,
+                 "Seconds per size (and for init and teardown) before the run is aborted with "
+                 "exit 124 and a partial report; 0 disables")
+      ->capture_default_str();
+  app.add_option("--nccl-log", raw.nccl_log,
+                 "Capture NCCL's INFO log (INIT,NET) to FILE.rank<N> and judge the transport");
+  app.add_flag("--cuda-graph", raw.cuda_graph, "NCCL: capture the call into a CUDA graph");
+  app.add_option("-G", raw.graph_launches, "nccl-tests: CUDA graph launches (> 0 enables graphs)");
+  app.add_flag("--samples", raw.samples, "Keep every per-iteration sample in the JSON report");
+  app.add_option("--expect-efa-nics", raw.expect_efa_nics,
+                 "EFA NICs NCCL must find (default: the platform catalog's count)");
+  app.add_option("--instance-type", raw.instance_type,
+                 "Instance type for the platform lookup (default: read from DMI)");
+  bind_environment(app);
+  if (const auto stop = parse_command_line(app, argc, argv, &common)) {
+    return *stop;
+  }
+  try {
+    return finalize(kind, raw, common, argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << info.tool << ": usage error: " << e.what() << "\n";
+    return exit_code::usage;
+  }
+}
+
+}  // namespace preflight::collectives

@@ -1,0 +1,204 @@
+#include "collectives/render.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "reports/render_text.hpp"
+
+namespace preflight::collectives {
+namespace {
+
+using reports::Report;
+using reports::ResultRow;
+
+constexpr std::string_view kNotApplicable = "N/A";
+
+std::string placement_cells(const ResultRow* row) {
+  if (row == nullptr) {
+    return fmt::format("  {:>7}  {:>6}  {:>6}  {:>5}", kNotApplicable, kNotApplicable,
+                       kNotApplicable, kNotApplicable);
+  }
+  const std::string wrong =
+      row->wrong_elements < 0 ? std::string(kNotApplicable) : std::to_string(row->wrong_elements);
+  // #wrong is 5 wide after two spaces, as in nccl-tests' classic table (wider counts overflow).
+  return fmt::format("  {:>7}  {:>6}  {:>6}  {:>5}", format_time_cell(row->time_s.median),
+                     format_bandwidth_cell(row->algbw_Bps), format_bandwidth_cell(row->busbw_Bps),
+                     wrong);
+}
+
+std::string label(const ResultRow& row, const std::string& key, std::string fallback) {
+  const auto it = row.labels.find(key);
+  return it == row.labels.end() ? std::move(fallback) : it->second;
+}
+
+std::string string_field(const nlohmann::json& object, const char* key, std::string fallback) {
+  if (object.is_object() && object.contains(key) && object[key].is_string()) {
+    return object[key].get<std::string>();
+  }
+  return fallback;
+}
+
+std::string device_line(const nlohmann::json& rank) {
+  const nlohmann::json device = rank.value("device", nlohmann::json::object());
+  std::string where = "[host memory]";
+  std::string index = " -";
+  if (device.contains("gpu")) {
+    where = fmt::format("[{}] {}", string_field(device, "pci_bus_id", "?"),
+                        string_field(device, "gpu", "?"));
+    index = fmt::format("{:>2}", device.value("device", -1));
+  } else if (string_field(device, "note", "").find("single process") != std::string::npos) {
+    where = "[host memory, single process]";
+  }
+  const std::string pid = rank.contains("pid") ? std::to_string(rank["pid"].get<long>()) : "-";
+  return fmt::format("#  Rank {:>2} Group {:>2} Pid {:>6} on {:>10} device {} {}\n",
+                     rank.value("rank", 0), rank.value("group", 0), pid,
+                     string_field(rank, "host", "-"), index, where);
+}
+
+}  // namespace
+
+std::string format_time_cell(double seconds) {
+  const double microseconds = seconds * 1e6;
+  // nccl-tests' precision: 2 decimals below 100 us, 1 below 10 ms, none above.
+  if (microseconds >= 10000.0) {
+    return fmt::format("{:>7.0f}", microseconds);
+  }
+  if (microseconds >= 100.0) {
+    return fmt::format("{:>7.1f}", microseconds);
+  }
+  return fmt::format("{:>7.2f}", microseconds);
+}
+
+std::string format_bandwidth_cell(double bytes_per_s) {
+  return fmt::format("{:>6.2f}", bytes_per_s / 1e9);
+}
+
+std::string render_table_header() {
+  std::string out = fmt::format("#{:>74}{:>31}{:10}\n", "out-of-place", "in-place", "");
+  out += fmt::format("# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}", "size", "count", "type", "redop",
+                     "root");
+  for (int placement = 0; placement < 2; ++placement) {
+    out += fmt::format("  {:>7}  {:>6}  {:>6} {:>6}", "time", "algbw", "busbw", "#wrong");
+  }
+  out += "\n";
+  out += fmt::format("# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}", "(B)", "(elements)", "", "", "");
+  for (int placement = 0; placement < 2; ++placement) {
+    out += fmt::format("  {:>7}  {:>6}  {:>6} {:>6}", "(us)", "(GB/s)", "(GB/s)", "");
+  }
+  out += "\n";
+  return out;
+}
+
+std::string render_collective_text(const Report& report) {
+  const nlohmann::json& details = report.details;
+  std::string out;
+  const nlohmann::json backend = details.value("backend", nlohmann::json::object());
+  const std::string version =
+      report.tool.version.empty() ? std::string() : fmt::format(" {}", report.tool.version);
+  const std::string git =
+      report.tool.git.empty() ? std::string() : fmt::format(" ({})", report.tool.git);
+  out +=
+      fmt::format("# {}{}{}: {}, {} ranks on {} node(s), backend {} ({}; {})\n", report.tool.name,
+                  version, git, string_field(details, "collective", "?"), report.run.ranks,
+                  std::max(report.run.nodes, 1), string_field(backend, "name", "?"),
+                  string_field(backend, "transport", "?"), string_field(backend, "selected", "?"));
+  if (details.contains("sampling")) {
+    const nlohmann::json& sampling = details["sampling"];
+    const std::string iterations =
+        sampling.value("fixed", false)
+            ? fmt::format("exactly {}", sampling.value("min_iterations", 0))
+            : fmt::format(
+                  "adaptive {}..{} until the median's 95% CI is within {:g}% or {:g} s "
+                  "of samples",
+                  sampling.value("min_iterations", 0), sampling.value("max_iterations", 0),
+                  sampling.value("target_precision", 0.0) * 100,
+                  sampling.value("time_per_size_s", 0.0));
+    out += fmt::format("# sizes {}; warm-up {}; timed iterations {}; check {}\n",
+                       string_field(details, "sizes_requested", "?"),
+                       sampling.value("warmup_iterations", 0), iterations,
+                       details.value("check_iterations", 0));
+  }
+  if (details.contains("split")) {
+    out += fmt::format(
+        "# split {}: {} groups of {} ranks\n", string_field(details["split"], "spec", "?"),
+        details["split"].value("groups", 0), details["split"].value("group_size", 0));
+  }
+  if (details.contains("fault_injection")) {
+    out += fmt::format("# WARNING: test-only fault hooks active: {}\n",
+                       details["fault_injection"].dump());
+  }
+  out += "#\n";
+  if (details.contains("ranks")) {
+    out += "# Using devices\n";
+    for (const auto& rank : details["ranks"]) {
+      out += device_line(rank);
+    }
+    out += "#\n";
+  }
+  const auto& rows = report.results;
+  if (rows.empty()) {
+    out += "# no result rows\n#\n";
+    out += reports::render_checks_text(report);
+    return out;
+  }
+  out += render_table_header();
+
+  // One line per (type, op, size): the out-of-place and in-place rows side by side.
+  std::int64_t wrong_total = 0;
+  bool any_checked = false;
+  for (std::size_t i = 0; i < rows.size();) {
+    const ResultRow& first = rows[i];
+    const ResultRow* out_of_place = nullptr;
+    const ResultRow* in_place = nullptr;
+    std::size_t j = i;
+    for (; j < rows.size() && rows[j].dtype == first.dtype && rows[j].op == first.op &&
+           rows[j].size_bytes == first.size_bytes &&
+           label(rows[j], "requested_bytes", "") == label(first, "requested_bytes", "");
+         ++j) {
+      (rows[j].in_place ? in_place : out_of_place) = &rows[j];
+    }
+    i = j;
+    out += fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}", first.size_bytes, first.count,
+                       first.dtype, first.op, label(first, "root", "-1"));
+    out += placement_cells(out_of_place);
+    out += placement_cells(in_place);
+    out += "\n";
+    for (const ResultRow* row : {out_of_place, in_place}) {
+      if (row != nullptr && row->wrong_elements >= 0) {
+        any_checked = true;
+        wrong_total += row->wrong_elements;
+      }
+    }
+  }
+
+  if (any_checked) {
+    out += fmt::format("# {:<20} : {} {}\n", "Wrong elements", wrong_total,
+                       wrong_total == 0 ? "OK" : "FAILED");
+  } else {
+    out += fmt::format("# {:<20} : not checked\n", "Wrong elements");
+  }
+  const auto peak = std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.busbw_Bps < b.busbw_Bps;
+  });
+  if (peak != rows.end()) {
+    out += fmt::format("# {:<20} : {:.2f} GB/s at {} B ({} {}, {}; median of {} iterations)\n",
+                       "Peak bus bandwidth", peak->busbw_Bps / 1e9, peak->size_bytes, peak->dtype,
+                       peak->op, label(*peak, "placement", "?"), peak->time_s.n);
+    const auto smallest =
+        std::min_element(rows.begin(), rows.end(),
+                         [](const auto& a, const auto& b) { return a.size_bytes < b.size_bytes; });
+    out += fmt::format("# {:<20} : {} us at {} B ({}, 95% CI of the median {}..{} us)\n",
+                       "Smallest-size time", fmt::format("{:.2f}", smallest->time_s.median * 1e6),
+                       smallest->size_bytes, label(*smallest, "placement", "?"),
+                       fmt::format("{:.2f}", smallest->time_s.ci95_lo * 1e6),
+                       fmt::format("{:.2f}", smallest->time_s.ci95_hi * 1e6));
+  }
+  out += "# time: median of the per-iteration maximum over ranks; GB/s = 1e9 B/s\n";
+  out += "#\n";
+  out += reports::render_checks_text(report);
+  return out;
+}
+
+}  // namespace preflight::collectives

@@ -1,0 +1,21 @@
+// Text output of a collectives report: nccl-tests' table layout (size, count, type, redop, root,
+// then time, algbw, busbw and #wrong out of place and in place; time in microseconds, bandwidth in
+// GB/s = 1e9 B/s) so existing habits and parsers keep working, a summary naming the peak bus
+// bandwidth and where it was reached (never an average over sizes), then the checks and the
+// verdict. Formatting only: everything comes from the report.
+#pragma once
+
+#include <string>
+
+#include "reports/report.hpp"
+
+namespace preflight::collectives {
+
+[[nodiscard]] std::string render_collective_text(const reports::Report& report);
+
+// The pieces, for tests: nccl-tests' three header lines, and its time and bandwidth cells.
+[[nodiscard]] std::string render_table_header();
+[[nodiscard]] std::string format_time_cell(double seconds);           // 7 wide, us
+[[nodiscard]] std::string format_bandwidth_cell(double bytes_per_s);  // 6 wide, GB/s
+
+}  // namespace preflight::collectives
