@@ -1,0 +1,252 @@
+// preflight: the umbrella. Parses options into immutable structs, runs one plan (node, cluster,
+// ci) through the cli library, writes the outputs and exits with the verdict's code.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "cli/launcher.hpp"
+#include "cli/plans.hpp"
+#include "cli/suite.hpp"
+#include "common/atomic_file.hpp"
+#include "common/cli.hpp"
+#include "common/error.hpp"
+#include "common/spawn.hpp"
+#include "common/status.hpp"
+#include "common/text.hpp"
+#include "preflight/build_config.hpp"
+
+namespace {
+
+using preflight::UsageError;
+namespace cli = preflight::cli;
+
+// Blocks the stop signals for the whole run, so the step runner sees them pending and takes the
+// children's process groups down before we die; unblocked at exit, the pending signal then ends
+// the process as it would have.
+class StopSignalsDeferred {
+ public:
+  StopSignalsDeferred() {
+    sigemptyset(&signals_);
+    for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+      sigaddset(&signals_, signal_number);
+    }
+    sigprocmask(SIG_BLOCK, &signals_, &previous_);
+  }
+  StopSignalsDeferred(const StopSignalsDeferred&) = delete;
+  StopSignalsDeferred& operator=(const StopSignalsDeferred&) = delete;
+  ~StopSignalsDeferred() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+
+ private:
+  sigset_t signals_{};
+  sigset_t previous_{};
+};
+
+std::optional<std::string> environment_value(const char* name) {
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+  if (value == nullptr || *value == '\0') {
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+// The Slurm allocation's hosts, expanded by `scontrol show hostnames` (spawned, no shell).
+std::vector<std::string> slurm_hosts(const std::string& node_list) {
+  char directory_template[] = "/tmp/preflight-scontrol.XXXXXX";
+  if (::mkdtemp(directory_template) == nullptr) {
+    preflight::check_errno(-1, "mkdtemp", directory_template);
+  }
+  const std::filesystem::path directory(directory_template);
+  const auto output = directory / "hostnames";
+  const auto result =
+      preflight::run_process({"scontrol", "show", "hostnames", node_list}, {}, 30, output);
+  std::vector<std::string> hosts;
+  std::ifstream input(output);
+  std::string line;
+  while (std::getline(input, line)) {
+    const auto host = std::string(preflight::trim(line));
+    if (!host.empty()) {
+      hosts.push_back(host);
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(directory, ignored);
+  if (!result.started || result.exit_code != 0 || hosts.empty()) {
+    throw UsageError(fmt::format(
+        "SLURM_JOB_NODELIST='{}': `scontrol show hostnames` failed (exit {}); pass --hosts",
+        node_list, preflight::shell_style_exit_code(result)));
+  }
+  return cli::parse_host_list(preflight::join(hosts, ","));
+}
+
+// --hosts, then --hostfile, then the Slurm allocation, then the MPI Operator's hostfile.
+std::pair<std::vector<std::string>, std::string> resolve_hosts(const std::string& hosts,
+                                                               const std::string& hostfile) {
+  if (!hosts.empty()) {
+    return {cli::parse_host_list(hosts), "--hosts"};
+  }
+  if (!hostfile.empty()) {
+    return {cli::read_hostfile(hostfile), "--hostfile " + hostfile};
+  }
+  if (const auto node_list = environment_value("SLURM_JOB_NODELIST")) {
+    return {slurm_hosts(*node_list), "SLURM_JOB_NODELIST"};
+  }
+  for (const char* variable :
+       {"OMPI_MCA_orte_default_hostfile", "PRTE_MCA_prte_default_hostfile"}) {
+    if (const auto file = environment_value(variable)) {
+      return {cli::read_hostfile(*file), variable};
+    }
+  }
+  throw UsageError(
+      "cluster: no hosts: pass --hosts a,b,c or --hostfile FILE, or run inside a Slurm "
+      "allocation or an MPIJob");
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{"preflight: node, cluster and CI plans over the preflight binaries", "preflight"};
+  app.fallthrough(true);
+  app.require_subcommand(1);
+
+  cli::GeneralOptions general;
+  std::string html_path;
+  std::string junit_path;
+  std::string bin_dir;
+  std::string launcher_name;
+  std::string launcher_args;
+  std::vector<std::string> baseline_dirs;
+  preflight::add_common_options(app, general.common);
+  app.add_option("--html", html_path, "Write the suite report as HTML to PATH");
+  app.add_option("--junit", junit_path, "Write JUnit XML (one test case per step) to PATH");
+  app.add_option("--bin-dir", bin_dir,
+                 "Where the preflight-* binaries are (default: next to "
+                 "this one)");
+  app.add_option("--launcher", launcher_name,
+                 "mpirun or srun (default: srun inside a Slurm "
+                 "allocation, else mpirun)")
+      ->check(CLI::IsMember({"mpirun", "srun"}));
+  app.add_option("--launcher-args", launcher_args,
+                 "Extra launcher flags, split on whitespace (no shell quoting)");
+  app.add_option("--budget", general.budget_s, "Seconds for the whole plan (node: 60, --quick: 10)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--step-timeout", general.step_timeout_s, "Seconds per step (0: the plan's)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_flag("--keep-work-dir", general.keep_work_dir,
+               "Keep the steps' reports and logs (path in details.work_dir)");
+  app.add_flag("--report-via-stdout", general.report_via_stdout,
+               "Launched steps print their report to stdout instead of a file (rank 0 on "
+               "another machine)");
+  app.add_option("--baseline-dir", baseline_dirs,
+                 "Directories of <instance type>.json "
+                 "baselines");
+
+  cli::NodeOptions node;
+  auto* node_command = app.add_subcommand("node", "Check this machine (probes, then local runs)");
+  node_command->add_flag("--quick", node.quick, "Probes only, within 10 s (Slurm prolog)");
+  node_command->add_option("--local-ranks", node.local_ranks, "Ranks of the host runs")
+      ->check(CLI::Range(2, 64));
+
+  cli::ClusterOptions cluster;
+  std::string hosts;
+  std::string hostfile;
+  std::string p2p_args;
+  auto* cluster_command =
+      app.add_subcommand("cluster", "Pair tests and a collective across nodes: bad node or link");
+  cluster_command->add_option("--hosts", hosts, "Comma-separated host names");
+  cluster_command->add_option("--hostfile", hostfile, "Open MPI hostfile");
+  cluster_command->add_option("--provider", cluster.provider,
+                              "libfabric provider of the pair tests (default efa, or tcp "
+                              "without EFA)");
+  cluster_command->add_option("--p2p-test", cluster.p2p_test, "latency, bw or bibw")
+      ->check(CLI::IsMember({"latency", "bw", "bibw"}));
+  cluster_command->add_option("--p2p-sizes", cluster.p2p_sizes, "Sizes of the pair tests");
+  cluster_command->add_option("--p2p-args", p2p_args,
+                              "Extra preflight-p2p arguments, split on whitespace");
+  cluster_command
+      ->add_option("--partners", cluster.partners_per_suspect,
+                   "Known-good partners per suspect in the second pass")
+      ->check(CLI::Range(1, 64));
+  cluster_command
+      ->add_option("--reach-timeout", cluster.reach_timeout_s,
+                   "Seconds a host may take to answer a trivial launch")
+      ->check(CLI::Range(1.0, 3600.0));
+  cluster_command->add_option("--collective-sizes", cluster.collective_sizes,
+                              "Sizes of the all-node all-reduce");
+  bool no_collective = false;
+  cluster_command->add_flag("--no-collective", no_collective, "Skip the all-node collective");
+
+  std::string plan_path;
+  auto* ci_command = app.add_subcommand("ci", "Run a declarative JSON plan (CI)");
+  ci_command->add_option("--plan", plan_path, "Plan file (reports/schema/plan.schema.json)")
+      ->required();
+
+  preflight::bind_environment(app);
+  if (const auto code = preflight::parse_command_line(app, argc, argv, &general.common)) {
+    return *code;
+  }
+  for (const auto* path : {&html_path, &junit_path}) {
+    if (!path->empty()) {
+      preflight::check_output_path(*path, path == &html_path ? "--html" : "--junit");
+    }
+  }
+  general.html_path = html_path;
+  general.junit_path = junit_path;
+  general.bin_dir = bin_dir.empty() ? cli::own_bin_dir() : std::filesystem::path(bin_dir);
+  if (!launcher_name.empty()) {
+    general.launcher = cli::parse_launcher(launcher_name);
+  }
+  for (const auto word : preflight::split_whitespace(launcher_args)) {
+    general.launcher_args.emplace_back(word);
+  }
+  general.baseline_dirs = baseline_dirs;
+  if (general.baseline_dirs.empty()) {
+    general.baseline_dirs = {std::string(PREFLIGHT_DATA_INSTALL_DIR) + "/baselines",
+                             std::string(PREFLIGHT_SOURCE_DIR) + "/reports/baselines"};
+  }
+  general.show_progress = !general.common.quiet && ::isatty(STDERR_FILENO) == 1;
+  general.argv.assign(argv,
+                      argv + argc);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+
+  const StopSignalsDeferred deferred;
+  preflight::reports::Report suite;
+  if (node_command->parsed()) {
+    suite = cli::run_node_plan(general, node);
+  } else if (cluster_command->parsed()) {
+    std::tie(cluster.hosts, cluster.hosts_source) = resolve_hosts(hosts, hostfile);
+    for (const auto word : preflight::split_whitespace(p2p_args)) {
+      cluster.p2p_args.emplace_back(word);
+    }
+    cluster.collective = !no_collective;
+    suite = cli::run_cluster_plan(general, cluster);
+  } else {
+    const cli::CiPlan plan = cli::read_ci_plan(plan_path);
+    // Outputs the plan names, unless the command line named them.
+    if (general.common.json_path.empty()) {
+      general.common.json_path = plan.json_path;
+    }
+    if (general.junit_path.empty()) {
+      general.junit_path = plan.junit_path;
+    }
+    if (general.html_path.empty()) {
+      general.html_path = plan.html_path;
+    }
+    for (const auto& [path, flag] : {std::pair{general.common.json_path, "outputs.json"},
+                                     std::pair{general.junit_path, "outputs.junit"},
+                                     std::pair{general.html_path, "outputs.html"}}) {
+      if (!path.empty() && path != "-") {
+        preflight::check_output_path(path, flag);
+      }
+    }
+    suite = cli::run_ci_plan(general, plan);
+  }
+  return cli::write_outputs(suite, general);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return preflight::run_guarded("preflight", [&] { return run_main(argc, argv); });
+}

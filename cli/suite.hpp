@@ -1,0 +1,104 @@
+// The machinery every plan shares: run steps (other preflight binaries) one after another, each
+// with a timeout and its own report file, then fold them into one suite report
+// (preflight.report/1, tool "preflight") whose details.steps[] keeps every step's report, even a
+// failed one's.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/spawn.hpp"
+#include "common/status.hpp"
+#include "common/timer.hpp"
+#include "reports/report.hpp"
+
+namespace preflight::cli {
+
+struct StepSpec {
+  std::string name;
+  std::vector<std::string> argv;  // launcher prefix included; argv[0] resolved
+  EnvironmentOverrides env;
+  double timeout_s = 60;
+  // Where the step writes its JSON report; empty when it writes none.
+  std::filesystem::path report_path;
+  // The report is the step's stdout (`--json -`), e.g. when rank 0 runs on another machine.
+  bool report_on_stdout = false;
+  // Non-empty: the step is not run and is recorded as skip with this reason.
+  std::string skip_reason;
+};
+
+struct StepOutcome {
+  StepSpec spec;
+  Status status = Status::skip;
+  int exit_code = exit_code::skip;
+  bool timed_out = false;
+  double duration_s = 0;
+  std::optional<reports::Report> report;  // the step's report when it is valid
+  nlohmann::json report_json;             // the step's report as read (null: none)
+  std::string report_error;               // why there is no report (missing, invalid)
+  std::string stderr_tail;                // last lines of the step's stderr when it did not pass
+  std::string note;                       // skip reason or start error
+};
+
+// The status of a step from its exit code (the common table); other codes (signals, 127) are
+// `error`.
+[[nodiscard]] Status status_for_exit_code(int exit_code);
+
+// A private directory for step reports and logs, removed on destruction unless kept.
+class WorkDirectory {
+ public:
+  explicit WorkDirectory(bool keep);
+  WorkDirectory(const WorkDirectory&) = delete;
+  WorkDirectory& operator=(const WorkDirectory&) = delete;
+  ~WorkDirectory();
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  bool keep_;
+};
+
+class StepRunner {
+ public:
+  // budget_s <= 0: no overall budget. Progress lines go to stderr when `show_progress`.
+  StepRunner(std::filesystem::path work_dir, double budget_s, bool show_progress);
+
+  // Runs (or skips) one step; its timeout is cut to what is left of the budget.
+  StepOutcome run(StepSpec spec, std::size_t index, std::size_t total);
+  [[nodiscard]] double elapsed_s() const { return clock_.elapsed_s(); }
+  [[nodiscard]] double remaining_s() const;
+  // A SIGINT/SIGTERM/SIGHUP arrived during a step: the plan should stop and report.
+  [[nodiscard]] bool interrupted() const { return interrupted_; }
+  [[nodiscard]] const std::filesystem::path& work_dir() const { return work_dir_; }
+
+ private:
+  std::filesystem::path work_dir_;
+  double budget_s_;
+  bool show_progress_;
+  Stopwatch clock_;
+  bool interrupted_ = false;
+};
+
+// One step as details.steps[i]: name, argv, exit_code, status, duration_s, timed_out, timeout_s,
+// report (full, or null), and the notes.
+[[nodiscard]] nlohmann::json step_to_json(const StepOutcome& outcome);
+
+// Adds the steps to `suite`: details.steps, the union of the steps' checks (evidence.step names
+// the step) and results (labels.step), a STEP_* check per step that did not pass, and the
+// inventory of the first step that has one.
+void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& outcomes);
+
+// A step's binary: `bin_dir`/name when executable there, else empty.
+[[nodiscard]] std::filesystem::path find_tool(const std::filesystem::path& bin_dir,
+                                              const std::string& name);
+// The directory this executable lives in (build/bin or the install's bin).
+[[nodiscard]] std::filesystem::path own_bin_dir();
+
+// Text for people: one line per step, then the checks and the verdict.
+[[nodiscard]] std::string render_suite_text(const reports::Report& suite);
+// JUnit XML: one testsuite, one testcase per step (failure / error / skipped as the step ended).
+[[nodiscard]] std::string render_junit(const reports::Report& suite);
+
+}  // namespace preflight::cli

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `preflight cluster` on a 4-host virtual cluster (scripts/vcluster.sh) with one fault planted:
+#   bad_node     vc3 throttled to 100 Mbit/s      -> bad node vc3 exactly, no bad link
+#   bad_link     vc1<->vc2 throttled to 100 Mbit/s -> bad link vc1-vc2, no bad node
+#   unreachable  vc4 isolated                     -> vc4 unreachable within the timeout, the
+#                                                    other three hosts' pairs still measured
+# Needs root, iproute2 and preflight-p2p. Exit: 0 pass, 1 fail, 77 skip.
+set -u
+CASE=${1:?usage: test_vcluster_cluster.sh bad_node|bad_link|unreachable}
+BIN=${PREFLIGHT_BIN_DIR:?PREFLIGHT_BIN_DIR is not set}
+REPO=${PREFLIGHT_REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+VC=$REPO/scripts/vcluster.sh
+
+if [[ ${2:-} != --inside ]]; then
+    [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
+    for binary in preflight preflight-p2p; do
+        [[ -x $BIN/$binary ]] || { echo "SKIP: $BIN/$binary not built"; exit 77; }
+    done
+    command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun not installed"; exit 77; }
+    # `with` holds the session lock, brings 4 hosts up, runs us, and always tears down.
+    exec "$VC" with 4 -- bash "${BASH_SOURCE[0]}" "$CASE" --inside
+fi
+
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+case $CASE in
+    bad_node) "$VC" throttle vc3 100mbit ;;
+    bad_link) "$VC" throttle-link vc1 vc2 100mbit ;;
+    unreachable) "$VC" isolate vc4 ;;
+    *) echo "unknown case $CASE"; exit 2 ;;
+esac || { echo "FAIL - could not plant the fault"; exit 1; }
+
+# The all-node collective runs where no link is throttled (a 64 MiB all-reduce at 100 Mbit/s
+# would take minutes); the throttled cases measure the pairs only.
+extra=(--no-collective)
+[[ $CASE == unreachable ]] && extra=(--collective-sizes 8:64K:x8)
+start=$(date +%s)
+"$BIN/preflight" cluster --hostfile "$("$VC" hostfile-path)" --launcher mpirun \
+    --launcher-args="$("$VC" mpirun-args)" --provider tcp --p2p-test bw --p2p-sizes 256K --p2p-args="--window 16" \
+    --step-timeout 150 --reach-timeout 20 "${extra[@]}" --json "$OUT/cluster.json"
+rc=$?
+elapsed=$(($(date +%s) - start))
+echo "preflight cluster: exit $rc after ${elapsed} s"
+[[ -s $OUT/cluster.json ]] || { echo "FAIL - no report"; exit 1; }
+
+python3 - "$OUT/cluster.json" "$CASE" "$rc" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+case, rc = sys.argv[2], int(sys.argv[3])
+cluster = report["details"]["cluster"]
+print(json.dumps({k: cluster[k] for k in ("bad_nodes", "bad_links", "unreachable", "suspects",
+                                           "pairs_measured", "reference")}))
+print(json.dumps(cluster["evidence"]))
+for step in report["details"]["steps"]:
+    print(f"step {step['name']}: {step['status']} exit {step['exit_code']} "
+          f"{step['duration_s']:.1f} s {step.get('note', '')}")
+    for row in (step.get("report") or {}).get("results", []):
+        labels = row.get("labels", {})
+        if "src" in labels and row.get("benchmark") in ("bw", "bibw"):
+            print(f"  {labels['src']}-{labels['dst']} {row['algbw_Bps'] / 1e6:.1f} MB/s "
+                  f"({labels.get('phase', '')})")
+    if step["status"] not in ("pass", "fail"):
+        print("  stderr:", step.get("stderr_tail", "")[-800:])
+problems = []
+if case == "bad_node":
+    if cluster["bad_nodes"] != ["vc3"]:
+        problems.append(f"bad nodes {cluster['bad_nodes']}, expected ['vc3']")
+    if cluster["bad_links"]:
+        problems.append(f"bad links {cluster['bad_links']}, expected none")
+elif case == "bad_link":
+    if cluster["bad_nodes"]:
+        problems.append(f"bad nodes {cluster['bad_nodes']}, expected none")
+    if cluster["bad_links"] != [["vc1", "vc2"]]:
+        problems.append(f"bad links {cluster['bad_links']}, expected [['vc1', 'vc2']]")
+else:
+    if cluster["unreachable"] != ["vc4"]:
+        problems.append(f"unreachable {cluster['unreachable']}, expected ['vc4']")
+    if cluster["pairs_measured"] < 3:
+        problems.append(f"only {cluster['pairs_measured']} pairs kept, expected the 3 among vc1-vc3")
+    if cluster["bad_nodes"]:
+        problems.append(f"bad nodes {cluster['bad_nodes']}, expected none")
+if rc != 1 or report["verdict"]["exit_code"] != 1:
+    problems.append(f"exit {rc}, verdict {report['verdict']}, expected fail (1)")
+for p in problems:
+    print("FAIL -", p)
+sys.exit(1 if problems else 0)
+PY
