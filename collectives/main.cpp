@@ -16,6 +16,7 @@
 #include "collectives/runner.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
+#include "common/termination_watch.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/report_io.hpp"
 
@@ -101,6 +102,9 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   const bool launched = launched_as_mpi_rank();
   std::optional<MpiSession> session;
   if (launched) {
+    // SIGTERM is taken by the runner's termination watch (partial report naming the lost rank,
+    // exit 4): blocked before MPI starts its threads, which inherit the mask.
+    block_termination_signal();
     // MPI_THREAD_SINGLE, as nccl-tests and the OSU benchmarks: only the main thread ever calls
     // MPI (the watchdog thread never does). Open MPI 4.1 turns on its internal locking for every
     // level above SINGLE, which costs about 30 ns per call: 12% of an 8-byte all-reduce between
@@ -126,6 +130,7 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
 
   RunEnvironment environment(*world);
   environment.local_rank = local_rank;
+  environment.watch_termination = launched;
   environment.environment = environ;
   environment.faults = faults;
   environment.nccl_log_file = nccl_log_file;
@@ -170,6 +175,9 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   }
 
   const reports::Report report = run_collective(options, environment);
+  if (launched) {
+    unblock_termination_signal();  // a SIGTERM that came after the run acts as usual now
+  }
 
   if (rank0) {
     if (!options.common.quiet && options.common.json_path != "-") {

@@ -23,6 +23,7 @@
 #include "common/findings.hpp"
 #include "common/sampler.hpp"
 #include "common/stats.hpp"
+#include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/timer.hpp"
 #include "common/watchdog.hpp"
@@ -114,6 +115,60 @@ std::vector<RankInfo> gather_rank_info(Bootstrap& world, int local_rank) {
   return ranks;
 }
 
+// The job's ranks, known once init has gathered them, for the watchdog and SIGTERM threads: on
+// a stall or a lost peer they name the other ranks of this host that are stopped or gone (a rank
+// on another host cannot be looked at from here; the launcher's own message names it).
+class RankDirectory {
+ public:
+  void set(std::vector<RankInfo> ranks) {
+    const std::lock_guard lock(mutex_);
+    ranks_ = std::move(ranks);
+  }
+  // [{rank, host, pid, state}] for this host's other ranks that are not running.
+  [[nodiscard]] nlohmann::json local_ranks_not_running(int my_rank,
+                                                       const std::string& my_host) const {
+    const std::lock_guard lock(mutex_);
+    nlohmann::json found = nlohmann::json::array();
+    for (std::size_t rank = 0; rank < ranks_.size(); ++rank) {
+      const RankInfo& other = ranks_[rank];
+      if (static_cast<int>(rank) == my_rank || other.host != my_host) {
+        continue;
+      }
+      if (const ProcessState state = local_process_state(other.pid);
+          state != ProcessState::running) {
+        found.push_back({{"rank", rank},
+                         {"host", other.host},
+                         {"pid", other.pid},
+                         {"state", to_string(state)}});
+      }
+    }
+    return found;
+  }
+  [[nodiscard]] std::size_t size() const {
+    const std::lock_guard lock(mutex_);
+    return ranks_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<RankInfo> ranks_;
+};
+
+// "rank 2 (ip-10-0-0-1, pid 4711, exited); rank 3 (..., stopped)", or "" when none.
+std::string describe_ranks(const nlohmann::json& ranks, bool deterministic) {
+  std::vector<std::string> parts;
+  for (const auto& entry : ranks) {
+    parts.push_back(deterministic
+                        ? fmt::format("rank {} ({})", entry.at("rank").get<int>(),
+                                      entry.at("state").get<std::string>())
+                        : fmt::format("rank {} ({}, pid {}, {})", entry.at("rank").get<int>(),
+                                      entry.at("host").get<std::string>(),
+                                      entry.at("pid").get<long>(),
+                                      entry.at("state").get<std::string>()));
+  }
+  return join(parts, "; ");
+}
+
 struct PlannedSize {
   DataType dtype;
   ReduceOp op;
@@ -171,21 +226,54 @@ Status worse(Status a, Status b) {
 }  // namespace
 
 Report timeout_report(Report base, std::string_view tool, const std::string& phase,
-                      double deadline_s, int rank, const std::string& host, bool deterministic) {
+                      double deadline_s, int rank, const std::string& host, bool deterministic,
+                      const nlohmann::json& local_ranks_not_running) {
   std::erase_if(base.checks, [](const Check& check) { return check.id == "BENCH_INCOMPLETE"; });
+  const std::string stalled = describe_ranks(local_ranks_not_running, deterministic);
   const std::string detail = fmt::format(
-      "rank {}{} gave up waiting; the report holds the {} result rows finished before", rank,
-      deterministic ? std::string() : fmt::format(" on {}", host), base.results.size());
+      "rank {}{} gave up waiting{}; the report holds the {} result rows finished before", rank,
+      deterministic ? std::string() : fmt::format(" on {}", host),
+      stalled.empty() ? std::string() : fmt::format(" (on this host: {})", stalled),
+      base.results.size());
   nlohmann::json evidence{{"phase", phase},
                           {"deadline_s", deadline_s},
                           {"rank", rank},
-                          {"rows_finished", base.results.size()}};
+                          {"rows_finished", base.results.size()},
+                          {"local_ranks_not_running", local_ranks_not_running}};
   if (!deterministic) {
     evidence["host"] = host;
   }
   base.checks.push_back(make_check(
       "BENCH_TIMEOUT", Status::timeout,
       finding_message("BENCH_TIMEOUT", tool, deadline_s, phase, detail), std::move(evidence)));
+  reports::finish_report(base, false, deterministic);
+  base.run.finished_at.clear();  // still a partial report
+  return base;
+}
+
+Report lost_rank_report(Report base, std::string_view tool, const std::string& phase, int rank,
+                        const std::string& host, bool deterministic,
+                        const nlohmann::json& local_ranks_not_running) {
+  std::erase_if(base.checks, [](const Check& check) { return check.id == "BENCH_INCOMPLETE"; });
+  const std::string gone = describe_ranks(local_ranks_not_running, deterministic);
+  const std::string peer =
+      gone.empty() ? std::string("(a rank on another host; the launcher's message names it)")
+                   : gone;
+  const std::string detail = fmt::format(
+      "{} rank {}{} was terminated (SIGTERM) in phase '{}': the launcher ends a job this way "
+      "when one of its ranks dies; the report holds the {} result rows finished before",
+      tool, rank, deterministic ? std::string() : fmt::format(" on {}", host), phase,
+      base.results.size());
+  nlohmann::json evidence{{"phase", phase},
+                          {"rank", rank},
+                          {"signal", "SIGTERM"},
+                          {"rows_finished", base.results.size()},
+                          {"local_ranks_not_running", local_ranks_not_running}};
+  if (!deterministic) {
+    evidence["host"] = host;
+  }
+  base.checks.push_back(make_check(
+      "PEER_LOST", Status::error, finding_message("PEER_LOST", peer, detail), std::move(evidence)));
   reports::finish_report(base, false, deterministic);
   base.run.finished_at.clear();  // still a partial report
   return base;
@@ -263,11 +351,13 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   reports::IncrementalReportWriter report_writer(writer ? options.common.json_path : "");
   ReportKeeper keeper;
   keeper.set(report);
+  RankDirectory rank_directory;
   std::atomic<CollectiveBackend*> abortable{nullptr};
   const std::string my_host = host_name();
   Watchdog watchdog([&](const std::string& phase, double /*remaining_s*/) {
-    const Report partial = timeout_report(keeper.get(), info.tool, phase, options.timeout_s,
-                                          world_rank, my_host, deterministic);
+    const Report partial =
+        timeout_report(keeper.get(), info.tool, phase, options.timeout_s, world_rank, my_host,
+                       deterministic, rank_directory.local_ranks_not_running(world_rank, my_host));
     std::fprintf(stderr, "%s: rank %d: timeout after %g s in phase '%s'\n",
                  std::string(info.tool).c_str(), world_rank, options.timeout_s, phase.c_str());
     if (writer) {
@@ -295,6 +385,40 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   deadline.begin("init");
 
   const std::vector<RankInfo> ranks = gather_rank_info(world, environment.local_rank);
+  rank_directory.set(ranks);
+  // SIGTERM: a launcher ends the surviving ranks this way when one of them dies. The rank that
+  // writes the report names the ranks of this host that are gone and exits 4 with the sizes
+  // finished; the others first give it the moment to look, while the dead rank is the only one
+  // gone.
+  std::optional<TerminationWatch> termination_watch;
+  if (environment.watch_termination && world_size > 1) {
+    termination_watch.emplace([&] {
+      if (!writer) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(kNonWriterExitGrace_s));
+      } else {
+        const std::string phase = watchdog.current_phase();
+        const nlohmann::json gone = rank_directory.local_ranks_not_running(world_rank, my_host);
+        const Report partial = lost_rank_report(keeper.get(), info.tool, phase, world_rank, my_host,
+                                                deterministic, gone);
+        std::fprintf(stderr, "%s: rank %d: terminated (SIGTERM) in phase '%s': %s\n",
+                     std::string(info.tool).c_str(), world_rank, phase.c_str(),
+                     partial.checks.back().message.c_str());
+        try {
+          report_writer.finish(partial);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "%s: cannot write the partial report: %s\n",
+                       std::string(info.tool).c_str(), e.what());
+        }
+      }
+      std::fflush(stdout);
+      std::fflush(stderr);
+      if (environment.exit_process) {
+        environment.exit_process(exit_code::error);
+      } else {
+        std::_Exit(exit_code::error);
+      }
+    });
+  }
   report.run.ranks = world_size;
   std::set<std::string> distinct_hosts;
   for (const auto& rank : ranks) {

@@ -59,6 +59,9 @@ struct RunEnvironment {
   std::function<void(const ProgressEvent&)> on_progress;  // rank 0, between sizes
   // How the watchdog ends the process after writing the partial report (default _exit).
   std::function<void(int)> exit_process;
+  // Take SIGTERM as a lost peer (partial report, PEER_LOST, exit 4); main must have called
+  // block_termination_signal() before any thread started.
+  bool watch_termination = false;
 };
 
 // Runs the sweep and returns the report (the same verdict on every rank; only rank 0's report is
@@ -68,9 +71,19 @@ struct RunEnvironment {
                                              RunEnvironment& environment);
 
 // The partial report the watchdog writes: `base` plus a BENCH_TIMEOUT check, with its verdict.
-[[nodiscard]] reports::Report timeout_report(reports::Report base, std::string_view tool,
-                                             const std::string& phase, double deadline_s, int rank,
-                                             const std::string& host, bool deterministic);
+// `local_ranks_not_running` ([{rank, host, pid, state}]) names the ranks of this host that are
+// stopped or gone, the likely reason of the stall.
+[[nodiscard]] reports::Report timeout_report(
+    reports::Report base, std::string_view tool, const std::string& phase, double deadline_s,
+    int rank, const std::string& host, bool deterministic,
+    const nlohmann::json& local_ranks_not_running = nlohmann::json::array());
+
+// The partial report of a rank the launcher terminated (SIGTERM) because another rank died: `base`
+// plus a PEER_LOST check (status error) naming the lost ranks of this host when there are any.
+[[nodiscard]] reports::Report lost_rank_report(reports::Report base, std::string_view tool,
+                                               const std::string& phase, int rank,
+                                               const std::string& host, bool deterministic,
+                                               const nlohmann::json& local_ranks_not_running);
 
 // A checkpoint: `base` plus a BENCH_INCOMPLETE check (status error), so a report left by a killed
 // run never reads as a pass.

@@ -1,11 +1,9 @@
 // preflight-p2p: point-to-point latency, bandwidth and link matrices over libfabric, MPI or NCCL.
 // main parses the options into an immutable struct, picks the bootstrap (MPI launch, TCP
 // rendezvous, or none for --loopback), calls p2p::run, renders, and returns the verdict's code.
-#include <pthread.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -18,6 +16,7 @@
 #include "common/size_spec.hpp"
 #include "common/status.hpp"
 #include "common/tcp_bootstrap.hpp"
+#include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "p2p/options.hpp"
 #include "p2p/render.hpp"
@@ -69,22 +68,6 @@ Enum parse_choice(std::string_view flag, const std::string& value,
     choices += (choices.empty() ? "" : ", ") + std::string(name);
   }
   throw UsageError(fmt::format("{} '{}': expected one of {}", flag, value, choices));
-}
-
-// SIGTERM is taken by p2p::run's watcher thread (partial report, exit 4), so every thread must
-// have it blocked.
-void block_termination_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-void unblock_termination_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
 struct CommandLine {

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -19,6 +18,7 @@
 #include "common/stats.hpp"
 #include "common/sysfs.hpp"
 #include "common/tcp_bootstrap.hpp"
+#include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/watchdog.hpp"
 #include "p2p/efa_counters.hpp"
@@ -1247,38 +1247,28 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
   // SIGTERM (blocked by main in every thread) arrives here: a launcher ends the other ranks this
   // way when one of them dies, so under a multi-rank launch the rank names the peer of the phase
   // it was in and exits 4 with its partial report.
-  std::optional<std::jthread> termination_watch;
+  std::optional<TerminationWatch> termination_watch;
   if (environment.watch_termination) {
     const bool launched = environment.bootstrap != nullptr && environment.bootstrap->size() > 1 &&
                           environment.mpi_initialised;
-    termination_watch.emplace([&shared, writer, rank, &options, &watchdog,
-                               launched](const std::stop_token& stop) {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGTERM);
-      const timespec poll_interval{0, 100'000'000};
-      while (!stop.stop_requested()) {
-        if (sigtimedwait(&set, nullptr, &poll_interval) != SIGTERM) {
-          continue;
-        }
-        const std::string phase = watchdog.current_phase();
-        const std::string peer = shared.peer();
-        const std::string detail = fmt::format(
-            "rank {} on {} was terminated (SIGTERM) in phase '{}'{}", rank, host_name(), phase,
-            launched ? ": the launcher ends a job this way when one of its ranks dies" : "");
-        std::fprintf(stderr, "%s: %s\n", std::string(kTool).c_str(), detail.c_str());
-        abandon_run(shared, writer, options,
-                    launched
-                        ? reports::make_check(
-                              "PEER_LOST", Status::error,
-                              finding_message("PEER_LOST",
-                                              peer.empty() ? "(none in this phase)" : peer, detail),
-                              json{{"peer", peer}, {"phase", phase}, {"signal", "SIGTERM"}})
-                        : reports::make_check("HARNESS_ERROR", Status::error,
-                                              finding_message("HARNESS_ERROR", detail),
-                                              json{{"phase", phase}, {"signal", "SIGTERM"}}),
-                    exit_code::error);
-      }
+    termination_watch.emplace([&shared, writer, rank, &options, &watchdog, launched] {
+      const std::string phase = watchdog.current_phase();
+      const std::string peer = shared.peer();
+      const std::string detail = fmt::format(
+          "rank {} on {} was terminated (SIGTERM) in phase '{}'{}", rank, host_name(), phase,
+          launched ? ": the launcher ends a job this way when one of its ranks dies" : "");
+      std::fprintf(stderr, "%s: %s\n", std::string(kTool).c_str(), detail.c_str());
+      abandon_run(shared, writer, options,
+                  launched
+                      ? reports::make_check(
+                            "PEER_LOST", Status::error,
+                            finding_message("PEER_LOST",
+                                            peer.empty() ? "(none in this phase)" : peer, detail),
+                            json{{"peer", peer}, {"phase", phase}, {"signal", "SIGTERM"}})
+                      : reports::make_check("HARNESS_ERROR", Status::error,
+                                            finding_message("HARNESS_ERROR", detail),
+                                            json{{"phase", phase}, {"signal", "SIGTERM"}}),
+                  exit_code::error);
     });
   }
 
