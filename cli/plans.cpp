@@ -123,6 +123,11 @@ class PlanRun {
 
   [[nodiscard]] const std::vector<StepOutcome>& outcomes() const { return outcomes_; }
 
+  // Marks step `index` as broken by a cause the plan found and worked around (StepOutcome).
+  void supersede(std::size_t index, std::string why) {
+    outcomes_.at(index).superseded_by = std::move(why);
+  }
+
   // The suite report from the steps so far; plan-specific details are added by the caller.
   [[nodiscard]] reports::Report suite(std::string_view plan) const {
     std::vector<const char*> argv;
@@ -384,19 +389,29 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
     first_step.skip_reason = fmt::format("{} of {} hosts reachable: no pair to test",
                                          reachable.size(), options.hosts.size());
   }
+  const std::size_t first_index = run.outcomes().size();
   const StepOutcome& first = run.run(std::move(first_step), kPlannedSteps);
   std::vector<HostPairMeasurement> measurements = pairs_from_p2p_report(first.report_json);
   const bool first_broke = first.status == Status::error || first.status == Status::timeout;
-  const auto every_host_measured = [&] {
-    return std::all_of(reachable.begin(), reachable.end(), [&](const std::string& host) {
-      return std::any_of(
-          measurements.begin(), measurements.end(),
-          [&](const HostPairMeasurement& m) { return m.host_a == host || m.host_b == host; });
-    });
+  const auto every_pair_measured = [&] {
+    for (std::size_t a = 0; a < reachable.size(); ++a) {
+      for (std::size_t b = a + 1; b < reachable.size(); ++b) {
+        const bool measured = std::any_of(
+            measurements.begin(), measurements.end(), [&](const HostPairMeasurement& m) {
+              return (m.host_a == reachable[a] && m.host_b == reachable[b]) ||
+                     (m.host_a == reachable[b] && m.host_b == reachable[a]);
+            });
+        if (!measured) {
+          return false;
+        }
+      }
+    }
+    return true;
   };
-  if (first_broke && !run.runner().interrupted() && !every_host_measured()) {
-    // The job could not run across every host (one died since the reachability check): find
-    // which hosts do not answer, then measure the others, so one dead node costs its own
+  if (first_broke && !run.runner().interrupted()) {
+    // The job could not run across every host (one died or was cut off since the reachability
+    // check, perhaps after some of its pairs were measured): find which hosts do not answer, then
+    // measure the others where the first pass did not get to them, so one dead node costs its own
     // verdict, not everyone's.
     std::vector<std::string> lost;
     reachability["after_first_pass"] =
@@ -404,7 +419,13 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
     if (!lost.empty()) {
       unreachable.insert(unreachable.end(), lost.begin(), lost.end());
       reachable = without(reachable, lost);
-      if (reachable.size() >= 2) {
+      const bool measure_again = reachable.size() >= 2 && !every_pair_measured();
+      run.supersede(first_index,
+                    fmt::format("{} stopped answering during the step and {} named unreachable; "
+                                "the pairs between the others are kept{}",
+                                join(lost, ", "), lost.size() == 1 ? "is" : "are",
+                                measure_again ? " and the missing ones measured again" : ""));
+      if (measure_again) {
         const auto& retry = run.run(p2p_step("p2p-all-pairs-reachable", reachable), kPlannedSteps);
         const auto more = pairs_from_p2p_report(retry.report_json);
         measurements.insert(measurements.end(), more.begin(), more.end());
@@ -537,7 +558,12 @@ void validate_plan(const nlohmann::json& plan, const std::string& origin) {
 }
 
 CiPlan read_ci_plan(const std::filesystem::path& path) {
-  const nlohmann::json document = reports::read_json_file(path);
+  return parse_ci_plan(reports::read_text_file(path), path);
+}
+
+CiPlan parse_ci_plan(std::string_view text, const std::filesystem::path& path) {
+  const nlohmann::json document =
+      reports::parse_json_text(text, path == "-" ? "stdin" : path.string());
   validate_plan(document, path.string());
   CiPlan plan;
   plan.name = document.value("name", path.stem().string());

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/launcher.hpp"
@@ -75,7 +76,12 @@ struct CiPlan {
   bool warn_as_fail = false;
 };
 
+// Reads the plan file at `path` ("-": stdin) and parses it with parse_ci_plan.
 [[nodiscard]] CiPlan read_ci_plan(const std::filesystem::path& path);
+// A plan from the text of a plan file: `path` names it in messages, gives the default name (its
+// stem) and the folder relative paths in the plan are resolved against. Throws UsageError when
+// the text is not a valid plan, naming the path and the JSON pointer (or line:column).
+[[nodiscard]] CiPlan parse_ci_plan(std::string_view text, const std::filesystem::path& path);
 
 [[nodiscard]] reports::Report run_node_plan(const GeneralOptions& general,
                                             const NodeOptions& options);

@@ -237,6 +237,9 @@ nlohmann::json step_to_json(const StepOutcome& outcome) {
     }
     step["env"] = env;
   }
+  if (!outcome.superseded_by.empty()) {
+    step["superseded_by"] = outcome.superseded_by;
+  }
   if (!outcome.note.empty()) {
     step["note"] = outcome.note;
   }
@@ -256,12 +259,26 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
   for (const auto& outcome : outcomes) {
     steps.push_back(step_to_json(outcome));
     const auto& name = outcome.spec.name;
+    const bool superseded = !outcome.superseded_by.empty();
+    // A superseded step's failures stay visible, as warnings naming what superseded them.
+    const auto demoted = [&](Status status) {
+      return superseded && (status == Status::fail || status == Status::error ||
+                            status == Status::timeout)
+                 ? Status::warn
+                 : status;
+    };
     if (outcome.report) {
       for (auto check : outcome.report->checks) {
         if (!check.evidence.is_object()) {
           check.evidence = nlohmann::json::object();
         }
         check.evidence["step"] = name;
+        if (demoted(check.status) != check.status) {
+          check.evidence["status_before_superseded"] = to_string(check.status);
+          check.evidence["superseded_by"] = outcome.superseded_by;
+          check.status = Status::warn;
+          check.message += fmt::format(" (superseded: {})", outcome.superseded_by);
+        }
         suite.checks.push_back(std::move(check));
       }
       for (auto row : outcome.report->results) {
@@ -285,11 +302,19 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         have_inventory = true;
       }
     }
-    const std::string detail = !outcome.note.empty()           ? outcome.note
-                               : !outcome.report_error.empty() ? outcome.report_error
-                               : outcome.report                ? outcome.report->verdict.summary
-                                                               : std::string("no report");
-    const nlohmann::json evidence = {{"step", name}, {"exit_code", outcome.exit_code}};
+    std::string detail = !outcome.note.empty()           ? outcome.note
+                         : !outcome.report_error.empty() ? outcome.report_error
+                         : outcome.report                ? outcome.report->verdict.summary
+                                                         : std::string("no report");
+    nlohmann::json evidence = {{"step", name}, {"exit_code", outcome.exit_code}};
+    if (superseded) {
+      detail += fmt::format(" (superseded: {})", outcome.superseded_by);
+      evidence["superseded_by"] = outcome.superseded_by;
+    }
+    const auto step_check = [&](std::string_view id, Status status, std::string message) {
+      suite.checks.push_back(
+          reports::make_check(std::string(id), demoted(status), std::move(message), evidence));
+    };
     switch (outcome.status) {
       case Status::pass:
       case Status::warn:
@@ -301,26 +326,22 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
                                                    evidence));
         break;
       case Status::fail:
-        suite.checks.push_back(reports::make_check(
-            "STEP_FAILED", Status::fail,
-            finding_message("STEP_FAILED", name, outcome.exit_code, detail), evidence));
+        step_check("STEP_FAILED", Status::fail,
+                   finding_message("STEP_FAILED", name, outcome.exit_code, detail));
         break;
       case Status::error:
-        suite.checks.push_back(reports::make_check(
+        step_check(
             "STEP_ERROR", Status::error,
             finding_message("STEP_ERROR", name, outcome.exit_code,
                             outcome.stderr_tail.empty()
                                 ? detail
                                 : detail + "; stderr: " +
-                                      std::string(trim(split_lines(outcome.stderr_tail).back()))),
-            evidence));
+                                      std::string(trim(split_lines(outcome.stderr_tail).back()))));
         break;
       case Status::timeout:
-        suite.checks.push_back(reports::make_check(
-            "STEP_TIMEOUT", Status::timeout,
-            finding_message("STEP_TIMEOUT", name, fmt::format("{:.0f}", outcome.spec.timeout_s),
-                            detail),
-            evidence));
+        step_check("STEP_TIMEOUT", Status::timeout,
+                   finding_message("STEP_TIMEOUT", name,
+                                   fmt::format("{:.0f}", outcome.spec.timeout_s), detail));
         break;
     }
   }

@@ -4,9 +4,11 @@
 #   bad_link     vc1<->vc2 throttled to 100 Mbit/s -> bad link vc1-vc2, no bad node
 #   unreachable  vc4 isolated                     -> vc4 unreachable within the timeout, the
 #                                                    other three hosts' pairs still measured
+#   isolated_during  vc4 isolated while the pairs   -> the same: vc4 named unreachable, the pairs
+#                    are being measured                finished before and the others kept
 # Needs root, iproute2 and preflight-p2p. Exit: 0 pass, 1 fail, 77 skip.
 set -u
-CASE=${1:?usage: test_vcluster_cluster.sh bad_node|bad_link|unreachable}
+CASE=${1:?usage: test_vcluster_cluster.sh bad_node|bad_link|unreachable|isolated_during}
 BIN=${PREFLIGHT_BIN_DIR:?PREFLIGHT_BIN_DIR is not set}
 REPO=${PREFLIGHT_REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 VC=$REPO/scripts/vcluster.sh
@@ -27,17 +29,39 @@ case $CASE in
     bad_node) "$VC" throttle vc3 100mbit ;;
     bad_link) "$VC" throttle-link vc1 vc2 100mbit ;;
     unreachable) "$VC" isolate vc4 ;;
+    isolated_during) true ;;  # planted below, once the pairs are being measured
     *) echo "unknown case $CASE"; exit 2 ;;
 esac || { echo "FAIL - could not plant the fault"; exit 1; }
 
 # The all-node collective runs where no link is throttled (a 64 MiB all-reduce at 100 Mbit/s
 # would take minutes); the throttled cases measure the pairs only.
 extra=(--no-collective)
-[[ $CASE == unreachable ]] && extra=(--collective-sizes 8:64K:x8)
+p2p_args="--window 16"
+p2p_sizes=256K
+step_timeout=150
+case $CASE in
+    unreachable) extra=(--collective-sizes 8:64K:x8) ;;
+    # More sizes, so that the cut lands mid-pass; the pairs waiting on vc4 give up after 15 s,
+    # and the step itself (mpirun waits for vc4's daemon) after 45 s.
+    isolated_during) p2p_args="--window 16 --timeout 15"; p2p_sizes=64K:4M:x4; step_timeout=45 ;;
+esac
 start=$(date +%s)
 "$BIN/preflight" cluster --hostfile "$("$VC" hostfile-path)" --launcher mpirun \
-    --launcher-args="$("$VC" mpirun-args)" --provider tcp --p2p-test bw --p2p-sizes 256K --p2p-args="--window 16" \
-    --step-timeout 150 --reach-timeout 20 "${extra[@]}" --json "$OUT/cluster.json"
+    --launcher-args="$("$VC" mpirun-args)" --provider tcp --p2p-test bw --p2p-sizes "$p2p_sizes" \
+    --p2p-args="$p2p_args" --step-timeout "$step_timeout" --reach-timeout 20 "${extra[@]}" \
+    --json "$OUT/cluster.json" &
+preflight_pid=$!
+if [[ $CASE == isolated_during ]]; then
+    # Cut vc4 off once preflight-p2p has run for a moment on it.
+    for _ in $(seq 600); do
+        pgrep -f "bin/preflight-p2p" >/dev/null && break
+        sleep 0.1
+    done
+    sleep 2
+    "$VC" isolate vc4 || { echo "FAIL - could not isolate vc4"; kill "$preflight_pid"; exit 1; }
+    echo "vc4 isolated $(($(date +%s) - start)) s after the start"
+fi
+wait "$preflight_pid"
 rc=$?
 elapsed=$(($(date +%s) - start))
 echo "preflight cluster: exit $rc after ${elapsed} s"
