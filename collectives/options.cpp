@@ -159,15 +159,21 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
   }
   validate_sampling_policy(options.sampling);
 
-  if (raw.check < 0) {
-    throw UsageError("--check: must not be negative");
+  // Bounds: every value beyond them is a typo, and each check iteration costs a full collective
+  // plus a host-side comparison.
+  constexpr int kMaxCheckIterations = 1000;
+  if (raw.check < 0 || raw.check > kMaxCheckIterations) {
+    throw UsageError(
+        fmt::format("--check {}: must be between 0 and {}", raw.check, kMaxCheckIterations));
   }
   options.check_iterations = raw.check;
   if (!raw.split.empty()) {
     options.split = parse_split(raw.split);
   }
-  if (!(raw.timeout_s >= 0)) {
-    throw UsageError("--timeout: must be a number of seconds >= 0 (0 disables the watchdog)");
+  constexpr double kMaxTimeout_s = 86400;
+  if (!(raw.timeout_s >= 0 && raw.timeout_s <= kMaxTimeout_s)) {
+    throw UsageError(fmt::format(
+        "--timeout: must be a number of seconds from 0 (no watchdog) to {:.0f}", kMaxTimeout_s));
   }
   options.timeout_s = raw.timeout_s;
   options.nccl_log_path = raw.nccl_log;

@@ -22,7 +22,9 @@
 #include "common/error.hpp"
 #include "common/findings.hpp"
 #include "common/sampler.hpp"
+#include "common/size_spec.hpp"
 #include "common/stats.hpp"
+#include "common/sysfs.hpp"
 #include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/timer.hpp"
@@ -221,6 +223,39 @@ int worst_rank_by(const std::vector<RankOutcome>& outcomes) {
 Status worse(Status a, Status b) {
   const std::array<Status, 2> both{a, b};
   return combine_statuses(both);
+}
+
+// A size the host cannot hold is a usage error before anything runs, not a bad_alloc (or the
+// OOM killer) in the middle of the sweep. Per rank, the host holds the send and receive buffers
+// (host-memory backends) and the check's staging copies of the input and the expected output.
+void check_host_memory(const std::vector<PlannedSize>& plan, const RunEnvironment& environment,
+                       const std::vector<RankInfo>& ranks, int world_rank) {
+  std::uint64_t largest_bytes = 0;
+  std::uint64_t largest_requested = 0;
+  for (const PlannedSize& size : plan) {
+    if (size.layout.size_bytes() > largest_bytes) {
+      largest_bytes = size.layout.size_bytes();
+      largest_requested = size.requested_bytes;
+    }
+  }
+  const std::uint64_t buffers = environment.backend_name == "nccl" ? 2 : 4;
+  const auto& my_host = ranks.at(static_cast<std::size_t>(world_rank)).host;
+  const auto ranks_here = static_cast<std::uint64_t>(std::count_if(
+      ranks.begin(), ranks.end(), [&](const RankInfo& rank) { return rank.host == my_host; }));
+  const auto available = available_memory_bytes(environment.sysfs);
+  if (!available || largest_bytes == 0) {
+    return;
+  }
+  // Overflow-safe: compare per rank.
+  const std::uint64_t per_rank_available = *available / std::max<std::uint64_t>(ranks_here, 1);
+  if (largest_bytes > per_rank_available / buffers) {
+    throw UsageError(fmt::format(
+        "--sizes: the largest size, {} ({} B per rank), needs about {} x {} B of host memory on "
+        "each of the {} rank(s) of {}, which has {} B available (MemAvailable); choose a smaller "
+        "maximum size",
+        format_size(largest_requested), largest_bytes, buffers, largest_bytes, ranks_here, my_host,
+        *available));
+  }
 }
 
 }  // namespace
@@ -563,6 +598,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       }
     }
   }
+  check_host_memory(plan, environment, ranks, world_rank);
   details["sizes_skipped_as_duplicates"] = skipped_sizes;
   details["sizes_planned"] = plan.size();
   details["sizes_finished"] = 0;

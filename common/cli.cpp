@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <new>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -90,6 +91,11 @@ int run_guarded(std::string_view tool, const std::function<int()>& body) {
   } catch (const TimeoutError& e) {
     std::cerr << tool << ": timeout: " << e.what() << "\n";
     return exit_code::timeout;
+  } catch (const std::bad_alloc&) {
+    std::cerr << tool
+              << ": error: out of memory (std::bad_alloc): the requested sizes or counts need "
+                 "more memory than this process could get\n";
+    return exit_code::error;
   } catch (const std::exception& e) {
     std::cerr << tool << ": error: " << e.what() << "\n";
     return exit_code::error;

@@ -104,4 +104,20 @@ std::optional<std::int64_t> parse_integer(std::string_view text, bool leading_on
   return value;
 }
 
+std::optional<std::uint64_t> available_memory_bytes(const RootFs& root) {
+  const auto meminfo = root.read("/proc/meminfo");
+  if (!meminfo) {
+    return std::nullopt;
+  }
+  for (const auto line : split_lines(*meminfo)) {
+    const auto fields = split_whitespace(line);
+    if (fields.size() >= 2 && fields[0] == "MemAvailable:") {
+      if (const auto kib = parse_integer(fields[1]); kib && *kib >= 0) {
+        return static_cast<std::uint64_t>(*kib) * 1024U;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace preflight

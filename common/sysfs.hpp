@@ -46,4 +46,7 @@ class RootFs {
 [[nodiscard]] std::optional<std::int64_t> parse_integer(std::string_view text,
                                                         bool leading_only = false);
 
+// MemAvailable of `root`/proc/meminfo in bytes; nullopt when it cannot be read.
+[[nodiscard]] std::optional<std::uint64_t> available_memory_bytes(const RootFs& root);
+
 }  // namespace preflight

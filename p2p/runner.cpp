@@ -1206,6 +1206,20 @@ std::string device_list(const std::vector<std::string>& domains) {
 
 Report run(const P2pOptions& options, Report report, const RunEnvironment& environment) {
   validate_options(options);
+  {
+    // A size this host cannot hold is a usage error before anything runs, not a bad_alloc on
+    // both sides. Each endpoint holds a send and a receive buffer of the largest size, plus the
+    // verification copy; loopback holds both endpoints in this process.
+    const std::uint64_t largest = *std::max_element(options.sizes.begin(), options.sizes.end());
+    const std::uint64_t buffers = (options.loopback || options.all_devices) ? 8 : 4;
+    const auto available = available_memory_bytes(RootFs("/"));
+    if (available && largest > *available / buffers) {
+      throw UsageError(fmt::format(
+          "--sizes: the largest size, {} ({} B), needs about {} x {} B of host memory in this "
+          "process; {} has {} B available (MemAvailable); choose a smaller maximum size",
+          format_size(largest), largest, buffers, largest, host_name(), *available));
+    }
+  }
   if (environment.bootstrap == nullptr && !options.loopback && !options.all_devices) {
     throw UsageError(
         "preflight-p2p needs a peer: launch with mpirun/srun, use --listen/--connect, "

@@ -29,6 +29,17 @@ class RootFsTest : public ::testing::Test {
   std::filesystem::path root_;
 };
 
+TEST_F(RootFsTest, AvailableMemoryIsMemAvailableInBytes) {
+  const RootFs fs(root_);
+  EXPECT_EQ(available_memory_bytes(fs), std::nullopt);  // no /proc/meminfo
+  write("proc/meminfo",
+        "MemTotal:       24575392 kB\nMemFree:         1000000 kB\n"
+        "MemAvailable:   20000000 kB\nBuffers:          1 kB\n");
+  EXPECT_EQ(available_memory_bytes(fs), 20000000ULL * 1024U);
+  write("proc/meminfo", "MemTotal: 5 kB\nMemAvailable: lots kB\n");
+  EXPECT_EQ(available_memory_bytes(fs), std::nullopt);
+}
+
 TEST_F(RootFsTest, ReadsRelativeToTheRoot) {
   const RootFs fs(root_);
   EXPECT_FALSE(fs.is_live());
