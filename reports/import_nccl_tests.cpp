@@ -706,12 +706,15 @@ void parse_text(std::string_view content, Parsed& parsed) {
       } else if (starts_with(body, "Collective test starting:")) {
         parsed.program = after(body, ":");
       } else if (starts_with(body, "Out of bounds values")) {
-        const auto value = split_whitespace(after(body, ":"));
+        // Named: split_whitespace returns views into its argument.
+        const std::string rest = after(body, ":");
+        const auto value = split_whitespace(rest);
         if (!value.empty()) {
           parsed.out_of_bounds = parse_i64(value.front());
         }
       } else if (starts_with(body, "Avg bus bandwidth")) {
-        const auto value = split_whitespace(after(body, ":"));
+        const std::string rest = after(body, ":");
+        const auto value = split_whitespace(rest);
         if (!value.empty()) {
           parsed.avg_busbw_gbps = parse_double(value.front());
         }
@@ -1365,10 +1368,16 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
         row.time_s = point_stats(*time_s, n_per_row);
         if (!placement->i_min.empty()) {
           // -I text columns: extremes, p99 and the coefficient of variation of the iterations.
-          row.time_s.min = parse_scaled(placement->i_min, -6).value_or(*time_s);
-          row.time_s.max = parse_scaled(placement->i_max, -6).value_or(*time_s);
-          row.time_s.p99 = parse_scaled(placement->i_p99, -6).value_or(*time_s);
-          row.time_s.stdev = parse_double(placement->i_cv).value_or(0) / 100 * *time_s;
+          // A negative figure is garbled output: the row's time stands in (a cv of 0).
+          const auto column = [&](std::string_view text) {
+            const auto value = parse_scaled(text, -6);
+            return value && *value >= 0 ? *value : *time_s;
+          };
+          row.time_s.min = column(placement->i_min);
+          row.time_s.max = column(placement->i_max);
+          row.time_s.p99 = column(placement->i_p99);
+          row.time_s.stdev =
+              std::max(0.0, parse_double(placement->i_cv).value_or(0)) / 100 * *time_s;
         }
       }
       row.algbw_Bps = *algbw;

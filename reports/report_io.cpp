@@ -127,6 +127,15 @@ json parse_json_text(std::string_view text, std::string_view origin) {
       what = what.substr(colon + 2);
     }
     throw UsageError(fmt::format("{}:{}:{}: malformed JSON: {}", origin, at.line, at.column, what));
+  } catch (const json::out_of_range& e) {
+    // A number no double holds ("1e999") is out_of_range.406, not a parse_error, and carries no
+    // position: "[json.exception.out_of_range.406] number overflow parsing '1e999'".
+    std::string what = e.what();
+    const auto bracket = what.find("] ");
+    if (bracket != std::string::npos) {
+      what = what.substr(bracket + 2);
+    }
+    throw UsageError(fmt::format("{}: malformed JSON: {}", origin, what));
   }
 }
 

@@ -28,14 +28,14 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   exit 2
 fi
 
-if [[ ! -f $build_dir/CMakeCache.txt ]]; then
-  CC=clang CXX=clang++ cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPREFLIGHT_BUILD_FUZZ=ON -DPREFLIGHT_SANITIZE=address,undefined -DPREFLIGHT_BUILD_BENCH=OFF \
-    -DPREFLIGHT_WITH_CUDA=OFF -DPREFLIGHT_WITH_NCCL=OFF >"$build_dir.configure.log" 2>&1 || {
-    cat "$build_dir.configure.log" >&2
-    exit 1
-  }
-fi
+# Configured every time (quick when nothing changed), so that a target added since the last run
+# exists in the build.
+CC=clang CXX=clang++ cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DPREFLIGHT_BUILD_FUZZ=ON -DPREFLIGHT_SANITIZE=address,undefined -DPREFLIGHT_BUILD_BENCH=OFF \
+  -DPREFLIGHT_WITH_CUDA=OFF -DPREFLIGHT_WITH_NCCL=OFF >"$build_dir.configure.log" 2>&1 || {
+  cat "$build_dir.configure.log" >&2
+  exit 1
+}
 
 mapfile -t targets < <(sed -n 's/.*"\(fuzz_[a-z_]*\)\\;.*/\1/p' "$repo_dir"/tests/fuzz/CMakeLists.txt \
   "$repo_dir"/tests/fuzz/*.cmake 2>/dev/null | sort -u)

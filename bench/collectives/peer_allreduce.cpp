@@ -5,12 +5,18 @@
 // overhead.
 //
 //   mpirun -np 2 collectives_peer_allreduce BYTES ITERATIONS WARMUP
+//
+// Variants, to find what differs from the harness (bench/results/collectives.md): PEER_FILL=
+// ones (default), zeros, or pattern (small rank- and index-dependent integers, like the
+// harness's check data); PEER_EXTRA_MIB=N allocates and touches N MiB before the buffers (the
+// harness holds two staging copies of the input and output).
 #include <mpi.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 int main(int argc, char** argv) {
@@ -32,11 +38,22 @@ int main(int argc, char** argv) {
 
   // Page-aligned buffers, touched before timing, as the harness's: buffer placement is then no
   // difference between the two programs.
+  const char* extra_mib_text = std::getenv("PEER_EXTRA_MIB");  // NOLINT(concurrency-mt-unsafe)
+  const std::vector<char> extra(
+      static_cast<std::size_t>(extra_mib_text != nullptr ? std::atol(extra_mib_text) : 0) << 20U,
+      1);
+  const char* fill_text = std::getenv("PEER_FILL");  // NOLINT(concurrency-mt-unsafe)
+  const std::string fill = fill_text != nullptr ? fill_text : "ones";
   const std::size_t buffer_bytes =
       (static_cast<std::size_t>(count) * sizeof(float) / 4096 + 1) * 4096;
   auto* send = static_cast<float*>(std::aligned_alloc(4096, buffer_bytes));
   auto* recv = static_cast<float*>(std::aligned_alloc(4096, buffer_bytes));
-  std::fill(send, send + buffer_bytes / sizeof(float), 1.0F);
+  for (std::size_t i = 0; i < buffer_bytes / sizeof(float); ++i) {
+    send[i] = fill == "zeros" ? 0.0F
+              : fill == "pattern"
+                  ? static_cast<float>(static_cast<int>((i * 7 + rank * 3) % 17) - 8)
+                  : 1.0F;
+  }
   std::fill(recv, recv + buffer_bytes / sizeof(float), 0.0F);
   for (int i = 0; i < warmup; ++i) {
     MPI_Allreduce(send, recv, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
@@ -57,8 +74,8 @@ int main(int argc, char** argv) {
     const double median_s = samples[samples.size() / 2];
     const double algbw = static_cast<double>(count) * sizeof(float) / median_s;
     const double busbw = algbw * 2.0 * (ranks - 1) / ranks;
-    std::printf("median_s=%.9g busbw_Bps=%.6g iterations=%d ranks=%d bytes=%ld\n", median_s, busbw,
-                iterations, ranks, bytes);
+    std::printf("median_s=%.9g busbw_Bps=%.6g iterations=%d ranks=%d bytes=%ld fill=%s extra=%zu\n",
+                median_s, busbw, iterations, ranks, bytes, fill.c_str(), extra.size());
   }
   std::free(send);  // NOLINT(cppcoreguidelines-no-malloc)
   std::free(recv);  // NOLINT(cppcoreguidelines-no-malloc)
