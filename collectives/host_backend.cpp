@@ -23,21 +23,27 @@ void HostMemoryBackend::write_input(std::span<const std::byte> input) {
   if (input.size() != placement_.input.length_bytes) {
     throw std::invalid_argument("write_input: size differs from the call's input");
   }
-  std::memcpy(address(placement_.input), input.data(), input.size());
+  if (!input.empty()) {  // an empty span's data() may be null, which memcpy must never get
+    std::memcpy(address(placement_.input), input.data(), input.size());
+  }
 }
 
 void HostMemoryBackend::write_output(std::span<const std::byte> output) {
   if (output.size() != placement_.output.length_bytes) {
     throw std::invalid_argument("write_output: size differs from the call's output");
   }
-  std::memcpy(address(placement_.output), output.data(), output.size());
+  if (!output.empty()) {
+    std::memcpy(address(placement_.output), output.data(), output.size());
+  }
 }
 
 void HostMemoryBackend::read_output(std::span<std::byte> output) {
   if (output.size() != placement_.output.length_bytes) {
     throw std::invalid_argument("read_output: size differs from the call's output");
   }
-  std::memcpy(output.data(), address(placement_.output), output.size());
+  if (!output.empty()) {
+    std::memcpy(output.data(), address(placement_.output), output.size());
+  }
 }
 
 LocalBackend::LocalBackend(std::string requested_name)

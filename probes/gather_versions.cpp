@@ -623,7 +623,8 @@ std::vector<std::string> ofi_nccl_search_dirs(
   // meaningful for the live machine), then the ld.so.conf.d directories, then the install
   // locations the EFA installer and older plugin builds use.
   if (fs.is_live()) {
-    for (const auto dir : split(env_value(environment, "LD_LIBRARY_PATH"), ':')) {
+    const std::string library_path = env_value(environment, "LD_LIBRARY_PATH");
+    for (const auto dir : split(library_path, ':')) {
       add(dir);
     }
   }

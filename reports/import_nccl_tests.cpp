@@ -765,7 +765,8 @@ void parse_text(std::string_view content, Parsed& parsed) {
       }
     }
     if (parsed.network.empty() && line.find("Using network ") != std::string_view::npos) {
-      parsed.network = std::string(trim(after(line, "Using network ")));
+      const std::string network = after(line, "Using network ");
+      parsed.network = std::string(trim(network));
     }
     if (parsed.instance_type.empty() &&
         line.find("NET/OFI Running on ") != std::string_view::npos) {
@@ -982,7 +983,8 @@ void parse_json(const json& document, std::string_view origin, Parsed& parsed,
     row.redop = require_string(r, "redop", pointer, origin);
     const json& root = member(r, "root", pointer, origin);
     if (root.is_string()) {
-      row.root = parse_i64(trim(root.get<std::string>())).value_or(-1);
+      const std::string text = root.get<std::string>();
+      row.root = parse_i64(trim(text)).value_or(-1);
     } else if (root.is_number_integer()) {
       row.root = root.get<std::int64_t>();
     }

@@ -71,12 +71,16 @@ class BootstrapBackend final : public HostMemoryBackend {
       for (std::size_t source = 1; source < group.size(); ++source) {
         const std::int64_t value = decode_element(c.dtype, group[source].data() + global * element);
         switch (c.op) {
+          // Two's-complement wrap, as the hardware does (poisoned outputs hold the extremes):
+          // signed overflow would be undefined behaviour.
           case ReduceOp::sum:
           case ReduceOp::avg:
-            result += value;
+            result = static_cast<std::int64_t>(static_cast<std::uint64_t>(result) +
+                                               static_cast<std::uint64_t>(value));
             break;
           case ReduceOp::prod:
-            result *= value;
+            result = static_cast<std::int64_t>(static_cast<std::uint64_t>(result) *
+                                               static_cast<std::uint64_t>(value));
             break;
           case ReduceOp::min:
             result = std::min(result, value);
