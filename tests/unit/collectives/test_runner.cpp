@@ -120,7 +120,9 @@ class BootstrapBackend final : public HostMemoryBackend {
           break;
       }
     }
-    std::memcpy(address(placement().output), output.data(), output.size());
+    if (!output.empty()) {  // an empty vector's data() may be null, which memcpy must never get
+      std::memcpy(address(placement().output), output.data(), output.size());
+    }
   }
 
  private:
