@@ -79,12 +79,17 @@ check "up repairs a host whose veth vanished" \
     bash -c "'$VC' up 4 && ip -n pf-vc2 -4 -o addr show dev eth0 | grep -q 198.18.0.2/15"
 
 # ------------------------------------------------------------------ Open MPI across namespaces
+# Open MPI's rsh launcher warns when its setpgid on a child loses the race with the child's exec
+# (seen under load); the launch itself is fine, so the warning is not part of the output compared.
+drop_benign_launcher_warnings() { grep -v 'plm:rsh: Warning: setpgid(' || true; }
+
 if command -v mpirun >/dev/null 2>&1; then
     read -r -a MPIARGS <<<"$("$VC" mpirun-args)"
     HF=$("$VC" hostfile-path)
     # shellcheck disable=SC2016  # expands in the ranks' shells
     out=$(timeout 30 mpirun "${MPIARGS[@]}" --hostfile "$HF" -np 4 \
-        sh -c 'echo "$OMPI_COMM_WORLD_RANK $(hostname) $(ip -4 -o addr show dev eth0 | awk "{print \$4}")"' 2>&1 | sort)
+        sh -c 'echo "$OMPI_COMM_WORLD_RANK $(hostname) $(ip -4 -o addr show dev eth0 | awk "{print \$4}")"' 2>&1 |
+        drop_benign_launcher_warnings | sort)
     expect=$'0 vc1 198.18.0.1/15\n1 vc2 198.18.0.2/15\n2 vc3 198.18.0.3/15\n3 vc4 198.18.0.4/15'
     if [[ $out == "$expect" ]]; then
         pass "mpirun places one rank per namespace"
@@ -110,7 +115,8 @@ int main(int argc, char **argv) {
 }
 EOF
         if mpicc -o "$TMP/mpiprobe" "$TMP/mpiprobe.c" 2>"$TMP/mpicc.err"; then
-            out=$(timeout 30 mpirun "${MPIARGS[@]}" --hostfile "$HF" -np 4 "$TMP/mpiprobe" 2>&1 | sort)
+            out=$(timeout 30 mpirun "${MPIARGS[@]}" --hostfile "$HF" -np 4 "$TMP/mpiprobe" 2>&1 |
+                drop_benign_launcher_warnings | sort)
             expect=$'0 vc1 6\n1 vc2 6\n2 vc3 6\n3 vc4 6'
             if [[ $out == "$expect" ]]; then
                 pass "MPI_Allreduce over btl tcp across namespaces"
