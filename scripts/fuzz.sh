@@ -30,7 +30,9 @@ fi
 
 # Configured every time (quick when nothing changed), so that a target added since the last run
 # exists in the build.
-CC=clang CXX=clang++ cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# -O1 with line tables: the usual fuzzing build (fast to compile, readable crash stacks).
+CC=clang CXX=clang++ cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=None \
+  -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DCMAKE_C_FLAGS="-O1 -gline-tables-only" \
   -DPREFLIGHT_BUILD_FUZZ=ON -DPREFLIGHT_SANITIZE=address,undefined -DPREFLIGHT_BUILD_BENCH=OFF \
   -DPREFLIGHT_WITH_CUDA=OFF -DPREFLIGHT_WITH_NCCL=OFF >"$build_dir.configure.log" 2>&1 || {
   cat "$build_dir.configure.log" >&2
