@@ -1,5 +1,5 @@
-// Running other programs safely: posix_spawn with an argument vector (never a shell, never
-// system()/popen()), so no host name, path or option can be interpreted as shell syntax. Each
+// Running other programs safely: posix_spawn with an argument vector, never through a shell,
+// so no host name, path or option can be interpreted as shell syntax. Each
 // child leads its own process group, so a timeout kills the whole tree it started (mpirun and its
 // daemons, srun and its steps), not only the direct child.
 #pragma once

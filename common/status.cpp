@@ -77,6 +77,10 @@ int exit_code_for(Status status, bool warn_as_fail) {
   return exit_code::error;
 }
 
+bool is_worse(Status candidate, Status than) {
+  return severity_rank(candidate) > severity_rank(than);
+}
+
 Status combine_statuses(std::span<const Status> statuses) {
   Status worst = Status::skip;
   for (const Status status : statuses) {

@@ -31,4 +31,8 @@ inline constexpr int timeout = 124;
 // can never turn a failing run into a pass nor an empty run into one.
 [[nodiscard]] Status combine_statuses(std::span<const Status> statuses);
 
+// Whether `candidate` is worse than `than` in the order combine_statuses uses (skip < usage <
+// pass < warn < fail < error < timeout).
+[[nodiscard]] bool is_worse(Status candidate, Status than);
+
 }  // namespace preflight

@@ -212,28 +212,9 @@ std::string render_prometheus(const Report& report, const Comparison* comparison
 
   // One series per check id: the worst status wins, so a repeated id stays one time series.
   std::map<std::string, std::pair<Status, Severity>> worst;
-  static constexpr auto rank = [](Status s) {
-    switch (s) {
-      case Status::skip:
-        return 0;
-      case Status::usage:
-        return 1;
-      case Status::pass:
-        return 2;
-      case Status::warn:
-        return 3;
-      case Status::fail:
-        return 4;
-      case Status::error:
-        return 5;
-      case Status::timeout:
-        return 6;
-    }
-    return 6;
-  };
   for (const auto& check : report.checks) {
     const auto found = worst.find(check.id);
-    if (found == worst.end() || rank(check.status) > rank(found->second.first)) {
+    if (found == worst.end() || is_worse(check.status, found->second.first)) {
       worst[check.id] = {check.status, check.severity};
     }
   }

@@ -44,6 +44,10 @@ TEST(Status, WorstStatusWins) {
   EXPECT_EQ(combine_statuses(with_timeout), Status::timeout);
   const std::vector<Status> warn_pass{Status::pass, Status::warn};
   EXPECT_EQ(combine_statuses(warn_pass), Status::warn);
+  EXPECT_TRUE(is_worse(Status::timeout, Status::error));
+  EXPECT_TRUE(is_worse(Status::pass, Status::skip));
+  EXPECT_FALSE(is_worse(Status::skip, Status::pass));
+  EXPECT_FALSE(is_worse(Status::fail, Status::fail));
 }
 
 }  // namespace
