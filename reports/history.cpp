@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/raii.hpp"
@@ -54,6 +56,55 @@ void exec(sqlite3* db, const char* sql) {
     const std::string text = message != nullptr ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
     throw Error("sqlite", "sqlite3_exec", sql, text, rc);
+  }
+}
+
+// The journal mode a PRAGMA journal_mode statement reports, or nullopt with *rc set when the
+// statement failed (SQLITE_BUSY, SQLITE_LOCKED: try again; anything else: an error).
+std::optional<std::string> pragma_journal_mode(sqlite3* db, const char* sql, int* rc) {
+  sqlite3_stmt* raw = nullptr;
+  *rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  if (*rc != SQLITE_OK) {
+    return std::nullopt;
+  }
+  const UniqueHandle<sqlite3_stmt*, finalize_statement, nullptr> statement(raw);
+  *rc = sqlite3_step(statement.get());
+  if (*rc != SQLITE_ROW) {
+    return std::nullopt;
+  }
+  const unsigned char* mode = sqlite3_column_text(statement.get(), 0);
+  *rc = SQLITE_OK;
+  return mode == nullptr ? std::string()
+                         : std::string(reinterpret_cast<const char*>(mode));  // NOLINT
+}
+
+// Converting a file to WAL takes an exclusive lock and SQLite does not run the busy handler for
+// it, so when several processes open a fresh database at once (eight `history add` in a prolog
+// wave) all but one would fail at once with "database is locked". WAL is a property of the file:
+// read the mode first (after the first open there is nothing to convert and no lock to take),
+// otherwise retry with a growing pause within the same budget as the busy timeout. A refused
+// conversion can also come back as SQLITE_OK with the old mode, hence the loop on the mode itself.
+void enable_wal(sqlite3* db, const std::string& path) {
+  int rc = SQLITE_OK;
+  std::optional<std::string> mode = pragma_journal_mode(db, "PRAGMA journal_mode", &rc);
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  auto pause = std::chrono::milliseconds(1);
+  while (!mode || to_lower(*mode) != "wal") {
+    if (!mode && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+      sqlite_error(db, "sqlite3_step", fmt::format("PRAGMA journal_mode on {}", path), rc);
+    }
+    if (Clock::now() >= deadline) {
+      throw Error("sqlite", "sqlite3_step", fmt::format("PRAGMA journal_mode=WAL on {}", path),
+                  fmt::format("still {} after {} ms: another process holds the database",
+                              mode ? *mode : sqlite3_errstr(rc), kBusyTimeoutMs),
+                  rc);
+    }
+    mode = pragma_journal_mode(db, "PRAGMA journal_mode=WAL", &rc);
+    if (!mode || to_lower(*mode) != "wal") {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    }
   }
 }
 
@@ -276,7 +327,7 @@ HistoryStore HistoryStore::open(const std::filesystem::path& path, bool create) 
   }
   sqlite3* db = handle->db.get();
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  exec(db, "PRAGMA journal_mode=WAL");
+  enable_wal(db, path.string());
   exec(db, "PRAGMA synchronous=NORMAL");
   exec(db, "PRAGMA foreign_keys=ON");
   {
