@@ -10,12 +10,13 @@
 #include "cli/cluster_verdict.hpp"
 #include "cli/suite.hpp"
 #include "common/atomic_file.hpp"
+#include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/spawn.hpp"
 #include "common/text.hpp"
 #include "reports/json_schema.hpp"
-#include "reports/report_io.hpp"
 #include "reports/render.hpp"
+#include "reports/report_io.hpp"
 
 namespace preflight::cli {
 namespace {
@@ -199,15 +200,7 @@ LocalHardware detect_local_hardware(const std::filesystem::path& root) {
     (void)entry;
     ++hardware.gpu_count;
   }
-  for (const auto& entry :
-       std::filesystem::directory_iterator(root / "sys/class/infiniband", error)) {
-    std::error_code link_error;
-    const auto driver = std::filesystem::read_symlink(entry.path() / "device/driver", link_error);
-    if (!link_error && driver.filename() == "efa") {
-      hardware.efa_devices.push_back(entry.path().filename().string());
-    }
-  }
-  std::sort(hardware.efa_devices.begin(), hardware.efa_devices.end());
+  hardware.efa_devices = efa_device_names(RootFs(root));
   return hardware;
 }
 

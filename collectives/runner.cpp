@@ -16,9 +16,9 @@
 #include <sstream>
 #include <thread>
 
-#include "collectives/efa_counters.hpp"
 #include "collectives/expected.hpp"
 #include "collectives/nccl_log.hpp"
+#include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/findings.hpp"
 #include "common/sampler.hpp"
@@ -472,7 +472,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     report.inventory.instance_type =
         environment.sysfs.read_line("/sys/devices/virtual/dmi/id/product_name").value_or("");
   }
-  const std::vector<std::string> local_efa = efa_devices(environment.sysfs);
+  const std::vector<std::string> local_efa = efa_device_names(environment.sysfs);
   for (const auto& device : local_efa) {
     report.inventory.efa.push_back({{"name", device}});
   }
@@ -573,8 +573,8 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     }
     details["ranks"].push_back(std::move(entry));
   }
-  const CounterSnapshot counters_before =
-      node_leader ? read_efa_counters(environment.sysfs) : CounterSnapshot{};
+  const EfaCounterSnapshot counters_before =
+      node_leader ? read_efa_port_counters(environment.sysfs) : EfaCounterSnapshot{};
 
   // ---- plan ----
   std::vector<PlannedSize> plan;
@@ -840,27 +840,25 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   // EFA counter deltas, per node.
   std::string my_counters = "{}";
   if (node_leader && !counters_before.empty()) {
-    nlohmann::json deltas = counter_deltas(counters_before, read_efa_counters(environment.sysfs));
+    const nlohmann::json deltas =
+        efa_counter_deltas(counters_before, read_efa_port_counters(environment.sysfs));
     my_counters = deltas.dump();
   }
   const std::vector<std::string> all_counters = world.allgather_strings(my_counters);
   std::vector<Check> counter_checks;
   for (std::size_t rank = 0; rank < all_counters.size(); ++rank) {
-    const auto deltas = nlohmann::json::parse(all_counters[rank]).get<CounterSnapshot>();
+    const auto deltas = nlohmann::json::parse(all_counters[rank]).get<EfaCounterSnapshot>();
     const std::string prefix =
         distinct_hosts.size() > 1 && !deterministic ? ranks[rank].host + "/" : std::string();
     for (const auto& [device, counters] : deltas) {
       report.hw_counters_delta[prefix + device] = counters;
     }
-    for (const auto& [device, rising] : rising_health_counters(deltas)) {
-      std::vector<std::string> parts;
-      for (const auto& [counter, delta] : rising) {
-        parts.push_back(fmt::format("{} +{}", counter, delta));
-      }
-      counter_checks.push_back(make_check(
-          "EFA_ERROR_COUNTERS_RISING", Status::warn,
-          finding_message("EFA_ERROR_COUNTERS_RISING", prefix + device, join(parts, ", ")),
-          {{"device", prefix + device}, {"rank", rank}}));
+    for (const auto& [device, rises] : rising_efa_health_counters(deltas)) {
+      counter_checks.push_back(
+          make_check("EFA_ERROR_COUNTERS_RISING", finding_status("EFA_ERROR_COUNTERS_RISING"),
+                     finding_message("EFA_ERROR_COUNTERS_RISING", prefix + device,
+                                     describe_counter_rises(rises)),
+                     {{"device", prefix + device}, {"rank", rank}, {"increases", rises}}));
     }
   }
 

@@ -36,7 +36,8 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "first on LD_LIBRARY_PATH"},
     {"EFA_INSTALLER_TOO_OLD", monitor, C::version,
      "EFA installer {} is older than the minimum {} ({})",
-     "Upgrade the EFA installer (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start.html)"},
+     "Upgrade the EFA installer "
+     "(https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-start.html)"},
     {"NCCL_TOO_OLD", monitor, C::version, "NCCL {} is older than the minimum {} ({})",
      "Upgrade NCCL to the recommended version for this platform"},
     {"OFI_NCCL_TOO_OLD", monitor, C::version, "aws-ofi-nccl {} is older than the minimum {} ({})",
@@ -91,7 +92,8 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"FABRIC_MANAGER_DOWN", isolate, C::driver,
      "{} NVSwitches present but the fabric manager is not running: {}",
      "systemctl start nvidia-fabricmanager (its version must equal the driver's)"},
-    {"MEMLOCK_LIMITED", isolate, C::environment, "memlock limit is {} (needs unlimited or >= 16 GiB)",
+    {"MEMLOCK_LIMITED", isolate, C::environment,
+     "memlock limit is {} (needs unlimited or >= 16 GiB)",
      "Set 'memlock unlimited' in /etc/security/limits.conf and for the Slurm/container runtime "
      "(--ulimit memlock=-1)"},
 
@@ -188,15 +190,14 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     // preflight-report (compare, history, import nccl-tests). Arguments: what was compared, the
     // reference (baseline name / previous runs), the comparison's summary.
     {"BASELINE_PASS", info, C::benchmark, "{} meets baseline {}: {}", ""},
-    {"BASELINE_INCONCLUSIVE", monitor, C::benchmark,
-     "{} against baseline {} is inconclusive: {}",
+    {"BASELINE_INCONCLUSIVE", monitor, C::benchmark, "{} against baseline {} is inconclusive: {}",
      "The confidence interval straddles a band edge: rerun with more iterations or a tighter "
      "--target-precision"},
     {"HISTORY_REGRESSION", monitor, C::benchmark,
      "{} left the band of the previous {} comparable runs: {}",
      "Compare versions, environment and topology with the previous runs (preflight-report diff)"},
-    {"HISTORY_PASS", info, C::benchmark, "{} within the band of the previous {} comparable runs: {}",
-     ""},
+    {"HISTORY_PASS", info, C::benchmark,
+     "{} within the band of the previous {} comparable runs: {}", ""},
     {"NCCL_TESTS_IMPORTED", info, C::benchmark, "imported {} result rows of {} from {}", ""},
     {"NCCL_TESTS_FAILED", isolate, C::benchmark, "nccl-tests reported a failure in {}: {}",
      "Read the failure lines in the evidence; rerun with NCCL_DEBUG=INFO and drain the named host "
@@ -250,7 +251,9 @@ static_assert(ids_unique(), "finding ids must be unique");
 
 }  // namespace
 
-std::span<const FindingDefinition> finding_catalog() { return kCatalog; }
+std::span<const FindingDefinition> finding_catalog() {
+  return kCatalog;
+}
 
 const FindingDefinition& finding(std::string_view id) {
   const auto it = std::find_if(kCatalog.begin(), kCatalog.end(),
@@ -264,6 +267,19 @@ const FindingDefinition& finding(std::string_view id) {
 bool is_known_finding(std::string_view id) {
   return std::any_of(kCatalog.begin(), kCatalog.end(),
                      [id](const FindingDefinition& entry) { return entry.id == id; });
+}
+
+Status finding_status(std::string_view id) {
+  switch (finding(id).severity) {
+    case Severity::isolate:
+    case Severity::reboot:
+    case Severity::reset:
+      return Status::fail;
+    case Severity::monitor:
+    case Severity::info:
+      return Status::warn;
+  }
+  return Status::fail;
 }
 
 std::string_view to_string(Severity severity) {

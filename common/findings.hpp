@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.hpp"
+
 namespace preflight {
 
 enum class Severity {
@@ -35,6 +37,10 @@ struct FindingDefinition {
 // Throws std::out_of_range for an id not in the catalog: a typo is a bug, found by the tests.
 [[nodiscard]] const FindingDefinition& finding(std::string_view id);
 [[nodiscard]] bool is_known_finding(std::string_view id);
+// The status a fired finding gives its check: fail when the node should not take jobs as it is
+// (isolate, reboot, reset), warn when it may (monitor, info). Every binary uses this, so one
+// finding never fails in one tool and warns in another.
+[[nodiscard]] Status finding_status(std::string_view id);
 
 [[nodiscard]] std::string_view to_string(Severity severity);
 [[nodiscard]] std::optional<Severity> parse_severity(std::string_view text);

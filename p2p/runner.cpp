@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/size_spec.hpp"
 #include "common/stats.hpp"
@@ -21,7 +22,6 @@
 #include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/watchdog.hpp"
-#include "p2p/efa_counters.hpp"
 #include "p2p/pair_test.hpp"
 #include "preflight/build_config.hpp"
 
@@ -854,18 +854,18 @@ json survey_details(const RankContext& context, const NodeMap& map,
 
 // EFA counters around the measurement: every node's leader reads its devices; all ranks learn
 // every node's deltas.
-void record_counter_deltas(RankContext& context, const NodeMap& map, const EfaCounters& before,
-                           bool leader) {
+void record_counter_deltas(RankContext& context, const NodeMap& map,
+                           const EfaCounterSnapshot& before, bool leader) {
   const RootFs root("/");
   json mine = json::object();
   if (leader) {
-    mine = json(counter_deltas(before, read_efa_counters(root)));
+    mine = json(efa_counter_deltas(before, read_efa_port_counters(root)));
   }
   const auto all = context.bootstrap.allgather_strings(mine.dump());
-  std::map<std::string, std::map<std::string, std::int64_t>> deltas;
+  EfaCounterSnapshot deltas;
   const bool several_nodes = map.nodes.size() > 1;
   for (std::size_t rank = 0; rank < all.size(); ++rank) {
-    const EfaCounters node_deltas = json::parse(all[rank]).get<EfaCounters>();
+    const auto node_deltas = json::parse(all[rank]).get<EfaCounterSnapshot>();
     const std::string node = display_node(context, map, map.rank_node_index[rank]);
     for (const auto& [device, values] : node_deltas) {
       deltas[several_nodes ? node + "/" + device : device] = values;
@@ -875,15 +875,12 @@ void record_counter_deltas(RankContext& context, const NodeMap& map, const EfaCo
     return;
   }
   context.shared.update([&](Report& report) { report.hw_counters_delta = deltas; });
-  for (const RisingErrorCounters& rising : rising_error_counters(deltas)) {
-    std::string list;
-    for (const auto& [name, increase] : rising.increases) {
-      list += fmt::format("{}{} +{}", list.empty() ? "" : ", ", name, increase);
-    }
-    add_check(context, reports::make_check(
-                           "EFA_ERROR_COUNTERS_RISING", Status::fail,
-                           finding_message("EFA_ERROR_COUNTERS_RISING", rising.device, list),
-                           json{{"device", rising.device}, {"increases", rising.increases}}));
+  for (const auto& [device, rises] : rising_efa_health_counters(deltas)) {
+    add_check(context, reports::make_check("EFA_ERROR_COUNTERS_RISING",
+                                           finding_status("EFA_ERROR_COUNTERS_RISING"),
+                                           finding_message("EFA_ERROR_COUNTERS_RISING", device,
+                                                           describe_counter_rises(rises)),
+                                           json{{"device", device}, {"increases", rises}}));
   }
 }
 
@@ -994,8 +991,8 @@ Report run_rank(RankContext& context) {
         [&](Report& report) { report.details["transport"] = session->describe(); });
 
     const bool loopback = options.loopback || options.all_devices;
-    const EfaCounters counters_before =
-        participant && !loopback ? read_efa_counters(RootFs("/")) : EfaCounters{};
+    const EfaCounterSnapshot counters_before =
+        participant && !loopback ? read_efa_port_counters(RootFs("/")) : EfaCounterSnapshot{};
     std::size_t steps_done = 0;
 
     if (options.pattern == Pattern::pair) {
@@ -1288,7 +1285,8 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
 
   const bool loopback = options.loopback || options.all_devices;
   const RootFs root("/");
-  const EfaCounters counters_before = loopback ? read_efa_counters(root) : EfaCounters{};
+  const EfaCounterSnapshot counters_before =
+      loopback ? read_efa_port_counters(root) : EfaCounterSnapshot{};
   if (options.all_devices) {
 #if PREFLIGHT_HAVE_LIBFABRIC
     const std::vector<std::string> domains = list_efa_domains();
@@ -1340,20 +1338,17 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
   watchdog.disarm();
 
   if (loopback) {
-    const EfaCounters deltas = counter_deltas(counters_before, read_efa_counters(root));
+    const EfaCounterSnapshot deltas =
+        efa_counter_deltas(counters_before, read_efa_port_counters(root));
     shared.update([&](Report& r) {
       if (!deltas.empty()) {
         r.hw_counters_delta = deltas;
       }
-      for (const RisingErrorCounters& rising : rising_error_counters(deltas)) {
-        std::string list;
-        for (const auto& [name, increase] : rising.increases) {
-          list += fmt::format("{}{} +{}", list.empty() ? "" : ", ", name, increase);
-        }
-        r.checks.push_back(
-            reports::make_check("EFA_ERROR_COUNTERS_RISING", Status::fail,
-                                finding_message("EFA_ERROR_COUNTERS_RISING", rising.device, list),
-                                json{{"device", rising.device}, {"increases", rising.increases}}));
+      for (const auto& [device, rises] : rising_efa_health_counters(deltas)) {
+        r.checks.push_back(reports::make_check(
+            "EFA_ERROR_COUNTERS_RISING", finding_status("EFA_ERROR_COUNTERS_RISING"),
+            finding_message("EFA_ERROR_COUNTERS_RISING", device, describe_counter_rises(rises)),
+            json{{"device", device}, {"increases", rises}}));
       }
     });
   }

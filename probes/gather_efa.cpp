@@ -10,6 +10,7 @@
 #include <thread>
 #include <tuple>
 
+#include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/text.hpp"
 #include "preflight/build_config.hpp"
@@ -29,23 +30,6 @@ constexpr std::string_view kInfiniband = "/sys/class/infiniband";
 // p5en: EFA devices may enumerate late after boot; re-read a few times before judging.
 constexpr int kLateRetries = 4;
 constexpr std::chrono::milliseconds kLateRetryDelay{500};
-
-CounterMap read_counters(const RootFs& fs, const std::string& directory,
-                         std::vector<std::string>* unreadable) {
-  CounterMap counters;
-  for (const auto& name : fs.list(directory)) {
-    if (name == "lifespan") {
-      continue;  // the refresh interval in ms, not a counter
-    }
-    const auto value = fs.read_int(directory + "/" + name);
-    if (value) {
-      counters[name] = *value;
-    } else if (unreadable != nullptr) {
-      unreadable->push_back(name);
-    }
-  }
-  return counters;
-}
 
 EfaPort read_port(const RootFs& fs, const std::string& device_dir, int number) {
   EfaPort port;
@@ -68,7 +52,7 @@ EfaPort read_port(const RootFs& fs, const std::string& device_dir, int number) {
     port.rate_gbps = parse_rate_gbps(*rate);
   }
   port.link_layer = fs.read_line(dir + "/link_layer").value_or("");
-  port.counters = read_counters(fs, dir + "/hw_counters", &port.unreadable);
+  port.counters = read_efa_counter_directory(fs, dir + "/hw_counters", &port.unreadable);
   return port;
 }
 
@@ -79,8 +63,7 @@ void read_devices(const RootFs& fs, EfaFacts& facts) {
     const std::string device_dir = std::string(kInfiniband) + "/" + name;
     const auto vendor = fs.read_int(device_dir + "/device/vendor");
     const auto device_id = fs.read_int(device_dir + "/device/device");
-    if (vendor != kAmazonVendor || !device_id ||
-        !is_efa_device_id(static_cast<std::uint32_t>(*device_id))) {
+    if (!vendor || !device_id || !is_efa_pci_device(*vendor, *device_id)) {
       facts.other_rdma_devices.push_back(name);  // e.g. the ibp* devices of p6-b200
       continue;
     }
@@ -107,7 +90,7 @@ void read_devices(const RootFs& fs, EfaFacts& facts) {
       }
     }
     device.device_counters_present = fs.exists(device_dir + "/hw_counters");
-    device.device_counters = read_counters(fs, device_dir + "/hw_counters", nullptr);
+    device.device_counters = read_efa_counter_directory(fs, device_dir + "/hw_counters", nullptr);
     facts.devices.push_back(std::move(device));
   }
   // PCI order, as NCCL and the topology probe list them (names sort 101 before 85).
@@ -173,57 +156,6 @@ void query_verbs(EfaFacts& facts) {
 #endif
 
 }  // namespace
-
-const std::vector<std::string>& efa_port_counter_names() {
-  static const std::vector<std::string> names{"tx_bytes",
-                                              "tx_pkts",
-                                              "rx_bytes",
-                                              "rx_pkts",
-                                              "send_bytes",
-                                              "send_wrs",
-                                              "recv_bytes",
-                                              "recv_wrs",
-                                              "rdma_read_bytes",
-                                              "rdma_read_wrs",
-                                              "rdma_read_resp_bytes",
-                                              "rdma_write_bytes",
-                                              "rdma_write_wrs",
-                                              "rdma_write_recv_bytes",
-                                              "rx_drops",
-                                              "rdma_read_wr_err",
-                                              "rdma_write_wr_err",
-                                              "retrans_bytes",
-                                              "retrans_pkts",
-                                              "retrans_timeout_events",
-                                              "unresponsive_remote_events",
-                                              "impaired_remote_conn_events"};
-  return names;
-}
-
-const std::vector<std::string>& efa_device_counter_names() {
-  static const std::vector<std::string> names{
-      "submitted_cmds",  "completed_cmds",     "cmds_err",      "no_completion_cmds",
-      "keep_alive_rcvd", "alloc_pd_err",       "create_qp_err", "create_cq_err",
-      "reg_mr_err",      "alloc_ucontext_err", "create_ah_err", "mmap_err"};
-  return names;
-}
-
-const std::vector<std::string>& efa_health_counter_names() {
-  static const std::vector<std::string> names{"rx_drops",
-                                              "rdma_read_wr_err",
-                                              "rdma_write_wr_err",
-                                              "retrans_timeout_events",
-                                              "unresponsive_remote_events",
-                                              "impaired_remote_conn_events"};
-  return names;
-}
-
-const std::vector<std::string>& efa_setup_error_counter_names() {
-  static const std::vector<std::string> names{
-      "alloc_pd_err",  "alloc_ucontext_err", "create_ah_err", "create_cq_err",
-      "create_qp_err", "reg_mr_err",         "mmap_err",      "cmds_err"};
-  return names;
-}
 
 std::optional<double> parse_rate_gbps(std::string_view text) {
   text = trim(text);

@@ -10,20 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "common/efa_sysfs.hpp"
 #include "common/sysfs.hpp"
 #include "probes/fabric_runtime.hpp"
 
 namespace preflight::probes {
 
-// Counter names from platforms.md and the efa driver (EFA_DEFINE_PORT_STATS, _DEVICE_STATS).
-[[nodiscard]] const std::vector<std::string>& efa_port_counter_names();
-[[nodiscard]] const std::vector<std::string>& efa_device_counter_names();
-// Health counters: a rise during a test is a finding (EFA_ERROR_COUNTERS_RISING).
-[[nodiscard]] const std::vector<std::string>& efa_health_counter_names();
-// Setup error counters (device level): non-zero is EFA_SETUP_ERRORS.
-[[nodiscard]] const std::vector<std::string>& efa_setup_error_counter_names();
-
-using CounterMap = std::map<std::string, std::int64_t>;
+using CounterMap = EfaCounterMap;
 
 struct EfaPort {
   int number = 1;

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/raii.hpp"
 #include "common/text.hpp"
@@ -70,7 +71,7 @@ std::optional<DeviceKind> classify_pci(std::uint32_t vendor, std::uint32_t devic
   if (vendor == kNvidiaVendor && class_code_16 == 0x0680) {
     return DeviceKind::nvswitch;
   }
-  if (vendor == kAmazonVendor && is_efa_device_id(device)) {
+  if (is_efa_pci_device(vendor, device)) {
     return DeviceKind::efa;
   }
   if (has_rdma_osdev) {

@@ -15,10 +15,6 @@ bool is_pci_function(std::string_view name) {
 
 }  // namespace
 
-bool is_efa_device_id(std::uint32_t device) {
-  return device >= 0xefa0 && device <= 0xefa3;
-}
-
 bool PciDevice::is_nvidia_gpu() const {
   return vendor == kNvidiaVendor && (class_code >> 16U) == 0x03;
 }
@@ -26,7 +22,7 @@ bool PciDevice::is_nvswitch() const {
   return vendor == kNvidiaVendor && (class_code >> 8U) == 0x0680;
 }
 bool PciDevice::is_efa() const {
-  return vendor == kAmazonVendor && is_efa_device_id(device);
+  return is_efa_pci_device(vendor, device);
 }
 bool PciDevice::is_bridge() const {
   return (class_code >> 8U) == 0x0604;

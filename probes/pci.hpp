@@ -12,15 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/efa_sysfs.hpp"
 #include "common/sysfs.hpp"
 
 namespace preflight::probes {
 
 inline constexpr std::uint32_t kNvidiaVendor = 0x10de;
-inline constexpr std::uint32_t kAmazonVendor = 0x1d0f;
-
-// EFA PCI device ids (platforms.md): 0xefa0 .. 0xefa3.
-[[nodiscard]] bool is_efa_device_id(std::uint32_t device);
 
 struct PciLink {
   std::optional<double> current_speed_gts;

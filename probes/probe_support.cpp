@@ -47,19 +47,6 @@ InstanceTypeQuery instance_query(const ProbeOptions& options) {
   return query;
 }
 
-Status finding_status(std::string_view id) {
-  switch (finding(id).severity) {
-    case Severity::isolate:
-    case Severity::reboot:
-    case Severity::reset:
-      return Status::fail;
-    case Severity::monitor:
-    case Severity::info:
-      return Status::warn;
-  }
-  return Status::fail;
-}
-
 reports::Check finding_check(std::string_view id, std::string message, nlohmann::json evidence) {
   return reports::make_check(id, finding_status(id), std::move(message), std::move(evidence));
 }

@@ -35,7 +35,6 @@ void capture_process(ProbeOptions& options, int argc, char** argv, char** enviro
 [[nodiscard]] InstanceTypeQuery instance_query(const ProbeOptions& options);
 
 // A finding that fired: isolate/reboot/reset severities fail the run, monitor/info warn.
-[[nodiscard]] Status finding_status(std::string_view id);
 [[nodiscard]] reports::Check finding_check(std::string_view id, std::string message,
                                            nlohmann::json evidence = nlohmann::json::object());
 [[nodiscard]] reports::Check pass_check(std::string_view id, std::string message,

@@ -224,11 +224,16 @@ TEST(LocalHardware, ReadsGpusAndEfaFromARoot) {
       std::filesystem::temp_directory_path() / ("hw-root-" + std::to_string(::getpid()));
   std::filesystem::create_directories(root / "proc/driver/nvidia/gpus/0000:10:1c.0");
   std::filesystem::create_directories(root / "proc/driver/nvidia/gpus/0000:10:1d.0");
-  std::filesystem::create_directories(root / "drivers/efa");
-  std::filesystem::create_directories(root / "sys/class/infiniband/rdmap16s27/device");
-  std::filesystem::create_symlink(root / "drivers/efa",
-                                  root / "sys/class/infiniband/rdmap16s27/device/driver");
-  std::filesystem::create_directories(root / "sys/class/infiniband/mlx5_0/device");
+  // An EFA device, a ConnectX device (p6-b200's ibp*), and an Amazon function that is not EFA.
+  const auto pci_device = [&root](const std::string& name, const char* vendor, const char* id) {
+    const auto directory = root / "sys/class/infiniband" / name / "device";
+    std::filesystem::create_directories(directory);
+    std::ofstream(directory / "vendor") << vendor << "\n";
+    std::ofstream(directory / "device") << id << "\n";
+  };
+  pci_device("rdmap16s27", "0x1d0f", "0xefa1");
+  pci_device("mlx5_0", "0x15b3", "0x1021");
+  pci_device("rdmap99s0", "0x1d0f", "0xec20");
   const auto hardware = detect_local_hardware(root);
   std::filesystem::remove_all(root);
   EXPECT_EQ(hardware.gpu_count, 2);
