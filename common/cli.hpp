@@ -4,11 +4,16 @@
 //   usage errors exit 2 naming the flag, and a guarded main mapping errors to exit codes.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+// CLI11's App, declared only: its header costs seconds of compile time per file that includes it,
+// so only the files that build command lines include <CLI/CLI.hpp>.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace preflight {
 

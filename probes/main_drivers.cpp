@@ -2,6 +2,8 @@
 // row remapping, PCIe links, NVLink), GPUDirect RDMA path, gdrdrv, fabric manager, memlock.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include "common/cli.hpp"
 #include "probes/drivers_probe.hpp"
 

@@ -2,6 +2,7 @@
 // (snapshots and deltas against a baseline).
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "common/atomic_file.hpp"

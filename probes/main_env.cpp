@@ -2,6 +2,8 @@
 // memlock and huge pages.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include "common/cli.hpp"
 #include "probes/env_probe.hpp"
 

@@ -2,6 +2,8 @@
 // GPU/EFA pair; the NIC each local rank should use; checked against the platform.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include "common/cli.hpp"
 #include "probes/topology_probe.hpp"
 

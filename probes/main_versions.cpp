@@ -3,6 +3,8 @@
 // known-bad combinations.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include "common/cli.hpp"
 #include "probes/versions_probe.hpp"
 

@@ -1,5 +1,6 @@
 #include "probes/probe_support.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
 

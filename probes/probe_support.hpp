@@ -3,7 +3,6 @@
 // thin main (text to stdout, JSON report, exit code of the verdict).
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -14,6 +13,12 @@
 #include "common/status.hpp"
 #include "probes/instance_type.hpp"
 #include "reports/report.hpp"
+
+// CLI11's App, declared only: its header costs seconds of compile time per file that includes it,
+// so only the files that build command lines include <CLI/CLI.hpp>.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace preflight::probes {
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>  // setenv, unsetenv
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
