@@ -36,10 +36,11 @@ build_packages=(
   iproute2
 )
 # Test tools: independent validators for what preflight writes (JSON Schema, JUnit XML, HTML,
-# Prometheus textfiles, YAML, shell scripts).
+# Prometheus textfiles, YAML, shell scripts), and clang with its sanitizer and libFuzzer runtimes
+# for the fuzz targets.
 test_packages=(
   python3 python3-jsonschema python3-yaml libxml2-utils shellcheck chromium prometheus
-  fonts-dejavu-core hyperfine
+  fonts-dejavu-core hyperfine clang libclang-rt-dev
 )
 
 packages=("${build_packages[@]}")
