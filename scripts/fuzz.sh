@@ -8,6 +8,8 @@
 # Builds with clang into build-fuzz/ (-fsanitize=fuzzer,address,undefined). Seeds come from
 # tests/fuzz/seeds/TARGET; a crash is saved under tests/fuzz/regressions/TARGET/, where the
 # ordinary test suite replays it from then on (fuzz.replay.* tests).
+# PREFLIGHT_FUZZ_BUILD_DIR=DIR PREFLIGHT_FUZZ_PREBUILT=1: run the targets already built in DIR (a
+# fuzz-enabled build such as scripts/test.sh --sanitize's), without configuring or building.
 set -euo pipefail
 
 repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,16 +30,19 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   exit 2
 fi
 
-# Configured every time (quick when nothing changed), so that a target added since the last run
-# exists in the build.
-# -O1 with line tables: the usual fuzzing build (fast to compile, readable crash stacks).
-CC=clang CXX=clang++ cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=None \
-  -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DCMAKE_C_FLAGS="-O1 -gline-tables-only" \
-  -DPREFLIGHT_BUILD_FUZZ=ON -DPREFLIGHT_SANITIZE=address,undefined -DPREFLIGHT_BUILD_BENCH=OFF \
-  -DPREFLIGHT_WITH_CUDA=OFF -DPREFLIGHT_WITH_NCCL=OFF >"$build_dir.configure.log" 2>&1 || {
-  cat "$build_dir.configure.log" >&2
-  exit 1
-}
+prebuilt=${PREFLIGHT_FUZZ_PREBUILT:-0}
+if [[ $prebuilt != 1 ]]; then
+  # Configured every time (quick when nothing changed), so that a target added since the last run
+  # exists in the build.
+  # -O1 with line tables: the usual fuzzing build (fast to compile, readable crash stacks).
+  CC=clang CXX=clang++ cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=None \
+    -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" -DCMAKE_C_FLAGS="-O1 -gline-tables-only" \
+    -DPREFLIGHT_BUILD_FUZZ=ON -DPREFLIGHT_SANITIZE=address,undefined -DPREFLIGHT_BUILD_BENCH=OFF \
+    -DPREFLIGHT_WITH_CUDA=OFF -DPREFLIGHT_WITH_NCCL=OFF >"$build_dir.configure.log" 2>&1 || {
+    cat "$build_dir.configure.log" >&2
+    exit 1
+  }
+fi
 
 mapfile -t targets < <(sed -n 's/.*"\(fuzz_[a-z_]*\)\\;.*/\1/p' "$repo_dir"/tests/fuzz/CMakeLists.txt \
   "$repo_dir"/tests/fuzz/*.cmake 2>/dev/null | sort -u)
@@ -51,7 +56,14 @@ fi
 
 status=0
 for name in "${targets[@]}"; do
-  cmake --build "$build_dir" --target "$name" -j "$(nproc)" >/dev/null
+  if [[ $prebuilt == 1 ]]; then
+    if [[ ! -x $build_dir/fuzz/$name ]]; then
+      echo "fuzz.sh: $build_dir/fuzz/$name not built (PREFLIGHT_FUZZ_PREBUILT=1)" >&2
+      exit 1
+    fi
+  else
+    cmake --build "$build_dir" --target "$name" -j "$(nproc)" >/dev/null
+  fi
   seeds=$repo_dir/tests/fuzz/seeds/$name
   regressions=$repo_dir/tests/fuzz/regressions/$name
   work=$(mktemp -d)

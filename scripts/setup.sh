@@ -7,20 +7,25 @@
 #   scripts/setup.sh --test-tools    also the tools the test suite uses (schema and XML
 #                                    validators, shellcheck, headless Chromium, promtool)
 #   scripts/setup.sh --no-build      install only
+#   scripts/setup.sh -- ARGS...      ARGS go to CMake's configure step as they are
 #   PREFLIGHT_CMAKE_ARGS="-DPREFLIGHT_SANITIZE=address,undefined" scripts/setup.sh
+#   PREFLIGHT_BUILD_TARGETS="test_common preflight-p2p" scripts/setup.sh   only these targets
 set -euo pipefail
 
 repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${PREFLIGHT_BUILD_DIR:-$repo_dir/build}
 with_test_tools=0
 build=1
-for arg in "$@"; do
-  case "$arg" in
+cmake_args=()
+while (($# > 0)); do
+  case "$1" in
     --test-tools) with_test_tools=1 ;;
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "setup.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+    --) shift; cmake_args=("$@"); break ;;
+    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 # Build dependencies: compilers, CMake, the libraries preflight links, and the peers it runs.
@@ -76,10 +81,15 @@ fi
 # CUDA and NCCL are optional: found under /usr/local/cuda* when present (see cmake/).
 read -r -a extra_args <<<"${PREFLIGHT_CMAKE_ARGS:-}"
 cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE="${PREFLIGHT_BUILD_TYPE:-RelWithDebInfo}" \
-  "${extra_args[@]}" >"$build_dir.configure.log" 2>&1 || {
+  "${extra_args[@]}" "${cmake_args[@]}" >"$build_dir.configure.log" 2>&1 || {
   cat "$build_dir.configure.log" >&2
   exit 1
 }
 grep -E "preflight [0-9]|PREFLIGHT_WITH_.*=OFF" "$build_dir.configure.log" || true
 jobs=${PREFLIGHT_BUILD_JOBS:-$(nproc)}
-cmake --build "$build_dir" -j "$jobs"
+read -r -a targets <<<"${PREFLIGHT_BUILD_TARGETS:-}"
+if ((${#targets[@]} > 0)); then
+  cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}"
+else
+  cmake --build "$build_dir" -j "$jobs"
+fi
