@@ -54,7 +54,9 @@ preflight_pid=$!
 if [[ $CASE == isolated_during ]]; then
     # Cut vc4 off once preflight-p2p has run for a moment on it.
     for _ in $(seq 600); do
-        pgrep -f "bin/preflight-p2p" >/dev/null && break
+        # This run's preflight-p2p (other tests may run theirs at the same time).
+        [[ -n $(python3 "$(dirname "${BASH_SOURCE[0]}")/../find_process.py" "$preflight_pid" \
+            preflight-p2p) ]] && break
         sleep 0.1
     done
     sleep 2

@@ -53,19 +53,8 @@ if [[ -n "$MPIEXEC" && -x "$MPIEXEC" ]]; then
   victim=""
   for _ in $(seq 50); do
     sleep 0.2
-    victim=$(python3 - <<'PY'
-import os
-for pid in os.listdir("/proc"):
-    try:
-        environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-    except OSError:
-        continue
-    if b"preflight-p2p" in cmd and b"OMPI_COMM_WORLD_RANK=1" in environ:
-        print(pid)
-        break
-PY
-)
+    # Rank 1 of this job only: other tests' ranks share the process table.
+    victim=$(python3 "$(dirname "${BASH_SOURCE[0]}")/../find_process.py" "$launcher" preflight-p2p 1)
     [[ -n "$victim" ]] && break
   done
   [[ -n "$victim" ]] || fail "rank 1 not found"

@@ -61,22 +61,10 @@ rows_in() {
   --json "$report" >"$WORK/run.txt" 2>&1 &
 launcher=$!
 
-# The victim: the process of this binary whose launcher environment says rank $victim_rank.
+# The victim: the process of this job (a descendant of its launcher) with rank $victim_rank.
+find_process=$(dirname "${BASH_SOURCE[0]}")/../find_process.py
 for _ in $(seq 100); do
-  VICTIM=$(python3 - "$(basename "$binary")" "$victim_rank" <<'PY'
-import os, sys
-name, rank = sys.argv[1].encode(), sys.argv[2].encode()
-for pid in os.listdir("/proc"):
-    try:
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0]
-        environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-    except OSError:
-        continue
-    if os.path.basename(cmd) == name and b"OMPI_COMM_WORLD_RANK=" + rank in environ:
-        print(pid)
-        break
-PY
-)
+  VICTIM=$(python3 "$find_process" "$launcher" "$(basename "$binary")" "$victim_rank")
   [[ -n $VICTIM ]] && break
   sleep 0.1
 done
