@@ -4,6 +4,7 @@
 # preflight_precompile_headers() runs after every target is defined and applies to each C++
 # library and executable of the project with at least two translation units (a single file gains
 # nothing from a header precompiled for it alone).
+include(PreflightTargets)
 option(PREFLIGHT_PCH "Precompile the heavy headers per target" ON)
 
 set(_preflight_pch_headers
@@ -12,21 +13,11 @@ set(_preflight_pch_headers
   <fmt/format.h> <nlohmann/json.hpp>)
 set(_preflight_pch_test_headers <gtest/gtest.h> <gmock/gmock.h>)
 
-function(_preflight_targets_under directory out_var)
-  get_property(targets DIRECTORY ${directory} PROPERTY BUILDSYSTEM_TARGETS)
-  get_property(subdirectories DIRECTORY ${directory} PROPERTY SUBDIRECTORIES)
-  foreach(subdirectory IN LISTS subdirectories)
-    _preflight_targets_under(${subdirectory} nested)
-    list(APPEND targets ${nested})
-  endforeach()
-  set(${out_var} ${targets} PARENT_SCOPE)
-endfunction()
-
 function(preflight_precompile_headers)
   if(NOT PREFLIGHT_PCH)
     return()
   endif()
-  _preflight_targets_under(${PROJECT_SOURCE_DIR} targets)
+  preflight_project_targets(targets)
   foreach(target IN LISTS targets)
     get_target_property(type ${target} TYPE)
     if(NOT type MATCHES "^(STATIC_LIBRARY|SHARED_LIBRARY|EXECUTABLE)$")

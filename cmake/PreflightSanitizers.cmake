@@ -11,3 +11,21 @@ if(PREFLIGHT_SANITIZE)
     add_compile_options(-Wno-maybe-uninitialized)
   endif()
 endif()
+
+# Every executable of a sanitizer build carries its runtime options (cmake/sanitizer_defaults.cpp)
+# instead of relying on ASAN_OPTIONS and friends in the environment: ranks that mpirun starts on
+# other hosts (the virtual cluster's namespaces, a real cluster) do not inherit the launching
+# shell's environment. The environment still overrides them.
+include(PreflightTargets)
+function(preflight_sanitizer_defaults)
+  if(NOT PREFLIGHT_SANITIZE)
+    return()
+  endif()
+  preflight_project_targets(targets)
+  foreach(target IN LISTS targets)
+    get_target_property(type ${target} TYPE)
+    if(type STREQUAL "EXECUTABLE")
+      target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/sanitizer_defaults.cpp)
+    endif()
+  endforeach()
+endfunction()

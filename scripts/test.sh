@@ -35,13 +35,8 @@ sanitizer_cmake_args=(-DCMAKE_BUILD_TYPE=None "-DCMAKE_C_FLAGS=-O0 -gline-tables
   "-DCMAKE_CXX_FLAGS=-O0 -gline-tables-only" -DPREFLIGHT_BUILD_BENCH=OFF)
 asan_dir=$repo_dir/build-asan
 tsan_dir=$repo_dir/build-tsan
-# No leak checking: libfabric, libibverbs and Open MPI allocate in the constructors of the plugins
-# they dlopen and then unload, and without frame pointers in those libraries LeakSanitizer's stacks
-# end in "<unknown module>", which no suppression can name. UBSan and ASan stop at the first
-# report so that a finding fails its test.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# The sanitizer runtimes' options (no leak checking, stop at the first report) are built into
+# every executable: cmake/sanitizer_defaults.cpp.
 
 run_ctest() {  # DIR [ARGS...]: two tests at a time (two cores); MPI tests oversubscribe on purpose
   local dir=$1
