@@ -1,13 +1,20 @@
-# preflight_project_targets(OUT_VAR): every target defined in this project's directories, for the
-# passes that apply to all of them once they exist (precompiled headers, sanitizer defaults).
+# preflight_project_targets(OUT_VAR TYPES type...): the targets of these types (EXECUTABLE,
+# STATIC_LIBRARY, ...) defined in this project's directories, for the passes that apply to all of
+# them once they exist (precompiled headers, sanitizer defaults).
 function(preflight_project_targets out_var)
+  cmake_parse_arguments(ARG "" "" "TYPES" ${ARGN})
   set(directories ${PROJECT_SOURCE_DIR})
   set(targets "")
   while(directories)
     list(POP_FRONT directories directory)
     get_property(directory_targets DIRECTORY ${directory} PROPERTY BUILDSYSTEM_TARGETS)
     get_property(subdirectories DIRECTORY ${directory} PROPERTY SUBDIRECTORIES)
-    list(APPEND targets ${directory_targets})
+    foreach(target IN LISTS directory_targets)
+      get_target_property(type ${target} TYPE)
+      if(type IN_LIST ARG_TYPES)
+        list(APPEND targets ${target})
+      endif()
+    endforeach()
     list(APPEND directories ${subdirectories})
   endwhile()
   set(${out_var} ${targets} PARENT_SCOPE)
