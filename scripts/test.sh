@@ -52,6 +52,14 @@ fi
 
 "$repo_dir/scripts/setup.sh" --test-tools --no-build
 export CC=clang CXX=clang++
+# CMake keeps the compiler of a directory's first configuration: one made by another compiler
+# (an earlier GCC --sanitize build, say) is started afresh.
+for dir in "$asan_dir" "$tsan_dir"; do
+  if [[ -f $dir/CMakeCache.txt ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang++$' "$dir/CMakeCache.txt"; then
+    echo "test.sh: $dir was configured with another compiler; configuring it afresh"
+    rm -rf "$dir"
+  fi
+done
 status=0
 tsan_build_pid=
 if [[ $tsan == 1 ]]; then
