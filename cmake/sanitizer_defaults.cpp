@@ -7,8 +7,12 @@
 // no suppression can name, and a leak report turns a rank's exit status into 1.
 
 // NOLINTBEGIN(readability-identifier-naming): names fixed by the sanitizer runtimes
-extern "C" const char* __asan_default_options() { return "detect_leaks=0:abort_on_error=1"; }
-extern "C" const char* __ubsan_default_options() { return "print_stacktrace=1:halt_on_error=1"; }
+extern "C" const char* __asan_default_options() {
+  return "detect_leaks=0:abort_on_error=1";
+}
+extern "C" const char* __ubsan_default_options() {
+  return "print_stacktrace=1:halt_on_error=1";
+}
 extern "C" const char* __tsan_default_options() {
   return "halt_on_error=1:second_deadlock_stack=1";
 }

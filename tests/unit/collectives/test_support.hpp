@@ -1,9 +1,9 @@
 // Helpers shared by the collectives unit tests.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cmath>
 #include <cstring>
 #include <limits>
 
