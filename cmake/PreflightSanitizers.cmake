@@ -15,7 +15,8 @@ endif()
 # Every executable of a sanitizer build carries its runtime options (cmake/sanitizer_defaults.cpp)
 # instead of relying on ASAN_OPTIONS and friends in the environment: ranks that mpirun starts on
 # other hosts (the virtual cluster's namespaces, a real cluster) do not inherit the launching
-# shell's environment. The environment still overrides them.
+# shell's environment. The environment still overrides them. libFuzzer targets are left out: they
+# keep libFuzzer's own defaults, leak detection included (they load no plugins).
 include(PreflightTargets)
 function(preflight_sanitizer_defaults)
   if(NOT PREFLIGHT_SANITIZE)
@@ -23,6 +24,9 @@ function(preflight_sanitizer_defaults)
   endif()
   preflight_project_targets(executables TYPES EXECUTABLE)
   foreach(target IN LISTS executables)
-    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/sanitizer_defaults.cpp)
+    get_target_property(link_options ${target} LINK_OPTIONS)
+    if(NOT link_options MATCHES "-fsanitize=fuzzer")
+      target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/sanitizer_defaults.cpp)
+    endif()
   endforeach()
 endfunction()
