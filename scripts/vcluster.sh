@@ -68,6 +68,7 @@ usage: $PROG COMMAND [ARGS]
                               CMD's status; waits PF_VCLUSTER_WAIT (300) s for the
                               lock, then exits 77 (lock: $SESSION_LOCK)
   hosts                       print the names of the hosts that are up
+  pids HOST                   print the ids of the processes running inside HOST
 
 RATE units: bit kbit mbit gbit tbit (bits/s) or bps kbps mbps gbps (bytes/s).
 Addresses: $NET_CIDR only; host vcK is $NET_PREFIX.K, the bridge $BRIDGE_ADDR.
@@ -543,6 +544,14 @@ cmd_mpirun_args() {
         "--mca btl_tcp_if_include $NET_CIDR"
 }
 
+cmd_pids() {
+    [[ $# -eq 1 ]] || usage_error "pids takes HOST"
+    require_root_and_tools
+    local k
+    k=$(require_host "$1")
+    ip netns pids "$(ns_of "$k")"
+}
+
 cmd_exec() {
     [[ $# -ge 2 ]] || usage_error "exec takes HOST CMD [ARG...]"
     require_root_and_tools
@@ -598,6 +607,7 @@ main() {
         hostfile-path) cmd_hostfile_path "$@" ;;
         hosts) cmd_hosts "$@" ;;
         mpirun-args) cmd_mpirun_args "$@" ;;
+        pids) cmd_pids "$@" ;;
         exec) cmd_exec "$@" ;;
         with) cmd_with "$@" ;;
         help | -h | --help) usage ;;

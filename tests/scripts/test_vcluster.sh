@@ -64,6 +64,12 @@ check "vc3 resolves in the root namespace" bash -c "getent hosts vc3 | grep -q '
 check "vc4 resolves inside vc1" bash -c "'$VC' exec vc1 getent hosts vc4 | grep -q '^198\.18\.0\.4 '"
 check "vc2 has its own address and hostname" \
     bash -c "[[ \$('$VC' exec vc2 sh -c 'echo \$(hostname) \$(ip -4 -o addr show dev eth0 | awk \"{print \\\$4}\")') == 'vc2 198.18.0.2/15' ]]"
+check "pids lists a process inside its host, not in the others" bash -c "
+    '$VC' exec vc2 sleep 30 & sleeper=\$!; sleep 0.5
+    inside=\$('$VC' pids vc2 | xargs -r ps -o comm= -p | grep -c '^sleep\$')
+    elsewhere=\$('$VC' pids vc3 | xargs -r ps -o comm= -p | grep -c '^sleep\$')
+    kill \$sleeper  # exec all the way down: the sleep itself
+    [[ \$inside -ge 1 && \$elsewhere == 0 ]]"
 check "exec keeps argv intact" bash -c "[[ \$('$VC' exec vc1 printf '%s|' 'a b' 'c;d') == 'a b|c;d|' ]]"
 check "agent runs the command through sh -c like ssh" \
     bash -c "[[ \$('$ROOT/scripts/vcluster/nsexec-agent' -x -o BatchMode=yes root@vc3 echo '\"x;y\"' '\$(hostname)') == 'x;y vc3' ]]"

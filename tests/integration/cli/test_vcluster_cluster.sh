@@ -52,10 +52,10 @@ start=$(date +%s)
     --json "$OUT/cluster.json" &
 preflight_pid=$!
 if [[ $CASE == isolated_during ]]; then
-    # Cut vc4 off once preflight-p2p has run for a moment on it: a preflight-p2p in vc4's network
-    # namespace, pf-vc4 (other tests may run theirs on this machine at the same time, outside it).
+    # Cut vc4 off once preflight-p2p has run for a moment on it: a preflight-p2p inside vc4 (other
+    # tests may run theirs on this machine at the same time, outside it).
     for _ in $(seq 600); do
-        commands=$(ip netns pids pf-vc4 2>/dev/null | xargs -r ps -o comm= -p 2>/dev/null || true)
+        commands=$("$VC" pids vc4 2>/dev/null | xargs -r ps -o comm= -p 2>/dev/null || true)
         grep -q '^preflight-p2p' <<<"$commands" && break
         sleep 0.1
     done
