@@ -1,0 +1,136 @@
+// `preflight ci`: a declarative plan file (reports/schema/plan.schema.json) of steps, compared with
+// a baseline and recorded in the history.
+#include <fmt/format.h>
+
+#include <set>
+
+#include "cli/plan_run.hpp"
+#include "cli/plans.hpp"
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "common/text.hpp"
+#include "reports/json_schema.hpp"
+#include "reports/report_io.hpp"
+
+namespace preflight::cli {
+
+void validate_plan(const nlohmann::json& plan, const std::string& origin) {
+  const reports::JsonSchema schema(nlohmann::json::parse(reports::embedded_schema_text("plan")));
+  const auto errors = schema.validate(plan, 10);
+  if (!errors.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& error : errors) {
+      lines.push_back(
+          fmt::format("{}: {}", error.pointer.empty() ? "/" : error.pointer, error.message));
+    }
+    throw UsageError(fmt::format("{}: not a valid plan: {}", origin, join(lines, "; ")));
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < plan.at("steps").size(); ++i) {
+    const auto name = plan.at("steps")[i].at("name").get<std::string>();
+    if (!names.insert(name).second) {
+      throw UsageError(
+          fmt::format("{}: /steps/{}/name: step name '{}' is used twice", origin, i, name));
+    }
+  }
+}
+
+CiPlan read_ci_plan(const std::filesystem::path& path) {
+  return parse_ci_plan(reports::read_text_file(path), path);
+}
+
+CiPlan parse_ci_plan(std::string_view text, const std::filesystem::path& path) {
+  const nlohmann::json document =
+      reports::parse_json_text(text, path == "-" ? "stdin" : path.string());
+  validate_plan(document, path.string());
+  CiPlan plan;
+  plan.name = document.value("name", path.stem().string());
+  plan.budget_s = document.value("budget_s", 0.0);
+  plan.warn_as_fail = document.value("warn_as_fail", false);
+  for (const auto& item : document.at("steps")) {
+    CiStep step;
+    step.name = item.at("name").get<std::string>();
+    step.tool = item.at("tool").get<std::string>();
+    step.args = item.value("args", std::vector<std::string>{});
+    step.ranks = item.value("ranks", 1);
+    step.one_rank_per_node = item.value("one_rank_per_node", false);
+    step.oversubscribe = item.value("oversubscribe", false);
+    step.hosts = item.value("hosts", std::vector<std::string>{});
+    step.timeout_s = item.value("timeout_s", 120.0);
+    step.env = item.value("env", std::map<std::string, std::string>{});
+    plan.steps.push_back(std::move(step));
+  }
+  const auto relative_to_plan = [&](const std::string& file) {
+    if (file.empty() || file == "-" || std::filesystem::path(file).is_absolute()) {
+      return file;
+    }
+    return (path.parent_path() / file).string();
+  };
+  if (document.contains("baseline")) {
+    plan.baseline_path = relative_to_plan(document.at("baseline").at("path").get<std::string>());
+  }
+  if (document.contains("history")) {
+    plan.history_db = document.at("history").value("db", std::string());
+    plan.history_record = document.at("history").value("record", true);
+  }
+  if (document.contains("outputs")) {
+    const auto& outputs = document.at("outputs");
+    plan.json_path = relative_to_plan(outputs.value("json", std::string()));
+    plan.junit_path = relative_to_plan(outputs.value("junit", std::string()));
+    plan.html_path = relative_to_plan(outputs.value("html", std::string()));
+  }
+  return plan;
+}
+
+reports::Report run_ci_plan(const GeneralOptions& general, const CiPlan& plan) {
+  PlanRun run(general, plan.budget_s > 0 ? plan.budget_s : 3600);
+  std::vector<StepSpec> steps;
+  for (const auto& step : plan.steps) {
+    EnvironmentOverrides env;
+    for (const auto& [name, value] : step.env) {
+      env[name] = value;
+    }
+    std::optional<LaunchSpec> launch;
+    if (step.ranks > 1 || !step.hosts.empty()) {
+      LaunchSpec spec;
+      spec.ranks = step.ranks;
+      spec.one_rank_per_node = step.one_rank_per_node;
+      spec.hosts = step.hosts;
+      spec.oversubscribe = step.oversubscribe;
+      launch = spec;
+    }
+    steps.push_back(run.tool_step(step.name, step.tool, step.args, step.timeout_s, launch, env));
+  }
+  const bool compare = !plan.baseline_path.empty();
+  const bool record = plan.history_record && !plan.history_db.empty();
+  const std::size_t total = steps.size() + (compare ? 1 : 0) + (record ? 1 : 0);
+  for (auto& step : steps) {
+    run.run(std::move(step), total);
+  }
+  // The follow-up steps read the suite so far, written to the work directory.
+  const auto interim = run.runner().work_dir() / "suite.json";
+  {
+    auto so_far = run.suite("ci");
+    reports::finish_report(so_far, plan.warn_as_fail || general.common.warn_as_fail,
+                           general.common.deterministic);
+    write_file_atomic(interim, reports::dump_report(so_far));
+  }
+  if (compare) {
+    run.run(run.tool_step("baseline-compare", "preflight-report",
+                          {"compare", "--baseline", plan.baseline_path, interim.string()}, 60),
+            total);
+  }
+  if (record) {
+    run.run(run.tool_step("history-record", "preflight-report",
+                          {"history", "record", "--db", plan.history_db, interim.string()}, 60),
+            total);
+  }
+  auto suite = run.suite("ci");
+  suite.details["ci"] = {
+      {"name", plan.name}, {"baseline", plan.baseline_path}, {"history_db", plan.history_db}};
+  reports::finish_report(suite, plan.warn_as_fail || general.common.warn_as_fail,
+                         general.common.deterministic);
+  return suite;
+}
+
+}  // namespace preflight::cli
