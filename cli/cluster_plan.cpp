@@ -24,7 +24,6 @@ const p2p::OutlierPolicy kAcceptancePolicy{.mad_multiplier = 0.0,
                                            .node_slow_fraction = 0.75,
                                            .min_partners = 2};
 
-
 // Which hosts answer a trivial launch, tested in parallel batches, each within `timeout_s`.
 nlohmann::json check_reachability(const PlanRun& run, const std::vector<std::string>& hosts,
                                   double timeout_s, std::vector<std::string>& unreachable) {
