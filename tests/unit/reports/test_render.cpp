@@ -8,6 +8,7 @@
 #include "report_builders.hpp"
 #include "reports/compare.hpp"
 #include "reports/render.hpp"
+#include "reports/report_io.hpp"
 
 namespace preflight::reports {
 namespace {
@@ -112,6 +113,75 @@ TEST(RenderHtml, SelfContainedWithOnePointPerRowAndPlot) {
   EXPECT_NE(html.find("node-&lt;2&gt;"), std::string::npos);
   // Invalid UTF-8 is replaced, never copied.
   EXPECT_EQ(html.find('\xff'), std::string::npos);
+}
+
+TEST(RenderHtml, VerdictAndFailingChecksComeBeforeThePlots) {
+  Fixture f = make_fixture();
+  f.report.checks.push_back(make_check("MEMLOCK_LIMITED", Status::warn, "memlock 8 MiB"));
+  const std::string html = render_html(f.report, &f.comparison);
+  const auto attention = html.find("<section id=\"attention\">");
+  ASSERT_NE(attention, std::string::npos);
+  EXPECT_LT(attention, html.find("<svg class=\"plot\""));
+  EXPECT_LT(html.find("<h1>"), attention);
+  // The failing and warning checks are listed there, failures first; passes are not.
+  const std::string section =
+      html.substr(attention, html.find("</section>", attention) - attention);
+  EXPECT_NE(section.find("HARNESS_ERROR"), std::string::npos) << section;
+  EXPECT_NE(section.find("MEMLOCK_LIMITED"), std::string::npos);
+  EXPECT_LT(section.find("HARNESS_ERROR"), section.find("MEMLOCK_LIMITED"));
+  EXPECT_EQ(section.find("data-status=\"pass\""), std::string::npos);
+  EXPECT_EQ(section.find("data-status=\"skip\""), std::string::npos);
+}
+
+TEST(RenderHtml, AllPairsRunIsOneHeatmapAndOneTable) {
+  const Report report =
+      read_report(testing::fixtures_dir() / "preflight-p2p-all-pairs-slow-node.json");
+  ASSERT_EQ(report.results.size(), 10U);  // 5 nodes, 10 links
+  const std::string html = render_html(report, nullptr);
+  // No plot per link: one node x node heatmap, every link in both of its cells.
+  EXPECT_EQ(count(html, "<svg class=\"plot\""), 0U);
+  EXPECT_EQ(count(html, "<svg class=\"heatmap\" data-links=\"10\" data-nodes=\"5\""), 1U);
+  EXPECT_EQ(count(html, "<rect class=\"cell\""), 20U);
+  // Colour is the fraction of the reference (the median link): node4's links at 45%, red.
+  EXPECT_EQ(count(html, "data-fraction=\"0.450\""), 8U);
+  EXPECT_EQ(count(html, "data-fraction=\"1.000\""), 12U);
+  EXPECT_NE(html.find("data-fraction=\"0.450\" x="), std::string::npos);
+  EXPECT_NE(html.find("fill=\"hsl(0,65%,42%)\""), std::string::npos);
+  // The per-link rows folded into one table, worst first.
+  const auto table = html.find("<table class=\"links\"");
+  ASSERT_NE(table, std::string::npos);
+  const std::string rows = html.substr(table, html.find("</table>", table) - table);
+  EXPECT_EQ(count(rows, "<tr"), 11U);  // header and 10 links
+  EXPECT_LT(rows.find("node4"), rows.find("10.00 GB/s"));
+  // The outlier finding comes before the heatmap.
+  EXPECT_LT(html.find("P2P_NODE_OUTLIER"), html.find("<svg class=\"heatmap\""));
+  // Point-to-point bandwidth is called bandwidth, never bus bandwidth.
+  EXPECT_EQ(html.find("busbw"), std::string::npos);
+  EXPECT_EQ(html.find("bus bandwidth"), std::string::npos);
+  // A cluster run's suite report: the same rows, labelled with their step.
+  Report suite = report;
+  suite.tool.name = "preflight";
+  for (auto& row : suite.results) {
+    row.labels["step"] = "p2p-all-pairs";
+  }
+  const std::string cluster = render_html(suite, nullptr);
+  EXPECT_EQ(count(cluster, "<svg class=\"heatmap\" data-links=\"10\" data-nodes=\"5\""), 1U);
+  EXPECT_NE(cluster.find("bw \u00b7 mpi \u00b7 mpi \u00b7 p2p-all-pairs \u00b7 64 KiB"),
+            std::string::npos);
+  EXPECT_EQ(count(cluster, "<svg class=\"plot\""), 0U);
+}
+
+TEST(RenderHtml, EachMetricItsOwnAxisNames) {
+  const Report latency = read_report(testing::fixtures_dir() / "preflight-p2p-pair-latency.json");
+  const std::string p2p = render_html(latency, nullptr);
+  EXPECT_NE(p2p.find(">one-way latency (us, log scale)</text>"), std::string::npos);
+  EXPECT_EQ(count(p2p, "<svg class=\"plot\""), 1U);  // latency only: no bandwidth plot
+  EXPECT_EQ(p2p.find("busbw"), std::string::npos);
+  EXPECT_EQ(p2p.find("bus bandwidth"), std::string::npos);
+  const Fixture f = make_fixture();
+  const std::string collective = render_html(f.report, nullptr);
+  EXPECT_NE(collective.find(">bus bandwidth (GB/s)</text>"), std::string::npos);
+  EXPECT_NE(collective.find(">time (us, log scale)</text>"), std::string::npos);
 }
 
 TEST(RenderJunit, OneCasePerCheckAndComparedRow) {
