@@ -42,14 +42,20 @@ std::string label_value(std::string_view text) {
   return out;
 }
 
-// Label names: [a-zA-Z_][a-zA-Z0-9_]*, never starting with "__" (reserved).
-std::string label_name(std::string_view text) {
+// A metric-name fragment: [a-zA-Z0-9_] only.
+std::string metric_fragment(std::string_view text) {
   std::string out;
   for (const char c : text) {
     const bool ok =
         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
     out += ok ? c : '_';
   }
+  return out;
+}
+
+// Label names: [a-zA-Z_][a-zA-Z0-9_]*, never starting with "__" (reserved).
+std::string label_name(std::string_view text) {
+  std::string out = metric_fragment(text);
   if (out.empty() || (out[0] >= '0' && out[0] <= '9')) {
     out = "l_" + out;
   }
@@ -135,16 +141,6 @@ constexpr std::array kStatuses{Status::pass,  Status::warn,  Status::fail,   Sta
 constexpr std::array kRowVerdicts{RowVerdict::improved,     RowVerdict::pass, RowVerdict::warn,
                                   RowVerdict::inconclusive, RowVerdict::fail, RowVerdict::missing};
 
-// A metric-name fragment: [a-zA-Z0-9_] only.
-std::string metric_fragment(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    const bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
-    out += ok ? c : '_';
-  }
-  return out;
-}
 
 // hw_counters_delta keys are "DEVICE" or "HOST/DEVICE" (several nodes); counters are "NAME" for
 // port 1, "portN/NAME" for other ports, and the device-level names of the efa driver.
