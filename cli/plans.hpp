@@ -20,6 +20,7 @@ struct GeneralOptions {
   CommonOptions common;   // --json, --quiet, --deterministic, --warn-as-fail
   std::string html_path;  // --html
   std::string junit_path;
+  std::string textfile_dir;       // --textfile-dir: preflight_<plan>.prom for node_exporter
   std::filesystem::path bin_dir;  // where the step binaries are (default: next to preflight)
   std::optional<LauncherKind> launcher;
   std::vector<std::string> launcher_args;  // verbatim, split on whitespace from --launcher-args
