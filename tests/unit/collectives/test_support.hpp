@@ -82,6 +82,16 @@ inline std::int64_t decode_element(DataType dtype, const std::byte* data) {
       std::memcpy(&v, data, 8);
       return saturating_int64(v);
     }
+    case DataType::fp8_e4m3: {
+      std::uint8_t v = 0;
+      std::memcpy(&v, data, 1);
+      return saturating_int64(float_from_fp8_e4m3(v));
+    }
+    case DataType::fp8_e5m2: {
+      std::uint8_t v = 0;
+      std::memcpy(&v, data, 1);
+      return saturating_int64(float_from_fp8_e5m2(v));
+    }
   }
   return 0;
 }
