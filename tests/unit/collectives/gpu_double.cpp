@@ -1248,6 +1248,10 @@ nccl::Result double_ncclCommInitRank(nccl::Comm* handle, int nranks, nccl::Uniqu
     created->members.assign(static_cast<std::size_t>(nranks), nullptr);
     created->next_collective.assign(static_cast<std::size_t>(nranks), 0);
     group = created.get();
+    if (const auto& failure = s.config.async_failure; failure && failure->after_collectives == 0) {
+      group->async_error = failure->result;
+      group->last_error = failure->last_error;
+    }
     s.groups.push_back(std::move(created));
   }
   if (group->nranks != nranks || group->members[static_cast<std::size_t>(rank)] != nullptr) {
