@@ -777,6 +777,20 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     }
     details["ranks"].push_back(std::move(entry));
   }
+  // The network plugin NCCL loaded on rank 0 (each rank's is in its device description).
+  if (!deterministic && !details["ranks"].empty()) {
+    const nlohmann::json& device = details["ranks"][0]["device"];
+    if (device.contains("net_plugin")) {
+      for (const auto& plugin : device["net_plugin"].value("loaded", nlohmann::json::array())) {
+        report.inventory.versions["nccl_net_plugin"] =
+            plugin["version"].is_string()
+                ? fmt::format("{} ({})", plugin["version"].get<std::string>(),
+                              plugin["path"].get<std::string>())
+                : plugin["path"].get<std::string>();
+        break;
+      }
+    }
+  }
   const EfaCounterSnapshot counters_before =
       node_leader ? read_efa_port_counters(environment.sysfs) : EfaCounterSnapshot{};
 

@@ -71,6 +71,14 @@ expect 2 "--nccl-lib $missing: no such file" \
   "$BIN/preflight-p2p" --transport nccl --nccl-lib "$missing"
 expect 2 "not an NCCL library" "$BIN/preflight-p2p" --transport nccl --nccl-lib "$not_nccl"
 expect 2 "--nccl-lib $missing: no such file" "$BIN/preflight" node --nccl-lib "$missing"
+# The README's examples, on a machine like the one they were taken on.
+if [[ ! -e /opt/nccl/build/lib/libnccl.so.2 ]]; then
+  expect 2 "--nccl-lib /opt/nccl/build/lib/libnccl.so.2: no such file" \
+    "$BIN/preflight-allreduce" --backend nccl --nccl-lib /opt/nccl/build/lib/libnccl.so.2
+fi
+if ! compgen -G '/proc/driver/nvidia/gpus/*' >/dev/null; then
+  expect 3 "--backend nccl: " "$BIN/preflight-allreduce" --backend nccl --sizes 8:1M
+fi
 if command -v mpirun >/dev/null 2>&1; then
   expect 3 "--transport nccl: --nccl-lib $old: NCCL 2.16.3 is older than the minimum 2.18.0" \
     mpirun -np 2 --oversubscribe --allow-run-as-root "$BIN/preflight-p2p" --transport nccl \

@@ -482,17 +482,25 @@ TEST(NcclDoubleBugs, IntraNodeLogDoesNotClaimEfa) {
   EXPECT_EQ(report.details["nccl_algorithms_used"], nlohmann::json::array({"NVLS", "Ring"}));
 }
 
-TEST(NcclDoubleBugs, RequestedAlgorithmIsRecordedOnEveryRow) {
+TEST(NcclDoubleBugs, RequestedAlgorithmAndTheNetPluginAreRecorded) {
   FakeGpuNode node;
   CollectiveOptions options = options_for(CollectiveKind::all_reduce);
   options.dtypes = {DataType::float32};
   options.ops = {ReduceOp::sum};
+  options.common.deterministic = false;  // the inventory is recorded
   const std::array<const char*, 3> environment{"NCCL_ALGO=Tree", "NCCL_PROTO=Simple", nullptr};
   GpuJob job;
   job.ranks = 2;
   job.environment = environment.data();
+  // A network plugin in the process, as NCCL would have loaded it.
+  const DynamicLibrary plugin =
+      DynamicLibrary::open(std::string(PREFLIGHT_FAKE_LIB_DIR) + "/libnccl-net-fake.so");
+  ASSERT_TRUE(plugin.loaded()) << plugin.error();
   const auto results = run_gpu_job(options, node, job);
   ASSERT_TRUE(results[0].report.has_value()) << results[0].error;
+  const std::string recorded = results[0].report->inventory.versions.at("nccl_net_plugin");
+  EXPECT_NE(recorded.find("1.16.2-fake (/"), std::string::npos) << recorded;
+  EXPECT_NE(recorded.find("libnccl-net-fake.so"), std::string::npos) << recorded;
   for (const auto& row : results[0].report->results) {
     EXPECT_EQ(row.labels.at("requested_nccl_algo"), "Tree");
     EXPECT_EQ(row.labels.at("requested_nccl_proto"), "Simple");
