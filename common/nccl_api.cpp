@@ -81,47 +81,44 @@ std::optional<Library> Library::load(const std::string& path, LoadFailure& failu
 
 std::optional<Library> Library::load_first(const std::vector<std::string>& candidates,
                                            LoadFailure& failure) {
-  std::vector<std::string> attempts;
-  for (const auto& candidate : candidates) {
-    OpenedLibrary opened = open_first_library({candidate}, RTLD_NOW | RTLD_LOCAL);
-    if (!opened.library.loaded()) {
-      attempts.insert(attempts.end(), opened.attempts.begin(), opened.attempts.end());
-      continue;
-    }
-    Library library;
-    const auto missing = bind(opened.library, library.api_);
-    int code = 0;
-    if (!missing.empty() || library.api_.ncclGetVersion(&code) != kSuccess) {
-      std::string reason;
-      if (missing.empty()) {
-        reason = "ncclGetVersion failed";
-      } else if (missing.front() == "ncclGetVersion") {
-        reason = "not an NCCL library (no ncclGetVersion)";
-      } else {
-        reason = fmt::format("an NCCL without {} (damaged, or not a release build)",
-                             join(missing, ", "));
-      }
-      failure = {LoadFailure::Kind::not_nccl, fmt::format("{}: {}", opened.path, reason)};
-      return std::nullopt;
-    }
-    library.api_.version_code = code;
-    library.version_ = version_from_nccl_code(code);
-    if (code < kMinimumVersionCode) {
-      failure = {
-          LoadFailure::Kind::too_old,
-          fmt::format("{}: NCCL {} is older than the minimum {}", opened.path,
-                      library.version_.text, version_from_nccl_code(kMinimumVersionCode).text)};
-      return std::nullopt;
-    }
-    library.path_ = describe_location(opened);
-    library.library_ = std::move(opened.library);
-    return library;
+  // The first that loads is the one the job would get: a broken one there is reported, not
+  // passed over.
+  OpenedLibrary opened = open_first_library(candidates, RTLD_NOW | RTLD_LOCAL);
+  if (!opened.library.loaded()) {
+    failure = {LoadFailure::Kind::not_found,
+               opened.attempts.empty()
+                   ? std::string("no NCCL candidate to load")
+                   : fmt::format("NCCL (libnccl.so.2) not found: {}", join(opened.attempts, "; "))};
+    return std::nullopt;
   }
-  failure = {LoadFailure::Kind::not_found,
-             attempts.empty()
-                 ? std::string("no NCCL candidate to load")
-                 : fmt::format("NCCL (libnccl.so.2) not found: {}", join(attempts, "; "))};
-  return std::nullopt;
+  Library library;
+  const auto missing = bind(opened.library, library.api_);
+  int code = 0;
+  if (!missing.empty() || library.api_.ncclGetVersion(&code) != kSuccess) {
+    std::string reason;
+    if (missing.empty()) {
+      reason = "ncclGetVersion failed";
+    } else if (missing.front() == "ncclGetVersion") {
+      reason = "not an NCCL library (no ncclGetVersion)";
+    } else {
+      reason =
+          fmt::format("an NCCL without {} (damaged, or not a release build)", join(missing, ", "));
+    }
+    failure = {LoadFailure::Kind::not_nccl, fmt::format("{}: {}", opened.path, reason)};
+    return std::nullopt;
+  }
+  library.api_.version_code = code;
+  library.version_ = version_from_nccl_code(code);
+  if (code < kMinimumVersionCode) {
+    failure = {
+        LoadFailure::Kind::too_old,
+        fmt::format("{}: NCCL {} is older than the minimum {}", opened.path, library.version_.text,
+                    version_from_nccl_code(kMinimumVersionCode).text)};
+    return std::nullopt;
+  }
+  library.path_ = describe_location(opened);
+  library.library_ = std::move(opened.library);
+  return library;
 }
 
 }  // namespace preflight::nccl

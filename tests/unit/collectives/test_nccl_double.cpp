@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "gpu_double.hpp"
 #include "reports/report_io.hpp"
+#include "test_support.hpp"
 
 namespace preflight::collectives {
 namespace {
@@ -27,22 +28,12 @@ using testing::FakeGpuConfig;
 using testing::FakeGpuNode;
 
 CollectiveOptions options_for(CollectiveKind kind) {
-  CollectiveOptions options;
-  options.collective = kind;
-  options.common.deterministic = true;
-  options.sizes_spec = "8,1000,4K";
-  options.sizes_bytes = {8, 1000, 4096};
-  options.dtypes = {DataType::int8, DataType::half, DataType::float32};
-  options.ops = collective_info(kind).reduces
-                    ? std::vector<ReduceOp>(kReductionOps.begin(), kReductionOps.end())
-                    : std::vector<ReduceOp>{ReduceOp::none};
-  options.sampling.warmup_iterations = 1;
+  CollectiveOptions options = testing_support::small_sweep(kind);
   options.sampling.min_iterations = 10;
   options.sampling.max_iterations = 20;  // two batches of ten: 22 calls per size and placement
   options.sampling.time_budget_s = 0.5;
   options.batch_iterations = 10;
   options.timeout_s = 60;
-  options.argv = {"preflight-test"};
   return options;
 }
 
@@ -601,16 +592,9 @@ TEST(NcclDoubleBugs, AFailedCaptureLeavesTheStreamUsable) {
         << e.what();
   }
   // The next batch captures afresh and computes the right result.
-  const ReferenceData reference(call.kind, call.dtype, call.op, 1, 0);
-  std::vector<std::byte> input(call.layout.send_count * 4);
-  std::vector<std::byte> output(call.layout.recv_count * 4);
-  reference.fill_input(0, call.layout, input);
-  reference.fill_poison(output);
-  backend.write_output(output);
-  backend.write_input(input);
-  EXPECT_NO_THROW((void)backend.run_batch(4));
-  backend.read_output(output);
-  EXPECT_EQ(reference.count_wrong(0, call.layout, output), 0U);
+  EXPECT_EQ(testing_support::wrong_elements_after(
+                backend, call, [&] { EXPECT_NO_THROW((void)backend.run_batch(4)); }),
+            0U);
   backend.finish();
   expect_clean(node);
 }

@@ -142,16 +142,7 @@ struct Job {
 };
 
 CollectiveOptions small_options(CollectiveKind kind) {
-  CollectiveOptions options;
-  options.collective = kind;
-  options.common.deterministic = true;
-  options.sizes_spec = "8,1000,4K";
-  options.sizes_bytes = {8, 1000, 4096};
-  options.dtypes = {DataType::int8, DataType::half, DataType::float32};
-  options.ops = collective_info(kind).reduces
-                    ? std::vector<ReduceOp>(kReductionOps.begin(), kReductionOps.end())
-                    : std::vector<ReduceOp>{ReduceOp::none};
-  options.sampling.warmup_iterations = 1;
+  CollectiveOptions options = testing_support::small_sweep(kind);
   options.sampling.min_iterations = 3;
   options.sampling.max_iterations = 5;
   options.sampling.time_budget_s = 0.001;
@@ -159,7 +150,6 @@ CollectiveOptions small_options(CollectiveKind kind) {
   // default, are tested below and through the GPU double (test_nccl_double.cpp).
   options.timing = TimingMode::per_iteration;
   options.timeout_s = 120;
-  options.argv = {"preflight-test"};
   return options;
 }
 
