@@ -5,17 +5,33 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "common/cuda.hpp"
 #include "common/error.hpp"
 #include "common/gpu_libraries.hpp"
 #include "common/library_search.hpp"
 #include "common/nccl.hpp"
+#include "probes/version_rules.hpp"
 
 namespace preflight {
 namespace {
 
 const std::string kFakeDir = PREFLIGHT_FAKE_LIB_DIR;
+
+// The loaders refuse what the findings catalog calls too old: one threshold, two users.
+TEST(GpuMinimums, MatchTheCatalog) {
+  std::map<std::string_view, std::string_view> minimum;
+  for (const auto& rule : probes::kVersionRules) {
+    if (rule.kind == probes::VersionRuleKind::minimum) {
+      minimum[rule.finding_id] = rule.threshold;
+    }
+  }
+  EXPECT_EQ(parse_version(minimum.at("NCCL_TOO_OLD")),
+            version_from_nccl_code(nccl::kMinimumVersionCode));
+  EXPECT_EQ(parse_version(minimum.at("CUDA_TOO_OLD")),
+            version_from_cuda_code(cuda::kMinimumRuntimeCode));
+}
 
 TEST(NcclLoading, MissingFileIsAUsageErrorNamingThePath) {
   nccl::LoadFailure failure;
