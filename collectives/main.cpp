@@ -47,7 +47,9 @@ BackendDecision decide_backend(BackendChoice requested, const GpuLibraries& libr
     return {BackendChoice::mpi, "--backend mpi"};
   }
   if (const std::string missing = libraries.missing(true); !missing.empty()) {
-    return {BackendChoice::mpi, fmt::format("auto: {}, so host memory over MPI", missing)};
+    // The first reason is enough here; the whole search is in --backend nccl's skip message.
+    return {BackendChoice::mpi, fmt::format("auto: {}, so host memory over MPI",
+                                            missing.substr(0, missing.find("; ")))};
   }
   if (const int devices = cuda_device_count(*libraries.cuda()); devices > 0) {
     return {BackendChoice::nccl,
