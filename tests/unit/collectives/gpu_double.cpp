@@ -6,8 +6,10 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -285,7 +287,15 @@ double read_float(int dtype, const std::byte* data) {
 }
 
 void write_float(int dtype, double value, std::byte* out) {
-  const auto f = static_cast<float>(value);
+  if (dtype == nccl::kFloat64) {
+    std::memcpy(out, &value, 8);
+    return;
+  }
+  // Clamped first: a double beyond float's range converts with undefined behaviour.
+  const auto f = static_cast<float>(
+      std::isfinite(value) ? std::clamp(value, -double{std::numeric_limits<float>::max()},
+                                        double{std::numeric_limits<float>::max()})
+                           : value);
   switch (dtype) {
     case nccl::kFloat16: {
       const std::uint16_t v = half_from_float(f);
