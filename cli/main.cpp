@@ -151,6 +151,8 @@ int run_main(int argc, char** argv) {
   node_command->add_flag("--quick", node.quick, "Probes only, within 10 s (Slurm prolog)");
   node_command->add_option("--local-ranks", node.local_ranks, "Ranks of the host runs")
       ->check(CLI::Range(2, 64));
+  node_command->add_option("--nccl-lib", node.nccl_library,
+                           "The libnccl.so the GPU steps test (the job's own NCCL)");
 
   cli::ClusterOptions cluster;
   std::string hosts;

@@ -34,9 +34,13 @@ struct GeneralOptions {
 };
 
 struct NodeOptions {
-  bool quick = false;   // probes only, <= 10 s
-  int local_ranks = 2;  // ranks of the host collectives / p2p when there is no GPU
+  bool quick = false;        // probes only, <= 10 s
+  int local_ranks = 2;       // ranks of the host collectives / p2p when there is no GPU
+  std::string nccl_library;  // --nccl-lib: the libnccl the GPU steps test (the job's own)
 };
+
+// The arguments of the node plan's NCCL sweeps (with --nccl-lib when one is given).
+[[nodiscard]] std::vector<std::string> node_nccl_sweep_args(const NodeOptions& options);
 
 struct ClusterOptions {
   std::vector<std::string> hosts;  // resolved by main: --hosts, --hostfile, Slurm, MPI operator

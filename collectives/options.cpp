@@ -33,6 +33,9 @@ struct RawOptions {
   std::string split;
   double timeout_s = 300;
   std::string nccl_log;
+  std::string nccl_library;
+  std::string timing = "batch";
+  long long batch_iterations = static_cast<long long>(kDefaultBatchIterations);
   bool cuda_graph = false;
   bool samples = false;
   int expect_efa_nics = -1;
@@ -171,6 +174,23 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
   }
   options.timeout_s = raw.timeout_s;
   options.nccl_log_path = raw.nccl_log;
+  options.nccl_library = raw.nccl_library;
+  if (raw.timing == "batch") {
+    options.timing = TimingMode::batch;
+  } else if (raw.timing == "per-iteration") {
+    options.timing = TimingMode::per_iteration;
+  } else {
+    throw UsageError(fmt::format("--timing {}: expected batch or per-iteration", raw.timing));
+  }
+  constexpr long long kMaxBatchIterations = 1000000;
+  if (raw.batch_iterations < 1 || raw.batch_iterations > kMaxBatchIterations) {
+    throw UsageError(fmt::format("--batch-iters {}: must be between 1 and {}", raw.batch_iterations,
+                                 kMaxBatchIterations));
+  }
+  // nccl-tests' -n N is one batch of N calls.
+  options.batch_iterations = raw.fixed_iterations > 0
+                                 ? static_cast<std::size_t>(raw.fixed_iterations)
+                                 : static_cast<std::size_t>(raw.batch_iterations);
   options.cuda_graph = raw.cuda_graph;
   options.keep_samples = raw.samples;
   if (raw.expect_efa_nics >= 0) {
@@ -181,6 +201,10 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
 }
 
 }  // namespace
+
+std::string_view to_string(TimingMode mode) {
+  return mode == TimingMode::batch ? "batch" : "per-iteration";
+}
 
 std::string_view to_string(BackendChoice choice) {
   switch (choice) {
@@ -253,7 +277,18 @@ std::variant<CollectiveOptions, int> parse_collective_options(CollectiveKind kin
       ->capture_default_str();
   app.add_option("--nccl-log", raw.nccl_log,
                  "Capture NCCL's INFO log (INIT,NET) to FILE.rank<N> and judge the transport");
-  app.add_flag("--cuda-graph", raw.cuda_graph, "NCCL: capture the call into a CUDA graph");
+  app.add_option("--nccl-lib", raw.nccl_library,
+                 "NCCL: test exactly this libnccl.so (the job's own: a PyTorch wheel's, "
+                 "/opt/nccl/build/lib's, a container's); default: the one the loader finds");
+  app.add_option("--timing", raw.timing,
+                 "batch (nccl-tests: back-to-back calls after a barrier, divided by the count, "
+                 "mean over ranks) or per-iteration (each call alone, slowest rank)")
+      ->capture_default_str();
+  app.add_option("--batch-iters", raw.batch_iterations,
+                 "--timing batch: calls per timed batch (nccl-tests' -n; -n N runs one batch)")
+      ->capture_default_str();
+  app.add_flag("--cuda-graph", raw.cuda_graph,
+               "NCCL: capture each timed batch (or call) into one CUDA graph");
   app.add_flag("--samples", raw.samples, "Keep every per-iteration sample in the JSON report");
   app.add_option("--expect-efa-nics", raw.expect_efa_nics,
                  "EFA NICs NCCL must find (default: the platform catalog's count)");
