@@ -1,0 +1,95 @@
+#include "probes/efa_driver.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/version.hpp"
+
+namespace preflight::probes {
+namespace {
+
+// The out-of-tree module and the kernel that first report the device's link speed.
+const Version kTruthfulModule{{2, 13, 0}, "2.13.0"};
+const Version kTruthfulKernel{{6, 13}, "6.13"};
+
+}  // namespace
+
+LinkRateReporting efa_link_rate_reporting(std::string_view efa_module_version,
+                                          std::string_view kernel_release) {
+  LinkRateReporting reporting;
+  if (const auto module = parse_version(efa_module_version)) {
+    reporting.driver = fmt::format("efa module {}", efa_module_version);
+    reporting.truthful = *module >= kTruthfulModule;
+    if (!reporting.truthful) {
+      reporting.why = fmt::format(
+          "{} (< {}) reports a fixed 100 Gb/s (4X EDR) on every device, whatever its link",
+          reporting.driver, kTruthfulModule.text);
+    }
+    return reporting;
+  }
+  if (const auto kernel = parse_version(kernel_release)) {
+    reporting.driver = fmt::format("the in-tree efa driver of Linux {}", kernel_release);
+    reporting.truthful = *kernel >= kTruthfulKernel;
+    if (!reporting.truthful) {
+      reporting.why = fmt::format(
+          "{} (< {}) reports a fixed 100 Gb/s (4X EDR) on every device, whatever its link",
+          reporting.driver, kTruthfulKernel.text);
+    }
+    return reporting;
+  }
+  reporting.driver = "an efa driver of unknown version";
+  reporting.why =
+      "neither /sys/module/efa/version nor the kernel release is readable: drivers before efa "
+      "2.13.0 / Linux 6.13 report a fixed 100 Gb/s";
+  return reporting;
+}
+
+std::optional<std::map<std::string, VerbsAttributes>> read_recorded_verbs(const RootFs& fs) {
+  const auto text = fs.read(kRecordedVerbsPath);
+  if (!text) {
+    return std::nullopt;
+  }
+  const std::string origin = fs.resolve(kRecordedVerbsPath).string();
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError(fmt::format("{}: not JSON: {}", origin, e.what()));
+  }
+  if (!document.is_object() || document.value("schema", "") != "preflight.efa-verbs/1" ||
+      !document.contains("devices") || !document.at("devices").is_object()) {
+    throw UsageError(fmt::format(
+        "{}: expected {{\"schema\": \"preflight.efa-verbs/1\", \"devices\": {{...}}}}", origin));
+  }
+  std::map<std::string, VerbsAttributes> devices;
+  for (const auto& [name, entry] : document.at("devices").items()) {
+    try {
+      VerbsAttributes attributes;
+      attributes.vendor_part_id = entry.at("vendor_part_id").get<std::uint32_t>();
+      attributes.firmware = entry.value("fw_ver", "");
+      attributes.max_qp = entry.value("max_qp", 0);
+      attributes.max_mr_size = entry.value("max_mr_size", std::uint64_t{0});
+      attributes.port_state = entry.value("port_state", 0);
+      attributes.port_phys_state = entry.value("port_phys_state", 0);
+      attributes.max_rdma_size = entry.value("max_rdma_size", std::uint32_t{0});
+      if (entry.contains("device_caps")) {
+        const auto& caps = entry.at("device_caps");
+        if (caps.contains("rdma_read")) {
+          attributes.rdma_read = caps.at("rdma_read").get<bool>();
+        }
+        if (caps.contains("rdma_write")) {
+          attributes.rdma_write = caps.at("rdma_write").get<bool>();
+        }
+      }
+      attributes.error = entry.value("error", "");
+      devices[name] = attributes;
+    } catch (const nlohmann::json::exception& e) {
+      throw UsageError(fmt::format("{}: /devices/{}: {}", origin, name, e.what()));
+    }
+  }
+  return devices;
+}
+
+}  // namespace preflight::probes

@@ -1,0 +1,234 @@
+#include "probes/fi_info_text.hpp"
+
+#include <charconv>
+#include <map>
+#include <utility>
+
+#include "common/text.hpp"
+
+namespace preflight::probes {
+namespace {
+
+// "[1,0]<stdout>:rest" -> {"[1,0]", "rest"}; lines without the prefix keep an empty tag.
+std::pair<std::string, std::string_view> split_tag(std::string_view line) {
+  const std::string_view trimmed = trim(line);
+  if (trimmed.empty() || trimmed.front() != '[') {
+    return {{}, line};
+  }
+  const auto close = trimmed.find(']');
+  if (close == std::string_view::npos) {
+    return {{}, line};
+  }
+  std::string_view rest = trimmed.substr(close + 1);
+  for (const std::string_view stream : {"<stdout>:", "<stderr>:"}) {
+    if (rest.substr(0, stream.size()) == stream) {
+      return {std::string(trimmed.substr(0, close + 1)), rest.substr(stream.size())};
+    }
+  }
+  return {{}, line};
+}
+
+std::size_t indentation(std::string_view line) {
+  std::size_t count = 0;
+  while (count < line.size() && (line[count] == ' ' || line[count] == '\t')) {
+    ++count;
+  }
+  return count;
+}
+
+template <typename Number>
+std::optional<Number> number(std::string_view text) {
+  text = trim(text);
+  Number value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// "[ FI_MSG, FI_RMA ]" -> {"FI_MSG", "FI_RMA"}.
+std::vector<std::string> flag_list(std::string_view text) {
+  text = trim(text);
+  if (!text.empty() && text.front() == '[') {
+    text.remove_prefix(1);
+  }
+  if (!text.empty() && text.back() == ']') {
+    text.remove_suffix(1);
+  }
+  std::vector<std::string> flags;
+  for (const std::string_view item : split(text, ',')) {
+    if (!trim(item).empty()) {
+      flags.emplace_back(trim(item));
+    }
+  }
+  return flags;
+}
+
+// Per tag: the record being filled and the verbose section stack (indentation, name).
+struct TagState {
+  std::optional<std::size_t> record;  // index into FiInfoText::records
+  std::vector<std::pair<std::size_t, std::string>> sections;
+  bool verbose = false;
+};
+
+void assign(FiInfoRecord& record, std::string_view section, std::string_view key,
+            std::string_view value) {
+  const std::string text(value);
+  if (section.empty()) {  // the short format, or the top of a verbose record
+    if (key == "provider") {
+      record.provider = text;
+    } else if (key == "fabric") {
+      record.fabric = text;
+    } else if (key == "domain") {
+      record.domain = text;
+    } else if (key == "version") {
+      record.version = text;
+    } else if (key == "type") {
+      record.type = text;
+    } else if (key == "protocol") {
+      record.protocol = text;
+    }
+    return;
+  }
+  if (section == "fi_info" && key == "caps") {
+    record.caps = flag_list(value);
+  } else if (section == "fi_fabric_attr") {
+    if (key == "name") {
+      record.fabric = text;
+    } else if (key == "prov_name") {
+      record.provider = text;
+    } else if (key == "prov_version") {
+      record.version = text;
+    } else if (key == "api_version") {
+      record.api_version = text;
+    }
+  } else if (section == "fi_domain_attr") {
+    if (key == "name") {
+      record.domain = text;
+    } else if (key == "cq_data_size") {
+      record.cq_data_size = number<std::size_t>(value);
+    } else if (key == "mr_mode") {
+      record.mr_mode = join(flag_list(value), "|");
+    }
+  } else if (section == "fi_ep_attr") {
+    if (key == "type") {
+      record.type = text;
+    } else if (key == "protocol") {
+      record.protocol = text;
+    } else if (key == "max_msg_size") {
+      record.max_msg_size = number<std::uint64_t>(value);
+    }
+  } else if (section == "fi_tx_attr" && key == "inject_size") {
+    record.inject_size = number<std::size_t>(value);
+  } else if (section == "fi_device_attr") {
+    if (key == "device_id") {
+      record.device_id = text;
+    } else if (key == "name") {
+      record.device_name = text;
+    }
+  } else if (section == "fi_link_attr") {
+    if (key == "speed") {
+      record.link_speed_bps = number<std::uint64_t>(value);
+    } else if (key == "state") {
+      record.link_state = text;
+    }
+  }
+}
+
+}  // namespace
+
+FiInfoText parse_fi_info_text(std::string_view text) {
+  FiInfoText parsed;
+  std::map<std::string, TagState> states;
+  const auto start_record = [&parsed](TagState& state, const std::string& tag, bool verbose) {
+    FiInfoRecord record;
+    record.tag = tag;
+    parsed.records.push_back(std::move(record));
+    state.record = parsed.records.size() - 1;
+    state.sections.clear();
+    state.verbose = verbose;
+  };
+  for (std::string_view line : split(text, '\n')) {
+    if (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    const auto [tag, body] = split_tag(line);
+    TagState& state = states[tag];
+    const std::string_view content = trim(body);
+    if (content.empty()) {
+      continue;
+    }
+    if (content == "...") {
+      parsed.elided = true;
+      continue;
+    }
+    if (content == "---") {  // verbose record separator: the next "fi_info:" starts one
+      state.record.reset();
+      state.sections.clear();
+      continue;
+    }
+    const auto colon = content.find(':');
+    if (colon == std::string_view::npos) {
+      continue;  // a shell command line, a banner
+    }
+    const std::string_view key = trim(content.substr(0, colon));
+    const std::string_view value = trim(content.substr(colon + 1));
+    const std::size_t indent = indentation(body);
+    if (key == "fi_getinfo") {
+      if (const auto code = number<int>(split(value, ' ').front())) {
+        parsed.getinfo_error = *code;
+      }
+      continue;
+    }
+    if (key == "fi_info") {
+      if (value.empty()) {
+        start_record(state, tag, true);
+        state.sections.emplace_back(indent, "fi_info");
+      } else {
+        parsed.fi_info_version = std::string(value);
+      }
+      continue;
+    }
+    if (key == "libfabric") {
+      parsed.libfabric_version = std::string(value);
+      continue;
+    }
+    if (key == "libfabric api") {
+      parsed.api_version = std::string(value);
+      continue;
+    }
+    if (key == "provider" && !state.verbose) {
+      start_record(state, tag, false);
+    }
+    if (!state.record) {
+      continue;  // "Warning: Permanently added ...", a prompt "user@host:~$ fi_info ..."
+    }
+    FiInfoRecord& record = parsed.records[*state.record];
+    if (!state.verbose) {
+      assign(record, {}, key, value);
+      continue;
+    }
+    while (!state.sections.empty() && state.sections.back().first >= indent) {
+      state.sections.pop_back();
+    }
+    if (value.empty()) {
+      state.sections.emplace_back(indent, std::string(key));
+      continue;
+    }
+    assign(record, state.sections.empty() ? std::string_view() : state.sections.back().second, key,
+           value);
+  }
+  return parsed;
+}
+
+std::string efa_device_of_fabric_domain(std::string_view domain) {
+  for (const std::string_view suffix : {"-rdm", "-dgrm"}) {
+    if (domain.size() > suffix.size() && domain.substr(domain.size() - suffix.size()) == suffix) {
+      return std::string(domain.substr(0, domain.size() - suffix.size()));
+    }
+  }
+  return std::string(domain);
+}
+
+}  // namespace preflight::probes
