@@ -32,8 +32,8 @@ TEST(FabricApi, AsksForAtLeast118) {
   EXPECT_EQ(wanted_fabric_api(FI_VERSION(1, 18)), FI_VERSION(1, 18));
   // Never newer than both the headers and the library.
   const std::uint32_t headers = FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION);
-  const std::uint32_t newest = FI_VERSION_LT(headers, kMinimumFabricApi) ? kMinimumFabricApi
-                                                                         : headers;
+  const std::uint32_t newest =
+      FI_VERSION_LT(headers, kMinimumFabricApi) ? kMinimumFabricApi : headers;
   EXPECT_EQ(wanted_fabric_api(FI_VERSION(9, 0)), newest);
   EXPECT_EQ(fabric_version_text(FI_VERSION(2, 6)), "2.6");
 }
@@ -60,8 +60,7 @@ TEST(FabricApi, FallsBackHonestlyOnALibraryOlderThan118) {
         << api.fallback;
     // What the fallback works around: asking the old library for 1.18 directly fails.
     fi_info* direct = nullptr;
-    EXPECT_EQ(fi_getinfo(FI_VERSION(1, 18), nullptr, nullptr, 0, hints.get(), &direct),
-              -FI_ENOSYS);
+    EXPECT_EQ(fi_getinfo(FI_VERSION(1, 18), nullptr, nullptr, 0, hints.get(), &direct), -FI_ENOSYS);
   } else {
     EXPECT_EQ(api.granted, api.requested);
     EXPECT_TRUE(api.fallback.empty());
