@@ -33,8 +33,9 @@ struct GeneralOptions {
 };
 
 struct NodeOptions {
-  bool quick = false;   // probes only, <= 10 s
-  int local_ranks = 2;  // ranks of the host collectives / p2p when there is no GPU
+  bool quick = false;                // probes only, <= 10 s
+  int local_ranks = 2;               // ranks of the host collectives / p2p when there is no GPU
+  std::filesystem::path root = "/";  // where the GPUs and EFA devices are read (tests: a fixture)
 };
 
 struct ClusterOptions {
