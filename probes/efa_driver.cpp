@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "common/version.hpp"
 
 namespace preflight::probes {
@@ -46,9 +47,53 @@ LinkRateReporting efa_link_rate_reporting(std::string_view efa_module_version,
   return reporting;
 }
 
+std::map<std::string, VerbsAttributes> parse_ibv_devinfo(std::string_view text) {
+  std::map<std::string, VerbsAttributes> devices;
+  VerbsAttributes* current = nullptr;
+  int port = 0;
+  for (const std::string_view line : split_lines(text)) {
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    const std::string_view key = trim(line.substr(0, colon));
+    const std::string_view value = trim(line.substr(colon + 1));
+    if (key == "hca_id") {
+      current = &devices[std::string(value)];
+      port = 0;
+    } else if (current == nullptr) {
+      continue;
+    } else if (key == "fw_ver") {
+      current->firmware = std::string(value);
+    } else if (key == "vendor_part_id") {
+      current->vendor_part_id = static_cast<std::uint32_t>(parse_integer(value).value_or(0));
+    } else if (key == "port") {
+      port = static_cast<int>(parse_integer(value).value_or(0));
+    } else if (key == "state" && port == 1) {  // "PORT_ACTIVE (4)"
+      const auto open = value.find('(');
+      current->port_state =
+          open == std::string_view::npos
+              ? 0
+              : static_cast<int>(parse_integer(value.substr(open + 1), true).value_or(0));
+    } else if (key == "phys_state" && port == 1) {  // "LINK_UP (5)" with -v
+      const auto open = value.find('(');
+      current->port_phys_state =
+          open == std::string_view::npos
+              ? 0
+              : static_cast<int>(parse_integer(value.substr(open + 1), true).value_or(0));
+    } else if (key == "max_qp") {
+      current->max_qp = static_cast<int>(parse_integer(value).value_or(0));
+    }
+  }
+  return devices;
+}
+
 std::optional<std::map<std::string, VerbsAttributes>> read_recorded_verbs(const RootFs& fs) {
   const auto text = fs.read(kRecordedVerbsPath);
   if (!text) {
+    if (const auto devinfo = fs.read(kRecordedDevinfoPath)) {
+      return parse_ibv_devinfo(*devinfo);
+    }
     return std::nullopt;
   }
   const std::string origin = fs.resolve(kRecordedVerbsPath).string();

@@ -40,4 +40,10 @@ inline constexpr std::string_view kRecordedFiInfoPath = "/preflight/fi_info.txt"
 [[nodiscard]] std::optional<std::map<std::string, VerbsAttributes>> read_recorded_verbs(
     const RootFs& fs);
 
+// `ibv_devinfo` (or -v) output: per hca_id, fw_ver, vendor_part_id and port 1's state. It says
+// nothing of the efadv caps (rdma_read/rdma_write stay unknown). A tree may record it as
+// preflight/ibv_devinfo.txt instead of verbs.json.
+inline constexpr std::string_view kRecordedDevinfoPath = "/preflight/ibv_devinfo.txt";
+[[nodiscard]] std::map<std::string, VerbsAttributes> parse_ibv_devinfo(std::string_view text);
+
 }  // namespace preflight::probes

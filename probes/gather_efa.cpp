@@ -166,7 +166,9 @@ void query_verbs(EfaFacts& facts) {
 void read_recorded_answers(const RootFs& fs, EfaFacts& facts) {
   if (const auto verbs = read_recorded_verbs(fs)) {
     facts.verbs_queried = true;
-    facts.verbs_reason = "recorded in " + std::string(kRecordedVerbsPath);
+    facts.verbs_reason =
+        "recorded in " +
+        std::string(fs.exists(kRecordedVerbsPath) ? kRecordedVerbsPath : kRecordedDevinfoPath);
     for (EfaDevice& device : facts.devices) {
       const auto found = verbs->find(device.name);
       VerbsAttributes attributes;

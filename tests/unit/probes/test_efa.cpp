@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "common/error.hpp"
 #include "probe_test_support.hpp"
 #include "probes/efa_counters.hpp"
@@ -159,6 +163,81 @@ TEST(EfaCounters, SnapshotFilesAndResets) {
   EXPECT_THROW((void)read_counter_snapshot(scratch.path() / "broken.json"), UsageError);
   scratch.write("report.json", "{\"schema\": \"preflight.report/1\"}");
   EXPECT_THROW((void)read_counter_snapshot(scratch.path() / "report.json"), UsageError);
+}
+
+std::string read_efa_misc(const std::string& name) {
+  std::ifstream stream(std::filesystem::path(PREFLIGHT_SHARED_DIR) / "corpus" / "efa-misc" / name);
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+// Counters as operators capture them (the shared corpus, skipped when absent) read as snapshots.
+TEST(EfaCounterDumps, RdmaStatisticMoreAndNodeExporter) {
+  if (!std::filesystem::exists(std::filesystem::path(PREFLIGHT_SHARED_DIR) / "corpus")) {
+    GTEST_SKIP() << "shared corpus absent";
+  }
+  const CounterSnapshot rdma =
+      parse_counter_dump(read_efa_misc("rdma-p-statistic-show-efa-awsdoc-example.txt"));
+  ASSERT_EQ(rdma.size(), 1U);
+  EXPECT_EQ(rdma.at("rdmap0s31").size(), 21U);
+  EXPECT_EQ(rdma.at("rdmap0s31").at("impaired_remote_conn_events"), 0);
+  // `more` with banners, the last five entries without their closing banner; lifespan left out.
+  const CounterSnapshot more =
+      parse_counter_dump(read_efa_misc("hw_counters-more-cat-efa-awsdoc-example.txt"));
+  ASSERT_EQ(more.size(), 1U);
+  EXPECT_EQ(more.at("rdmap0s31").count("lifespan"), 0U);
+  for (const char* name :
+       {"rdma_read_bytes", "retrans_bytes", "retrans_pkts", "retrans_timeout_events",
+        "unresponsive_remote_events", "impaired_remote_conn_events"}) {
+    EXPECT_EQ(more.at("rdmap0s31").count(name), 1U) << name;
+  }
+  // node_exporter: four p4de devices, floating-point values, a progress meter glued to # HELP.
+  const CounterSnapshot exporter =
+      parse_counter_dump(read_efa_misc("p4d-class-efa-node-exporter-metrics-from-hw_counters.txt"));
+  ASSERT_EQ(exporter.size(), 4U);
+  EXPECT_EQ(exporter.at("rdmap144s27").at("rdma_read_bytes"), 1047241117296);
+  EXPECT_EQ(exporter.at("rdmap16s27").at("rx_drops"), 0);
+  EXPECT_EQ(exporter.at("rdmap16s27").count("info"), 0U);
+  EXPECT_EQ(exporter.at("rdmap16s27").count("lifespan"), 0U);
+}
+
+TEST(EfaDriver, IbvDevinfoOfAFirstGenerationDevice) {
+  if (!std::filesystem::exists(std::filesystem::path(PREFLIGHT_SHARED_DIR) / "corpus")) {
+    GTEST_SKIP() << "shared corpus absent";
+  }
+  const auto devices = parse_ibv_devinfo(read_efa_misc("ibv_devinfo-efa_0-rdma-core-pr884.txt"));
+  ASSERT_EQ(devices.size(), 1U);
+  const VerbsAttributes& efa0 = devices.at("efa_0");
+  EXPECT_EQ(efa0.vendor_part_id, 0xefa0U);  // 61344
+  EXPECT_EQ(efa0.firmware, "0.0.0.0");
+  EXPECT_EQ(efa0.port_state, 4);
+  EXPECT_FALSE(efa0.rdma_read.has_value());  // ibv_devinfo does not show the efadv caps
+  // Recorded in a tree in place of verbs.json.
+  const TempRoot root;
+  root.write("preflight/ibv_devinfo.txt", read_efa_misc("ibv_devinfo-efa_0-rdma-core-pr884.txt"));
+  const auto recorded = read_recorded_verbs(RootFs(root.path()));
+  ASSERT_TRUE(recorded.has_value());
+  EXPECT_EQ(recorded->at("efa_0").vendor_part_id, 0xefa0U);
+}
+
+TEST(EfaCounterDumps, ACaptureServesAsABaseline) {
+  const TempRoot scratch;
+  scratch.write(
+      "before.txt",
+      "$ rdma statistic show\n"
+      "link rdmap166s0/1 rx_drops 0 retrans_timeout_events 0 unresponsive_remote_events 0 "
+      "tx_pkts 100 rx_pkts 100\n");
+  EXPECT_EQ(read_counter_snapshot(scratch.path() / "before.txt").at("rdmap166s0").at("tx_pkts"),
+            100);
+  EfaOptions options;
+  options.probe = options_for(testing::sysfs_fixture("p5en-counters-after"));
+  options.baseline_counters = (scratch.path() / "before.txt").string();
+  const EfaRun run = run_efa(options);
+  EXPECT_EQ(fired_ids(run.report.checks), ids({"EFA_ERROR_COUNTERS_RISING"}));
+  EXPECT_EQ(run.report.hw_counters_delta.size(), 1U);  // only the device the capture names
+  scratch.write("neither.txt", "hello\n");
+  EXPECT_THROW((void)read_counter_snapshot(scratch.path() / "neither.txt"), UsageError);
 }
 
 TEST(EfaJudge, SetupErrorsRateAndNonEfaDevices) {
