@@ -174,7 +174,7 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     // EFA_DEVICE_RDMA_OFF: where (tool or devices), the API version, the vendor part and why.
     {"EFA_DEVICE_RDMA_OFF", monitor, C::efa,
      "{}: libfabric API {} keeps device RDMA off on EFA {} ({})",
-     "Install libfabric >= 1.18 (EFA installer >= 1.23) so applications can ask for API 1.18; "
+     "Install libfabric >= 1.18 (a newer EFA installer) so applications can ask for API 1.18; "
      "until then FI_EFA_USE_DEVICE_RDMA=1 turns it on"},
 
     // ---- NCCL transport (log rules) ----

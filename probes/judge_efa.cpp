@@ -89,7 +89,7 @@ void judge_ports(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
     checks.push_back(skip_check(
         "EFA_PORT_DOWN",
         fmt::format("{} port{} ACTIVE / LinkUp{}: not a health signal on EFA (the efa driver "
-                    "reports every port so whatever the link does); the error counters and a "
+                    "reports ACTIVE / LinkUp whatever the link does); the error counters and a "
                     "loopback through each device (preflight-p2p --loopback --all-devices) are",
                     active, active == 1 ? "" : "s",
                     unknown > 0 ? fmt::format(", {} without state files", unknown) : std::string()),
