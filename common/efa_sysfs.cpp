@@ -74,6 +74,15 @@ EfaDeviceRdmaDecision efa_device_rdma_default(int api_major, int api_minor, std:
   return decision;
 }
 
+std::string efa_device_of_domain(std::string_view domain) {
+  for (const std::string_view suffix : {"-rdm", "-dgrm"}) {
+    if (domain.size() > suffix.size() && domain.ends_with(suffix)) {
+      return std::string(domain.substr(0, domain.size() - suffix.size()));
+    }
+  }
+  return std::string(domain);
+}
+
 bool is_efa_pci_device(std::int64_t vendor, std::int64_t device) {
   return vendor == kAmazonPciVendor && (device & kEfaFamilyMask) == kEfaFamily;
 }

@@ -47,6 +47,10 @@ struct EfaDeviceRdmaDecision {
     int api_major, int api_minor, std::int64_t device_id, std::optional<bool> rdma_read_capable,
     std::optional<std::string_view> environment_value = std::nullopt);
 
+// The EFA device of a libfabric efa domain: "rdmap79s0-rdm" -> "rdmap79s0", "efa_0-dgrm" ->
+// "efa_0"; other names are returned as they are.
+[[nodiscard]] std::string efa_device_of_domain(std::string_view domain);
+
 // An EFA function: Amazon's vendor id and a device id of the EFA family 0xefa0-0xefaf (the table's
 // ids and the generations after them, so a new device is counted before the table learns it).
 // Amazon's vendor id alone is not enough: other Amazon functions (ENA, NVMe) share it.

@@ -322,15 +322,6 @@ std::vector<std::string> list_efa_domains() {
   return {domains.begin(), domains.end()};
 }
 
-std::string efa_device_of_domain(std::string_view domain) {
-  for (const std::string_view suffix : {"-rdm", "-dgrm"}) {
-    if (domain.size() > suffix.size() && domain.substr(domain.size() - suffix.size()) == suffix) {
-      return std::string(domain.substr(0, domain.size() - suffix.size()));
-    }
-  }
-  return std::string(domain);
-}
-
 std::uint64_t write_size_cq_data(std::uint64_t bytes, std::size_t cq_data_bytes) {
   if (cq_data_bytes >= sizeof(std::uint64_t)) {
     return bytes;

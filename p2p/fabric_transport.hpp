@@ -109,9 +109,6 @@ class CompletionError : public Error {
 // "rdmap79s0-rdm"); empty when there is no EFA device or no efa provider.
 [[nodiscard]] std::vector<std::string> list_efa_domains();
 
-// The EFA device of a libfabric domain name ("rdmap79s0-rdm" -> "rdmap79s0").
-[[nodiscard]] std::string efa_device_of_domain(std::string_view domain);
-
 class FabricEndpoint {
  public:
   // Throws FabricUnavailable when fi_getinfo finds no match (with the reason: no such provider,

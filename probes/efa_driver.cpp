@@ -15,31 +15,36 @@ namespace {
 const Version kTruthfulModule{{2, 13, 0}, "2.13.0"};
 const Version kTruthfulKernel{{6, 13}, "6.13"};
 
+// "PORT_ACTIVE (4)" -> 4; 0 without a number.
+int number_in_parentheses(std::string_view text) {
+  const auto open = text.find('(');
+  return open == std::string_view::npos
+             ? 0
+             : static_cast<int>(parse_integer(text.substr(open + 1), true).value_or(0));
+}
+
 }  // namespace
 
 LinkRateReporting efa_link_rate_reporting(std::string_view efa_module_version,
                                           std::string_view kernel_release) {
-  LinkRateReporting reporting;
-  if (const auto module = parse_version(efa_module_version)) {
-    reporting.driver = fmt::format("efa module {}", efa_module_version);
-    reporting.truthful = *module >= kTruthfulModule;
+  // The out-of-tree module's version decides where it is loaded; else the kernel's in-tree driver.
+  const auto judged = [](std::string driver, const Version& found, const Version& truthful) {
+    LinkRateReporting reporting{found >= truthful, std::move(driver), {}};
     if (!reporting.truthful) {
       reporting.why = fmt::format(
           "{} (< {}) reports a fixed 100 Gb/s (4X EDR) on every device, whatever its link",
-          reporting.driver, kTruthfulModule.text);
+          reporting.driver, truthful.text);
     }
     return reporting;
+  };
+  if (const auto module = parse_version(efa_module_version)) {
+    return judged(fmt::format("efa module {}", efa_module_version), *module, kTruthfulModule);
   }
   if (const auto kernel = parse_version(kernel_release)) {
-    reporting.driver = fmt::format("the in-tree efa driver of Linux {}", kernel_release);
-    reporting.truthful = *kernel >= kTruthfulKernel;
-    if (!reporting.truthful) {
-      reporting.why = fmt::format(
-          "{} (< {}) reports a fixed 100 Gb/s (4X EDR) on every device, whatever its link",
-          reporting.driver, kTruthfulKernel.text);
-    }
-    return reporting;
+    return judged(fmt::format("the in-tree efa driver of Linux {}", kernel_release), *kernel,
+                  kTruthfulKernel);
   }
+  LinkRateReporting reporting;
   reporting.driver = "an efa driver of unknown version";
   reporting.why =
       "neither /sys/module/efa/version nor the kernel release is readable: drivers before efa "
@@ -70,17 +75,9 @@ std::map<std::string, VerbsAttributes> parse_ibv_devinfo(std::string_view text) 
     } else if (key == "port") {
       port = static_cast<int>(parse_integer(value).value_or(0));
     } else if (key == "state" && port == 1) {  // "PORT_ACTIVE (4)"
-      const auto open = value.find('(');
-      current->port_state =
-          open == std::string_view::npos
-              ? 0
-              : static_cast<int>(parse_integer(value.substr(open + 1), true).value_or(0));
+      current->port_state = number_in_parentheses(value);
     } else if (key == "phys_state" && port == 1) {  // "LINK_UP (5)" with -v
-      const auto open = value.find('(');
-      current->port_phys_state =
-          open == std::string_view::npos
-              ? 0
-              : static_cast<int>(parse_integer(value.substr(open + 1), true).value_or(0));
+      current->port_phys_state = number_in_parentheses(value);
     } else if (key == "max_qp") {
       current->max_qp = static_cast<int>(parse_integer(value).value_or(0));
     }

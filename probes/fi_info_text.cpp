@@ -222,13 +222,4 @@ FiInfoText parse_fi_info_text(std::string_view text) {
   return parsed;
 }
 
-std::string efa_device_of_fabric_domain(std::string_view domain) {
-  for (const std::string_view suffix : {"-rdm", "-dgrm"}) {
-    if (domain.size() > suffix.size() && domain.substr(domain.size() - suffix.size()) == suffix) {
-      return std::string(domain.substr(0, domain.size() - suffix.size()));
-    }
-  }
-  return std::string(domain);
-}
-
 }  // namespace preflight::probes

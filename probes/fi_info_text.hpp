@@ -47,7 +47,4 @@ struct FiInfoText {
 
 [[nodiscard]] FiInfoText parse_fi_info_text(std::string_view text);
 
-// The EFA device of an efa domain name: "rdmap79s0-rdm" -> "rdmap79s0", "efa_0-dgrm" -> "efa_0".
-[[nodiscard]] std::string efa_device_of_fabric_domain(std::string_view domain);
-
 }  // namespace preflight::probes

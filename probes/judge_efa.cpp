@@ -265,11 +265,7 @@ void judge_fabric(std::vector<Check>& checks, const EfaFacts& facts) {
     if (split(entry.provider, ';').front() != "efa" || entry.endpoint_type != "FI_EP_RDM") {
       continue;
     }
-    std::string domain = entry.domain;
-    if (const auto dash = domain.rfind('-'); dash != std::string::npos) {
-      domain.resize(dash);  // "rdmap79s0-rdm" -> "rdmap79s0"
-    }
-    domains.insert(domain);
+    domains.insert(efa_device_of_domain(entry.domain));  // "rdmap79s0-rdm" -> "rdmap79s0"
     fabrics.insert(entry.fabric);
   }
   std::vector<std::string> missing;

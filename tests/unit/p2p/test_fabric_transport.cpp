@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/fabric.hpp"
 #include "common/timer.hpp"

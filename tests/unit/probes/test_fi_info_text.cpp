@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/efa_sysfs.hpp"
 #include "probe_test_support.hpp"
 #include "probes/fi_info_text.hpp"
 
@@ -54,7 +55,7 @@ TEST(FiInfoText, ShortRecordsWithAPromptLine) {
   ASSERT_EQ(p4d.records.size(), 4U);
   EXPECT_EQ(p4d.records[0].fabric, "EFA-fe80::10d8:baff:fec9:6c1");
   EXPECT_EQ(p4d.records[3].version, "111.20");
-  EXPECT_EQ(efa_device_of_fabric_domain(p4d.records[3].domain), "rdmap160s27");
+  EXPECT_EQ(efa_device_of_domain(p4d.records[3].domain), "rdmap160s27");
 }
 
 TEST(FiInfoText, OldNamesDatagramAndLayeredEntries) {
@@ -67,7 +68,7 @@ TEST(FiInfoText, OldNamesDatagramAndLayeredEntries) {
   EXPECT_EQ(parsed.records[1].type, "FI_EP_DGRAM");
   EXPECT_EQ(parsed.records[2].provider, "efa;ofi_rxd");
   EXPECT_EQ(parsed.records[2].protocol, "FI_PROTO_RXD");
-  EXPECT_EQ(efa_device_of_fabric_domain(parsed.records[0].domain), "efa_0");
+  EXPECT_EQ(efa_device_of_domain(parsed.records[0].domain), "efa_0");
 }
 
 TEST(FiInfoText, MpirunTagsIndentationWarningsAndElisions) {
