@@ -1,5 +1,6 @@
 #include "probes/fi_info_text.hpp"
 
+#include <array>
 #include <charconv>
 #include <map>
 #include <utility>
@@ -72,67 +73,52 @@ struct TagState {
   bool verbose = false;
 };
 
+// Text fields by (section, key): the short format's keys sit outside any section; the verbose
+// format's under fi_fabric_attr, fi_domain_attr, fi_ep_attr and nic's fi_device_attr/fi_link_attr.
+struct TextField {
+  std::string_view section;
+  std::string_view key;
+  std::string FiInfoRecord::*member;
+};
+const std::array kTextFields{
+    TextField{"", "provider", &FiInfoRecord::provider},
+    TextField{"", "fabric", &FiInfoRecord::fabric},
+    TextField{"", "domain", &FiInfoRecord::domain},
+    TextField{"", "version", &FiInfoRecord::version},
+    TextField{"", "type", &FiInfoRecord::type},
+    TextField{"", "protocol", &FiInfoRecord::protocol},
+    TextField{"fi_fabric_attr", "name", &FiInfoRecord::fabric},
+    TextField{"fi_fabric_attr", "prov_name", &FiInfoRecord::provider},
+    TextField{"fi_fabric_attr", "prov_version", &FiInfoRecord::version},
+    TextField{"fi_fabric_attr", "api_version", &FiInfoRecord::api_version},
+    TextField{"fi_domain_attr", "name", &FiInfoRecord::domain},
+    TextField{"fi_ep_attr", "type", &FiInfoRecord::type},
+    TextField{"fi_ep_attr", "protocol", &FiInfoRecord::protocol},
+    TextField{"fi_device_attr", "device_id", &FiInfoRecord::device_id},
+    TextField{"fi_device_attr", "name", &FiInfoRecord::device_name},
+    TextField{"fi_link_attr", "state", &FiInfoRecord::link_state},
+};
+
 void assign(FiInfoRecord& record, std::string_view section, std::string_view key,
             std::string_view value) {
-  const std::string text(value);
-  if (section.empty()) {  // the short format, or the top of a verbose record
-    if (key == "provider") {
-      record.provider = text;
-    } else if (key == "fabric") {
-      record.fabric = text;
-    } else if (key == "domain") {
-      record.domain = text;
-    } else if (key == "version") {
-      record.version = text;
-    } else if (key == "type") {
-      record.type = text;
-    } else if (key == "protocol") {
-      record.protocol = text;
+  for (const TextField& field : kTextFields) {
+    if (field.section == section && field.key == key) {
+      record.*field.member = std::string(value);
+      return;
     }
-    return;
   }
   if (section == "fi_info" && key == "caps") {
     record.caps = flag_list(value);
-  } else if (section == "fi_fabric_attr") {
-    if (key == "name") {
-      record.fabric = text;
-    } else if (key == "prov_name") {
-      record.provider = text;
-    } else if (key == "prov_version") {
-      record.version = text;
-    } else if (key == "api_version") {
-      record.api_version = text;
-    }
-  } else if (section == "fi_domain_attr") {
-    if (key == "name") {
-      record.domain = text;
-    } else if (key == "cq_data_size") {
-      record.cq_data_size = number<std::size_t>(value);
-    } else if (key == "mr_mode") {
-      record.mr_mode = join(flag_list(value), "|");
-    }
-  } else if (section == "fi_ep_attr") {
-    if (key == "type") {
-      record.type = text;
-    } else if (key == "protocol") {
-      record.protocol = text;
-    } else if (key == "max_msg_size") {
-      record.max_msg_size = number<std::uint64_t>(value);
-    }
+  } else if (section == "fi_domain_attr" && key == "cq_data_size") {
+    record.cq_data_size = number<std::size_t>(value);
+  } else if (section == "fi_domain_attr" && key == "mr_mode") {
+    record.mr_mode = join(flag_list(value), "|");
+  } else if (section == "fi_ep_attr" && key == "max_msg_size") {
+    record.max_msg_size = number<std::uint64_t>(value);
   } else if (section == "fi_tx_attr" && key == "inject_size") {
     record.inject_size = number<std::size_t>(value);
-  } else if (section == "fi_device_attr") {
-    if (key == "device_id") {
-      record.device_id = text;
-    } else if (key == "name") {
-      record.device_name = text;
-    }
-  } else if (section == "fi_link_attr") {
-    if (key == "speed") {
-      record.link_speed_bps = number<std::uint64_t>(value);
-    } else if (key == "state") {
-      record.link_state = text;
-    }
+  } else if (section == "fi_link_attr" && key == "speed") {
+    record.link_speed_bps = number<std::uint64_t>(value);
   }
 }
 
