@@ -298,6 +298,7 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
   // Row-level selection.
   std::vector<int> selected;
   std::set<int> wrong_ranks;
+  int unknown_ranks = 0;
   for (std::size_t i = 0; i < report.results.size(); ++i) {
     const ResultRow& row = report.results[i];
     if (row.benchmark != m.benchmark || (!m.backend.empty() && row.backend != m.backend) ||
@@ -307,11 +308,19 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
         !labels_match(m.labels, row.labels)) {
       continue;
     }
-    if (expected_ranks > 0 && row.ranks != expected_ranks) {
+    if (expected_ranks > 0 && row.ranks > 0 && row.ranks != expected_ranks) {
       wrong_ranks.insert(row.ranks);
       continue;
     }
+    unknown_ranks += row.ranks == 0 ? 1 : 0;
     selected.push_back(static_cast<int>(i));
+  }
+  if (unknown_ranks > 0) {
+    c.notes.push_back(fmt::format(
+        "{} row(s) do not state their rank count (an imported log that does not say); {}",
+        unknown_ranks,
+        expected_ranks > 0 ? fmt::format("assumed {} (import with --ranks)", expected_ranks)
+                           : std::string("compared as they are")));
   }
   for (const auto& field : {std::pair{"backend", m.backend}, std::pair{"benchmark", m.benchmark},
                             std::pair{"dtype", m.dtype}, std::pair{"placement", m.placement}}) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "common/error.hpp"
@@ -1219,6 +1220,267 @@ std::uint64_t fnv1a(std::string_view text) {
   return hash;
 }
 
+// ---- rows of the report ----------------------------------------------------------------------
+
+// What every result row of one import shares.
+struct RowContext {
+  const Parsed& parsed;
+  std::string_view origin;
+  const std::string& backend;
+  const std::string& benchmark;
+  int ranks = 0;  // 0: unknown
+  double factor = 0;
+  std::size_t n_per_row = 1;
+};
+
+std::vector<std::vector<std::size_t>> single_row_groups(std::size_t rows) {
+  std::vector<std::vector<std::size_t>> groups(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    groups[i].push_back(i);
+  }
+  return groups;
+}
+
+// Table rows measuring the same thing (size, dtype, op, root), in the order of first appearance.
+std::vector<std::vector<std::size_t>> repeat_groups(const std::vector<TableRow>& rows) {
+  struct Key {
+    std::uint64_t size;
+    std::string_view type;
+    std::string_view redop;
+    std::int64_t root;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const {
+      std::size_t hash = std::hash<std::uint64_t>()(key.size);
+      hash = hash * 31 + std::hash<std::string_view>()(key.type);
+      hash = hash * 31 + std::hash<std::string_view>()(key.redop);
+      return hash * 31 + std::hash<std::int64_t>()(key.root);
+    }
+  };
+  std::unordered_map<Key, std::size_t, KeyHash> index;
+  std::vector<std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const TableRow& row = rows[i];
+    const auto [found, added] =
+        index.try_emplace(Key{row.size, row.type, row.redop, row.root}, groups.size());
+    if (added) {
+      groups.emplace_back();
+    }
+    groups[found->second].push_back(i);
+  }
+  return groups;
+}
+
+const Placement& placement_in(const TableRow& row, bool in_place) {
+  return in_place ? *row.in_place : *row.out_of_place;
+}
+
+std::string row_position(const RowContext& context, const TableRow& row) {
+  return context.parsed.format == "text" ? fmt::format("{}", row.line)
+                                         : fmt::format("/results/{}", row.line);
+}
+
+struct Figures {
+  double time_s = 0;
+  double algbw_Bps = 0;
+  double busbw_Bps = 0;
+};
+
+Figures figures_of(const RowContext& context, const TableRow& row, bool in_place) {
+  const Placement& placement = placement_in(row, in_place);
+  const auto time_s = parse_scaled(placement.time, -6);
+  const auto algbw = parse_scaled(placement.algbw, 9);
+  const auto busbw = parse_scaled(placement.busbw, 9);
+  if (!time_s || !algbw || !busbw || *time_s < 0 || *algbw < 0 || *busbw < 0) {
+    throw UsageError(fmt::format(
+        "{}:{}: unreadable time or bandwidth in the {} columns ('{}', '{}', '{}')", context.origin,
+        row_position(context, row), in_place ? "in-place" : "out-of-place", placement.time,
+        placement.algbw, placement.busbw));
+  }
+  return {*time_s, *algbw, *busbw};
+}
+
+// The #wrong column: a count of wrong elements, N/A (not checked), or with old nccl-tests a max
+// relative error (`max_error`, kept as printed; not a count).
+struct Wrong {
+  std::int64_t elements = -1;  // -1: not checked
+  std::string max_error;
+};
+
+Wrong wrong_of(const RowContext& context, const TableRow& row, bool in_place) {
+  const std::string_view text = placement_in(row, in_place).wrong;
+  Wrong wrong;
+  if (text == "N/A") {
+    return wrong;
+  }
+  if (context.parsed.layout.old_error || text.find('.') != std::string_view::npos ||
+      text.find("e-") != std::string_view::npos) {
+    wrong.max_error = std::string(text);
+    return wrong;
+  }
+  const auto value = parse_double(text);
+  if (!value || *value < 0) {
+    throw UsageError(
+        fmt::format("{}:{}: unreadable #wrong value '{}'", context.origin, row.line, text));
+  }
+  wrong.elements = static_cast<std::int64_t>(std::llround(*value));
+  return wrong;
+}
+
+ResultRow row_identity(const RowContext& context, const TableRow& table_row, bool in_place) {
+  ResultRow row;
+  row.benchmark = context.benchmark;
+  row.backend = context.backend;
+  row.dtype = table_row.type;
+  row.op = table_row.redop;  // "none" for collectives without a reduction, as printed
+  row.in_place = in_place;
+  row.size_bytes = table_row.size;
+  row.count = table_row.count;
+  row.ranks = context.ranks;  // 0: unknown (the schema's "ranks unknown")
+  if (table_row.root >= 0) {
+    row.labels["root"] = std::to_string(table_row.root);
+  }
+  if (!table_row.timestamp.empty()) {
+    row.labels["timestamp"] = to_rfc3339_local(table_row.timestamp);
+  }
+  const Header& header = context.parsed.header;
+  row.warmup_iterations =
+      header.warmup_iters > 0 ? static_cast<std::size_t>(header.warmup_iters) : 0;
+  row.stop_reason = "fixed";
+  return row;
+}
+
+double busbw_factor_of(const RowContext& context, double algbw, double busbw) {
+  if (context.factor > 0) {
+    return context.factor;
+  }
+  return algbw > 0 ? busbw / algbw : 0;
+}
+
+// One table row as printed.
+ResultRow single_result_row(const RowContext& context, std::size_t index, bool in_place) {
+  const TableRow& table_row = context.parsed.rows[index];
+  const Placement& placement = placement_in(table_row, in_place);
+  ResultRow row = row_identity(context, table_row, in_place);
+  const Figures figures = figures_of(context, table_row, in_place);
+  const auto samples = context.parsed.samples_s.find({index, in_place});
+  if (samples != context.parsed.samples_s.end()) {
+    const int skip = std::clamp(context.parsed.skipped_iterations.at({index, in_place}), 0,
+                                static_cast<int>(samples->second.size()) - 1);
+    const std::span<const double> kept(samples->second.data() + skip,
+                                       samples->second.size() - static_cast<std::size_t>(skip));
+    row.time_s = to_time_stats(summarize(kept));
+    row.samples_s = samples->second;
+  } else {
+    row.time_s = point_stats(figures.time_s, context.n_per_row);
+    if (!placement.i_min.empty()) {
+      // -I text columns: extremes, p99 and the coefficient of variation of the iterations.
+      // A negative figure is garbled output: the row's time stands in (a cv of 0).
+      const auto column = [&](std::string_view text) {
+        const auto value = parse_scaled(text, -6);
+        return value && *value >= 0 ? *value : figures.time_s;
+      };
+      row.time_s.min = column(placement.i_min);
+      row.time_s.max = column(placement.i_max);
+      row.time_s.p99 = column(placement.i_p99);
+      row.time_s.stdev =
+          std::max(0.0, parse_double(placement.i_cv).value_or(0)) / 100 * figures.time_s;
+    }
+  }
+  row.algbw_Bps = figures.algbw_Bps;
+  row.busbw_Bps = figures.busbw_Bps;
+  row.busbw_factor = busbw_factor_of(context, figures.algbw_Bps, figures.busbw_Bps);
+  Wrong wrong = wrong_of(context, table_row, in_place);
+  row.wrong_elements = wrong.elements;
+  if (!wrong.max_error.empty()) {
+    row.labels["max_error"] = std::move(wrong.max_error);
+  }
+  return row;
+}
+
+// Repeats of one size folded: time_s holds the statistics over the repeats (each repeat is
+// nccl-tests' mean over its timed iterations; with -J -I, over every kept iteration of every
+// repeat), algbw and busbw the medians of the printed figures, wrong_elements the sum over the
+// repeats that were checked, the first repeat's timestamp.
+ResultRow folded_result_row(const RowContext& context, const std::vector<std::size_t>& members,
+                            bool in_place) {
+  const TableRow& first = context.parsed.rows[members.front()];
+  ResultRow row = row_identity(context, first, in_place);
+  std::vector<double> times;
+  std::vector<double> algbw;
+  std::vector<double> busbw;
+  times.reserve(members.size());
+  algbw.reserve(members.size());
+  busbw.reserve(members.size());
+  std::vector<double> samples;
+  bool all_sampled = true;
+  std::int64_t wrong_total = 0;
+  bool checked = false;
+  std::optional<double> max_error;
+  std::string max_error_text;
+  for (const std::size_t index : members) {
+    const TableRow& table_row = context.parsed.rows[index];
+    const Figures figures = figures_of(context, table_row, in_place);
+    times.push_back(figures.time_s);
+    algbw.push_back(figures.algbw_Bps);
+    busbw.push_back(figures.busbw_Bps);
+    const auto sampled = context.parsed.samples_s.find({index, in_place});
+    if (sampled == context.parsed.samples_s.end()) {
+      all_sampled = false;
+    } else if (all_sampled) {
+      const int skip = std::clamp(context.parsed.skipped_iterations.at({index, in_place}), 0,
+                                  static_cast<int>(sampled->second.size()) - 1);
+      samples.insert(samples.end(), sampled->second.begin() + skip, sampled->second.end());
+    }
+    const Wrong wrong = wrong_of(context, table_row, in_place);
+    if (wrong.elements >= 0) {
+      checked = true;
+      wrong_total += wrong.elements;
+    } else if (!wrong.max_error.empty()) {
+      const auto value = parse_double(wrong.max_error);
+      if (value && (!max_error || *value > *max_error)) {
+        max_error = value;
+        max_error_text = wrong.max_error;
+      }
+    }
+  }
+  row.time_s = to_time_stats(summarize(all_sampled && !samples.empty() ? samples : times));
+  row.algbw_Bps = median(algbw);
+  row.busbw_Bps = median(busbw);
+  row.busbw_factor = busbw_factor_of(context, row.algbw_Bps, row.busbw_Bps);
+  row.wrong_elements = checked ? wrong_total : -1;
+  if (!max_error_text.empty()) {
+    row.labels["max_error"] = max_error_text;
+  }
+  return row;
+}
+
+// Rows with wrong elements, for the RESULT_WRONG check.
+struct WrongTally {
+  std::size_t checked_rows = 0;
+  std::vector<std::string> rows;
+  std::int64_t total = 0;
+  std::uint64_t first_size = 0;
+
+  void add(const ResultRow& row, bool in_place, std::size_t repeats) {
+    if (row.wrong_elements < 0) {
+      return;
+    }
+    ++checked_rows;
+    if (row.wrong_elements == 0) {
+      return;
+    }
+    total += row.wrong_elements;
+    if (first_size == 0) {
+      first_size = row.size_bytes;
+    }
+    rows.push_back(fmt::format("{} B {}: {}{}", row.size_bytes,
+                               in_place ? "in-place" : "out-of-place", row.wrong_elements,
+                               repeats > 1 ? fmt::format(" over {} repeats", repeats) : ""));
+  }
+};
+
 Report build_report(const Parsed& parsed, std::string_view content, std::string_view origin,
                     const NcclTestsImportOptions& options) {
   const bool anything = !parsed.rows.empty() || parsed.header.seen || !parsed.devices.empty() ||
@@ -1254,15 +1516,18 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   } else {
     inferred.ranks = infer_ranks(parsed, inferred.benchmark, inferred.ranks_from);
   }
+  // Without the rank count the log still states its times and printed bandwidths: they are
+  // imported with ranks 0 (unknown) and a warning, never refused.
+  std::string ranks_unknown_why;
   if (inferred.ranks == 0 && !parsed.rows.empty()) {
-    throw UsageError(fmt::format(
-        "{}: cannot tell the number of ranks: no '# Using devices' rows, and {}; pass --ranks N",
-        origin,
+    ranks_unknown_why = fmt::format(
+        "no '# Using devices' rows, and {}",
         inferred.benchmark == "all_reduce" || inferred.benchmark == "all_gather" ||
                 inferred.benchmark == "reduce_scatter" || inferred.benchmark == "alltoall"
             ? "busbw/algbw of the rows does not pin one rank count (bandwidths printed as 0.00 "
               "say nothing)"
-            : "the bus factor of " + inferred.benchmark + " does not depend on it"));
+            : "the bus factor of " + inferred.benchmark + " does not depend on it");
+    inferred.ranks_from = "unknown: " + ranks_unknown_why;
   }
 
   Report report;
@@ -1270,7 +1535,7 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   report.tool.version = parsed.nccl_tests_version;
   report.run.id = fmt::format("nccl-tests-{:016x}", fnv1a(content));
   report.run.argv = parsed.argv;
-  report.run.ranks = std::max(1, inferred.ranks);
+  report.run.ranks = inferred.ranks;  // 0: unknown
   if (!parsed.start_time.empty()) {
     report.run.started_at = to_rfc3339_local(parsed.start_time);
   } else if (!parsed.rows.empty() && !parsed.rows.front().timestamp.empty()) {
@@ -1322,107 +1587,42 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
     report.inventory.env = allowlisted_environment(pointers.data());
   }
 
-  // Rows.
-  report.results.reserve(parsed.rows.size() * 2);
+  // Rows: one per (size, dtype, op, root, placement). Repeated tables (-R, -N, or a log holding
+  // several runs of the same sweep) fold into one row whose time_s carries the statistics over
+  // the repeats, unless --keep-repeats asks for the rows as printed.
   const double factor = nccl_tests_busbw_factor(inferred.benchmark, inferred.ranks);
   const std::size_t n_per_row =
       parsed.header.iters > 0 ? static_cast<std::size_t>(parsed.header.iters) : 1;
-  std::size_t checked_rows = 0;
-  std::vector<std::string> wrong_rows;
-  std::int64_t wrong_total = 0;
-  std::uint64_t first_wrong_size = 0;
-  for (std::size_t index = 0; index < parsed.rows.size(); ++index) {
-    const TableRow& table_row = parsed.rows[index];
+  const std::vector<std::vector<std::size_t>> groups =
+      options.keep_repeats ? single_row_groups(parsed.rows.size()) : repeat_groups(parsed.rows);
+  report.results.reserve(groups.size() * 2);
+  RowContext context{parsed,         origin, options.backend, inferred.benchmark,
+                     inferred.ranks, factor, n_per_row};
+  WrongTally wrong;
+  std::size_t repeats_max = 1;
+  for (const auto& members : groups) {
+    repeats_max = std::max(repeats_max, members.size());
     for (const bool in_place : {false, true}) {
-      const auto& placement = in_place ? table_row.in_place : table_row.out_of_place;
-      if (!placement) {
+      std::vector<std::size_t> present;
+      present.reserve(members.size());
+      for (const std::size_t index : members) {
+        if (in_place ? parsed.rows[index].in_place : parsed.rows[index].out_of_place) {
+          present.push_back(index);
+        }
+      }
+      if (present.empty()) {
         continue;
       }
-      ResultRow row;
-      row.benchmark = inferred.benchmark;
-      row.backend = options.backend;
-      row.dtype = table_row.type;
-      row.op = table_row.redop;  // "none" for collectives without a reduction, as printed
-      row.in_place = in_place;
-      row.size_bytes = table_row.size;
-      row.count = table_row.count;
-      row.ranks = std::max(1, inferred.ranks);
-      const auto time_s = parse_scaled(placement->time, -6);
-      const auto algbw = parse_scaled(placement->algbw, 9);
-      const auto busbw = parse_scaled(placement->busbw, 9);
-      if (!time_s || !algbw || !busbw || *time_s < 0 || *algbw < 0 || *busbw < 0) {
-        throw UsageError(fmt::format(
-            "{}:{}: unreadable time or bandwidth in the {} columns ('{}', '{}', '{}')", origin,
-            parsed.format == "text" ? fmt::format("{}", table_row.line)
-                                    : fmt::format("/results/{}", table_row.line),
-            in_place ? "in-place" : "out-of-place", placement->time, placement->algbw,
-            placement->busbw));
-      }
-      const auto samples = parsed.samples_s.find({index, in_place});
-      if (samples != parsed.samples_s.end()) {
-        const int skip = std::clamp(parsed.skipped_iterations.at({index, in_place}), 0,
-                                    static_cast<int>(samples->second.size()) - 1);
-        const std::span<const double> kept(samples->second.data() + skip,
-                                           samples->second.size() - static_cast<std::size_t>(skip));
-        row.time_s = to_time_stats(summarize(kept));
-        row.samples_s = samples->second;
-      } else {
-        row.time_s = point_stats(*time_s, n_per_row);
-        if (!placement->i_min.empty()) {
-          // -I text columns: extremes, p99 and the coefficient of variation of the iterations.
-          // A negative figure is garbled output: the row's time stands in (a cv of 0).
-          const auto column = [&](std::string_view text) {
-            const auto value = parse_scaled(text, -6);
-            return value && *value >= 0 ? *value : *time_s;
-          };
-          row.time_s.min = column(placement->i_min);
-          row.time_s.max = column(placement->i_max);
-          row.time_s.p99 = column(placement->i_p99);
-          row.time_s.stdev =
-              std::max(0.0, parse_double(placement->i_cv).value_or(0)) / 100 * *time_s;
-        }
-      }
-      row.algbw_Bps = *algbw;
-      row.busbw_Bps = *busbw;
-      row.busbw_factor = factor > 0 ? factor : (*algbw > 0 ? *busbw / *algbw : 0);
-      if (placement->wrong == "N/A") {
-        row.wrong_elements = -1;
-      } else if (parsed.layout.old_error ||
-                 placement->wrong.find_first_of(".") != std::string_view::npos ||
-                 (placement->wrong.find("e-") != std::string_view::npos)) {
-        // Old nccl-tests: a max relative error, not a count of wrong elements.
-        row.wrong_elements = -1;
-        row.labels["max_error"] = std::string(placement->wrong);
-      } else {
-        const auto wrong = parse_double(placement->wrong);
-        if (!wrong || *wrong < 0) {
-          throw UsageError(fmt::format("{}:{}: unreadable #wrong value '{}'", origin,
-                                       table_row.line, placement->wrong));
-        }
-        row.wrong_elements = static_cast<std::int64_t>(std::llround(*wrong));
-        ++checked_rows;
-        if (row.wrong_elements > 0) {
-          wrong_total += row.wrong_elements;
-          if (first_wrong_size == 0) {
-            first_wrong_size = row.size_bytes;
-          }
-          wrong_rows.push_back(fmt::format("{} B {}: {}", row.size_bytes,
-                                           in_place ? "in-place" : "out-of-place",
-                                           row.wrong_elements));
-        }
-      }
-      if (table_row.root >= 0) {
-        row.labels["root"] = std::to_string(table_row.root);
-      }
-      if (!table_row.timestamp.empty()) {
-        row.labels["timestamp"] = to_rfc3339_local(table_row.timestamp);
-      }
-      row.warmup_iterations =
-          parsed.header.warmup_iters > 0 ? static_cast<std::size_t>(parsed.header.warmup_iters) : 0;
-      row.stop_reason = "fixed";
+      ResultRow row = present.size() == 1 ? single_result_row(context, present.front(), in_place)
+                                          : folded_result_row(context, present, in_place);
+      wrong.add(row, in_place, present.size());
       report.results.push_back(std::move(row));
     }
   }
+  const std::size_t checked_rows = wrong.checked_rows;
+  const std::vector<std::string>& wrong_rows = wrong.rows;
+  const std::int64_t wrong_total = wrong.total;
+  const std::uint64_t first_wrong_size = wrong.first_size;
 
   // Checks.
   const std::string what = inferred.benchmark.empty() ? "nccl-tests" : inferred.benchmark;
@@ -1431,8 +1631,16 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
         make_check("NCCL_TESTS_IMPORTED", Status::pass,
                    finding_message("NCCL_TESTS_IMPORTED", report.results.size(), what, origin),
                    {{"rows", report.results.size()},
-                    {"sizes", parsed.rows.size()},
+                    {"sizes", groups.size()},
+                    {"table_rows", parsed.rows.size()},
+                    {"repeats_max", repeats_max},
                     {"rows_with_wrong_count_checked", checked_rows}}));
+  }
+  if (!ranks_unknown_why.empty()) {
+    report.checks.push_back(
+        make_check("NCCL_TESTS_RANKS_UNKNOWN", Status::warn,
+                   finding_message("NCCL_TESTS_RANKS_UNKNOWN", origin, ranks_unknown_why),
+                   {{"benchmark", inferred.benchmark}, {"rows", report.results.size()}}));
   }
   if (wrong_total > 0 || (parsed.out_of_bounds && *parsed.out_of_bounds > 0)) {
     const std::string detail = wrong_rows.empty()
@@ -1508,6 +1716,17 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
              "per-iteration columns"
            : "time_s from the per-iteration samples (-I), after the skipped iterations; "
              "algbw and busbw as nccl-tests computed them from the loop mean"}};
+  if (repeats_max > 1) {
+    details["repeats"] = {
+        {"most_per_size", repeats_max},
+        {"folded", !options.keep_repeats},
+        {"time_stats",
+         options.keep_repeats
+             ? "--keep-repeats: every printed row kept"
+             : "each size's repeats folded into one row: time_s statistics over the repeats "
+               "(n = repeats; each repeat is nccl-tests' mean over its timed iterations), "
+               "algbw and busbw the medians of the printed figures, wrong_elements the sum"}};
+  }
   if (parsed.header.seen) {
     details["header"] = {{"nthread", parsed.header.nthread},
                          {"ngpus", parsed.header.ngpus},

@@ -152,6 +152,7 @@ struct ImportCliOptions {
   int ranks = 0;
   std::string benchmark;
   std::string backend = "nccl";
+  bool keep_repeats = false;
 };
 
 struct ValidateCliOptions {
@@ -265,15 +266,23 @@ int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
   options.benchmark = cli.benchmark;
   options.backend = cli.backend;
   options.deterministic = common.deterministic;
+  options.keep_repeats = cli.keep_repeats;
   const Report report = import_nccl_tests_file(cli.file, options);
   write_report(report, common.json_path.empty() ? std::string("-") : common.json_path);
   if (!common.quiet) {
     const RunShape shape = run_shape(report);
     std::cerr << fmt::format(
-        "{}: imported {} rows of {} ({} ranks{}) from {}: {}\n", kTool, report.results.size(),
+        "{}: imported {} rows of {} ({}{}) from {}: {}\n", kTool, report.results.size(),
         report.results.empty() ? std::string("nccl-tests") : report.results.front().benchmark,
-        shape.ranks, shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "",
-        origin_of(cli.file), report.verdict.summary);
+        shape.ranks > 0 ? fmt::format("{} ranks", shape.ranks) : std::string("ranks unknown"),
+        shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "", origin_of(cli.file),
+        report.verdict.summary);
+    for (const auto& check : report.checks) {
+      if (check.status == Status::warn) {
+        std::cerr << fmt::format("{}: warning: {}{}\n", kTool, check.message,
+                                 check.remediation.empty() ? "" : " (" + check.remediation + ")");
+      }
+    }
   }
   return report.verdict.exit_code;
 }
@@ -571,6 +580,9 @@ int main_report(int argc, char** argv) {
   nccl_cmd->add_option("--benchmark", import.benchmark,
                        "all_reduce, all_gather, ... (default: from the output)");
   nccl_cmd->add_option("--backend", import.backend, "backend name for the rows (nccl)");
+  nccl_cmd->add_flag("--keep-repeats", import.keep_repeats,
+                     "keep every printed row of repeated tables (-R, -N) instead of one row per "
+                     "size with the statistics over the repeats");
 
   ValidateCliOptions validate;
   auto* validate_cmd =

@@ -123,8 +123,13 @@ if [[ -d $CORPUS/nccl-tests-text ]]; then
   expect_rc 4 "a failure is an error naming why" -- "$R" import nccl-tests \
     "$T/h200-efa-2node-all_reduce-failure-tail-ofi-invalid-comm.txt" --json "$WORK/fail.json"
   expect_in "$WORK/fail.json" "Test failure common.cu:893" "failure line quoted"
-  expect_rc 2 "ranks unknowable" -- "$R" import nccl-tests "$T/p6-b200-2node-all_reduce-wide-wrong-col-partial.txt"
+  # A valid log that does not say its rank count: imported as stated, ranks unknown, a warning.
+  expect_rc 0 "ranks unknowable: imported with a warning" -- "$R" import nccl-tests \
+    "$T/p6-b200-2node-all_reduce-wide-wrong-col-partial.txt" --json "$WORK/p6.json"
+  expect_in "$WORK/err" "does not say how many ranks ran" "warns on stderr"
   expect_in "$WORK/err" "--ranks" "says which option resolves it"
+  expect_in "$WORK/p6.json" '"NCCL_TESTS_RANKS_UNKNOWN"' "the warning is a check of the report"
+  expect_rc 0 "the report with ranks unknown validates" -- "$R" validate "$WORK/p6.json"
   expect_rc 0 "ranks given" -- "$R" import nccl-tests "$T/p6-b200-2node-all_reduce-wide-wrong-col-partial.txt" \
     --ranks 16 -q
 else
