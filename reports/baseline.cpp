@@ -274,7 +274,7 @@ std::vector<SchemaError> validate_baseline_document(const json& document, std::s
 
 Baseline read_baseline(const std::filesystem::path& path) {
   const std::string origin = path == "-" ? "stdin" : path.string();
-  const PaddedText text(read_text_file(path));
+  const PaddedText text = read_padded_file(path);
   // Valid files the streaming reader is sure of go straight into the struct; the rest (every
   // invalid file included) the slow way, whose messages name the JSON pointer.
   if (auto baseline = fast_read_baseline(text)) {

@@ -22,20 +22,34 @@
 
 namespace preflight::reports {
 
-// A document's bytes, followed by the spare capacity the streaming parser reads ahead into.
+// A document's bytes, followed by the spare readable bytes the SIMD parser reads ahead into:
+// either a buffer with that capacity, or a file mapped read-only (no copy) when its last page
+// has the room.
 class PaddedText {
  public:
   PaddedText() = default;
   // Copies `text` (tests, stdin, history rows).
   explicit PaddedText(std::string_view text);
-  // Takes a buffer whose capacity already holds the padding (read_padded_file).
+  // Takes a buffer, growing its capacity for the padding if needed.
   explicit PaddedText(std::string&& text);
-  [[nodiscard]] std::string_view view() const { return text_; }
-  [[nodiscard]] std::size_t capacity() const { return text_.capacity(); }
-  [[nodiscard]] std::string release() && { return std::move(text_); }
+  // Maps `size` bytes of the open file `fd` when the page after its end has the padding;
+  // nullopt otherwise (the caller reads the file instead).
+  [[nodiscard]] static std::optional<PaddedText> map_file(int fd, std::size_t size);
+  ~PaddedText();
+  PaddedText(PaddedText&& other) noexcept;
+  PaddedText& operator=(PaddedText&& other) noexcept;
+  PaddedText(const PaddedText&) = delete;
+  PaddedText& operator=(const PaddedText&) = delete;
+
+  [[nodiscard]] std::string_view view() const;
+  // Bytes readable from view().data(), the padding included.
+  [[nodiscard]] std::size_t capacity() const;
 
  private:
   std::string text_;
+  const char* mapped_ = nullptr;  // with mapped_length_ bytes mapped, when the file is mapped
+  std::size_t mapped_length_ = 0;
+  std::size_t size_ = 0;
 };
 
 // Whether simdjson is compiled in; without it the fast readers always give up.

@@ -1,6 +1,8 @@
 #include "reports/report_io.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -15,6 +17,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/raii.hpp"
 #include "reports/json_reader.hpp"
 #include "reports/json_schema.hpp"
 
@@ -157,6 +160,22 @@ std::string read_text_file(const std::filesystem::path& path) {
   return read_all(path);
 }
 
+PaddedText read_padded_file(const std::filesystem::path& path) {
+  if (path != "-") {
+    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat info {};
+    if (fd && ::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) &&
+        static_cast<std::uint64_t>(info.st_size) <= kMaxInputFileBytes) {
+      if (auto mapped = PaddedText::map_file(fd.get(), static_cast<std::size_t>(info.st_size))) {
+        return std::move(*mapped);
+      }
+    }
+  }
+  // stdin, a file whose last page has no room for the padding, or anything unusual: read it
+  // (with the checks and messages of read_all).
+  return PaddedText(read_all(path));
+}
+
 json read_json_file(const std::filesystem::path& path) {
   const std::string origin = path == "-" ? "stdin" : path.string();
   return parse_json_text(read_all(path), origin);
@@ -186,7 +205,7 @@ Report read_report_text(std::string_view text, std::string_view origin) {
 
 Report read_report(const std::filesystem::path& path) {
   const std::string origin = path == "-" ? "stdin" : path.string();
-  const PaddedText text(read_all(path));
+  const PaddedText text = read_padded_file(path);
   // The streaming reader takes every valid report it is sure of; anything else (including every
   // invalid file) goes the slow way, whose messages name the line, column or JSON pointer.
   if (auto report = fast_read_report(text)) {

@@ -21,6 +21,11 @@ inline constexpr std::size_t kMaxJsonDepth = 64;
 // read, or is larger than kMaxInputFileBytes.
 [[nodiscard]] std::string read_text_file(const std::filesystem::path& path);
 
+class PaddedText;  // json_reader.hpp
+// The same, with the padding the SIMD JSON parser needs; a regular file is mapped (no copy)
+// when it can be.
+[[nodiscard]] PaddedText read_padded_file(const std::filesystem::path& path);
+
 // Parses a JSON file; throws UsageError "FILE:LINE:COLUMN: message" on malformed input, on a
 // file over kMaxInputFileBytes, or nested deeper than kMaxJsonDepth. "-" reads stdin.
 [[nodiscard]] nlohmann::json read_json_file(const std::filesystem::path& path);

@@ -165,9 +165,13 @@ int run_compare(const CompareOptions& options, const CommonOptions& common) {
   Report report = read_report(options.report);
   const Baseline baseline = read_baseline(options.baseline);
   const Comparison comparison = compare_to_baseline(report, baseline, origin_of(options.report));
-  attach_comparison(report, comparison, common.warn_as_fail);
   if (!common.json_path.empty()) {
+    attach_comparison(report, comparison, common.warn_as_fail);
     write_report(report, common.json_path);
+  } else {
+    // Only the verdict is needed: skip building details.comparison (a DOM of every row).
+    report.checks.push_back(comparison_check(comparison));
+    report.verdict = compute_verdict(report.checks, common.warn_as_fail);
   }
   if (!common.quiet && common.json_path != "-") {
     std::cout << render_comparison_text(comparison);
