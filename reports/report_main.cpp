@@ -19,6 +19,7 @@
 #include "common/text.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/baseline.hpp"
+#include "reports/baseline_model.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
 #include "reports/import_nccl_tests.hpp"
@@ -120,6 +121,17 @@ struct BaselineCliOptions {
   std::string metric = "auto";
   std::string latency_max_size = "64K";
   std::string latency_floor = "0us";
+};
+
+struct ModelCliOptions {
+  std::string instance_type;
+  int nodes = 0;
+  int ranks_per_node = 0;
+  std::string benchmark = "all_reduce";
+  std::string min_size = "8";
+  std::string max_size = "16G";
+  std::string name;
+  std::string output;
 };
 
 struct HistoryCliOptions {
@@ -236,6 +248,60 @@ int run_baseline_create(const BaselineCliOptions& cli, const CommonOptions& comm
   if (!common.quiet && cli.output != "-") {
     std::cerr << fmt::format("{}: wrote baseline '{}' ({} sizes from {} report(s)) to {}\n", kTool,
                              baseline.name, baseline.rows.size(), reports.size(), cli.output);
+  }
+  return exit_code::pass;
+}
+
+int run_baseline_model(const ModelCliOptions& cli, const CommonOptions& common) {
+  if (cli.nodes < 1) {
+    throw UsageError("--nodes: at least 1");
+  }
+  if (cli.ranks_per_node < 0) {
+    throw UsageError("--ranks-per-node: at least 1");
+  }
+  BaselineModelOptions options;
+  options.instance_type = cli.instance_type;
+  options.nodes = cli.nodes;
+  options.ranks_per_node = cli.ranks_per_node;
+  options.benchmark = cli.benchmark;
+  options.min_size_bytes = parse_size(cli.min_size);
+  options.max_size_bytes = parse_size(cli.max_size);
+  options.name = cli.name;
+  options.deterministic = common.deterministic;
+  if (options.benchmark != "all_reduce") {
+    throw UsageError(fmt::format("--benchmark {}: the model is fitted to all_reduce runs only",
+                                 options.benchmark));
+  }
+  const PlatformModel model = fit_platform_model(cli.instance_type);
+  const Baseline baseline = model_baseline(options, model);
+  // What we write must be what we would accept.
+  const auto errors = validate_baseline_document(nlohmann::json(baseline));
+  if (!errors.empty()) {
+    throw Error("preflight-report", "model_baseline", "",
+                errors.front().pointer + ": " + errors.front().message, 0);
+  }
+  write_output(cli.output, dump_baseline(baseline));
+  if (!common.quiet) {
+    std::cerr << fmt::format(
+        "{}: wrote baseline '{}' ({} sizes, {} node(s) x {} ranks) to {}; model fitted on {}\n",
+        kTool, baseline.name, baseline.rows.size(), baseline.match.nodes,
+        baseline.match.ranks_per_node, cli.output == "-" ? "stdout" : cli.output, model.fitted_on);
+    std::cerr << fmt::format(
+        "{}: error on the published points held out of the fit "
+        "(largest {:.1f}%):\n",
+        kTool, model.worst_held_out_error() * 100);
+    for (const auto& point : model.points) {
+      if (point.use != ModelPoint::Use::held_out) {
+        continue;
+      }
+      const bool time = point.metric == kMetricTime;
+      std::cerr << fmt::format(
+          "  {:<40} {:>12} B  {:<6} {:>9.2f} measured {:>9.2f} model "
+          "{:>+6.1f}%  ({} {})\n",
+          point.run.substr(0, 40), point.size_bytes, time ? "us" : "GB/s",
+          point.measured * (time ? 1e6 : 1e-9), point.predicted * (time ? 1e6 : 1e-9),
+          point.error * 100, point.algorithm, point.protocol);
+    }
   }
   return exit_code::pass;
 }
@@ -532,6 +598,22 @@ int main_report(int argc, char** argv) {
   create_cmd->add_option("--latency-floor", baseline.latency_floor,
                          "absolute warn allowance for times, e.g. 10us on EFA (0; fail: twice)");
 
+  ModelCliOptions model;
+  auto* model_cmd = baseline_cmd->add_subcommand(
+      "model",
+      "An expected all_reduce curve for any node count: a latency-bandwidth model (ring and "
+      "tree, NVLink inside a node, EFA between nodes) fitted to published runs; wider bands");
+  model_cmd->add_option("--instance-type", model.instance_type, "e.g. p5.48xlarge")->required();
+  model_cmd->add_option("--nodes", model.nodes, "node count")->required();
+  model_cmd->add_option("--ranks-per-node", model.ranks_per_node,
+                        "ranks per node (default: one per GPU)");
+  model_cmd->add_option("--benchmark", model.benchmark, "all_reduce (the only one modelled)");
+  model_cmd->add_option("--min-size", model.min_size, "smallest size (8)");
+  model_cmd->add_option("--max-size", model.max_size, "largest size, doubling (16G)");
+  model_cmd->add_option("--name", model.name, "baseline name");
+  model_cmd->add_option("--output,-o", model.output, "baseline file to write ('-': stdout)")
+      ->required();
+
   HistoryCliOptions history;
   auto* history_cmd = app.add_subcommand(
       "history", "Regression history in SQLite (default $XDG_DATA_HOME/preflight/history.db)");
@@ -610,6 +692,9 @@ int main_report(int argc, char** argv) {
     }
     if (create_cmd->parsed()) {
       return run_baseline_create(baseline, common);
+    }
+    if (model_cmd->parsed()) {
+      return run_baseline_model(model, common);
     }
     if (render_cmd->parsed()) {
       return run_render(render, common);
