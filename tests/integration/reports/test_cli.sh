@@ -151,6 +151,9 @@ if [[ -d $CORPUS/nccl-tests-text ]]; then
     --nodes 2 -o "$WORK/model2.json" -q
   expect_rc 0 "a published 2x p5 run passes the 2-node model" -- "$R" compare "$WORK/p5i.json" \
     --baseline "$WORK/model2.json"
+  expect_rc 0 "the folded two sweeps pass it (README example)" -- "$R" compare "$WORK/twice.json" \
+    --baseline "$WORK/model2.json"
+  expect_in "$WORK/out" "comparison: pass: 32 pass of 32 sizes" "every size passes"
   expect_rc 2 "the 16-node model does not apply to 2 nodes" -- "$R" compare "$WORK/p5.json" \
     --baseline "$WORK/model16.json"
   expect_in "$WORK/err" "nodes: report 2, baseline 16" "says what differs"
