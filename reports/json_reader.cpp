@@ -290,14 +290,54 @@ unsigned key_index(std::string_view key, const std::array<std::string_view, N>& 
   unsure();  // additionalProperties: false
 }
 
+// The keys of a fixed-key object. Writers of these files (ours, and json.dump(sort_keys=True))
+// write keys sorted: after a key, the next one sorted is tried first, so a row's keys match at
+// the first comparison instead of a search.
+template <std::size_t N>
+struct Keys {
+  std::array<std::string_view, N> names;
+  std::array<unsigned, N> next{};  // the index of the next key in sorted order (N: none)
+  unsigned first = N;
+
+  constexpr explicit Keys(std::array<std::string_view, N> keys) : names(keys) {
+    for (std::size_t i = 0; i <= N; ++i) {
+      // i == N: the smallest key; otherwise the smallest key after names[i].
+      unsigned best = N;
+      for (std::size_t j = 0; j < N; ++j) {
+        if ((i == N || names[j] > names[i]) && (best == N || names[j] < names[best])) {
+          best = static_cast<unsigned>(j);
+        }
+      }
+      (i == N ? first : next[i]) = best;
+    }
+  }
+
+  // The index of `key`; unsure() for a key the schema does not allow.
+  unsigned index(std::string_view key, unsigned& hint) const {
+    if (hint < N && names[hint] == key) {
+      const unsigned found = hint;
+      hint = next[found];
+      return found;
+    }
+    for (unsigned i = 0; i < N; ++i) {
+      if (names[i] == key) {
+        hint = next[i];
+        return i;
+      }
+    }
+    unsure();  // additionalProperties: false
+  }
+};
+
 // ---- preflight.report/1 ------------------------------------------------------------------------
 
 ToolInfo tool_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>({"name", "version", "git"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>({"name", "version", "git"}));
   ToolInfo tool;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     switch (key) {
       case 0:
@@ -316,12 +356,13 @@ ToolInfo tool_of(Element value) {
 }
 
 RunInfo run_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>(
-      {"id", "started_at", "finished_at", "argv", "ranks", "hosts", "nodes"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>(
+      {"id", "started_at", "finished_at", "argv", "ranks", "hosts", "nodes"}));
   RunInfo run;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -361,12 +402,13 @@ json objects_of(Element value) {
 }
 
 Inventory inventory_of(Element value) {
-  static constexpr auto kKeys =
-      std::to_array<std::string_view>({"instance_type", "gpus", "efa", "versions", "env"});
+  static constexpr Keys kKeys(
+      std::to_array<std::string_view>({"instance_type", "gpus", "efa", "versions", "env"}));
   Inventory inventory;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -409,12 +451,13 @@ Status status_of(Element value) {
 }
 
 Check check_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>(
-      {"id", "status", "severity", "message", "remediation", "evidence"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>(
+      {"id", "status", "severity", "message", "remediation", "evidence"}));
   Check check;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -451,12 +494,13 @@ Check check_of(Element value) {
 }
 
 TimeStats time_stats_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>(
-      {"median", "mean", "min", "max", "p90", "p99", "p999", "stdev", "ci95_median", "n"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>(
+      {"median", "mean", "min", "max", "p90", "p99", "p999", "stdev", "ci95_median", "n"}));
   TimeStats t;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -510,31 +554,32 @@ TimeStats time_stats_of(Element value) {
 }
 
 ResultRow result_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>({"benchmark",
-                                                                 "backend",
-                                                                 "transport",
-                                                                 "dtype",
-                                                                 "op",
-                                                                 "in_place",
-                                                                 "size_bytes",
-                                                                 "count",
-                                                                 "ranks",
-                                                                 "time_s",
-                                                                 "algbw_Bps",
-                                                                 "busbw_Bps",
-                                                                 "busbw_factor",
-                                                                 "wrong_elements",
-                                                                 "slowest_rank",
-                                                                 "slowest_host",
-                                                                 "warmup_iterations",
-                                                                 "stop_reason",
-                                                                 "message_rate_per_s",
-                                                                 "labels",
-                                                                 "samples_s"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>({"benchmark",
+                                                               "backend",
+                                                               "transport",
+                                                               "dtype",
+                                                               "op",
+                                                               "in_place",
+                                                               "size_bytes",
+                                                               "count",
+                                                               "ranks",
+                                                               "time_s",
+                                                               "algbw_Bps",
+                                                               "busbw_Bps",
+                                                               "busbw_factor",
+                                                               "wrong_elements",
+                                                               "slowest_rank",
+                                                               "slowest_host",
+                                                               "warmup_iterations",
+                                                               "stop_reason",
+                                                               "message_rate_per_s",
+                                                               "labels",
+                                                               "samples_s"}));
   ResultRow row;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -627,11 +672,12 @@ std::map<std::string, std::map<std::string, std::int64_t> > counters_of(Element 
 }
 
 Verdict verdict_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>({"status", "exit_code", "summary"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>({"status", "exit_code", "summary"}));
   Verdict verdict;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -656,13 +702,14 @@ Verdict verdict_of(Element value) {
 }
 
 Report report_of(Element document) {
-  static constexpr auto kKeys =
+  static constexpr Keys kKeys(
       std::to_array<std::string_view>({"schema", "tool", "run", "inventory", "checks", "results",
-                                       "hw_counters_delta", "details", "verdict"});
+                                       "hw_counters_delta", "details", "verdict"}));
   Report report;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : document.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -721,11 +768,12 @@ std::string metric_name_of(std::string_view key) {
 }
 
 Band band_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>({"relative", "absolute"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>({"relative", "absolute"}));
   Band band;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     const double number = non_negative_number_of(field.value);
     if (key == 0) {
@@ -741,11 +789,12 @@ Band band_of(Element value) {
 }
 
 MetricRule rule_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>({"direction", "warn", "fail"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>({"direction", "warn", "fail"}));
   MetricRule rule;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     if (key == 0) {
@@ -765,12 +814,13 @@ MetricRule rule_of(Element value) {
 }
 
 BaselineMetric baseline_metric_of(Element value) {
-  static constexpr auto kKeys =
-      std::to_array<std::string_view>({"expected", "warn", "fail", "observed_spread", "runs"});
+  static constexpr Keys kKeys(
+      std::to_array<std::string_view>({"expected", "warn", "fail", "observed_spread", "runs"}));
   BaselineMetric metric;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -796,11 +846,12 @@ BaselineMetric baseline_metric_of(Element value) {
 }
 
 BaselineRow baseline_row_of(Element value) {
-  static constexpr auto kKeys = std::to_array<std::string_view>({"size_bytes", "metrics", "note"});
+  static constexpr Keys kKeys(std::to_array<std::string_view>({"size_bytes", "metrics", "note"}));
   BaselineRow row;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     if (key == 0) {
@@ -824,13 +875,14 @@ BaselineRow baseline_row_of(Element value) {
 }
 
 BaselineMatch match_of(Element value) {
-  static constexpr auto kKeys =
+  static constexpr Keys kKeys(
       std::to_array<std::string_view>({"instance_type", "nodes", "ranks_per_node", "backend",
-                                       "benchmark", "dtype", "op", "placement", "labels"});
+                                       "benchmark", "dtype", "op", "placement", "labels"}));
   BaselineMatch match;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : value.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
@@ -897,13 +949,14 @@ void check_baseline_rules(const Baseline& baseline) {
 }
 
 Baseline baseline_of(Element document) {
-  static constexpr auto kKeys = std::to_array<std::string_view>(
+  static constexpr Keys kKeys(std::to_array<std::string_view>(
       {"schema", "name", "description", "source", "source_url", "created_at", "created_by", "notes",
-       "match", "metrics", "budget", "rows"});
+       "match", "metrics", "budget", "rows"}));
   Baseline baseline;
   Seen seen;
+  unsigned hint = kKeys.first;
   for (auto field : document.get_object()) {
-    const unsigned key = key_index(field.key, kKeys);
+    const unsigned key = kKeys.index(field.key, hint);
     seen.mark(key);
     Element member = field.value;
     switch (key) {
