@@ -23,6 +23,7 @@
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
 #include "reports/import_nccl_tests.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/render.hpp"
 #include "reports/report_io.hpp"
 #include "reports/validate.hpp"
@@ -361,15 +362,14 @@ int run_validate(const ValidateCliOptions& cli, const CommonOptions& common) {
   bool all_valid = true;
   for (const auto& path : cli.files) {
     const std::string origin = origin_of(path);
-    nlohmann::json document;
+    Validation validation;
     try {
-      document = read_json_file(path);
+      validation = validate_text(read_padded_file(path), origin);
     } catch (const UsageError& e) {
       std::cout << e.what() << "\n";
       all_valid = false;
       continue;
     }
-    const Validation validation = validate_document(document);
     if (validation.valid()) {
       if (!common.quiet) {
         std::cout << fmt::format("{}: valid {}\n", origin, validation.schema);

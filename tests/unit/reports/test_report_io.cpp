@@ -23,6 +23,7 @@
 #include "reports/json_reader.hpp"
 #include "reports/json_schema.hpp"
 #include "reports/report_io.hpp"
+#include "reports/validate.hpp"
 
 namespace preflight::reports {
 namespace {
@@ -266,6 +267,21 @@ TEST(ReportReader, InvalidFilesKeepTheirPreciseMessages) {
     EXPECT_NE(std::string(e.what()).find("bad.json:4:1: malformed JSON"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(Validate, TextOfEitherDocumentAtMemorySpeedAndErrorsByPointer) {
+  EXPECT_TRUE(validate_text(PaddedText(dump_report(everything_report())), "r").valid());
+  EXPECT_EQ(validate_text(PaddedText(dump_report(everything_report())), "r").schema, kReportSchema);
+  const Validation baseline = validate_text(PaddedText(dump_baseline(testing::p5_baseline())), "b");
+  EXPECT_TRUE(baseline.valid());
+  EXPECT_EQ(baseline.schema, kBaselineSchema);
+  json bad = json::parse(dump_report(everything_report()));
+  bad["run"]["ranks"] = -3;
+  const Validation invalid = validate_text(PaddedText(bad.dump()), "bad");
+  ASSERT_FALSE(invalid.valid());
+  EXPECT_EQ(invalid.errors.front().pointer, "/run/ranks");
+  EXPECT_THROW((void)validate_text(PaddedText(std::string_view("{\"schema\": ")), "cut"),
+               UsageError);
 }
 
 std::optional<std::string> slow_baseline(const std::string& text) {
