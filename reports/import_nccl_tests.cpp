@@ -724,24 +724,6 @@ void keep_evidence(std::vector<std::string>& lines, std::string_view text) {
   }
 }
 
-// Whitespace-separated fields of `text` into `fields` (reused: no allocation per line).
-void split_fields(std::string_view text, std::vector<std::string_view>& fields) {
-  fields.clear();
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
-      ++i;
-    }
-    const std::size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
-      ++i;
-    }
-    if (i > start) {
-      fields.push_back(text.substr(start, i - start));
-    }
-  }
-}
-
 void parse_text(std::string_view content, Parsed& parsed) {
   std::size_t line_number = 0;
   std::size_t start = 0;
@@ -815,7 +797,7 @@ void parse_text(std::string_view content, Parsed& parsed) {
       continue;
     }
     if (is_digit(line[0])) {
-      split_fields(line, row_tokens);
+      split_whitespace(line, row_tokens);
       if (looks_like_row(row_tokens)) {
         if (auto row = parse_row(row_tokens, parsed.layout)) {
           row->line = line_number;

@@ -329,29 +329,39 @@ struct Keys {
   }
 };
 
+// Each member of a fixed-key object: `body(key index, value)`; a key the schema does not allow, a
+// duplicate key or a missing required one (a bit of `required` per key index) is left to the
+// slow path.
+template <std::size_t N, typename Body>
+void for_members(Element object, const Keys<N>& keys, unsigned required, const Body& body) {
+  Seen seen;
+  unsigned hint = keys.first;
+  for (auto field : object.get_object()) {
+    const unsigned key = keys.index(field.key, hint);
+    seen.mark(key);
+    body(key, field.value);
+  }
+  seen.require(required);
+}
+
 // ---- preflight.report/1 ------------------------------------------------------------------------
 
 ToolInfo tool_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>({"name", "version", "git"}));
   ToolInfo tool;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
+  for_members(value, kKeys, bit_mask({0, 1, 2}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
-        tool.name = non_empty_string_of(field.value);
+        tool.name = non_empty_string_of(member);
         break;
       case 1:
-        tool.version = string_of(field.value);
+        tool.version = string_of(member);
         break;
       default:
-        tool.git = string_of(field.value);
+        tool.git = string_of(member);
         break;
     }
-  }
-  seen.require(bit_mask({0, 1, 2}));
+  });
   return tool;
 }
 
@@ -359,12 +369,7 @@ RunInfo run_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>(
       {"id", "started_at", "finished_at", "argv", "ranks", "hosts", "nodes"}));
   RunInfo run;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({0, 1, 2, 3, 4, 5}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
         run.id = string_of(member);
@@ -388,8 +393,7 @@ RunInfo run_of(Element value) {
         run.nodes = static_cast<int>(integer_of(member, 1, kMaxInt));
         break;
     }
-  }
-  seen.require(bit_mask({0, 1, 2, 3, 4, 5}));
+  });
   return run;
 }
 
@@ -405,12 +409,7 @@ Inventory inventory_of(Element value) {
   static constexpr Keys kKeys(
       std::to_array<std::string_view>({"instance_type", "gpus", "efa", "versions", "env"}));
   Inventory inventory;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({0, 1, 2, 3, 4}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
         inventory.instance_type = string_of(member);
@@ -428,8 +427,7 @@ Inventory inventory_of(Element value) {
         inventory.env = string_map_of(member);
         break;
     }
-  }
-  seen.require(bit_mask({0, 1, 2, 3, 4}));
+  });
   return inventory;
 }
 
@@ -454,12 +452,7 @@ Check check_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>(
       {"id", "status", "severity", "message", "remediation", "evidence"}));
   Check check;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({0, 1, 2, 3, 4, 5}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
         check.id = string_of(member);
@@ -488,8 +481,7 @@ Check check_of(Element value) {
         check.evidence = object_of(member, 3);  // root > checks > check > evidence
         break;
     }
-  }
-  seen.require(bit_mask({0, 1, 2, 3, 4, 5}));
+  });
   return check;
 }
 
@@ -497,59 +489,54 @@ TimeStats time_stats_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>(
       {"median", "mean", "min", "max", "p90", "p99", "p999", "stdev", "ci95_median", "n"}));
   TimeStats t;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
-    switch (key) {
-      case 0:
-        t.median = non_negative_number_of(member);
-        break;
-      case 1:
-        t.mean = non_negative_number_of(member);
-        break;
-      case 2:
-        t.min = non_negative_number_of(member);
-        break;
-      case 3:
-        t.max = non_negative_number_of(member);
-        break;
-      case 4:
-        t.p90 = non_negative_number_of(member);
-        break;
-      case 5:
-        t.p99 = non_negative_number_of(member);
-        break;
-      case 6:
-        t.p999 = non_negative_number_of(member);
-        break;
-      case 7:
-        t.stdev = non_negative_number_of(member);
-        break;
-      case 8: {
-        std::size_t items = 0;
-        for (auto element : member.get_array()) {
-          const double bound = number_of(element);
-          if (items == 0) {
-            t.ci95_lo = bound;
-          } else if (items == 1) {
-            t.ci95_hi = bound;
-          }
-          ++items;
-        }
-        if (items != 2) {
-          unsure();
-        }
-        break;
-      }
-      default:
-        t.n = static_cast<std::size_t>(integer_of(member, 0, kMax64));
-        break;
-    }
-  }
-  seen.require(bit_mask({0, 1, 2, 3, 4, 5, 7, 8, 9}));
+  for_members(value, kKeys, bit_mask({0, 1, 2, 3, 4, 5, 7, 8, 9}),
+              [&](unsigned key, Element member) {
+                switch (key) {
+                  case 0:
+                    t.median = non_negative_number_of(member);
+                    break;
+                  case 1:
+                    t.mean = non_negative_number_of(member);
+                    break;
+                  case 2:
+                    t.min = non_negative_number_of(member);
+                    break;
+                  case 3:
+                    t.max = non_negative_number_of(member);
+                    break;
+                  case 4:
+                    t.p90 = non_negative_number_of(member);
+                    break;
+                  case 5:
+                    t.p99 = non_negative_number_of(member);
+                    break;
+                  case 6:
+                    t.p999 = non_negative_number_of(member);
+                    break;
+                  case 7:
+                    t.stdev = non_negative_number_of(member);
+                    break;
+                  case 8: {
+                    std::size_t items = 0;
+                    for (auto element : member.get_array()) {
+                      const double bound = number_of(element);
+                      if (items == 0) {
+                        t.ci95_lo = bound;
+                      } else if (items == 1) {
+                        t.ci95_hi = bound;
+                      }
+                      ++items;
+                    }
+                    if (items != 2) {
+                      unsure();
+                    }
+                    break;
+                  }
+                  default:
+                    t.n = static_cast<std::size_t>(integer_of(member, 0, kMax64));
+                    break;
+                }
+              });
   return t;
 }
 
@@ -576,84 +563,79 @@ ResultRow result_of(Element value) {
                                                                "labels",
                                                                "samples_s"}));
   ResultRow row;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
-    switch (key) {
-      case 0:
-        row.benchmark = non_empty_string_of(member);
-        break;
-      case 1:
-        row.backend = string_of(member);
-        break;
-      case 2:
-        row.transport = string_of(member);
-        break;
-      case 3:
-        row.dtype = string_of(member);
-        break;
-      case 4:
-        row.op = string_of(member);
-        break;
-      case 5:
-        row.in_place = boolean_of(member);
-        break;
-      case 6:
-        row.size_bytes = static_cast<std::uint64_t>(integer_of(member, 0, kMax64));
-        break;
-      case 7:
-        row.count = static_cast<std::uint64_t>(integer_of(member, 0, kMax64));
-        break;
-      case 8:
-        row.ranks = static_cast<int>(integer_of(member, 0, kMaxInt));
-        break;
-      case 9:
-        row.time_s = time_stats_of(member);
-        break;
-      case 10:
-        row.algbw_Bps = non_negative_number_of(member);
-        break;
-      case 11:
-        row.busbw_Bps = non_negative_number_of(member);
-        break;
-      case 12:
-        row.busbw_factor = non_negative_number_of(member);
-        break;
-      case 13:
-        row.wrong_elements = integer_of(member, -1, kMax64);
-        break;
-      case 14:
-        row.slowest_rank = static_cast<int>(integer_of(member, -1, kMaxInt));
-        break;
-      case 15:
-        row.slowest_host = string_of(member);
-        break;
-      case 16:
-        row.warmup_iterations = static_cast<std::size_t>(integer_of(member, 0, kMax64));
-        break;
-      case 17:
-        row.stop_reason = string_of(member);
-        break;
-      case 18:
-        row.message_rate_per_s = non_negative_number_of(member);
-        break;
-      case 19:
-        row.labels = string_map_of(member);
-        break;
-      default: {
-        std::vector<double> samples;
-        for (auto element : member.get_array()) {
-          samples.push_back(number_of(element));
-        }
-        row.samples_s = std::move(samples);
-        break;
-      }
-    }
-  }
-  seen.require(bit_mask({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}));
+  for_members(value, kKeys, bit_mask({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}),
+              [&](unsigned key, Element member) {
+                switch (key) {
+                  case 0:
+                    row.benchmark = non_empty_string_of(member);
+                    break;
+                  case 1:
+                    row.backend = string_of(member);
+                    break;
+                  case 2:
+                    row.transport = string_of(member);
+                    break;
+                  case 3:
+                    row.dtype = string_of(member);
+                    break;
+                  case 4:
+                    row.op = string_of(member);
+                    break;
+                  case 5:
+                    row.in_place = boolean_of(member);
+                    break;
+                  case 6:
+                    row.size_bytes = static_cast<std::uint64_t>(integer_of(member, 0, kMax64));
+                    break;
+                  case 7:
+                    row.count = static_cast<std::uint64_t>(integer_of(member, 0, kMax64));
+                    break;
+                  case 8:
+                    row.ranks = static_cast<int>(integer_of(member, 0, kMaxInt));
+                    break;
+                  case 9:
+                    row.time_s = time_stats_of(member);
+                    break;
+                  case 10:
+                    row.algbw_Bps = non_negative_number_of(member);
+                    break;
+                  case 11:
+                    row.busbw_Bps = non_negative_number_of(member);
+                    break;
+                  case 12:
+                    row.busbw_factor = non_negative_number_of(member);
+                    break;
+                  case 13:
+                    row.wrong_elements = integer_of(member, -1, kMax64);
+                    break;
+                  case 14:
+                    row.slowest_rank = static_cast<int>(integer_of(member, -1, kMaxInt));
+                    break;
+                  case 15:
+                    row.slowest_host = string_of(member);
+                    break;
+                  case 16:
+                    row.warmup_iterations = static_cast<std::size_t>(integer_of(member, 0, kMax64));
+                    break;
+                  case 17:
+                    row.stop_reason = string_of(member);
+                    break;
+                  case 18:
+                    row.message_rate_per_s = non_negative_number_of(member);
+                    break;
+                  case 19:
+                    row.labels = string_map_of(member);
+                    break;
+                  default: {
+                    std::vector<double> samples;
+                    for (auto element : member.get_array()) {
+                      samples.push_back(number_of(element));
+                    }
+                    row.samples_s = std::move(samples);
+                    break;
+                  }
+                }
+              });
   return row;
 }
 
@@ -674,12 +656,7 @@ std::map<std::string, std::map<std::string, std::int64_t> > counters_of(Element 
 Verdict verdict_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>({"status", "exit_code", "summary"}));
   Verdict verdict;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({0, 1, 2}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
         verdict.status = status_of(member);
@@ -696,8 +673,7 @@ Verdict verdict_of(Element value) {
         verdict.summary = string_of(member);
         break;
     }
-  }
-  seen.require(bit_mask({0, 1, 2}));
+  });
   return verdict;
 }
 
@@ -706,12 +682,7 @@ Report report_of(Element document) {
       std::to_array<std::string_view>({"schema", "tool", "run", "inventory", "checks", "results",
                                        "hw_counters_delta", "details", "verdict"}));
   Report report;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : document.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(document, kKeys, bit_mask({0, 1, 2, 3, 4, 5, 8}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
         if (text_of(member) != kReportSchema) {
@@ -750,8 +721,7 @@ Report report_of(Element document) {
         report.verdict = verdict_of(member);
         break;
     }
-  }
-  seen.require(bit_mask({0, 1, 2, 3, 4, 5, 8}));
+  });
   return report;
 }
 
@@ -770,12 +740,8 @@ std::string metric_name_of(std::string_view key) {
 Band band_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>({"relative", "absolute"}));
   Band band;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    const double number = non_negative_number_of(field.value);
+  for_members(value, kKeys, 0, [&](unsigned key, Element member) {
+    const double number = non_negative_number_of(member);
     if (key == 0) {
       if (number > 10) {
         unsure();
@@ -784,19 +750,14 @@ Band band_of(Element value) {
     } else {
       band.absolute = number;
     }
-  }
+  });
   return band;
 }
 
 MetricRule rule_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>({"direction", "warn", "fail"}));
   MetricRule rule;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({0, 1, 2}), [&](unsigned key, Element member) {
     if (key == 0) {
       const std::string_view direction = text_of(member);
       if (direction != "higher" && direction != "lower") {
@@ -808,8 +769,7 @@ MetricRule rule_of(Element value) {
     } else {
       rule.fail = band_of(member);
     }
-  }
-  seen.require(bit_mask({0, 1, 2}));
+  });
   return rule;
 }
 
@@ -817,12 +777,7 @@ BaselineMetric baseline_metric_of(Element value) {
   static constexpr Keys kKeys(
       std::to_array<std::string_view>({"expected", "warn", "fail", "observed_spread", "runs"}));
   BaselineMetric metric;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({0}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
         metric.expected = non_negative_number_of(member);
@@ -840,20 +795,14 @@ BaselineMetric baseline_metric_of(Element value) {
         metric.runs = static_cast<int>(integer_of(member, 1, kMaxInt));
         break;
     }
-  }
-  seen.require(bit_mask({0}));
+  });
   return metric;
 }
 
 BaselineRow baseline_row_of(Element value) {
   static constexpr Keys kKeys(std::to_array<std::string_view>({"size_bytes", "metrics", "note"}));
   BaselineRow row;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({0, 1}), [&](unsigned key, Element member) {
     if (key == 0) {
       row.size_bytes = static_cast<std::uint64_t>(integer_of(member, 0, kMax64));
     } else if (key == 1) {
@@ -869,8 +818,7 @@ BaselineRow baseline_row_of(Element value) {
     } else {
       row.note = string_of(member);
     }
-  }
-  seen.require(bit_mask({0, 1}));
+  });
   return row;
 }
 
@@ -879,12 +827,7 @@ BaselineMatch match_of(Element value) {
       std::to_array<std::string_view>({"instance_type", "nodes", "ranks_per_node", "backend",
                                        "benchmark", "dtype", "op", "placement", "labels"}));
   BaselineMatch match;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : value.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
+  for_members(value, kKeys, bit_mask({4}), [&](unsigned key, Element member) {
     switch (key) {
       case 0:
         match.instance_type = non_empty_string_of(member);
@@ -917,8 +860,7 @@ BaselineMatch match_of(Element value) {
         match.labels = string_map_of(member);
         break;
     }
-  }
-  seen.require(bit_mask({4}));
+  });
   return match;
 }
 
@@ -953,77 +895,73 @@ Baseline baseline_of(Element document) {
       {"schema", "name", "description", "source", "source_url", "created_at", "created_by", "notes",
        "match", "metrics", "budget", "rows"}));
   Baseline baseline;
-  Seen seen;
-  unsigned hint = kKeys.first;
-  for (auto field : document.get_object()) {
-    const unsigned key = kKeys.index(field.key, hint);
-    seen.mark(key);
-    Element member = field.value;
-    switch (key) {
-      case 0:
-        if (text_of(member) != kBaselineSchema) {
-          unsure();
-        }
-        break;
-      case 1:
-        baseline.name = non_empty_string_of(member);
-        break;
-      case 2:
-        baseline.description = string_of(member);
-        break;
-      case 3:
-        baseline.source = non_empty_string_of(member);
-        break;
-      case 4:
-        baseline.source_url = string_of(member);
-        break;
-      case 5:
-        baseline.created_at = string_of(member);
-        break;
-      case 6:
-        baseline.created_by = string_of(member);
-        break;
-      case 7:
-        baseline.notes = strings_of(member);
-        break;
-      case 8:
-        baseline.match = match_of(member);
-        break;
-      case 9:
-        for (auto metric : member.get_object()) {
-          std::string name = metric_name_of(metric.key);
-          if (!baseline.metrics.emplace(std::move(name), rule_of(metric.value)).second) {
-            unsure();
+  for_members(
+      document, kKeys, bit_mask({0, 1, 3, 8, 9, 10, 11}), [&](unsigned key, Element member) {
+        switch (key) {
+          case 0:
+            if (text_of(member) != kBaselineSchema) {
+              unsure();
+            }
+            break;
+          case 1:
+            baseline.name = non_empty_string_of(member);
+            break;
+          case 2:
+            baseline.description = string_of(member);
+            break;
+          case 3:
+            baseline.source = non_empty_string_of(member);
+            break;
+          case 4:
+            baseline.source_url = string_of(member);
+            break;
+          case 5:
+            baseline.created_at = string_of(member);
+            break;
+          case 6:
+            baseline.created_by = string_of(member);
+            break;
+          case 7:
+            baseline.notes = strings_of(member);
+            break;
+          case 8:
+            baseline.match = match_of(member);
+            break;
+          case 9:
+            for (auto metric : member.get_object()) {
+              std::string name = metric_name_of(metric.key);
+              if (!baseline.metrics.emplace(std::move(name), rule_of(metric.value)).second) {
+                unsure();
+              }
+            }
+            if (baseline.metrics.empty()) {
+              unsure();
+            }
+            break;
+          case 10: {
+            Seen budget;
+            for (auto entry : member.get_object()) {
+              budget.mark(
+                  key_index(entry.key, std::to_array<std::string_view>({"sizes_allowed_to_miss"})));
+              baseline.sizes_allowed_to_miss =
+                  static_cast<int>(integer_of(entry.value, 0, kMaxInt));
+            }
+            budget.require(bit_mask({0}));
+            break;
+          }
+          default: {
+            const simdjson::dom::array rows = member.get_array();
+            baseline.rows.reserve(rows.size());
+            for (auto element : rows) {
+              baseline.rows.push_back(baseline_row_of(element));
+            }
+            if (baseline.rows.empty()) {
+              unsure();
+            }
+            break;
           }
         }
-        if (baseline.metrics.empty()) {
-          unsure();
-        }
-        break;
-      case 10: {
-        Seen budget;
-        for (auto entry : member.get_object()) {
-          budget.mark(
-              key_index(entry.key, std::to_array<std::string_view>({"sizes_allowed_to_miss"})));
-          baseline.sizes_allowed_to_miss = static_cast<int>(integer_of(entry.value, 0, kMaxInt));
-        }
-        budget.require(bit_mask({0}));
-        break;
-      }
-      default: {
-        const simdjson::dom::array rows = member.get_array();
-        baseline.rows.reserve(rows.size());
-        for (auto element : rows) {
-          baseline.rows.push_back(baseline_row_of(element));
-        }
-        if (baseline.rows.empty()) {
-          unsure();
-        }
-        break;
-      }
-    }
-  }
-  seen.require(bit_mask({0, 1, 3, 8, 9, 10, 11}));
+      });
   check_baseline_rules(baseline);
   return baseline;
 }
