@@ -6,6 +6,7 @@
 
 #include "cli/plan_run.hpp"
 #include "cli/plans.hpp"
+#include "common/error.hpp"
 #include "common/text.hpp"
 
 namespace preflight::cli {
@@ -46,7 +47,19 @@ void compare_with_platform_baseline(PlanRun& run, reports::Report& suite) {
 
 }  // namespace
 
+std::vector<std::string> node_nccl_sweep_args(const NodeOptions& options) {
+  std::vector<std::string> sweep{"--backend", "nccl", "--sizes", "1M:256M:x4", "--check", "1"};
+  if (!options.nccl_library.empty()) {
+    sweep.insert(sweep.end(), {"--nccl-lib", options.nccl_library});
+  }
+  return sweep;
+}
+
 reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& options) {
+  if (std::error_code error;
+      !options.nccl_library.empty() && !std::filesystem::exists(options.nccl_library, error)) {
+    throw UsageError(fmt::format("--nccl-lib {}: no such file", options.nccl_library));
+  }
   PlanRun run(general, options.quick ? kQuickBudget_s : kNodeBudget_s);
   const LocalHardware hardware = detect_local_hardware();
   std::vector<StepSpec> steps;
@@ -57,8 +70,7 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
   if (!options.quick) {
     if (hardware.gpu_count > 0) {
       const LaunchSpec gpus = local_launch(hardware.gpu_count, false);
-      const std::vector<std::string> sweep{"--backend",  "nccl",    "--sizes",
-                                           "1M:256M:x4", "--check", "1"};
+      const std::vector<std::string> sweep = node_nccl_sweep_args(options);
       steps.push_back(run.tool_step("nccl-allreduce", "preflight-allreduce", sweep, 30, gpus));
       steps.push_back(run.tool_step("nccl-allgather", "preflight-allgather", sweep, 30, gpus));
       auto over_efa = run.tool_step("nccl-allreduce-over-efa", "preflight-allreduce", sweep, 30,
@@ -100,6 +112,9 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
   auto suite = run.suite("node");
   suite.details["quick"] = options.quick;
   suite.details["hardware"] = {{"gpus", hardware.gpu_count}, {"efa_devices", hardware.efa_devices}};
+  if (!options.nccl_library.empty()) {
+    suite.details["nccl_library"] = options.nccl_library;
+  }
   compare_with_platform_baseline(run, suite);
   reports::finish_report(suite, general.common.warn_as_fail, general.common.deterministic);
   return suite;

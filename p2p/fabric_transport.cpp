@@ -410,8 +410,8 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
     : request(request_in),
       liveness(std::move(liveness_in)),
       max_bytes(std::max<std::size_t>(max_message_bytes, 1)),
-      send_buffer(request.memory, max_bytes, request.cuda_device),
-      recv_buffer(request.memory, max_bytes, request.cuda_device),
+      send_buffer(request.memory, max_bytes, request.cuda_device, request.cuda_runtime),
+      recv_buffer(request.memory, max_bytes, request.cuda_device, request.cuda_runtime),
       control_region(MemoryKind::host, kControlRegionBytes),
       contexts(static_cast<std::size_t>(2 * std::max(request.max_window, 1) + 16)) {
   for (OpContext& context : contexts) {

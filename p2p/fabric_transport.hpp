@@ -25,6 +25,7 @@ struct FabricRequest {
   DataOp op = DataOp::send;
   MemoryKind memory = MemoryKind::host;
   int cuda_device = 0;
+  const cuda::RuntimeApi* cuda_runtime = nullptr;  // --mem cuda: the loaded CUDA runtime
   bool disable_shared_memory = false;  // loopback through the NIC (EFA: no shm shortcut)
   int max_window = 64;
 };

@@ -42,8 +42,9 @@ struct P2pOptions {
   std::string connect;  // "HOST:PORT": rank 1
   double connect_timeout_s = 30;
 
-  double timeout_s = 60;  // deadline of every phase (init, each size, each exchange, teardown)
-  std::string node_name;  // this rank's node identity; "{rank}" is replaced by the rank
+  double timeout_s = 60;     // deadline of every phase (init, each size, each exchange, teardown)
+  std::string node_name;     // this rank's node identity; "{rank}" is replaced by the rank
+  std::string nccl_library;  // --nccl-lib / PREFLIGHT_NCCL_LIB: test exactly this libnccl
   CommonOptions common;
 };
 

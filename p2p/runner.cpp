@@ -32,12 +32,10 @@
 #include "common/mpi.hpp"
 #include "p2p/mpi_transport.hpp"
 #endif
-#if PREFLIGHT_HAVE_CUDA
 #include "common/cuda.hpp"
-#endif
-#if PREFLIGHT_HAVE_NCCL
+#include "common/gpu_libraries.hpp"
+#include "common/nccl.hpp"
 #include "p2p/nccl_transport.hpp"
-#endif
 
 namespace preflight::p2p {
 namespace {
@@ -158,6 +156,9 @@ class Session {
   [[nodiscard]] virtual json describe() const = 0;
   [[nodiscard]] virtual std::string transport_name() const = 0;  // result rows' "transport"
   [[nodiscard]] virtual std::map<std::string, std::string> labels() const = 0;
+  // The normal end, after the teardown barrier (NCCL: finalize); destruction alone is the error
+  // end.
+  virtual void finish() {}
 };
 
 #if PREFLIGHT_HAVE_LIBFABRIC
@@ -238,35 +239,39 @@ class MpiSession final : public Session {
 };
 #endif
 
-#if PREFLIGHT_HAVE_NCCL
 class NcclSession final : public Session {
  public:
-  NcclSession(Bootstrap& bootstrap, std::size_t max_bytes, int device, PeerLivenessCheck liveness)
-      : transport_(bootstrap, max_bytes, device, std::move(liveness)), device_(device) {}
+  NcclSession(Bootstrap& bootstrap, std::size_t max_bytes, int device, PeerLivenessCheck liveness,
+              const GpuLibraries& libraries)
+      : transport_(bootstrap, max_bytes, device, std::move(liveness), *libraries.cuda(),
+                   *libraries.nccl()),
+        device_(device),
+        libraries_(libraries.facts()) {}
   void exchange(Bootstrap& /*bootstrap*/) override {}
   std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
     return transport_.open_channel(peer_rank, label);
   }
   json describe() const override {
-    return json{{"backend", "nccl"}, {"nccl_version", transport_.version()}};
+    return json{{"backend", "nccl"},
+                {"nccl_version", transport_.version()},
+                {"libraries", libraries_},
+                {"net_plugin", loaded_net_plugins().to_json()}};
   }
   std::string transport_name() const override { return "nccl"; }
   std::map<std::string, std::string> labels() const override {
     return {{"nccl_version", transport_.version()}, {"cuda_device", std::to_string(device_)}};
   }
+  void finish() override { transport_.finish(); }
 
  private:
   NcclTransport transport_;
   int device_;
+  json libraries_;
 };
-#endif
 
-int cuda_devices() {
-#if PREFLIGHT_HAVE_CUDA
-  return cuda_device_count();
-#else
-  return 0;
-#endif
+// GPUs this rank sees through the loaded CUDA runtime; 0 without one.
+int cuda_devices(const GpuLibraries* gpu) {
+  return gpu != nullptr && gpu->cuda() != nullptr ? cuda_device_count(*gpu->cuda()) : 0;
 }
 
 // Before each exchange of results every rank waits here, sleeping between polls: an MPI
@@ -328,6 +333,7 @@ struct RankContext {
   std::mutex* setup_mutex = nullptr;  // loopback: two endpoints set up in one process
   std::string current_peer;           // for error messages
   StepBarrier* step_barrier = nullptr;
+  const GpuLibraries* gpu = nullptr;  // --transport nccl / --mem cuda: the loaded libraries
 };
 
 void arm(RankContext& context, const std::string& phase) {
@@ -667,11 +673,12 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
         request.max_window = options.window;
         request.disable_shared_memory = options.loopback || options.all_devices;
         if (options.memory == MemoryKind::cuda) {
-          const int devices = cuda_devices();
+          const int devices = cuda_devices(context.gpu);
           if (devices == 0) {
             throw SkipRun("STEP_SKIPPED", "--mem cuda: no CUDA device on this node");
           }
           request.cuda_device = map.local_rank % devices;
+          request.cuda_runtime = context.gpu->cuda();
         }
         try {
           std::unique_lock<std::mutex> lock;
@@ -699,32 +706,33 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
 #endif
     }
     case Transport::nccl: {
-#if PREFLIGHT_HAVE_NCCL
-      const int devices = cuda_devices();
-      if (devices == 0) {
-        throw SkipRun("STEP_SKIPPED", "--transport nccl: no CUDA device on this node");
+      const int devices = cuda_devices(context.gpu);
+      if (devices == 0 || context.gpu->nccl() == nullptr) {
+        throw SkipRun("STEP_SKIPPED", "--transport nccl: no CUDA device or no NCCL on this node");
       }
       return std::make_unique<NcclSession>(context.bootstrap, max_bytes, map.local_rank % devices,
-                                           context.liveness);
-#else
-      throw FeatureUnavailable("the NCCL transport", "PREFLIGHT_WITH_NCCL");
-#endif
+                                           context.liveness, *context.gpu);
     }
   }
   return nullptr;
 }
 
-// NCCL set-up is collective: every rank must reach it, so prerequisites are agreed first.
-std::string local_prerequisites(const P2pOptions& options) {
-  if ((options.transport == Transport::nccl || options.memory == MemoryKind::cuda) &&
-      cuda_devices() == 0) {
-#if PREFLIGHT_HAVE_CUDA
-    return "STEP_SKIPPED\n" +
-           std::string(options.transport == Transport::nccl ? "--transport nccl" : "--mem cuda") +
-           ": no CUDA device on this node (needs a GPU and its driver)";
-#else
-    throw FeatureUnavailable("CUDA memory", "PREFLIGHT_WITH_CUDA");
-#endif
+// NCCL set-up is collective: every rank must reach it, so prerequisites are agreed first. A
+// missing library or GPU is a skip that names what is missing.
+std::string local_prerequisites(const P2pOptions& options, const GpuLibraries* gpu) {
+  const bool nccl = options.transport == Transport::nccl;
+  if (!nccl && options.memory != MemoryKind::cuda) {
+    return "";
+  }
+  const std::string flag = nccl ? "--transport nccl" : "--mem cuda";
+  if (gpu == nullptr) {
+    return "STEP_SKIPPED\n" + flag + ": the CUDA runtime was not loaded";
+  }
+  if (const std::string missing = gpu->missing(nccl); !missing.empty()) {
+    return "STEP_SKIPPED\n" + flag + ": " + missing;
+  }
+  if (auto reason = cuda_unavailable_reason(*gpu->cuda())) {
+    return "STEP_SKIPPED\n" + flag + ": " + *reason + " (needs a GPU and its driver)";
   }
   return "";
 }
@@ -956,7 +964,7 @@ Report run_rank(RankContext& context) {
       std::string outcome;
       try {
         if (stage == 0) {
-          outcome = local_prerequisites(options);
+          outcome = local_prerequisites(options, context.gpu);
         } else {
           session = create_session(context, map, participant, options.sizes.back());
         }
@@ -1069,6 +1077,7 @@ Report run_rank(RankContext& context) {
     }
     // Nobody closes an endpoint while its peer may still be reaping the last completions.
     bootstrap.barrier();
+    session->finish();
     if (context.watchdog != nullptr) {
       context.watchdog->disarm();
     }
@@ -1139,7 +1148,8 @@ void run_loopback(const P2pOptions& options, const Report& started,
                             .writer = nullptr,
                             .progress = nullptr,
                             .setup_mutex = &setup_mutex,
-                            .current_peer = {}};
+                            .current_peer = {},
+                            .gpu = environment.gpu};
         const Report side = run_rank(context);
         for (const Check& check : side.checks) {
           if (check.status == Status::error || check.status == Status::timeout) {
@@ -1160,7 +1170,8 @@ void run_loopback(const P2pOptions& options, const Report& started,
                         .writer = environment.writer,
                         .progress = &environment.progress,
                         .setup_mutex = &setup_mutex,
-                        .current_peer = {}};
+                        .current_peer = {},
+                        .gpu = environment.gpu};
     initiator_side = run_rank(context);
   }  // the initiator's socket closes here, so a responder still waiting learns it is alone
   if (!responder_error.empty() && initiator_side.verdict.status != Status::pass &&
@@ -1332,7 +1343,8 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
                         .writer = writer,
                         .progress = &environment.progress,
                         .setup_mutex = nullptr,
-                        .current_peer = {}};
+                        .current_peer = {},
+                        .gpu = environment.gpu};
     (void)run_rank(context);
   }
   watchdog.disarm();

@@ -17,6 +17,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/raii.hpp"
 #include "reports/json_reader.hpp"
 #include "reports/json_schema.hpp"
@@ -84,10 +85,8 @@ std::string read_all(const std::filesystem::path& path) {
     }
     return text;
   }
+  check_input_path(path);  // missing, or a directory: said so
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw UsageError(fmt::format("{}: no such file", path.string()));
-  }
   const auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > kMaxInputFileBytes) {
     throw UsageError(fmt::format("{}: file is {} bytes, larger than the {} byte limit",
@@ -124,7 +123,7 @@ std::string read_all(const std::filesystem::path& path) {
     throw UsageError(fmt::format("{}: read error", path.string()));
   }
   text.resize(used);
-  return text;
+  return text_as_utf8(std::move(text));  // a UTF-16 file (PowerShell's `>`) is read as UTF-8
 }
 
 }  // namespace
@@ -167,7 +166,12 @@ PaddedText read_padded_file(const std::filesystem::path& path) {
     if (fd && ::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) &&
         static_cast<std::uint64_t>(info.st_size) <= kMaxInputFileBytes) {
       if (auto mapped = PaddedText::map_file(fd.get(), static_cast<std::size_t>(info.st_size))) {
-        return std::move(*mapped);
+        // UTF-16, or a UTF-8 byte-order mark: read_all decodes them.
+        const std::string_view head = mapped->view().substr(0, 4096);
+        if (detect_text_encoding(head) == TextEncoding::utf8 &&
+            head.rfind("\xEF\xBB\xBF", 0) != 0) {
+          return std::move(*mapped);
+        }
       }
     }
   }

@@ -240,5 +240,27 @@ TEST(LocalHardware, ReadsGpusAndEfaFromARoot) {
   EXPECT_THAT(hardware.efa_devices, ::testing::ElementsAre("rdmap16s27"));
 }
 
+// --nccl-lib reaches every NCCL step of the node plan; a path that does not exist is a usage
+// error before anything runs.
+TEST(NodePlan, NcclLibraryGoesToTheNcclSteps) {
+  NodeOptions options;
+  EXPECT_THAT(node_nccl_sweep_args(options), ::testing::Not(::testing::Contains("--nccl-lib")));
+  options.nccl_library = "/opt/job/nccl/lib/libnccl.so.2";
+  const auto args = node_nccl_sweep_args(options);
+  const auto flag = std::find(args.begin(), args.end(), "--nccl-lib");
+  ASSERT_NE(flag, args.end());
+  EXPECT_EQ(*(flag + 1), "/opt/job/nccl/lib/libnccl.so.2");
+  EXPECT_THAT(args, ::testing::IsSupersetOf({"--backend", "nccl", "--check", "1"}));
+  GeneralOptions general;
+  options.nccl_library = "/nonexistent/libnccl.so.2";
+  try {
+    (void)run_node_plan(general, options);
+    FAIL() << "no usage error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--nccl-lib /nonexistent/libnccl.so.2: no such file"),
+              std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace preflight::cli

@@ -1,10 +1,10 @@
-#include "probes/file_scan.hpp"
+#include "common/file_scan.hpp"
 
 #include <cctype>
 #include <fstream>
 #include <vector>
 
-namespace preflight::probes {
+namespace preflight {
 
 bool scan_file(const std::filesystem::path& path, std::string_view needle, std::size_t after_bytes,
                const std::function<bool(std::string_view)>& on_match) {
@@ -83,4 +83,4 @@ bool file_contains(const std::filesystem::path& path, std::string_view needle) {
   return found;
 }
 
-}  // namespace preflight::probes
+}  // namespace preflight
