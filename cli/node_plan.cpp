@@ -15,6 +15,39 @@ namespace {
 constexpr double kQuickBudget_s = 10;
 constexpr double kNodeBudget_s = 60;
 
+// The EFA loopback (preflight-p2p --loopback --all-devices): every device in turn, through the
+// NIC, one bandwidth size. A healthy device takes about 0.2 s (two endpoints, a verified window,
+// 50 ms of timed windows); the allowance is several times that, and the step's timeout grows with
+// the devices a node has (p4d 4, p5en 16, p5 32) instead of one figure for all: 32 devices within
+// a 60 s node plan. Each phase of a device (set-up, the size) has its own deadline, so a hung
+// device is named by the step's report before the step's timeout ends it.
+constexpr double kLoopbackBase_s = 5;         // process, libfabric and efa provider start
+constexpr double kLoopbackPerDevice_s = 1.5;  // allowance per device
+constexpr double kLoopbackPhaseDeadline_s = 10;
+
+double efa_loopback_timeout_s(std::size_t devices) {
+  return kLoopbackBase_s + static_cast<double>(devices) * kLoopbackPerDevice_s;
+}
+
+StepSpec efa_loopback_step(const PlanRun& run, const LocalHardware& hardware) {
+  auto step = run.tool_step("efa-loopback", "preflight-p2p",
+                            {"--transport",     "libfabric",
+                             "--provider",      "efa",
+                             "--loopback",      "--all-devices",
+                             "--test",          "bw",
+                             "--sizes",         "1M",
+                             "--window",        "16",
+                             "--warmup-iters",  "2",
+                             "--min-iters",     "3",
+                             "--time-per-size", "0.05",
+                             "--timeout",       fmt::format("{:g}", kLoopbackPhaseDeadline_s)},
+                            efa_loopback_timeout_s(hardware.efa_devices.size()));
+  if (hardware.efa_devices.empty() && step.skip_reason.empty()) {
+    step.skip_reason = "no EFA device";
+  }
+  return step;
+}
+
 const std::vector<std::string> kProbes{"versions", "drivers", "topology", "env", "efa"};
 
 // The platform's baseline for the instance type the probes found, compared by preflight-report.
@@ -61,13 +94,19 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
     throw UsageError(fmt::format("--nccl-lib {}: no such file", options.nccl_library));
   }
   PlanRun run(general, options.quick ? kQuickBudget_s : kNodeBudget_s);
-  const LocalHardware hardware = detect_local_hardware();
+  const LocalHardware hardware = detect_local_hardware(options.root);
   std::vector<StepSpec> steps;
   for (const auto& probe : kProbes) {
     steps.push_back(
         run.tool_step("probe-" + probe, "preflight-" + probe, {}, options.quick ? 8 : 20));
   }
   if (!options.quick) {
+    // Each NIC through a loopback first, right after the probes: it is the cheapest signal that
+    // moves (the efa driver reports every port ACTIVE whatever the link does), and the
+    // collectives after it may take the rest of the budget.
+    if (hardware.gpu_count > 0 || !hardware.efa_devices.empty()) {
+      steps.push_back(efa_loopback_step(run, hardware));
+    }
     if (hardware.gpu_count > 0) {
       const LaunchSpec gpus = local_launch(hardware.gpu_count, false);
       const std::vector<std::string> sweep = node_nccl_sweep_args(options);
@@ -79,14 +118,6 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
         over_efa.skip_reason = "no EFA device: NCCL traffic cannot be sent across EFA";
       }
       steps.push_back(std::move(over_efa));
-      auto loopback = run.tool_step("efa-loopback", "preflight-p2p",
-                                    {"--transport", "libfabric", "--provider", "efa", "--loopback",
-                                     "--all-devices", "--test", "bw", "--sizes", "8:4M:x8"},
-                                    20);
-      if (hardware.efa_devices.empty() && loopback.skip_reason.empty()) {
-        loopback.skip_reason = "no EFA device";
-      }
-      steps.push_back(std::move(loopback));
     } else {
       // No GPU: the same plan still means something, on host memory and local transports.
       const LaunchSpec local = local_launch(options.local_ranks, true);
@@ -114,6 +145,14 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
   suite.details["hardware"] = {{"gpus", hardware.gpu_count}, {"efa_devices", hardware.efa_devices}};
   if (!options.nccl_library.empty()) {
     suite.details["nccl_library"] = options.nccl_library;
+  }
+  if (!options.quick && (hardware.gpu_count > 0 || !hardware.efa_devices.empty())) {
+    suite.details["efa_loopback"] = {
+        {"devices", hardware.efa_devices.size()},
+        {"base_s", kLoopbackBase_s},
+        {"per_device_s", kLoopbackPerDevice_s},
+        {"phase_deadline_s", kLoopbackPhaseDeadline_s},
+        {"planned_timeout_s", efa_loopback_timeout_s(hardware.efa_devices.size())}};
   }
   compare_with_platform_baseline(run, suite);
   reports::finish_report(suite, general.common.warn_as_fail, general.common.deterministic);

@@ -34,9 +34,10 @@ struct GeneralOptions {
 };
 
 struct NodeOptions {
-  bool quick = false;        // probes only, <= 10 s
-  int local_ranks = 2;       // ranks of the host collectives / p2p when there is no GPU
-  std::string nccl_library;  // --nccl-lib: the libnccl the GPU steps test (the job's own)
+  bool quick = false;                // probes only, <= 10 s
+  int local_ranks = 2;               // ranks of the host collectives / p2p when there is no GPU
+  std::string nccl_library;          // --nccl-lib: the libnccl the GPU steps test (the job's own)
+  std::filesystem::path root = "/";  // where the GPUs and EFA devices are read (tests: a fixture)
 };
 
 // The arguments of the node plan's NCCL sweeps (with --nccl-lib when one is given).

@@ -1071,12 +1071,11 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     for (const auto& [device, counters] : deltas) {
       report.hw_counters_delta[prefix + device] = counters;
     }
-    for (const auto& [device, rises] : rising_efa_health_counters(deltas)) {
+    for (EfaCounterFinding finding : efa_counter_findings(deltas, std::nullopt)) {
+      finding.device = prefix + finding.device;
       counter_checks.push_back(
-          make_check("EFA_ERROR_COUNTERS_RISING", finding_status("EFA_ERROR_COUNTERS_RISING"),
-                     finding_message("EFA_ERROR_COUNTERS_RISING", prefix + device,
-                                     describe_counter_rises(rises)),
-                     {{"device", prefix + device}, {"rank", rank}, {"increases", rises}}));
+          make_check(finding.id, finding_status(finding.id), finding.message(),
+                     {{"device", finding.device}, {"rank", rank}, {"increases", finding.rises}}));
     }
   }
 

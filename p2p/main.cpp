@@ -87,8 +87,13 @@ void add_options(CLI::App& app, CommandLine& line) {
   P2pOptions& o = line.options;
   app.add_option("--transport", line.transport, "libfabric (default), mpi or nccl");
   app.add_option("--provider", o.provider,
-                 "libfabric provider: efa, tcp, shm, any name fi_info -l lists (layered names such "
-                 "as \"tcp;ofi_rxm\" too); default: libfabric's first choice");
+                 "libfabric provider: auto (efa where each node has EFA devices; a node without "
+                 "is an error, never a silent tcp), efa, tcp, shm, any name fi_info -l lists "
+                 "(layered names such as \"tcp;ofi_rxm\" too); default: libfabric's first choice. "
+                 "Every node chooses for itself and all must agree");
+  app.add_option("--root", o.root,
+                 "read this node's EFA devices (sysfs) from this tree instead of / (the probes' "
+                 "--root; env PREFLIGHT_ROOT gives each rank its own in tests)");
   app.add_option("--domain", o.domain, "libfabric domain (an EFA device: rdmap79s0-rdm; tcp: lo)");
   app.add_option("--op", line.op, "send (tagged, default), write or read (RMA; needs FI_RMA)");
   app.add_option("--mem", line.memory, "host (default) or cuda (FI_HMEM / NCCL; needs a GPU)");

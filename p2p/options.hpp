@@ -21,7 +21,11 @@ enum class Pattern { pair, all_pairs, ring };
 
 struct P2pOptions {
   Transport transport = Transport::libfabric;
-  std::string provider;  // libfabric: empty/"any" or a provider name, layered ones included
+  // libfabric: "auto" (efa where the node has EFA devices, an error where it has none), empty or
+  // "any" (libfabric's first choice), or a provider name, layered ones included. Chosen on each
+  // node and agreed by all (p2p/provider_choice.hpp).
+  std::string provider;
+  std::string root = "/";  // where this rank reads its node's EFA devices (sysfs), for tests
   std::string domain;
   DataOp op = DataOp::send;
   MemoryKind memory = MemoryKind::host;
