@@ -220,6 +220,10 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "if it recurs"},
     {"NCCL_TESTS_INCOMPLETE", monitor, C::benchmark, "nccl-tests output {} is incomplete: {}",
      "The run hung or was cut short: rerun under a timeout with NCCL_DEBUG=INFO"},
+    {"NCCL_TESTS_RANKS_UNKNOWN", info, C::benchmark,
+     "{} does not say how many ranks ran ({}): times and printed bandwidths imported with ranks "
+     "unknown",
+     "Import with --ranks N (and --nodes N) so the rows compare with baselines and trend"},
     // Collectives (preflight-allreduce, ...). COLLECTIVE_MEASURED: collective, ranks, summary
     // naming the peak bus bandwidth and where it was reached. BENCH_INCOMPLETE (partial reports
     // written after every size): tool, sizes finished, sizes planned, why.

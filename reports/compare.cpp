@@ -1,5 +1,6 @@
 #include "reports/compare.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -109,7 +110,8 @@ std::string describe_metric(const MetricOutcome& m) {
     return fmt::format("{} not measured (expected {})", metric_label(m.metric),
                        format_metric(m.metric, m.expected));
   }
-  return fmt::format("{} {} vs {} expected ({})", metric_label(m.metric),
+  // Compiled: every row of a comparison of 10,000 sizes gets its reason.
+  return fmt::format(FMT_COMPILE("{} {} vs {} expected ({})"), metric_label(m.metric),
                      format_metric(m.metric, *m.measured), format_metric(m.metric, m.expected),
                      format_percent(m.delta));
 }
@@ -193,21 +195,25 @@ void finish_comparison(Comparison& c, std::string_view what) {
 std::map<std::uint64_t, int> index_by_size(const std::vector<ResultRow>& results,
                                            const std::vector<int>& selected,
                                            std::vector<std::string>& notes) {
-  std::map<std::uint64_t, std::vector<int>> by_size;
-  for (const int i : selected) {
-    by_size[results[static_cast<std::size_t>(i)].size_bytes].push_back(i);
-  }
+  // Sorted by (size, median time): each size's rows are then one run, its median in the middle
+  // (no container per size: a report of 10,000 sizes would allocate 10,000 of them).
+  std::vector<int> order = selected;
+  const auto row = [&](int i) -> const ResultRow& { return results[static_cast<std::size_t>(i)]; };
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return row(x).size_bytes != row(y).size_bytes ? row(x).size_bytes < row(y).size_bytes
+                                                  : row(x).time_s.median < row(y).time_s.median;
+  });
   std::map<std::uint64_t, int> index;
   int duplicated = 0;
-  for (auto& [size, rows] : by_size) {
-    if (rows.size() > 1) {
-      ++duplicated;
-      std::stable_sort(rows.begin(), rows.end(), [&](int x, int y) {
-        return results[static_cast<std::size_t>(x)].time_s.median <
-               results[static_cast<std::size_t>(y)].time_s.median;
-      });
+  for (std::size_t start = 0; start < order.size();) {
+    std::size_t end = start + 1;
+    while (end < order.size() && row(order[end]).size_bytes == row(order[start]).size_bytes) {
+      ++end;
     }
-    index[size] = rows[(rows.size() - 1) / 2];
+    duplicated += end - start > 1 ? 1 : 0;
+    index.emplace_hint(index.end(), row(order[start]).size_bytes,
+                       order[start + (end - start - 1) / 2]);
+    start = end;
   }
   if (duplicated > 0) {
     notes.push_back(fmt::format(
@@ -298,6 +304,7 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
   // Row-level selection.
   std::vector<int> selected;
   std::set<int> wrong_ranks;
+  int unknown_ranks = 0;
   for (std::size_t i = 0; i < report.results.size(); ++i) {
     const ResultRow& row = report.results[i];
     if (row.benchmark != m.benchmark || (!m.backend.empty() && row.backend != m.backend) ||
@@ -307,11 +314,19 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
         !labels_match(m.labels, row.labels)) {
       continue;
     }
-    if (expected_ranks > 0 && row.ranks != expected_ranks) {
+    if (expected_ranks > 0 && row.ranks > 0 && row.ranks != expected_ranks) {
       wrong_ranks.insert(row.ranks);
       continue;
     }
+    unknown_ranks += row.ranks == 0 ? 1 : 0;
     selected.push_back(static_cast<int>(i));
+  }
+  if (unknown_ranks > 0) {
+    c.notes.push_back(fmt::format(
+        "{} row(s) do not state their rank count (an imported log that does not say); {}",
+        unknown_ranks,
+        expected_ranks > 0 ? fmt::format("assumed {} (import with --ranks)", expected_ranks)
+                           : std::string("compared as they are")));
   }
   for (const auto& field : {std::pair{"backend", m.backend}, std::pair{"benchmark", m.benchmark},
                             std::pair{"dtype", m.dtype}, std::pair{"placement", m.placement}}) {
@@ -350,6 +365,7 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
 
   const auto index = index_by_size(report.results, selected, c.notes);
   std::set<std::uint64_t> expected_sizes;
+  c.rows.reserve(baseline.rows.size());
   for (const BaselineRow& expected : baseline.rows) {
     expected_sizes.insert(expected.size_bytes);
     RowOutcome row;

@@ -19,9 +19,11 @@
 #include "common/text.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/baseline.hpp"
+#include "reports/baseline_model.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
 #include "reports/import_nccl_tests.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/render.hpp"
 #include "reports/report_io.hpp"
 #include "reports/validate.hpp"
@@ -122,6 +124,17 @@ struct BaselineCliOptions {
   std::string latency_floor = "0us";
 };
 
+struct ModelCliOptions {
+  std::string instance_type;
+  int nodes = 0;
+  int ranks_per_node = 0;
+  std::string benchmark = "all_reduce";
+  std::string min_size = "8";
+  std::string max_size = "16G";
+  std::string name;
+  std::string output;
+};
+
 struct HistoryCliOptions {
   std::string db;
   std::vector<std::string> reports;
@@ -152,6 +165,7 @@ struct ImportCliOptions {
   int ranks = 0;
   std::string benchmark;
   std::string backend = "nccl";
+  bool keep_repeats = false;
 };
 
 struct ValidateCliOptions {
@@ -164,9 +178,13 @@ int run_compare(const CompareOptions& options, const CommonOptions& common) {
   Report report = read_report(options.report);
   const Baseline baseline = read_baseline(options.baseline);
   const Comparison comparison = compare_to_baseline(report, baseline, origin_of(options.report));
-  attach_comparison(report, comparison, common.warn_as_fail);
   if (!common.json_path.empty()) {
+    attach_comparison(report, comparison, common.warn_as_fail);
     write_report(report, common.json_path);
+  } else {
+    // Only the verdict is needed: skip building details.comparison (a DOM of every row).
+    report.checks.push_back(comparison_check(comparison));
+    report.verdict = compute_verdict(report.checks, common.warn_as_fail);
   }
   if (!common.quiet && common.json_path != "-") {
     std::cout << render_comparison_text(comparison);
@@ -235,6 +253,60 @@ int run_baseline_create(const BaselineCliOptions& cli, const CommonOptions& comm
   return exit_code::pass;
 }
 
+int run_baseline_model(const ModelCliOptions& cli, const CommonOptions& common) {
+  if (cli.nodes < 1) {
+    throw UsageError("--nodes: at least 1");
+  }
+  if (cli.ranks_per_node < 0) {
+    throw UsageError("--ranks-per-node: at least 1");
+  }
+  BaselineModelOptions options;
+  options.instance_type = cli.instance_type;
+  options.nodes = cli.nodes;
+  options.ranks_per_node = cli.ranks_per_node;
+  options.benchmark = cli.benchmark;
+  options.min_size_bytes = parse_size(cli.min_size);
+  options.max_size_bytes = parse_size(cli.max_size);
+  options.name = cli.name;
+  options.deterministic = common.deterministic;
+  if (options.benchmark != "all_reduce") {
+    throw UsageError(fmt::format("--benchmark {}: the model is fitted to all_reduce runs only",
+                                 options.benchmark));
+  }
+  const PlatformModel model = fit_platform_model(cli.instance_type);
+  const Baseline baseline = model_baseline(options, model);
+  // What we write must be what we would accept.
+  const auto errors = validate_baseline_document(nlohmann::json(baseline));
+  if (!errors.empty()) {
+    throw Error("preflight-report", "model_baseline", "",
+                errors.front().pointer + ": " + errors.front().message, 0);
+  }
+  write_output(cli.output, dump_baseline(baseline));
+  if (!common.quiet) {
+    std::cerr << fmt::format(
+        "{}: wrote baseline '{}' ({} sizes, {} node(s) x {} ranks) to {}; model fitted on {}\n",
+        kTool, baseline.name, baseline.rows.size(), baseline.match.nodes,
+        baseline.match.ranks_per_node, cli.output == "-" ? "stdout" : cli.output, model.fitted_on);
+    std::cerr << fmt::format(
+        "{}: error on the published points held out of the fit "
+        "(largest {:.1f}%):\n",
+        kTool, model.worst_held_out_error() * 100);
+    for (const auto& point : model.points) {
+      if (point.use != ModelPoint::Use::held_out) {
+        continue;
+      }
+      const bool time = point.metric == kMetricTime;
+      std::cerr << fmt::format(
+          "  {:<40} {:>12} B  {:<6} {:>9.2f} measured {:>9.2f} model "
+          "{:>+6.1f}%  ({} {})\n",
+          point.run.substr(0, 40), point.size_bytes, time ? "us" : "GB/s",
+          point.measured * (time ? 1e6 : 1e-9), point.predicted * (time ? 1e6 : 1e-9),
+          point.error * 100, point.algorithm, point.protocol);
+    }
+  }
+  return exit_code::pass;
+}
+
 int run_render(const RenderCliOptions& cli, const CommonOptions& common) {
   const auto format = parse_render_format(cli.format);
   if (!format) {
@@ -265,15 +337,23 @@ int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
   options.benchmark = cli.benchmark;
   options.backend = cli.backend;
   options.deterministic = common.deterministic;
+  options.keep_repeats = cli.keep_repeats;
   const Report report = import_nccl_tests_file(cli.file, options);
   write_report(report, common.json_path.empty() ? std::string("-") : common.json_path);
   if (!common.quiet) {
     const RunShape shape = run_shape(report);
     std::cerr << fmt::format(
-        "{}: imported {} rows of {} ({} ranks{}) from {}: {}\n", kTool, report.results.size(),
+        "{}: imported {} rows of {} ({}{}) from {}: {}\n", kTool, report.results.size(),
         report.results.empty() ? std::string("nccl-tests") : report.results.front().benchmark,
-        shape.ranks, shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "",
-        origin_of(cli.file), report.verdict.summary);
+        shape.ranks > 0 ? fmt::format("{} ranks", shape.ranks) : std::string("ranks unknown"),
+        shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "", origin_of(cli.file),
+        report.verdict.summary);
+    for (const auto& check : report.checks) {
+      if (check.status == Status::warn) {
+        std::cerr << fmt::format("{}: warning: {}{}\n", kTool, check.message,
+                                 check.remediation.empty() ? "" : " (" + check.remediation + ")");
+      }
+    }
   }
   return report.verdict.exit_code;
 }
@@ -282,15 +362,14 @@ int run_validate(const ValidateCliOptions& cli, const CommonOptions& common) {
   bool all_valid = true;
   for (const auto& path : cli.files) {
     const std::string origin = origin_of(path);
-    nlohmann::json document;
+    Validation validation;
     try {
-      document = read_json_file(path);
+      validation = validate_text(read_padded_file(path), origin);
     } catch (const UsageError& e) {
       std::cout << e.what() << "\n";
       all_valid = false;
       continue;
     }
-    const Validation validation = validate_document(document);
     if (validation.valid()) {
       if (!common.quiet) {
         std::cout << fmt::format("{}: valid {}\n", origin, validation.schema);
@@ -519,6 +598,22 @@ int main_report(int argc, char** argv) {
   create_cmd->add_option("--latency-floor", baseline.latency_floor,
                          "absolute warn allowance for times, e.g. 10us on EFA (0; fail: twice)");
 
+  ModelCliOptions model;
+  auto* model_cmd = baseline_cmd->add_subcommand(
+      "model",
+      "An expected all_reduce curve for any node count: a latency-bandwidth model (ring and "
+      "tree, NVLink inside a node, EFA between nodes) fitted to published runs; wider bands");
+  model_cmd->add_option("--instance-type", model.instance_type, "e.g. p5.48xlarge")->required();
+  model_cmd->add_option("--nodes", model.nodes, "node count")->required();
+  model_cmd->add_option("--ranks-per-node", model.ranks_per_node,
+                        "ranks per node (default: one per GPU)");
+  model_cmd->add_option("--benchmark", model.benchmark, "all_reduce (the only one modelled)");
+  model_cmd->add_option("--min-size", model.min_size, "smallest size (8)");
+  model_cmd->add_option("--max-size", model.max_size, "largest size, doubling (16G)");
+  model_cmd->add_option("--name", model.name, "baseline name");
+  model_cmd->add_option("--output,-o", model.output, "baseline file to write ('-': stdout)")
+      ->required();
+
   HistoryCliOptions history;
   auto* history_cmd = app.add_subcommand(
       "history", "Regression history in SQLite (default $XDG_DATA_HOME/preflight/history.db)");
@@ -571,6 +666,9 @@ int main_report(int argc, char** argv) {
   nccl_cmd->add_option("--benchmark", import.benchmark,
                        "all_reduce, all_gather, ... (default: from the output)");
   nccl_cmd->add_option("--backend", import.backend, "backend name for the rows (nccl)");
+  nccl_cmd->add_flag("--keep-repeats", import.keep_repeats,
+                     "keep every printed row of repeated tables (-R, -N) instead of one row per "
+                     "size with the statistics over the repeats");
 
   ValidateCliOptions validate;
   auto* validate_cmd =
@@ -594,6 +692,9 @@ int main_report(int argc, char** argv) {
     }
     if (create_cmd->parsed()) {
       return run_baseline_create(baseline, common);
+    }
+    if (model_cmd->parsed()) {
+      return run_baseline_model(model, common);
     }
     if (render_cmd->parsed()) {
       return run_render(render, common);
