@@ -54,8 +54,8 @@ void check_depth(std::string_view text, std::string_view origin) {
     } else if (c == '{' || c == '[') {
       if (++depth > kMaxJsonDepth) {
         const auto at = locate(text, i);
-        throw UsageError(fmt::format("{}:{}:{}: JSON nested deeper than {} levels", origin,
-                                     at.line, at.column, kMaxJsonDepth));
+        throw UsageError(fmt::format("{}:{}:{}: JSON nested deeper than {} levels", origin, at.line,
+                                     at.column, kMaxJsonDepth));
       }
     } else if ((c == '}' || c == ']') && depth > 0) {
       --depth;
@@ -188,8 +188,12 @@ void write_report(const Report& report, const std::string& path) {
   write_file_atomic(path, text, 0644);
 }
 
+IncrementalReportWriter::IncrementalReportWriter(std::string path)
+    : path_(std::move(path)),
+      rewritable_(!path_.empty() && path_ != "-" && is_replaced_atomically(path_)) {}
+
 void IncrementalReportWriter::checkpoint(const Report& report) {
-  if (path_.empty() || path_ == "-") {
+  if (!rewritable_) {
     return;
   }
   const std::lock_guard lock(mutex_);
@@ -198,6 +202,10 @@ void IncrementalReportWriter::checkpoint(const Report& report) {
 
 void IncrementalReportWriter::finish(const Report& report) {
   const std::lock_guard lock(mutex_);
+  if (finished_ && !rewritable_) {
+    return;
+  }
+  finished_ = true;
   write_report(report, path_);
 }
 
