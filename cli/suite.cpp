@@ -10,6 +10,8 @@
 
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "reports/compare.hpp"
+#include "reports/format.hpp"
 #include "reports/json_schema.hpp"
 #include "reports/render_text.hpp"
 #include "reports/report_io.hpp"
@@ -114,6 +116,84 @@ std::string xml_escape(std::string_view text) {
   return escaped;
 }
 
+// A history series ("p5.48xlarge|1n|all_reduce|nccl|float|sum|out_of_place|8r|step=x;") for
+// people: "all_reduce nccl float sum out_of_place x8 on 1x p5.48xlarge [step=x]". Anything else
+// is shown as it is.
+std::string readable_series(const std::string& series) {
+  const auto parts = split(series, '|');
+  if (parts.size() != 9) {
+    return series;
+  }
+  std::string text = fmt::format("{} {} {} {} {} x{}", parts[2], parts[3], parts[4],
+                                 parts[5].empty() ? "-" : parts[5], parts[6],
+                                 parts[7].substr(0, parts[7].size() - 1));
+  const std::string_view nodes = parts[1].substr(0, parts[1].size() - 1);
+  if (nodes != "0" || !parts[0].empty()) {
+    text += fmt::format(" on {}x {}", nodes, parts[0].empty() ? "?" : parts[0]);
+  }
+  std::vector<std::string> labels;
+  for (const auto label : split(parts[8], ';')) {
+    if (!label.empty()) {
+      labels.emplace_back(label);
+    }
+  }
+  if (!labels.empty()) {
+    text += " [" + join(labels, ", ") + "]";
+  }
+  return text;
+}
+
+// The rows of a trend (details.trend) that left their band, one line each.
+std::vector<std::string> regressed_rows(const nlohmann::json& trend) {
+  std::vector<std::string> lines;
+  for (const auto& row : trend.value("rows", nlohmann::json::array())) {
+    if (row.value("verdict", std::string()) != "regression") {
+      continue;
+    }
+    const std::string metric = row.value("metric", std::string());
+    const auto shown = [&](double value) {
+      return fmt::format("{:.4g}", reports::metric_display_value(metric, value));
+    };
+    const auto band = row.value("band", nlohmann::json::array());
+    lines.push_back(fmt::format(
+        "{} {} B: {} {} {}, outside the band [{}, {}] (median {} of {} previous runs)",
+        readable_series(row.value("series", std::string())), row.value("size_bytes", 0ULL),
+        reports::metric_label(metric), shown(row.value("value", 0.0)), reports::metric_unit(metric),
+        band.size() == 2 ? shown(band[0].get<double>()) : "?",
+        band.size() == 2 ? shown(band[1].get<double>()) : "?", shown(row.value("median", 0.0)),
+        row.value("previous_runs", 0)));
+  }
+  return lines;
+}
+
+std::string baseline_and_trend_text(const reports::Report& suite) {
+  std::ostringstream text;
+  if (suite.details.contains("baseline")) {
+    const auto& baseline = suite.details.at("baseline");
+    if (baseline.value("status", std::string()) == "compared") {
+      for (const auto& comparison : baseline.at("comparisons")) {
+        text << fmt::format(
+            "baseline: step {} against {} ({}): {}\n", comparison.value("step", std::string()),
+            comparison.value("baseline", std::string()), comparison.value("path", std::string()),
+            comparison.value("summary", std::string()));
+        for (const auto& row : comparison.value("failed_rows", nlohmann::json::array())) {
+          text << "  " << row.get<std::string>() << "\n";
+        }
+      }
+    } else {
+      text << "baseline: none: " << baseline.value("reason", std::string()) << "\n";
+    }
+  }
+  if (suite.details.contains("trend")) {
+    const auto& trend = suite.details.at("trend");
+    text << "trend: " << trend.value("summary", std::string()) << "\n";
+    for (const auto& line : regressed_rows(trend)) {
+      text << "  regression: " << line << "\n";
+    }
+  }
+  return text.str();
+}
+
 }  // namespace
 
 Status status_for_exit_code(int exit_code) {
@@ -207,13 +287,26 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
     }
   }
   load_report(outcome);
-  if (outcome.status == Status::pass && !outcome.spec.report_path.empty() && !outcome.report) {
+  const bool no_report = !outcome.spec.report_path.empty() && !outcome.report;
+  if (outcome.status == Status::pass && no_report) {
     // Exit 0 without a readable report is not a pass: nothing says what was checked.
     outcome.status = Status::error;
     outcome.note = "exit 0 but " + outcome.report_error;
+  } else if (outcome.status == Status::fail && no_report) {
+    // Exit 1 without a report names no failed check: the launch or the tool broke (mpirun's
+    // "not enough slots", srun's "Unable to allocate resources").
+    outcome.status = Status::error;
   }
   if (outcome.status != Status::pass) {
     outcome.stderr_tail = read_tail(options.stderr_path, 4096, 12);
+  }
+  if (outcome.status == Status::error && no_report && outcome.note.empty()) {
+    const std::string cause = cause_from_stderr(read_tail(options.stderr_path, 16384, 80));
+    outcome.note = outcome.spec.launcher.empty()
+                       ? fmt::format("exit {} without a report{}", outcome.exit_code,
+                                     cause.empty() ? "" : ": " + cause)
+                       : fmt::format("launch failed ({} exit {}){}", outcome.spec.launcher,
+                                     outcome.exit_code, cause.empty() ? "" : ": " + cause);
   }
   if (show_progress_) {
     std::cerr << fmt::format("{}: {} (exit {}) in {:.1f} s, elapsed {:.1f} s\n", prefix,
@@ -267,8 +360,13 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
                  ? Status::warn
                  : status;
     };
+    const auto& own_ids = outcome.spec.own_check_ids;
+    const bool judge = !own_ids.empty();
     if (outcome.report) {
       for (auto check : outcome.report->checks) {
+        if (judge && std::find(own_ids.begin(), own_ids.end(), check.id) == own_ids.end()) {
+          continue;  // a check of an earlier step, repeated in the judge's report
+        }
         if (!check.evidence.is_object()) {
           check.evidence = nlohmann::json::object();
         }
@@ -282,6 +380,9 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         suite.checks.push_back(std::move(check));
       }
       for (auto row : outcome.report->results) {
+        if (judge) {
+          break;
+        }
         row.labels["step"] = name;
         suite.results.push_back(std::move(row));
       }
@@ -294,7 +395,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
       for (const auto& [key, value] : inventory.versions) {
         suite.inventory.versions.emplace(key, value);
       }
-      if (!have_inventory &&
+      if (!have_inventory && !judge &&
           (!inventory.instance_type.empty() || !inventory.gpus.empty() || !inventory.efa.empty())) {
         suite.inventory.instance_type = inventory.instance_type;
         suite.inventory.gpus = inventory.gpus;
@@ -329,15 +430,16 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         step_check("STEP_FAILED", Status::fail,
                    finding_message("STEP_FAILED", name, outcome.exit_code, detail));
         break;
-      case Status::error:
-        step_check(
-            "STEP_ERROR", Status::error,
-            finding_message("STEP_ERROR", name, outcome.exit_code,
-                            outcome.stderr_tail.empty()
-                                ? detail
-                                : detail + "; stderr: " +
-                                      std::string(trim(split_lines(outcome.stderr_tail).back()))));
+      case Status::error: {
+        // The note already carries the cause when the step wrote no report.
+        const std::string cause = cause_from_stderr(outcome.stderr_tail);
+        step_check("STEP_ERROR", Status::error,
+                   finding_message("STEP_ERROR", name, outcome.exit_code,
+                                   cause.empty() || detail.find(cause) != std::string::npos
+                                       ? detail
+                                       : detail + "; stderr: " + cause));
         break;
+      }
       case Status::timeout:
         step_check("STEP_TIMEOUT", Status::timeout,
                    finding_message("STEP_TIMEOUT", name,
@@ -345,6 +447,112 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         break;
     }
   }
+}
+
+std::string cause_from_stderr(const std::string& stderr_text) {
+  constexpr std::size_t kMaxCause = 400;
+  const auto lines = split_lines(stderr_text);
+  const auto is_rule = [](std::string_view line) {
+    return line.find_first_not_of("-=*_ \t") == std::string_view::npos;
+  };
+  std::string cause;
+  for (const auto& line : lines) {
+    const std::string lowered = to_lower(line);
+    if (lowered.find("error") != std::string::npos && !is_rule(line)) {
+      cause = std::string(trim(line));
+      break;
+    }
+  }
+  if (cause.empty()) {
+    // Open MPI prints its launch failures as a paragraph between rules of dashes.
+    std::vector<std::string> paragraph;
+    for (const auto& line : lines) {
+      if (is_rule(line)) {
+        if (!paragraph.empty()) {
+          break;
+        }
+        continue;
+      }
+      paragraph.emplace_back(trim(line));
+    }
+    cause = join(paragraph, " ");
+  }
+  if (cause.size() > kMaxCause) {
+    cause = cause.substr(0, kMaxCause - 3) + "...";
+  }
+  return cause;
+}
+
+void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutcome>& outcomes,
+                              const reports::BaselineLibrary& library, bool named) {
+  nlohmann::json baseline = {{"searched", library.searched}};
+  if (!library.problems.empty()) {
+    baseline["problems"] = library.problems;
+  }
+  nlohmann::json comparisons = nlohmann::json::array();
+  std::vector<std::string> unmatched;
+  auto& steps = suite.details["steps"];
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& outcome = outcomes[i];
+    if (!outcome.report || outcome.report->results.empty() ||
+        !outcome.spec.compare_with_baselines || !outcome.spec.own_check_ids.empty()) {
+      continue;
+    }
+    const auto& name = outcome.spec.name;
+    const auto matching = reports::compare_with_matching_baselines(*outcome.report, library,
+                                                                   fmt::format("step {}", name));
+    for (const auto& reason : matching.unmatched) {
+      unmatched.push_back(fmt::format("{}: {}", name, reason));
+    }
+    for (const auto& use : matching.compared) {
+      auto check = reports::comparison_check(use.comparison);
+      check.evidence["step"] = name;
+      check.evidence["baseline_path"] = use.path.string();
+      suite.checks.push_back(std::move(check));
+      nlohmann::json comparison = use.comparison;
+      if (i < steps.size()) {
+        steps[i]["comparison"] = comparison;
+      }
+      std::vector<std::string> failed_rows;
+      for (const auto& row : use.comparison.rows) {
+        if ((row.verdict == reports::RowVerdict::fail && !row.within_budget) ||
+            row.verdict == reports::RowVerdict::missing) {
+          failed_rows.push_back(fmt::format("{} B: {}: {}", row.size_bytes,
+                                            reports::to_string(row.verdict), row.reason));
+        }
+      }
+      comparisons.push_back({{"step", name},
+                             {"baseline", use.comparison.reference},
+                             {"path", use.path.string()},
+                             {"status", std::string(to_string(use.comparison.status))},
+                             {"summary", use.comparison.summary},
+                             {"failed_rows", failed_rows}});
+    }
+  }
+  if (!comparisons.empty()) {
+    baseline["status"] = "compared";
+    baseline["comparisons"] = comparisons;
+    if (!unmatched.empty()) {
+      baseline["not_compared"] = unmatched;
+    }
+  } else {
+    baseline["status"] = "none";
+    const std::string where = library.searched.empty() ? std::string("no baseline directory")
+                                                       : join(library.searched, ", ");
+    baseline["reason"] =
+        library.files.empty() ? fmt::format("no baseline found in {}", where)
+        : unmatched.empty()
+            ? std::string("no step measured anything a baseline could match")
+            : fmt::format("no baseline in {} matches: {}", where, join(unmatched, "; "));
+    if (named) {
+      suite.checks.push_back(
+          reports::make_check("HARNESS_ERROR", Status::error,
+                              fmt::format("the plan's baseline {} was compared with no step: {}",
+                                          where, baseline["reason"].get<std::string>()),
+                              {{"baseline", library.searched}, {"problems", library.problems}}));
+    }
+  }
+  suite.details["baseline"] = baseline;
 }
 
 std::filesystem::path find_tool(const std::filesystem::path& bin_dir, const std::string& name) {
@@ -392,6 +600,7 @@ std::string render_suite_text(const reports::Report& suite) {
     text << fmt::format("cluster: bad nodes: {}; bad links: {}; unreachable: {}\n",
                         list("bad_nodes"), list("bad_links"), list("unreachable"));
   }
+  text << baseline_and_trend_text(suite);
   text << render_checks_text(suite);
   return text.str();
 }
@@ -417,9 +626,16 @@ std::string render_junit(const reports::Report& suite) {
     }
     cases << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
                          xml_escape(suite_name), xml_escape(name), duration_s);
+    std::string body = step.value("stderr_tail", std::string());
+    if (step.contains("report") && step.at("report").is_object() &&
+        step.at("report").contains("details") &&
+        step.at("report").at("details").contains("trend")) {
+      // The trend step: name every row that left its band.
+      const auto rows = regressed_rows(step.at("report").at("details").at("trend"));
+      body = join(rows, "\n") + (body.empty() ? "" : "\n" + body);
+    }
     const std::string detail =
-        xml_escape(fmt::format("exit {}: {}\n{}", step.value("exit_code", -1), message,
-                               step.value("stderr_tail", std::string())));
+        xml_escape(fmt::format("exit {}: {}\n{}", step.value("exit_code", -1), message, body));
     switch (status) {
       case Status::pass:
       case Status::warn:
@@ -440,16 +656,60 @@ std::string render_junit(const reports::Report& suite) {
     }
     cases << "    </testcase>\n";
   }
+  // One case per baseline comparison, failing with the rows that missed the baseline.
+  std::size_t tests = steps.size();
+  nlohmann::json properties = nlohmann::json::array();
+  if (suite.details.contains("baseline")) {
+    const auto& baseline = suite.details.at("baseline");
+    properties.push_back({"preflight.baseline",
+                          baseline.value("status", std::string()) == "compared"
+                              ? fmt::format("{} comparison(s)", baseline.at("comparisons").size())
+                              : "none: " + baseline.value("reason", std::string())});
+    for (const auto& comparison : baseline.value("comparisons", nlohmann::json::array())) {
+      ++tests;
+      const std::string summary = comparison.value("summary", std::string());
+      cases << fmt::format(
+          "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n", xml_escape(suite_name),
+          xml_escape(fmt::format("baseline {} vs {}", comparison.value("step", std::string()),
+                                 comparison.value("baseline", std::string()))));
+      const auto status =
+          parse_status(comparison.value("status", std::string("error"))).value_or(Status::error);
+      if (status == Status::fail) {
+        ++failures;
+        std::vector<std::string> rows;
+        for (const auto& row : comparison.value("failed_rows", nlohmann::json::array())) {
+          rows.push_back(row.get<std::string>());
+        }
+        cases << fmt::format(
+            "      <failure message=\"{}\" type=\"baseline\">{}</failure>\n", xml_escape(summary),
+            xml_escape(comparison.value("path", std::string()) + "\n" + join(rows, "\n")));
+      }
+      cases << "    </testcase>\n";
+    }
+  }
+  if (suite.details.contains("trend")) {
+    properties.push_back(
+        {"preflight.trend", suite.details.at("trend").value("summary", std::string())});
+  }
   std::ostringstream xml;
   xml << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   xml << fmt::format(
       "<testsuites name=\"preflight\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\">\n",
-      steps.size(), failures, errors, skipped, total_s);
+      tests, failures, errors, skipped, total_s);
   xml << fmt::format(
       "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\">\n",
-      xml_escape(suite_name), steps.size(), failures, errors, skipped, total_s);
+      xml_escape(suite_name), tests, failures, errors, skipped, total_s);
+  if (!properties.empty()) {
+    xml << "    <properties>\n";
+    for (const auto& property : properties) {
+      xml << fmt::format("      <property name=\"{}\" value=\"{}\"/>\n",
+                         xml_escape(property.at(0).get<std::string>()),
+                         xml_escape(property.at(1).get<std::string>()));
+    }
+    xml << "    </properties>\n";
+  }
   xml << cases.str();
   xml << "  </testsuite>\n</testsuites>\n";
   return xml.str();

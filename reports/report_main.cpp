@@ -320,9 +320,23 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
     reports.push_back(read_report(path));
   }
   HistoryStore store = HistoryStore::open(history_path(cli), true);
+  // With --json, a report of what was recorded (the plans read the run ids from it).
+  std::vector<const char*> no_argv;
+  Report recorded = start_report(kTool, 0, no_argv.data(), common.deterministic);
+  nlohmann::json runs = nlohmann::json::array();
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto added = store.add(reports[i], origin_of(cli.reports[i]));
-    if (!common.quiet) {
+    runs.push_back({{"id", added.id},
+                    {"source", origin_of(cli.reports[i])},
+                    {"duplicate", added.duplicate},
+                    {"results", added.results}});
+    recorded.checks.push_back(make_check(
+        "HISTORY_RECORDED", Status::pass,
+        finding_message("HISTORY_RECORDED", origin_of(cli.reports[i]), added.id,
+                        store.path().string()) +
+            (added.duplicate ? " (already recorded: the same report)" : ""),
+        {{"run", added.id}, {"db", store.path().string()}, {"duplicate", added.duplicate}}));
+    if (!common.quiet && common.json_path != "-") {
       if (added.duplicate) {
         std::cout << fmt::format("{}: already recorded as run {}\n", origin_of(cli.reports[i]),
                                  added.id);
@@ -331,6 +345,11 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
                                  origin_of(cli.reports[i]), added.id, added.results);
       }
     }
+  }
+  if (!common.json_path.empty()) {
+    recorded.details["history"] = {{"db", store.path().string()}, {"runs", runs}};
+    finish_report(recorded, common.warn_as_fail, common.deterministic);
+    write_report(recorded, common.json_path);
   }
   return exit_code::pass;
 }
