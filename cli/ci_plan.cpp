@@ -162,7 +162,9 @@ reports::Report run_ci_plan(const GeneralOptions& general, const CiPlan& plan) {
                            general.common.deterministic);
     write_file_atomic(recorded, reports::dump_report(so_far));
     auto add = run.tool_step("history-record", "preflight-report",
-                             {"history", "add", "--db", plan.history_db, recorded.string()}, 60);
+                             {"history", "add", "--db", plan.history_db, "--source",
+                              "preflight ci plan " + plan.name, recorded.string()},
+                             60);
     add.own_check_ids = {"HISTORY_RECORDED"};
     const std::int64_t run_id = recorded_run_id(run.run(std::move(add), total));
     if (trend) {

@@ -125,6 +125,7 @@ struct BaselineCliOptions {
 struct HistoryCliOptions {
   std::string db;
   std::vector<std::string> reports;
+  std::string source;  // history add: what the runs are recorded as coming from
   std::int64_t run = 0;
   std::int64_t show = 0;
   int limit = 20;
@@ -325,15 +326,15 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
   Report recorded = start_report(kTool, 0, no_argv.data(), common.deterministic);
   nlohmann::json runs = nlohmann::json::array();
   for (std::size_t i = 0; i < reports.size(); ++i) {
-    const auto added = store.add(reports[i], origin_of(cli.reports[i]));
+    const std::string source = cli.source.empty() ? origin_of(cli.reports[i]) : cli.source;
+    const auto added = store.add(reports[i], source);
     runs.push_back({{"id", added.id},
-                    {"source", origin_of(cli.reports[i])},
+                    {"source", source},
                     {"duplicate", added.duplicate},
                     {"results", added.results}});
     recorded.checks.push_back(make_check(
         "HISTORY_RECORDED", Status::pass,
-        finding_message("HISTORY_RECORDED", origin_of(cli.reports[i]), added.id,
-                        store.path().string()) +
+        finding_message("HISTORY_RECORDED", source, added.id, store.path().string()) +
             (added.duplicate ? " (already recorded: the same report)" : ""),
         {{"run", added.id}, {"db", store.path().string()}, {"duplicate", added.duplicate}}));
     if (!common.quiet && common.json_path != "-") {
@@ -545,6 +546,8 @@ int main_report(int argc, char** argv) {
   history_cmd->add_option("--db", history.db, "history database file");
   auto* add_cmd = history_cmd->add_subcommand("add", "Record reports (one transaction each)");
   add_cmd->add_option("reports", history.reports, "report files")->required()->expected(1, -1);
+  add_cmd->add_option("--source", history.source,
+                      "what the runs are recorded as coming from (default: the file name)");
   auto* list_cmd = history_cmd->add_subcommand("list", "List recorded runs, newest first");
   list_cmd->add_option("--limit", history.limit, "at most this many runs (20; 0: all)");
   list_cmd->add_option("--benchmark", history.benchmark, "runs with rows of this benchmark");
