@@ -300,8 +300,11 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
   if (outcome.status != Status::pass) {
     outcome.stderr_tail = read_tail(options.stderr_path, 4096, 12);
   }
+  if (outcome.status == Status::error) {
+    outcome.cause = cause_from_stderr(read_tail(options.stderr_path, 16384, 80));
+  }
   if (outcome.status == Status::error && no_report && outcome.note.empty()) {
-    const std::string cause = cause_from_stderr(read_tail(options.stderr_path, 16384, 80));
+    const std::string& cause = outcome.cause;
     outcome.note = outcome.spec.launcher.empty()
                        ? fmt::format("exit {} without a report{}", outcome.exit_code,
                                      cause.empty() ? "" : ": " + cause)
@@ -432,7 +435,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         break;
       case Status::error: {
         // The note already carries the cause when the step wrote no report.
-        const std::string cause = cause_from_stderr(outcome.stderr_tail);
+        const std::string& cause = outcome.cause;
         step_check("STEP_ERROR", Status::error,
                    finding_message("STEP_ERROR", name, outcome.exit_code,
                                    cause.empty() || detail.find(cause) != std::string::npos
@@ -453,7 +456,8 @@ std::string cause_from_stderr(const std::string& stderr_text) {
   constexpr std::size_t kMaxCause = 400;
   const auto lines = split_lines(stderr_text);
   const auto is_rule = [](std::string_view line) {
-    return line.find_first_not_of("-=*_ \t") == std::string_view::npos;
+    const std::string_view text = trim(line);
+    return text.size() >= 3 && text.find_first_not_of("-=*_") == std::string_view::npos;
   };
   std::string cause;
   for (const auto& line : lines) {
@@ -464,18 +468,31 @@ std::string cause_from_stderr(const std::string& stderr_text) {
     }
   }
   if (cause.empty()) {
-    // Open MPI prints its launch failures as a paragraph between rules of dashes.
-    std::vector<std::string> paragraph;
+    // Open MPI prints its launch failures between rules of dashes: the first paragraphs say
+    // what went wrong and what to do.
+    constexpr int kParagraphs = 3;
+    std::vector<std::string> words;
+    int paragraphs = 0;
+    bool in_paragraph = false;
     for (const auto& line : lines) {
       if (is_rule(line)) {
-        if (!paragraph.empty()) {
+        if (!words.empty()) {
           break;
         }
         continue;
       }
-      paragraph.emplace_back(trim(line));
+      const std::string_view text = trim(line);
+      if (text.empty()) {
+        in_paragraph = false;
+        continue;
+      }
+      if (!in_paragraph && ++paragraphs > kParagraphs) {
+        break;
+      }
+      in_paragraph = true;
+      words.emplace_back(text);
     }
-    cause = join(paragraph, " ");
+    cause = join(words, " ");
   }
   if (cause.size() > kMaxCause) {
     cause = cause.substr(0, kMaxCause - 3) + "...";

@@ -49,7 +49,8 @@ struct StepOutcome {
   nlohmann::json report_json;             // the step's report as read (null: none)
   std::string report_error;               // why there is no report (missing, invalid)
   std::string stderr_tail;                // last lines of the step's stderr when it did not pass
-  std::string note;                       // skip reason or start error
+  std::string cause;  // the launcher's or tool's message in stderr when the step broke
+  std::string note;   // skip reason or start error
   // Non-empty: the step broke for a cause the plan then found and worked around (a node lost
   // mid-step, whose pairs were measured again without it). Its failing checks enter the suite as
   // warnings that say so; the cause itself is the plan's own finding.
