@@ -508,6 +508,7 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
   }
   nlohmann::json comparisons = nlohmann::json::array();
   std::vector<std::string> unmatched;
+  bool instance_type_known = false;
   auto& steps = suite.details["steps"];
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& outcome = outcomes[i];
@@ -520,6 +521,9 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
                                                                    fmt::format("step {}", name));
     for (const auto& reason : matching.unmatched) {
       unmatched.push_back(fmt::format("{}: {}", name, reason));
+    }
+    for (const auto& key : matching.unmatched_keys) {
+      instance_type_known = instance_type_known || !key.instance_type.empty();
     }
     for (const auto& use : matching.compared) {
       auto check = reports::comparison_check(use.comparison);
@@ -558,9 +562,15 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
                                                        : join(library.searched, ", ");
     baseline["reason"] =
         library.files.empty() ? fmt::format("no baseline found in {}", where)
-        : unmatched.empty()
-            ? std::string("no step measured anything a baseline could match")
+        : unmatched.empty()   ? std::string("no step measured anything a baseline could match")
+        : !instance_type_known
+            ? std::string(
+                  "the instance type is unknown (not an EC2 instance, or "
+                  "PREFLIGHT_INSTANCE_TYPE unset): no platform baseline applies")
             : fmt::format("no baseline in {} matches: {}", where, join(unmatched, "; "));
+    if (!unmatched.empty()) {
+      baseline["not_compared"] = unmatched;
+    }
     if (named) {
       suite.checks.push_back(
           reports::make_check("HARNESS_ERROR", Status::error,

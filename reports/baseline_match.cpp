@@ -92,6 +92,7 @@ BaselineMatching compare_with_matching_baselines(const Report& report,
     if (compared) {
       continue;
     }
+    matching.unmatched_keys.push_back(key);
     if (!refused.empty()) {
       matching.unmatched.push_back(fmt::format("{}: matching baselines are not comparable: {}",
                                                key.describe(), join(refused, "; ")));

@@ -63,6 +63,7 @@ struct BaselineMatching {
   // Why a key got no comparison: no baseline matched it, or the ones that matched were not
   // comparable (another rank count, dtype, ...), each named.
   std::vector<std::string> unmatched;
+  std::vector<RunKey> unmatched_keys;  // the keys of `unmatched`, in the same order
 };
 
 // Compares `report` with the first baseline of `library` that matches each of its keys and is
