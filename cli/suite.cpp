@@ -12,6 +12,7 @@
 #include "common/text.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
+#include "reports/history_format.hpp"
 #include "reports/json_schema.hpp"
 #include "reports/render_text.hpp"
 #include "reports/report_io.hpp"
@@ -116,31 +117,36 @@ std::string xml_escape(std::string_view text) {
   return escaped;
 }
 
-// A history series ("p5.48xlarge|1n|all_reduce|nccl|float|sum|out_of_place|8r|step=x;") for
-// people: "all_reduce nccl float sum out_of_place x8 on 1x p5.48xlarge [step=x]". Anything else
-// is shown as it is.
-std::string readable_series(const std::string& series) {
-  const auto parts = split(series, '|');
-  if (parts.size() != 9) {
-    return series;
+// The verdict summary of a step's report, of its own checks only when it judges earlier steps.
+std::string own_summary(const StepOutcome& outcome) {
+  const auto& own = outcome.spec.own_check_ids;
+  if (own.empty()) {
+    return outcome.report->verdict.summary;
   }
-  std::string text = fmt::format("{} {} {} {} {} x{}", parts[2], parts[3], parts[4],
-                                 parts[5].empty() ? "-" : parts[5], parts[6],
-                                 parts[7].substr(0, parts[7].size() - 1));
-  const std::string_view nodes = parts[1].substr(0, parts[1].size() - 1);
-  if (nodes != "0" || !parts[0].empty()) {
-    text += fmt::format(" on {}x {}", nodes, parts[0].empty() ? "?" : parts[0]);
-  }
-  std::vector<std::string> labels;
-  for (const auto label : split(parts[8], ';')) {
-    if (!label.empty()) {
-      labels.emplace_back(label);
+  std::vector<reports::Check> checks;
+  for (const auto& check : outcome.report->checks) {
+    if (std::find(own.begin(), own.end(), check.id) != own.end()) {
+      checks.push_back(check);
     }
   }
-  if (!labels.empty()) {
-    text += " [" + join(labels, ", ") + "]";
+  return reports::compute_verdict(checks, false).summary;
+}
+
+// The summary of a step's report; for a step that judges the earlier ones (its report repeats
+// theirs), the summary of its own checks only ("fail: 1 fail (HISTORY_REGRESSION)").
+std::string report_summary(const nlohmann::json& step) {
+  const auto& report = step.at("report");
+  if (!step.contains("own_check_ids")) {
+    return report.at("verdict").value("summary", std::string());
   }
-  return text;
+  const auto own = step.at("own_check_ids").get<std::vector<std::string>>();
+  std::vector<reports::Check> checks;
+  for (const auto& check : report.value("checks", nlohmann::json::array())) {
+    if (std::find(own.begin(), own.end(), check.value("id", std::string())) != own.end()) {
+      checks.push_back(check.get<reports::Check>());
+    }
+  }
+  return reports::compute_verdict(checks, false).summary;
 }
 
 // The rows of a trend (details.trend) that left their band, one line each.
@@ -157,7 +163,7 @@ std::vector<std::string> regressed_rows(const nlohmann::json& trend) {
     const auto band = row.value("band", nlohmann::json::array());
     lines.push_back(fmt::format(
         "{} {} B: {} {} {}, outside the band [{}, {}] (median {} of {} previous runs)",
-        readable_series(row.value("series", std::string())), row.value("size_bytes", 0ULL),
+        reports::readable_series(row.value("series", std::string())), row.value("size_bytes", 0ULL),
         reports::metric_label(metric), shown(row.value("value", 0.0)), reports::metric_unit(metric),
         band.size() == 2 ? shown(band[0].get<double>()) : "?",
         band.size() == 2 ? shown(band[1].get<double>()) : "?", shown(row.value("median", 0.0)),
@@ -336,6 +342,9 @@ nlohmann::json step_to_json(const StepOutcome& outcome) {
   if (!outcome.superseded_by.empty()) {
     step["superseded_by"] = outcome.superseded_by;
   }
+  if (!outcome.spec.own_check_ids.empty()) {
+    step["own_check_ids"] = outcome.spec.own_check_ids;
+  }
   if (!outcome.note.empty()) {
     step["note"] = outcome.note;
   }
@@ -408,7 +417,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
     }
     std::string detail = !outcome.note.empty()           ? outcome.note
                          : !outcome.report_error.empty() ? outcome.report_error
-                         : outcome.report                ? outcome.report->verdict.summary
+                         : outcome.report                ? own_summary(outcome)
                                                          : std::string("no report");
     nlohmann::json evidence = {{"step", name}, {"exit_code", outcome.exit_code}};
     if (superseded) {
@@ -605,7 +614,7 @@ std::string render_suite_text(const reports::Report& suite) {
     if (step.contains("note")) {
       tail = step.at("note").get<std::string>();
     } else if (step.contains("report") && step.at("report").is_object()) {
-      tail = step.at("report").at("verdict").value("summary", std::string());
+      tail = report_summary(step);
     } else if (step.contains("report_error")) {
       tail = step.at("report_error").get<std::string>();
     }
@@ -649,7 +658,7 @@ std::string render_junit(const reports::Report& suite) {
     const std::string name = step.value("name", std::string());
     std::string message = step.value("note", std::string());
     if (message.empty() && step.contains("report") && step.at("report").is_object()) {
-      message = step.at("report").at("verdict").value("summary", std::string());
+      message = report_summary(step);
     }
     cases << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
                          xml_escape(suite_name), xml_escape(name), duration_s);

@@ -21,6 +21,7 @@
 #include "reports/baseline.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
+#include "reports/history_format.hpp"
 #include "reports/import_nccl_tests.hpp"
 #include "reports/render.hpp"
 #include "reports/report_io.hpp"
@@ -448,15 +449,21 @@ int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common)
         "# trend of run {} against up to {} previous comparable runs "
         "(median +- max({} MAD, {}))\n",
         trend.run, options.window, options.k, cli.min_band);
-    std::cout << fmt::format("{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", "# series",
-                             "size (B)", "metric", "value", "median", "band", "runs", "verdict");
+    // The series column as wide as the longest series, in words (reports/history_format.hpp).
+    std::size_t width = std::string_view("# series").size();
+    for (const auto& row : trend.rows) {
+      width = std::max(width, readable_series(row.series).size());
+    }
+    std::cout << fmt::format("{:<{}} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", "# series",
+                             width, "size (B)", "metric", "value", "median", "band", "runs",
+                             "verdict");
     for (const auto& row : trend.rows) {
       const auto shown = [&](double v) {
         return fmt::format("{:.2f}", metric_display_value(row.metric, v));
       };
       std::cout << fmt::format(
-          "{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", row.series.substr(0, 60),
-          row.size_bytes, metric_label(row.metric), shown(row.value),
+          "{:<{}} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", readable_series(row.series),
+          width, row.size_bytes, metric_label(row.metric), shown(row.value),
           row.verdict == "insufficient" ? "-" : shown(row.median),
           row.verdict == "insufficient" ? "-"
                                         : fmt::format("[{}, {}]", shown(row.lo), shown(row.hi)),
