@@ -68,6 +68,14 @@ assert properties["preflight.trend"].startswith("fail: run 5"), properties
 print(f"trend flags run 5: {len(regressed)} of {len(trend['rows'])} rows regressed; all named in the JUnit")
 PY
 
+# The suite's JUnit (trend properties, the failed trend case) is valid JUnit.
+if command -v xmllint >/dev/null; then
+  xmllint --noout --schema "$REPO/tests/fixtures/reports/schemas/junit.xsd" results/junit.xml ||
+    fail "results/junit.xml does not validate against the JUnit XSD"
+else
+  echo "skip - xmllint not installed: the JUnit is not validated against the XSD"
+fi
+
 # The fifth night's output has the shape the README shows (steps, ids, verdict, exit code).
 if ! $EXAMPLES compare "$WORK/shown-run.txt" night5.txt >compare.txt; then
   fail "the fifth night's output differs in shape from the README's: $(cat compare.txt)"

@@ -71,6 +71,11 @@ failure = case[0].find("failure")
 assert failure is not None and "1073741824 B: fail" in failure.text, failure.text
 PY
 
+if command -v xmllint >/dev/null; then
+  xmllint --noout --schema "$REPO/tests/fixtures/reports/schemas/junit.xsd" "$OUT/slower.xml" ||
+    fail "the JUnit with a baseline case does not validate against the JUnit XSD"
+fi
+
 # No instance type known: no platform baseline applies, and the report says why.
 run_node "$OUT/at-baseline.json" unknown -u PREFLIGHT_INSTANCE_TYPE
 python3 - "$OUT/unknown.json" <<'PY' || fail "no instance type: the reason is not stated"
