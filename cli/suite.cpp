@@ -132,21 +132,12 @@ std::string own_summary(const StepOutcome& outcome) {
   return reports::compute_verdict(checks, false).summary;
 }
 
-// The summary of a step's report; for a step that judges the earlier ones (its report repeats
-// theirs), the summary of its own checks only ("fail: 1 fail (HISTORY_REGRESSION)").
+// The summary of a step's report as details.steps[] keeps it: for a step that judges the
+// earlier ones, the summary of its own checks (step_to_json), else its report's verdict.
 std::string report_summary(const nlohmann::json& step) {
-  const auto& report = step.at("report");
-  if (!step.contains("own_check_ids")) {
-    return report.at("verdict").value("summary", std::string());
-  }
-  const auto own = step.at("own_check_ids").get<std::vector<std::string>>();
-  std::vector<reports::Check> checks;
-  for (const auto& check : report.value("checks", nlohmann::json::array())) {
-    if (std::find(own.begin(), own.end(), check.value("id", std::string())) != own.end()) {
-      checks.push_back(check.get<reports::Check>());
-    }
-  }
-  return reports::compute_verdict(checks, false).summary;
+  return step.contains("own_summary")
+             ? step.at("own_summary").get<std::string>()
+             : step.at("report").at("verdict").value("summary", std::string());
 }
 
 // The rows of a trend (details.trend) that left their band, one line each.
@@ -344,6 +335,9 @@ nlohmann::json step_to_json(const StepOutcome& outcome) {
   }
   if (!outcome.spec.own_check_ids.empty()) {
     step["own_check_ids"] = outcome.spec.own_check_ids;
+    if (outcome.report) {
+      step["own_summary"] = own_summary(outcome);
+    }
   }
   if (!outcome.note.empty()) {
     step["note"] = outcome.note;
