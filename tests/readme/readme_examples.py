@@ -227,13 +227,9 @@ class Runner:
         return work
 
     def execute(self, example, command, work, timeout):
-        prefix = []
-        if "vcluster" in example.needs():
-            # One virtual cluster per machine: hold its session lock while the example runs.
-            prefix = ["flock", "-w", "600", "/run/preflight-vcluster.session"]
         start = time.monotonic()
         try:
-            done = subprocess.run(prefix + ["bash", "-c", command], cwd=work,
+            done = subprocess.run(["bash", "-c", command], cwd=work,
                                   env=self.environment(work), capture_output=True, text=True,
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -441,7 +437,11 @@ class Runner:
                 self.skipped.append(f"{example.where}: {reason}")
                 print(f"  not run here: {reason}")
                 continue
-            if example.kind == "console":
+            if example.kind == "console" and "vcluster" in needs:
+                self.check_flags(example, "\n".join(example.body))
+                with VirtualClusterSession(self.repo, work):
+                    self.run_console(example, work, files)
+            elif example.kind == "console":
                 self.check_flags(example, "\n".join(example.body))
                 self.run_console(example, work, files)
             elif example.kind == "sh":
@@ -461,6 +461,36 @@ class Runner:
             for test in CTEST_REF.findall(open(path, encoding="utf-8").read()):
                 if not self.test_exists(test.replace("*", ".*")):
                     self.failures.append(f"{path}: `ctest -R {test}` names no registered test")
+
+
+class VirtualClusterSession:
+    """Holds the virtual cluster's session lock (the one `vcluster.sh with` takes) while an
+    example uses it, and takes the cluster down afterwards, whatever the example did."""
+
+    def __init__(self, repo, work):
+        state = os.environ.get("PF_VCLUSTER_STATE_DIR", "/run/preflight-vcluster")
+        self.lock_path, self.repo, self.work = state + ".session", repo, work
+        self.lock = None
+
+    def __enter__(self):
+        import fcntl
+        os.makedirs(os.path.dirname(self.lock_path), exist_ok=True)
+        self.lock = open(self.lock_path, "w")
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the virtual cluster stayed busy ({self.lock_path})")
+                time.sleep(1)
+
+    def __exit__(self, *exc):
+        subprocess.run([os.path.join(self.repo, "scripts/vcluster.sh"), "down"], cwd=self.work,
+                       capture_output=True)
+        self.lock.close()
+        return False
 
 
 def indent(text, prefix="    | "):

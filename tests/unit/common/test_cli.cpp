@@ -62,15 +62,17 @@ TEST(Cli, UnknownFlagIsUsageError) {
   EXPECT_EQ(parse_command_line(app, args.argc(), args.argv(), &common), exit_code::usage);
 }
 
-TEST(Cli, JsonPathInMissingDirectoryIsUsageError) {
+// A missing output directory is created (CI workspaces start empty); one that cannot be, because
+// a file stands where a directory should, is a usage error naming the path.
+TEST(Cli, JsonPathInADirectoryThatCannotBeCreatedIsUsageError) {
   CLI::App app("test", "preflight-test");
   CommonOptions common;
   add_common_options(app, common);
-  Argv args({"preflight-test", "--json", "/nonexistent/dir/x.json"});
+  Argv args({"preflight-test", "--json", "/dev/null/dir/x.json"});
   testing::internal::CaptureStderr();
   EXPECT_EQ(parse_command_line(app, args.argc(), args.argv(), &common), exit_code::usage);
   const std::string err = testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("/nonexistent/dir/x.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("/dev/null/dir/x.json"), std::string::npos) << err;
 }
 
 TEST(Cli, VersionExitsZero) {
