@@ -23,6 +23,7 @@
 #include <string>
 
 #include "common/bootstrap.hpp"
+#include "common/gpu_libraries.hpp"
 #include "p2p/channel.hpp"
 #include "p2p/options.hpp"
 #include "reports/report.hpp"
@@ -49,6 +50,8 @@ struct RunEnvironment {
   // main blocked SIGTERM in every thread: run() waits for it on a thread of its own and ends the
   // run with the partial report (exit 4) instead of dying without a word.
   bool watch_termination = false;
+  // --transport nccl / --mem cuda: NCCL and the CUDA runtime main loaded (null otherwise).
+  const GpuLibraries* gpu = nullptr;
 };
 
 // Runs the measurement. `report` is the envelope started by main (tool, run, argv). Throws
