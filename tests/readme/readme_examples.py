@@ -3,11 +3,14 @@
 
 Every fenced block in those files carries a marker comment on the line before it:
 
-    <!-- example: ID [kind=console|sh|file|tree|text] [name=FILE] [exit=N[,N...]]
-         [needs=gpu,efa,slurm,k8s,vcluster,install] [checked="what it was checked against"]
-         [tests=ctest-name,...] [covered-by=ctest-name] [timeout=SECONDS] -->
+    <!-- example: ID [kind=console|sh|file|tree|text|json] [name=FILE] [exit=N[,N...]]
+         [needs=gpu,efa,slurm,nhc,k8s,vcluster,install] [checked="what it was checked against"]
+         [tests=ctest-name,...] [covered-by=ctest-name] [timeout=SECONDS]
+         [shown-without=gpu] [match=shape|lines|exact] [cwd=DIR] [setup="COMMAND"]
+         [rewrite="FROM=>TO;..."] [command="COMMAND"] [pointer=/json/pointer] -->
 
-(on one line). What the test does with each block:
+(on one line; a block inside a list item may be indented, its marker with it). What the test
+does with each block:
 
   console   `$ command` lines (a trailing backslash continues one) run with bash in a fresh
             directory that holds `build`, `scripts`, `reports` and `tests` of this tree, the
@@ -17,11 +20,25 @@ Every fenced block in those files carries a marker comment on the line before it
             verdict and its exit code, the first word of `baseline:`, `trend:`, `cluster:` and
             `comparison:` lines, usage errors word for word; `exit=` gives the commands' exit
             codes (one for the last command, the others 0; or one per command).
+            `match=lines`: every shown output line (but `...`) must be printed, in order, with
+            any number in place of each shown number (tables whose figures vary from run to
+            run); `match=exact`: the shown lines, exactly, in order.
+  json      a JSON excerpt (the members of one object, shown without its braces or with them):
+            `command=` runs (it writes report.json) and the object at `pointer=` of report.json
+            must have every member shown, with values of the same type (nested objects alike).
   sh        the block runs as one bash script; `exit=` its exit code.
   file      the block is written to `name=` in that directory (a plan, a config), for the
             commands after it.
   tree      every path at the start of a line exists in this tree.
   text      shown for reading only (a log excerpt); needs `checked=` saying why.
+
+Commands run in the example's directory (`cwd=` a folder of it, e.g. scripts/k8s), `$WORK` is
+that directory, `setup=` runs first (a folder the shown command expects, not worth showing), and
+`rewrite=` replaces absolute paths of the shown commands (/var/lib/node_exporter/textfile) by
+paths inside that directory, so no example writes outside it. `mpirun` runs as root and
+oversubscribed where the test does (OMPI_ALLOW_RUN_AS_ROOT*, rmaps_base_oversubscribe), as a CI
+machine configures Open MPI. `shown-without=gpu`: the output shown is of a machine without a GPU;
+on one with a GPU the block is reported not run, saying so.
 
 A block that needs what this machine lacks says so with `needs=` and names, in `checked=` and
 `tests=`, what it was checked against instead; those tests must exist (ctest -N), and every
@@ -30,7 +47,7 @@ flags its --help lists. `covered-by=` names the test that runs the block (the fi
 history test runs the README's plan). A fenced block without a marker fails the test, so no
 example goes unchecked. Inline `ctest -R NAME` references must name registered tests.
 
-    readme_examples.py run --repo R --build B [--vcluster]
+    readme_examples.py run --repo R --build B [--vcluster] [--markdown FILE]
     readme_examples.py get FILE ID          print the body of example ID
     readme_examples.py commands FILE ID     print its commands, one per line (continuations joined)
     readme_examples.py compare EXPECTED ACTUAL   compare two outputs in shape (files)
@@ -44,21 +61,23 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-MARKER = re.compile(r"^<!--\s*example:\s*(?P<id>[A-Za-z0-9._-]+)(?P<attrs>.*?)-->\s*$")
+MARKER = re.compile(r"^\s*<!--\s*example:\s*(?P<id>[A-Za-z0-9._-]+)(?P<attrs>.*?)-->\s*$")
 ATTR = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)=(?:"([^"]*)"|(\S+))')
-FENCE = re.compile(r"^(```+)\s*([A-Za-z0-9_+-]*)\s*$")
+FENCE = re.compile(r"^(\s*)(```+)\s*([A-Za-z0-9_+-]*)\s*$")
 LINK = re.compile(r"\]\(([^)#\s]+\.md)\)")
 CTEST_REF = re.compile(r"`ctest -R ([A-Za-z0-9._*-]+)`")
-KNOWN_NEEDS = {"gpu", "efa", "slurm", "k8s", "vcluster", "install"}
+KNOWN_NEEDS = {"gpu", "efa", "slurm", "nhc", "k8s", "vcluster", "install"}
 STATUSES = "PASS|WARN|FAIL|SKIP|ERROR|TIMEOUT"
 STEP = re.compile(rf"^\s+({STATUSES})\s+(\S+)\s+exit\s+(-?\d+)\b")
 CHECK = re.compile(rf"^({STATUSES})\s+([A-Z][A-Z0-9_]+)\s")
-VERDICT = re.compile(r"^verdict: (\w+)\b.*\(exit (\d+)\)\s*$")
+# `verdict: ...` as the binaries print it, or after a prefix (`preflight node --quick: verdict:`).
+VERDICT = re.compile(r"^(?:\S.*: )?verdict: (\w+)\b.*\(exit (\d+)\)\s*$")
 PLAN = re.compile(r"^preflight (\w+): (\d+) step")
 SUMMARY = re.compile(r"^(baseline|trend|cluster|comparison): (\w+)")
 USAGE = re.compile(r"^(\S+): usage error: (.*)$")
@@ -89,11 +108,12 @@ def extract(path):
             i += 1
             continue
         marker = MARKER.match(lines[i - 1]) if i > 0 else None
-        start, ticks = i, fence.group(1)
+        start, indent, ticks = i, fence.group(1), fence.group(2)
         i += 1
         body = []
-        while i < len(lines) and lines[i].rstrip() != ticks:
-            body.append(lines[i])
+        while i < len(lines) and lines[i].strip() != ticks:
+            # A block in a list item: its lines carry the fence's indentation.
+            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
             i += 1
         i += 1
         if not marker:
@@ -101,7 +121,7 @@ def extract(path):
             continue
         attrs = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
                  for m in ATTR.finditer(marker.group("attrs"))}
-        examples.append(Example(path, start + 1, marker.group("id"), attrs, fence.group(2), body))
+        examples.append(Example(path, start + 1, marker.group("id"), attrs, fence.group(3), body))
     if problems:
         raise ValueError("\n".join(problems))
     return examples
@@ -189,13 +209,74 @@ def compare_shapes(expected_text, actual_text):
     return errors
 
 
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def line_pattern(shown, numbers_vary):
+    """A regex for one shown line: whitespace runs match any whitespace; with numbers_vary, each
+    number matches any number."""
+    parts, position = [], 0
+    tokens = NUMBER.finditer(shown) if numbers_vary else iter(())
+    for number in tokens:
+        parts.append(re.escape(shown[position:number.start()]))
+        parts.append(NUMBER.pattern)
+        position = number.end()
+    parts.append(re.escape(shown[position:]))
+    pattern = "".join(parts)
+    pattern = re.sub(r"(?:\\ )+", r"\\s+", pattern)  # re.escape writes a space as '\ '
+    return re.compile(r"^\s*" + pattern.strip() + r"\s*$")
+
+
+def compare_lines(expected_text, actual_text, numbers_vary):
+    """The shown lines (but `...`) that the output lacks, in order; empty when all are there."""
+    actual = actual_text.split("\n")
+    errors, position = [], 0
+    for shown in expected_text.split("\n"):
+        if shown.strip() in ("...", "…", ""):
+            continue
+        pattern = line_pattern(shown.rstrip(), numbers_vary)
+        for index in range(position, len(actual)):
+            if pattern.match(actual[index].rstrip()):
+                position = index + 1
+                break
+        else:
+            errors.append(f"shown line not printed (in this order): {shown.strip()}")
+    return errors
+
+
+def compare_json_shape(shown, actual, where="."):
+    """Members shown but missing, or of another type, in the actual object."""
+    errors = []
+    for key, value in shown.items():
+        path = f"{where.rstrip('.')}.{key}" if where != "." else key
+        if key not in actual:
+            errors.append(f"{path}: shown, not in the report")
+        elif isinstance(value, dict):
+            if not isinstance(actual[key], dict):
+                errors.append(f"{path}: shown as an object, is {type(actual[key]).__name__}")
+            else:
+                errors.extend(compare_json_shape(value, actual[key], path))
+        elif value is not None and actual[key] is not None and \
+                type(value) is not type(actual[key]) and \
+                not (isinstance(value, (int, float)) and isinstance(actual[key], (int, float))):
+            errors.append(f"{path}: shown as {type(value).__name__}, is {type(actual[key]).__name__}")
+    return errors
+
+
+def gpu_present():
+    """An NVIDIA GPU as gpu-check.sh looks for one (the driver's /proc entries)."""
+    directory = "/proc/driver/nvidia/gpus"
+    return os.path.isdir(directory) and bool(os.listdir(directory))
+
+
 # ---- running -----------------------------------------------------------------------------------
 
 class Runner:
     def __init__(self, repo, build, vcluster):
-        self.repo, self.build, self.vcluster = repo, build, vcluster
-        self.bin = os.path.join(build, "bin")
-        self.failures, self.passed, self.skipped = [], 0, []
+        self.repo, self.build = os.path.abspath(repo), os.path.abspath(build)
+        self.vcluster = vcluster
+        self.bin = os.path.join(self.build, "bin")
+        self.failures, self.passed, self.skipped, self.workdirs = [], 0, [], []
         self._tests = None
         self._help = {}
 
@@ -216,10 +297,36 @@ class Runner:
         env = dict(os.environ)
         env["PATH"] = self.bin + os.pathsep + env.get("PATH", "")
         env["XDG_DATA_HOME"] = os.path.join(work, ".local-share")
+        env["WORK"] = work
+        # Open MPI as a CI machine configures it: root allowed, more ranks than cores.
+        if os.geteuid() == 0:
+            env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+            env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
         return env
+
+    @staticmethod
+    def rewritten(example, command, work):
+        """The command with the marker's rewrite=FROM=>TO;... applied (TO inside work)."""
+        for pair in filter(None, example.attrs.get("rewrite", "").split(";")):
+            source, _, target = pair.partition("=>")
+            command = command.replace(source, os.path.join(work, target))
+        return command
+
+    def prepare(self, example, work):
+        """setup= of the marker, in the example's directory; False (and a failure) if it fails."""
+        setup = example.attrs.get("setup")
+        if not setup:
+            return True
+        rc, output, _ = self.execute(example, setup, work, 60)
+        if rc != 0:
+            self.fail(example, f"setup `{setup}` exited {rc}\n" + indent(output))
+            return False
+        return True
 
     def workdir(self):
         work = tempfile.mkdtemp(prefix="preflight-readme.")
+        self.workdirs.append(work)
         for name, target in (("build", self.build), ("scripts", os.path.join(self.repo, "scripts")),
                              ("reports", os.path.join(self.repo, "reports")),
                              ("tests", os.path.join(self.repo, "tests"))):
@@ -228,8 +335,9 @@ class Runner:
 
     def execute(self, example, command, work, timeout):
         start = time.monotonic()
+        cwd = os.path.join(work, example.attrs.get("cwd", ""))
         try:
-            done = subprocess.run(["bash", "-c", command], cwd=work,
+            done = subprocess.run(["bash", "-c", command], cwd=cwd,
                                   env=self.environment(work), capture_output=True, text=True,
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -266,6 +374,9 @@ class Runner:
         return argv, rest
 
     def check_flags(self, example, text):
+        if example.kind == "console":
+            # Only the commands: the lines after them are what they printed.
+            text = "\n".join(command for command, _ in commands_of(example))
         for line in text.replace("\\\n", " ").split("\n"):
             line = line.strip()
             if line.startswith("$ "):
@@ -358,8 +469,15 @@ class Runner:
             self.fail(example, f"exit= lists {len(expected_exits)} codes for {len(commands)} commands")
             return
         timeout = float(example.attrs.get("timeout", "120"))
+        if not self.prepare(example, work):
+            return
+        match = example.attrs.get("match", "shape")
+        if match not in ("shape", "lines", "exact"):
+            self.fail(example, f"match={match}: shape, lines or exact")
+            return
         for (command, shown), want in zip(commands, expected_exits):
-            rc, output, seconds = self.execute(example, command, work, timeout)
+            rc, output, seconds = self.execute(example, self.rewritten(example, command, work),
+                                               work, timeout)
             if rc is None:
                 self.fail(example, f"`{command}` did not finish within {timeout:.0f} s")
                 return
@@ -370,10 +488,44 @@ class Runner:
                 return
             shown_text = "\n".join(shown).strip("\n")
             if shown_text:
-                errors = compare_shapes(shown_text, output)
+                if match == "shape":
+                    errors = compare_shapes(shown_text, output)
+                else:
+                    errors = compare_lines(shown_text, output, numbers_vary=match == "lines")
                 if errors:
                     self.fail(example, f"`{command}` printed an output of another shape:\n"
                                        + indent("\n".join(errors)) + "\n  printed:\n" + indent(output))
+
+    def run_json(self, example, work):
+        command, pointer = example.attrs.get("command"), example.attrs.get("pointer", "")
+        if not command:
+            self.fail(example, "kind=json needs command= (writing report.json) and pointer=")
+            return
+        text = "\n".join(example.body).strip()
+        try:
+            shown = json.loads(text if text.startswith("{") else "{" + text + "}")
+        except ValueError as error:
+            self.fail(example, f"the excerpt is not JSON members: {error}")
+            return
+        self.check_flags(example, command)
+        if not self.prepare(example, work):
+            return
+        rc, output, seconds = self.execute(example, command, work,
+                                           float(example.attrs.get("timeout", "120")))
+        print(f"  ran `{command}`: exit {rc} in {seconds:.1f} s")
+        want = int(example.attrs.get("exit", "0"))
+        if rc != want:
+            self.fail(example, f"`{command}` exited {rc}, the marker says {want}\n" + indent(output))
+            return
+        try:
+            actual = json.load(open(os.path.join(work, "report.json"), encoding="utf-8"))
+            for part in filter(None, pointer.split("/")):
+                actual = actual[part]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            self.fail(example, f"report.json has no object at {pointer}: {error!r}")
+            return
+        for error in compare_json_shape(shown, actual):
+            self.fail(example, f"{pointer}: {error}")
 
     def run_sh(self, example, work):
         script = "\n".join(example.body)
@@ -437,6 +589,16 @@ class Runner:
                 self.skipped.append(f"{example.where}: {reason}")
                 print(f"  not run here: {reason}")
                 continue
+            without = example.attrs.get("shown-without")
+            if without not in (None, "gpu"):
+                self.fail(example, f"shown-without={without}: only gpu is known")
+                continue
+            if without == "gpu" and gpu_present():
+                self.check_flags(example, "\n".join(example.body))
+                reason = "its output is of a machine without a GPU, and this one has one"
+                self.skipped.append(f"{example.where}: {reason}")
+                print(f"  not run here: {reason}")
+                continue
             if example.kind == "console" and "vcluster" in needs:
                 self.check_flags(example, "\n".join(example.body))
                 with VirtualClusterSession(self.repo, work):
@@ -447,6 +609,8 @@ class Runner:
             elif example.kind == "sh":
                 self.check_flags(example, "\n".join(example.body))
                 self.run_sh(example, work)
+            elif example.kind == "json":
+                self.run_json(example, work)
             elif example.kind == "text":
                 if not example.attrs.get("checked"):
                     self.fail(example, "kind=text needs checked= saying what it was checked against")
@@ -504,6 +668,7 @@ def main():
     run.add_argument("--repo", required=True)
     run.add_argument("--build", required=True)
     run.add_argument("--vcluster", action="store_true")
+    run.add_argument("--markdown", help="the document to start from (default: the README)")
     get = sub.add_parser("get")
     get.add_argument("file")
     get.add_argument("id")
@@ -536,15 +701,20 @@ def main():
         print("SKIP: the README's virtual-cluster examples run with PREFLIGHT_README_VCLUSTER=1 "
               "as root (they take the virtual cluster for about a minute)")
         return 77
-    readme = os.path.join(args.repo, "README.md")
+    readme = os.path.abspath(args.markdown or os.path.join(args.repo, "README.md"))
     runner = Runner(args.repo, args.build, args.vcluster)
-    for path in [readme] + linked_docs(readme):
-        try:
-            runner.run_file_examples(path, args.vcluster)
-        except ValueError as error:
-            runner.failures.append(str(error))
+    try:
+        for path in [readme] + linked_docs(readme):
+            try:
+                runner.run_file_examples(path, args.vcluster)
+            except ValueError as error:
+                runner.failures.append(str(error))
+    finally:
+        if os.environ.get("PREFLIGHT_README_KEEP") != "1":
+            for work in runner.workdirs:  # symlinks into the tree are removed, not followed
+                shutil.rmtree(work, ignore_errors=True)
     print(f"\n{runner.passed} example(s) checked, {len(runner.skipped)} not run here "
-          f"(hardware this machine lacks), {len(runner.failures)} failure(s)")
+          f"(what they need is absent), {len(runner.failures)} failure(s)")
     for line in runner.skipped:
         print(f"  not run: {line}")
     for failure in runner.failures:

@@ -71,6 +71,16 @@ failure = case[0].find("failure")
 assert failure is not None and "1073741824 B: fail" in failure.text, failure.text
 PY
 
+# The README shows this run's output (example node-baseline): the same shape (checks, verdict,
+# the 'baseline:' line's word).
+if ! python3 "$REPO/tests/readme/readme_examples.py" get "$REPO/README.md" node-baseline |
+  sed '1d' >"$OUT/shown.txt" ||
+  ! python3 "$REPO/tests/readme/readme_examples.py" compare "$OUT/shown.txt" "$OUT/slower.txt" \
+    >"$OUT/compare.txt"; then
+  fail "the README's node-baseline example differs in shape from this run: $(cat "$OUT/compare.txt")"
+  cat "$OUT/slower.txt"
+fi
+
 if command -v xmllint >/dev/null; then
   xmllint --noout --schema "$REPO/tests/fixtures/reports/schemas/junit.xsd" "$OUT/slower.xml" ||
     fail "the JUnit with a baseline case does not validate against the JUnit XSD"
