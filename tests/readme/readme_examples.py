@@ -80,6 +80,8 @@ CHECK = re.compile(rf"^({STATUSES})\s+([A-Z][A-Z0-9_]+)\s")
 VERDICT = re.compile(r"^(?:\S.*: )?verdict: (\w+)\b.*\(exit (\d+)\)\s*$")
 PLAN = re.compile(r"^preflight (\w+): (\d+) step")
 SUMMARY = re.compile(r"^(baseline|trend|cluster|comparison): (\w+)")
+# baseline: step NAME against BASELINE (PATH): STATUS: ... (one line per compared step)
+BASELINE_STEP = re.compile(r"^baseline: step (\S+) against (\S+) \(.*?\): (\w+):")
 USAGE = re.compile(r"^(\S+): usage error: (.*)$")
 FINDING = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 
@@ -169,6 +171,8 @@ def shape(text):
             result["checks"][(m.group(1), m.group(2))] += 1
         elif m := VERDICT.match(line):
             result["verdict"] = (m.group(1), int(m.group(2)))
+        elif m := BASELINE_STEP.match(line):
+            result["summaries"][f"baseline step {m.group(1)}"] = f"{m.group(2)}: {m.group(3)}"
         elif m := SUMMARY.match(line):
             result["summaries"].setdefault(m.group(1), m.group(2))
         elif m := USAGE.match(line):
