@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 23: outputs users point at devices and pipes are written into, never replaced.
 #   test_output_streams.sh device   every binary (and every output flag of preflight and
-#                                   preflight-report) writes to a private character device (1,3)
-#                                   made with mknod, which stays a character device; the history
+#                                   preflight-report, --textfile-dir's file too) writes to a
+#                                   private character device (1,3) made with mknod, which stays a
+#                                   character device; the history
 #                                   database refuses it (exit 2 naming it). Needs root (mknod).
 #   test_output_streams.sh pipes    a FIFO reader gets exactly one valid report (also from a
 #                                   sweep re-written after every size, and from a run the watchdog
@@ -95,6 +96,18 @@ run_device() {
       ok "exit $rc, still a character device: ${line%% --json*}"
     fi
   done < <(cases "$device")
+  # --textfile-dir: preflight_node.prom is written where it stands, here a device.
+  mkdir -p "$WORK/textfile" && mknod "$WORK/textfile/preflight_node.prom" c 1 3
+  "$BIN/preflight" --textfile-dir "$WORK/textfile" node --quick --quiet >"$WORK/out" 2>"$WORK/err"
+  rc=$?
+  if [[ $rc == 2 || $rc == 4 || $rc -gt 100 ]]; then
+    fail "--textfile-dir with a device as preflight_node.prom: exit $rc: $(tail -2 "$WORK/err")"
+  elif [[ ! -c $WORK/textfile/preflight_node.prom ]] ||
+    [[ $(find "$WORK/textfile" -mindepth 1 | wc -l) != 1 ]]; then
+    fail "--textfile-dir: preflight_node.prom replaced or a temporary left: $(ls -la "$WORK/textfile")"
+  else
+    ok "exit $rc, still a character device: preflight --textfile-dir DIR node --quick"
+  fi
   # The history database must be a file: a device is refused before it is opened.
   "$REPORT" history add --db "$device" "$FIXTURE" >"$WORK/out" 2>"$WORK/err"
   rc=$?
