@@ -291,9 +291,9 @@ HistoryStore HistoryStore::open(const std::filesystem::path& path, bool create) 
     throw UsageError("--db: empty path");
   }
   // A device, FIFO or socket is refused before it is opened (opening a FIFO would block, and
-  // SQLite cannot keep a database in a stream).
+  // SQLite cannot keep a database in a stream), also behind a symbolic link (/dev/stdout).
   struct stat node {};
-  if (::lstat(path.c_str(), &node) == 0 && !S_ISREG(node.st_mode) && !S_ISLNK(node.st_mode)) {
+  if (::stat(path.c_str(), &node) == 0 && !S_ISREG(node.st_mode)) {
     throw UsageError(
         fmt::format("--db {}: not a regular file ({}); the history database must be "
                     "a file",

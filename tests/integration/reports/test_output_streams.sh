@@ -213,6 +213,16 @@ assert r['verdict']['status'] == 'timeout' and r['results'], r['verdict']" ||
   expect "history add --db FIFO: exit 2 (got $rc)" test "$rc" = 2
   expect "history add --db FIFO: the message names it" \
     grep -q "history.fifo: not a regular file (a FIFO)" "$WORK/err"
+  # ... also behind a symbolic link: /dev/stdout (a link to the pipe here).
+  "$REPORT" history add --db /dev/stdout "$FIXTURE" 2>"$WORK/err" | cat >/dev/null
+  rc=${PIPESTATUS[0]}
+  expect "history add --db /dev/stdout (a pipe): exit 2 (got $rc)" test "$rc" = 2
+  expect "history add --db /dev/stdout: the message names it" \
+    grep -q -- "--db /dev/stdout: not a regular file (a FIFO)" "$WORK/err"
+  ln -s "$WORK/history.fifo" "$WORK/history.link"
+  timeout 10 "$REPORT" history list --db "$WORK/history.link" 2>"$WORK/err" >/dev/null
+  rc=$?
+  expect "history list --db LINK-TO-FIFO: exit 2 (got $rc)" test "$rc" = 2
 }
 
 case $mode in
