@@ -139,6 +139,25 @@ JSON
 else
   echo "skip - mpirun not installed: launch failure not tried"
 fi
+# The same with srun: Slurm refuses the allocation (a stand-in srun prints Slurm's message and
+# exits 1, as srun does).
+mkdir -p "$OUT/slurm-bin"
+cat >"$OUT/slurm-bin/srun" <<'SH'
+#!/bin/sh
+echo "srun: error: Unable to allocate resources: Invalid partition name specified" >&2
+exit 1
+SH
+chmod +x "$OUT/slurm-bin/srun"
+cat >"$OUT/srun.json" <<'JSON'
+{"schema": "preflight.plan/1", "name": "srun",
+ "steps": [{"name": "wide", "tool": "preflight-fake", "args": ["--mode", "pass"], "ranks": 4}]}
+JSON
+PATH=$OUT/slurm-bin:$PATH "$BIN/preflight" ci --plan "$OUT/srun.json" --bin-dir "$OUT/bin" \
+  --launcher srun --json "$OUT/srun-suite.json" >"$OUT/srun.txt" 2>&1
+rc=$?
+[[ $rc == 4 ]] || fail "a failed srun launch exited $rc, expected 4"
+grep -Eq "^  ERROR +wide .*launch failed \(srun exit 1\): srun: error: Unable to allocate resources" \
+  "$OUT/srun.txt" || { fail "srun's message is not shown"; cat "$OUT/srun.txt"; }
 
 # A baseline the plan names but no step matches is an error of the plan, never a silent pass.
 cat >"$OUT/named.json" <<JSON
