@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <array>
 #include <cstring>
 #include <filesystem>
@@ -15,7 +16,9 @@
 #include <string>
 
 #include "common/atomic_file.hpp"
+#include "common/cli.hpp"
 #include "common/error.hpp"
+#include "common/status.hpp"
 
 namespace preflight {
 namespace {
@@ -102,6 +105,36 @@ TEST_F(AtomicFileTest, CheckOutputPathNamesTheFlagAndPath) {
   }
   EXPECT_THROW(check_output_path(dir_, "--json"), UsageError);
   EXPECT_NO_THROW(check_output_path(dir_ / "ok.json", "--json"));
+}
+
+// --json PATH through the command line: a directory that cannot be created, because a regular
+// file stands where it should be, is a usage error naming the path; a missing one is created.
+int parse_json_flag(const std::filesystem::path& path) {
+  CLI::App app("test", "preflight-test");
+  CommonOptions common;
+  add_common_options(app, common);
+  std::string program = "preflight-test";
+  std::string flag = "--json";
+  std::string value = path.string();
+  std::array<char*, 3> argv{program.data(), flag.data(), value.data()};
+  return parse_command_line(app, static_cast<int>(argv.size()), argv.data(), &common).value_or(-1);
+}
+
+TEST_F(AtomicFileTest, JsonFlagUnderARegularFileIsAUsageErrorNamingThePath) {
+  std::ofstream(dir_ / "plain") << "a file, not a directory";
+  const auto path = dir_ / "plain" / "dir" / "x.json";
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(parse_json_flag(path), exit_code::usage);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--json " + path.string()), std::string::npos) << err;
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "plain"));
+}
+
+TEST_F(AtomicFileTest, JsonFlagInAMissingDirectoryCreatesIt) {
+  const auto path = dir_ / "results" / "nightly" / "x.json";
+  EXPECT_EQ(parse_json_flag(path), -1);  // -1: parsed, the run goes on
+  EXPECT_TRUE(std::filesystem::is_directory(path.parent_path()));
+  EXPECT_FALSE(std::filesystem::exists(path));  // checked, not written: the run writes it
 }
 
 // CI workspaces start empty: an output under a missing directory gets the directory (parents too).

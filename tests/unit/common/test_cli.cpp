@@ -1,10 +1,7 @@
 #include <gtest/gtest.h>
-#include <stdlib.h>  // setenv, unsetenv, mkdtemp
+#include <stdlib.h>  // setenv, unsetenv
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,59 +60,6 @@ TEST(Cli, UnknownFlagIsUsageError) {
   add_common_options(app, common);
   Argv args({"preflight-test", "--no-such-flag"});
   EXPECT_EQ(parse_command_line(app, args.argc(), args.argv(), &common), exit_code::usage);
-}
-
-// A private directory under the system's temporary directory, removed afterwards: the tests
-// create directories only in there.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "preflight-cli.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp " + pattern + " failed");
-    }
-    path_ = pattern;
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-// A missing output directory is created (CI workspaces start empty); one that cannot be, because
-// a regular file stands where a directory should, is a usage error naming the path.
-TEST(Cli, JsonPathInADirectoryThatCannotBeCreatedIsUsageError) {
-  const ScratchDir scratch;
-  std::ofstream(scratch.path() / "plain") << "a file, not a directory";
-  const std::string path = (scratch.path() / "plain" / "dir" / "x.json").string();
-  CLI::App app("test", "preflight-test");
-  CommonOptions common;
-  add_common_options(app, common);
-  Argv args({"preflight-test", "--json", path});
-  testing::internal::CaptureStderr();
-  EXPECT_EQ(parse_command_line(app, args.argc(), args.argv(), &common), exit_code::usage);
-  const std::string err = testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("--json " + path), std::string::npos) << err;
-  EXPECT_TRUE(std::filesystem::is_regular_file(scratch.path() / "plain"));
-}
-
-TEST(Cli, JsonPathInAMissingDirectoryCreatesIt) {
-  const ScratchDir scratch;
-  const auto path = scratch.path() / "results" / "nightly" / "x.json";
-  CLI::App app("test", "preflight-test");
-  CommonOptions common;
-  add_common_options(app, common);
-  Argv args({"preflight-test", "--json", path.string()});
-  EXPECT_FALSE(parse_command_line(app, args.argc(), args.argv(), &common).has_value());
-  EXPECT_TRUE(std::filesystem::is_directory(path.parent_path()));
-  EXPECT_FALSE(std::filesystem::exists(path));  // checked, not written: the run writes it
 }
 
 TEST(Cli, VersionExitsZero) {
