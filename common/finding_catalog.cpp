@@ -214,6 +214,8 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "Compare versions, environment and topology with the previous runs (preflight-report diff)"},
     {"HISTORY_PASS", info, C::benchmark,
      "{} within the band of the previous {} comparable runs: {}", ""},
+    // preflight-report history add --json: the report, the run id, the database.
+    {"HISTORY_RECORDED", info, C::benchmark, "{} recorded as run {} in {}", ""},
     {"NCCL_TESTS_IMPORTED", info, C::benchmark, "imported {} result rows of {} from {}", ""},
     {"NCCL_TESTS_FAILED", isolate, C::benchmark, "nccl-tests reported a failure in {}: {}",
      "Read the failure lines in the evidence; rerun with NCCL_DEBUG=INFO and drain the named host "

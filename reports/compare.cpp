@@ -501,6 +501,29 @@ RowIndex index_rows(const Report& report, std::vector<std::string>& notes, std::
   return index;
 }
 
+// Variables a launcher sets differently for every launch (job ids, URIs, session directories,
+// the command line): their differences say nothing about the runs and would bury the ones that
+// do (OMPI_MCA_btl, NCCL_ALGO).
+bool varies_per_launch(std::string_view name) {
+  static constexpr std::array<std::string_view, 11> kNames{
+      "OMPI_ARGV",          "OMPI_COMMAND",           "OMPI_FILE_LOCATION",
+      "OMPI_FIRST_RANKS",   "OMPI_APP_CTX_NUM_PROCS", "OMPI_NUM_APP_CTX",
+      "OMPI_UNIVERSE_SIZE", "OMPI_MCA_initial_wdir",  "OMPI_MCA_orte_precondition_transports",
+      "SLURM_JOB_ID",       "SLURM_JOB_NAME"};
+  static constexpr std::array<std::string_view, 4> kPrefixes{"OMPI_COMM_WORLD_", "OMPI_MCA_ess_",
+                                                             "OMPI_MCA_pmix_", "PMIX_"};
+  static constexpr std::array<std::string_view, 4> kSuffixes{"_uri", "_jobid", "_session_dir",
+                                                             "_pid"};
+  const auto ends_with = [&](std::string_view suffix) {
+    return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  return std::find(kNames.begin(), kNames.end(), name) != kNames.end() ||
+         std::any_of(
+             kPrefixes.begin(), kPrefixes.end(),
+             [&](std::string_view prefix) { return name.substr(0, prefix.size()) == prefix; }) ||
+         std::any_of(kSuffixes.begin(), kSuffixes.end(), ends_with);
+}
+
 void note_differences(const Report& a, const Report& b, std::vector<std::string>& notes) {
   const RunShape sa = run_shape(a);
   const RunShape sb = run_shape(b);
@@ -534,11 +557,23 @@ void note_differences(const Report& a, const Report& b, std::vector<std::string>
   for (const auto& [name, value] : b.inventory.env) {
     names.insert(name);
   }
+  int per_launch = 0;
   for (const auto& name : names) {
     const auto x = a.inventory.env.find(name);
     const auto y = b.inventory.env.find(name);
-    differ("env " + name, x == a.inventory.env.end() ? "" : x->second,
-           y == b.inventory.env.end() ? "" : y->second);
+    const std::string before = x == a.inventory.env.end() ? "" : x->second;
+    const std::string after = y == b.inventory.env.end() ? "" : y->second;
+    if (varies_per_launch(name)) {
+      per_launch += before != after ? 1 : 0;
+      continue;
+    }
+    differ("env " + name, before, after);
+  }
+  if (per_launch > 0) {
+    notes.push_back(
+        fmt::format("{} launcher variable(s) that change with every launch (job ids, URIs, session "
+                    "directories, OMPI_ARGV) differ too; not listed",
+                    per_launch));
   }
 }
 

@@ -371,6 +371,20 @@ HistoryStore HistoryStore::open(const std::filesystem::path& path, bool create) 
   if (path.empty()) {
     throw UsageError("--db: empty path");
   }
+  // A device, FIFO or socket is refused before it is opened (opening a FIFO would block, and
+  // SQLite cannot keep a database in a stream), also behind a symbolic link (/dev/stdout).
+  struct stat node {};
+  if (::stat(path.c_str(), &node) == 0 && !S_ISREG(node.st_mode)) {
+    throw UsageError(
+        fmt::format("--db {}: not a regular file ({}); the history database must be "
+                    "a file",
+                    path.string(),
+                    S_ISDIR(node.st_mode)    ? "a directory"
+                    : S_ISCHR(node.st_mode)  ? "a character device"
+                    : S_ISBLK(node.st_mode)  ? "a block device"
+                    : S_ISFIFO(node.st_mode) ? "a FIFO"
+                                             : "a socket"));
+  }
   if (create) {
     create_parents(path);
   }

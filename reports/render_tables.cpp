@@ -1,8 +1,10 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <string_view>
 
 #include "common/text.hpp"
 #include "reports/format.hpp"
@@ -86,8 +88,20 @@ std::string render_comparison_text(const Comparison& c) {
     out += fmt::format("# note:     {}\n", note);
   }
   const bool diff = c.kind == "diff";
+  // The series column as wide as the longest series (labels included), so series that differ
+  // only in a label stay apart; capped so a line still fits a wide terminal.
+  constexpr std::size_t kMaxSeriesWidth = 100;
+  std::size_t width = std::string_view("# series").size();
+  for (const auto& row : c.rows) {
+    width = std::max(width, std::min(row.series.size(), kMaxSeriesWidth));
+  }
+  const auto series_cell = [&](std::string_view text) {
+    const std::string cut =
+        text.size() > width ? std::string(text.substr(0, width - 3)) + "..." : std::string(text);
+    return fmt::format("{:<{}} ", cut, width);
+  };
   out += fmt::format("{}{:>14}  {:<6} {:>14} {:>14} {:>8}  {:>16}  {}\n",
-                     diff ? fmt::format("{:<34}", "# series") : "#", "size (B)", "metric",
+                     diff ? series_cell("# series") : "#", "size (B)", "metric",
                      diff ? "A" : "expected", diff ? "B" : "measured", "delta", "warn/fail band",
                      "verdict");
   // One line per row of a comparison of maybe 10,000 sizes: compiled formats into one buffer
@@ -104,7 +118,7 @@ std::string render_comparison_text(const Comparison& c) {
     return std::string_view(cells.at(which).data(), cells.at(which).size());
   };
   for (const auto& row : c.rows) {
-    const std::string series = diff ? fmt::format("{:<34}", row.series.substr(0, 33)) : " ";
+    const std::string series = diff ? series_cell(row.series) : " ";
     if (row.metrics.empty()) {
       append(FMT_COMPILE("{}{:>14}  {}\n"), series, row.size_bytes, to_string(row.verdict));
       continue;

@@ -542,8 +542,12 @@ void write_report(const Report& report, const std::string& path) {
   write_file_atomic(path, text, 0644);
 }
 
+IncrementalReportWriter::IncrementalReportWriter(std::string path)
+    : path_(std::move(path)),
+      rewritable_(!path_.empty() && path_ != "-" && is_replaced_atomically(path_)) {}
+
 void IncrementalReportWriter::checkpoint(const Report& report) {
-  if (path_.empty() || path_ == "-") {
+  if (!rewritable_) {
     return;
   }
   const std::lock_guard lock(mutex_);
@@ -552,6 +556,10 @@ void IncrementalReportWriter::checkpoint(const Report& report) {
 
 void IncrementalReportWriter::finish(const Report& report) {
   const std::lock_guard lock(mutex_);
+  if (finished_ && !rewritable_) {
+    return;
+  }
+  finished_ = true;
   write_report(report, path_);
 }
 

@@ -44,20 +44,25 @@ class PaddedText;  // json_reader.hpp
 // json(report).dump(2) would, but written straight from the structs (no DOM).
 [[nodiscard]] std::string dump_report(const Report& report);
 
-// Writes `report` to `path` atomically, or to stdout for "-".
+// Writes `report` to `path`: stdout for "-", atomic replace for a regular file or a new path,
+// written into a device, FIFO, socket or descriptor alias (common/atomic_file.hpp).
 void write_report(const Report& report, const std::string& path);
 
 // Re-writes the report file after each unit of progress, so a killed run leaves what it finished.
-// Thread-safe: the watchdog may write the partial report while the main thread is blocked. Writes
-// to stdout ("-") happen only once, on finish.
+// Only a regular file (or a new path) is re-written: stdout, a device, a FIFO or a descriptor gets
+// the report once, from the first finish() (the end of the run, or the watchdog's or the lost
+// peer's partial report), so a reader at the other end sees exactly one document.
+// Thread-safe: the watchdog may write the partial report while the main thread is blocked.
 class IncrementalReportWriter {
  public:
-  explicit IncrementalReportWriter(std::string path) : path_(std::move(path)) {}
-  void checkpoint(const Report& report);  // partial: no-op for stdout or an empty path
-  void finish(const Report& report);      // final: stdout too
+  explicit IncrementalReportWriter(std::string path);
+  void checkpoint(const Report& report);  // partial: regular files only
+  void finish(const Report& report);      // final: every target; a stream only the first time
 
  private:
   std::string path_;
+  bool rewritable_ = false;  // a regular file or a new path
+  bool finished_ = false;
   std::mutex mutex_;
 };
 

@@ -22,6 +22,7 @@
 #include "reports/baseline_model.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
+#include "reports/history_format.hpp"
 #include "reports/import_nccl_tests.hpp"
 #include "reports/json_reader.hpp"
 #include "reports/render.hpp"
@@ -138,6 +139,7 @@ struct ModelCliOptions {
 struct HistoryCliOptions {
   std::string db;
   std::vector<std::string> reports;
+  std::string source;  // history add: what the runs are recorded as coming from
   std::int64_t run = 0;
   std::int64_t show = 0;
   int limit = 20;
@@ -399,9 +401,23 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
     reports.push_back(read_report(path));
   }
   HistoryStore store = HistoryStore::open(history_path(cli), true);
+  // With --json, a report of what was recorded (the plans read the run ids from it).
+  std::vector<const char*> no_argv;
+  Report recorded = start_report(kTool, 0, no_argv.data(), common.deterministic);
+  nlohmann::json runs = nlohmann::json::array();
   for (std::size_t i = 0; i < reports.size(); ++i) {
-    const auto added = store.add(reports[i], origin_of(cli.reports[i]));
-    if (!common.quiet) {
+    const std::string source = cli.source.empty() ? origin_of(cli.reports[i]) : cli.source;
+    const auto added = store.add(reports[i], source);
+    runs.push_back({{"id", added.id},
+                    {"source", source},
+                    {"duplicate", added.duplicate},
+                    {"results", added.results}});
+    recorded.checks.push_back(make_check(
+        "HISTORY_RECORDED", Status::pass,
+        finding_message("HISTORY_RECORDED", source, added.id, store.path().string()) +
+            (added.duplicate ? " (already recorded: the same report)" : ""),
+        {{"run", added.id}, {"db", store.path().string()}, {"duplicate", added.duplicate}}));
+    if (!common.quiet && common.json_path != "-") {
       if (added.duplicate) {
         std::cout << fmt::format("{}: already recorded as run {}\n", origin_of(cli.reports[i]),
                                  added.id);
@@ -410,6 +426,11 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
                                  origin_of(cli.reports[i]), added.id, added.results);
       }
     }
+  }
+  if (!common.json_path.empty()) {
+    recorded.details["history"] = {{"db", store.path().string()}, {"runs", runs}};
+    finish_report(recorded, common.warn_as_fail, common.deterministic);
+    write_report(recorded, common.json_path);
   }
   return exit_code::pass;
 }
@@ -507,15 +528,21 @@ int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common)
         "# trend of run {} against up to {} previous comparable runs "
         "(median +- max({} MAD, {}))\n",
         trend.run, options.window, options.k, cli.min_band);
-    std::cout << fmt::format("{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", "# series",
-                             "size (B)", "metric", "value", "median", "band", "runs", "verdict");
+    // The series column as wide as the longest series, in words (reports/history_format.hpp).
+    std::size_t width = std::string_view("# series").size();
+    for (const auto& row : trend.rows) {
+      width = std::max(width, readable_series(row.series).size());
+    }
+    std::cout << fmt::format("{:<{}} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", "# series",
+                             width, "size (B)", "metric", "value", "median", "band", "runs",
+                             "verdict");
     for (const auto& row : trend.rows) {
       const auto shown = [&](double v) {
         return fmt::format("{:.2f}", metric_display_value(row.metric, v));
       };
       std::cout << fmt::format(
-          "{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", row.series.substr(0, 60),
-          row.size_bytes, metric_label(row.metric), shown(row.value),
+          "{:<{}} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", readable_series(row.series),
+          width, row.size_bytes, metric_label(row.metric), shown(row.value),
           row.verdict == "insufficient" ? "-" : shown(row.median),
           row.verdict == "insufficient" ? "-"
                                         : fmt::format("[{}, {}]", shown(row.lo), shown(row.hi)),
@@ -621,6 +648,8 @@ int main_report(int argc, char** argv) {
   history_cmd->add_option("--db", history.db, "history database file");
   auto* add_cmd = history_cmd->add_subcommand("add", "Record reports (one transaction each)");
   add_cmd->add_option("reports", history.reports, "report files")->required()->expected(1, -1);
+  add_cmd->add_option("--source", history.source,
+                      "what the runs are recorded as coming from (default: the file name)");
   auto* list_cmd = history_cmd->add_subcommand("list", "List recorded runs, newest first");
   list_cmd->add_option("--limit", history.limit, "at most this many runs (20; 0: all)");
   list_cmd->add_option("--benchmark", history.benchmark, "runs with rows of this benchmark");
