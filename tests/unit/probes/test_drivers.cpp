@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/utsname.h>
+
+#include <filesystem>
 
 #include "probe_test_support.hpp"
 #include "probes/drivers_probe.hpp"
@@ -206,6 +209,18 @@ TEST(DriversLive, RunsHere) {
     EXPECT_FALSE(run.facts.nvidia_driver.reason.empty());
   }
   EXPECT_TRUE(run.facts.memlock.known);  // getrlimit always answers
+  // What this machine has, asserted: the driver and the EFA module are found exactly where the
+  // kernel shows them, and the kernel release is this one.
+  const bool nvidia_loaded = std::filesystem::exists("/sys/module/nvidia") ||
+                             std::filesystem::exists("/proc/driver/nvidia/version");
+  EXPECT_EQ(run.facts.nvidia_driver.present, nvidia_loaded) << run.facts.nvidia_driver.reason;
+  EXPECT_EQ(run.facts.efa_kmod.present, std::filesystem::exists("/sys/module/efa"))
+      << run.facts.efa_kmod.reason;
+  utsname system{};
+  ASSERT_EQ(uname(&system), 0);
+  EXPECT_TRUE(run.facts.kernel.present);
+  EXPECT_NE(run.facts.kernel.display.find(system.release), std::string::npos)
+      << run.facts.kernel.display << " vs " << system.release;
 }
 
 }  // namespace
