@@ -79,7 +79,12 @@ TEST(Memlock, LimitsFile) {
 TEST(Memlock, JudgedByWhetherEfaIsThere) {
   MemlockLimit limit{true, false, 8U << 20U, "test", ""};
   EXPECT_EQ(judge_memlock(limit, true).status, Status::fail);
+  EXPECT_EQ(judge_memlock(limit, true).id, "MEMLOCK_LIMITED");
+  // Without EFA: a monitor finding of its own, never MEMLOCK_LIMITED downgraded.
   EXPECT_EQ(judge_memlock(limit, false).status, Status::warn);
+  EXPECT_EQ(judge_memlock(limit, false).id, "MEMLOCK_LIMITED_NO_EFA");
+  EXPECT_EQ(finding_status(judge_memlock(limit, false).id), Status::warn);
+  EXPECT_EQ(finding_status(judge_memlock(limit, true).id), Status::fail);
   limit.bytes = 16ULL << 30U;
   EXPECT_EQ(judge_memlock(limit, true).status, Status::pass);
   EXPECT_EQ(judge_memlock(MemlockLimit{}, true).status, Status::skip);
