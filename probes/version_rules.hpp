@@ -1,5 +1,5 @@
-// The version rules of docs/platform-rules.md as data: minimum versions, "X from version V needs Y >= W",
-// and "X must not be older than Y". judge_versions evaluates them; nothing here is code.
+// The version rules of docs/platform-rules.md as data: minimum versions, "X from version V needs Y
+// >= W", and "X must not be older than Y". judge_versions evaluates them; nothing here is code.
 #pragma once
 
 #include <array>

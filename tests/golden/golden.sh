@@ -31,8 +31,10 @@ mkdir -p "$work/out"
 sysfs=$repo_dir/tests/fixtures/sysfs
 topology=$repo_dir/tests/fixtures/topology
 reports=$repo_dir/tests/fixtures/reports
-export PREFLIGHT_DETERMINISTIC=1 NO_COLOR=1 COLUMNS=100
-unset PREFLIGHT_QUIET PREFLIGHT_WARN_AS_FAIL
+# A fixed environment: reports record the environment variables that matter to NCCL, EFA and
+# preflight, so the caller's (CUDA_HOME, CTest's PREFLIGHT_*) must not reach them.
+clean_env=(env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8
+  PREFLIGHT_DETERMINISTIC=1)
 
 # golden NAME COMMAND...: runs COMMAND in an empty directory; @JSON@ in it becomes the report
 # path. Keeps "exit N", stdout, stderr and the report (if written) as NAME.txt and NAME.json.
@@ -45,7 +47,7 @@ golden() {
   for argument in "$@"; do
     command+=("${argument//@JSON@/$json}")
   done
-  (cd "$work/run" && "${command[@]}" >"$work/stdout" 2>"$work/stderr")
+  (cd "$work/run" && "${clean_env[@]}" "${command[@]}" >"$work/stdout" 2>"$work/stderr")
   local rc=$?
   {
     echo "exit $rc"
