@@ -161,8 +161,8 @@ PY
   topology_fixtures)
     declare -A expected=(
       [p4d]="" [p5]="" [p5en]=""
-      [p4d-missing-efa]="EFA_COUNT_MISMATCH,EFA_PER_GPU_MISMATCH"
-      [p5-efa-wrong-socket]="EFA_PER_GPU_MISMATCH,GPU_NIC_CROSS_NUMA"
+      [p4d-missing-efa]="EFA_COUNT_MISMATCH,EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH"
+      [p5-efa-wrong-socket]="EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH,GPU_NIC_CROSS_NUMA"
       [p5en-link-downtrained]="PCIE_LINK_DOWNTRAINED")
     for name in "${!expected[@]}"; do
       run "$name" "0,1" -- "$bin/preflight-topology" --hwloc-xml "$topology/$name.xml" \
@@ -170,6 +170,17 @@ PY
       expect_fired "$work/$name.json" "${expected[$name]}"
     done
     [[ $(cat "$work/p4d-missing-efa.code") == 1 ]] || fail "missing EFA must fail the run"
+    # The p4d's missing EFA leaves exactly the two GPUs it served without a local NIC.
+    expect_finding "$work/p4d-missing-efa.json" 'EFA_COUNT_MISMATCH fail {"expected":4,"found":3}'
+    expect_finding "$work/p4d-missing-efa.json" \
+      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:90:1c.0","local_efa":[]}'
+    expect_finding "$work/p4d-missing-efa.json" \
+      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:90:1d.0","local_efa":[]}'
+    # The p5's NIC on the wrong socket: its GPU has 3 local NICs, the other socket's GPU 5.
+    expect_finding "$work/p5-efa-wrong-socket.json" \
+      'GPU_NIC_CROSS_NUMA warn {"distance":"SYS","efa":"0000:a9:00.0","gpu":"0000:64:00.0"}'
+    expect_finding "$work/p5-efa-wrong-socket.json" \
+      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:64:00.0","local_efa":["rdmap96s0","rdmap98s0","rdmap99s0"]}'
     ;;
   topology_p4d_mapping)
     run p4d "0" -- "$bin/preflight-topology" --hwloc-xml "$topology/p4d.xml" \
