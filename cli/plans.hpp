@@ -40,11 +40,16 @@ struct NodeOptions {
 struct ClusterOptions {
   std::vector<std::string> hosts;  // resolved by main: --hosts, --hostfile, Slurm, MPI operator
   std::string hosts_source;        // where the list came from, for the report
-  std::string provider;            // libfabric provider for the pair tests (default efa|tcp)
+  // libfabric provider of the pair tests; empty: "auto", each rank choosing on its own node.
+  std::string provider;
   std::string p2p_test = "bw";
   std::string p2p_sizes = "1M";
-  std::vector<std::string> p2p_args;  // extra preflight-p2p arguments
-  std::size_t partners_per_suspect = 3;
+  std::vector<std::string> p2p_args;  // extra preflight-p2p arguments, each one argument
+  // The survey (preflight-p2p's own defaults when not given).
+  std::optional<int> max_rounds;            // all pairs while nodes - 1 <= this
+  std::optional<int> retest_rounds;         // confirm-before-blame budget
+  std::optional<double> slow_fraction;      // slow: below (1 - this) x the reference
+  std::optional<int> partners_per_suspect;  // known-good partners a suspect node is slow with
   double reach_timeout_s = 20;
   bool collective = true;
   std::string collective_sizes = "8:64M:x8";

@@ -114,13 +114,20 @@ void add_options(CLI::App& app, CommandLine& line) {
                  "(default 32)");
   app.add_option("--random-rounds", o.survey.random_rounds,
                  "scale mode: random perfect matchings after the ring (default 4)");
-  app.add_option("--retest-partners", o.survey.retest_partners,
-                 "known-good partners each suspect is re-tested with (default 3)");
-  app.add_flag("--no-retest", line.no_retest, "skip the re-test of suspects");
+  app.add_option("--retest-rounds", o.survey.max_retest_rounds,
+                 "all-pairs/ring: at most this many rounds re-testing suspects before blame "
+                 "(default 14)");
+  app.add_option("--retest-partners", o.survey.judgement.node_confirmations,
+                 "known-good partners a suspect node must be slow with in re-tests before it is "
+                 "blamed (default 2)");
+  app.add_option("--link-confirmations", o.survey.judgement.link_confirmations,
+                 "slow measurements (one a re-test) before a link is blamed (default 3)");
+  app.add_flag("--no-retest", line.no_retest,
+               "skip the re-tests: suspects stay suspects (warnings), nothing is blamed");
   app.add_option("--seed", o.survey.seed, "seed of the random matchings (default 1)");
-  app.add_option("--outlier-deviation", o.survey.outliers.min_relative_deviation,
-                 "a link is slow when worse than the reference by more than this fraction and "
-                 "5 MADs (default 0.25)");
+  app.add_option("--slow-fraction,--outlier-deviation", o.survey.judgement.slow_fraction,
+                 "a link is slow when its best rate is below (1 - this) x the cluster's reference "
+                 "(latency: its inverse); default 0.3, so a node or link at half rate is found");
   app.add_flag("--loopback", o.loopback,
                "both endpoints in this process through one device (--domain; EFA: shm disabled)");
   app.add_flag("--all-devices", o.all_devices, "--loopback on every EFA device of this node");

@@ -22,6 +22,7 @@
 #include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/watchdog.hpp"
+#include "p2p/judgement_report.hpp"
 #include "p2p/pair_test.hpp"
 #include "preflight/build_config.hpp"
 
@@ -396,6 +397,7 @@ struct PairTask {
   int responder_rank = 1;
   int initiator_node = 0;
   int responder_node = 1;
+  MeasurementRole role = MeasurementRole::survey;  // why the survey measures the pair
 };
 
 struct GatheredResult {
@@ -461,6 +463,7 @@ ResultRow make_row(const RankContext& context, const Session& session, TestKind 
   }
   if (!phase.empty()) {
     row.labels["phase"] = phase;
+    row.labels["role"] = std::string(to_string(task.role));
   }
   if (options.keep_samples) {
     row.samples_s = scaled;
@@ -618,24 +621,20 @@ double metric_value(const MetricPlan& plan, const ResultRow& row) {
   return plan.test == TestKind::latency ? row.time_s.median : row.algbw_Bps;
 }
 
-std::string format_metric(const MetricPlan& plan, double value) {
-  if (plan.test == TestKind::latency) {
-    return fmt::format("{:.2f} us", value * 1e6);
-  }
-  return fmt::format("{:.3f} GB/s", value / 1e9);
-}
-
-json matrix_json(const std::vector<std::string>& names, const OutlierVerdict& verdict) {
+json matrix_json(const std::vector<std::string>& names, const MetricJudgement& judged) {
   const std::size_t n = names.size();
   json values = json::array();
   for (std::size_t i = 0; i < n; ++i) {
     values.push_back(json(std::vector<std::nullptr_t>(n, nullptr)));
   }
-  for (const LinkAssessment& link : verdict.links) {
+  for (const LinkEvidence& link : judged.links) {
+    if (link.valid == 0) {
+      continue;
+    }
     values[static_cast<std::size_t>(link.pair.a)][static_cast<std::size_t>(link.pair.b)] =
-        link.value;
+        link.best;
     values[static_cast<std::size_t>(link.pair.b)][static_cast<std::size_t>(link.pair.a)] =
-        link.value;
+        link.best;
   }
   return values;
 }
@@ -740,62 +739,21 @@ Report finish(RankContext& context) {
   return report;
 }
 
-void add_outlier_checks(RankContext& context, const NodeMap& map,
-                        const std::vector<MetricPlan>& plans, const SurveyResult& survey) {
-  for (std::size_t m = 0; m < plans.size(); ++m) {
-    const OutlierVerdict& verdict = survey.verdicts[m];
-    const MetricPlan& plan = plans[m];
-    for (const NodeAssessment& node : verdict.bad_nodes) {
-      const std::string name = display_node(context, map, node.node);
-      add_check(context,
-                reports::make_check(
-                    "P2P_NODE_OUTLIER", Status::fail,
-                    finding_message("P2P_NODE_OUTLIER", name,
-                                    fmt::format("{} at {} B: typical {} vs {} reference, slow with "
-                                                "{} of {} partners",
-                                                plan.metric.name, plan.size_bytes,
-                                                format_metric(plan, node.typical_value),
-                                                format_metric(plan, verdict.reference),
-                                                node.slow_partners, node.partners)),
-                    json{{"node", name},
-                         {"metric", plan.metric.name},
-                         {"size_bytes", plan.size_bytes},
-                         {"typical", node.typical_value},
-                         {"reference", verdict.reference},
-                         {"threshold", verdict.threshold},
-                         {"partners", node.partners},
-                         {"slow_partners", node.slow_partners}}));
-    }
-    for (const LinkAssessment& link : verdict.bad_links) {
-      const std::string a = display_node(context, map, link.pair.a);
-      const std::string b = display_node(context, map, link.pair.b);
-      add_check(context,
-                reports::make_check(
-                    "P2P_LINK_OUTLIER", Status::warn,
-                    finding_message("P2P_LINK_OUTLIER", a, b,
-                                    fmt::format("{} at {} B: {} vs {} reference ({:+.0f}% worse), "
-                                                "measured {} time(s)",
-                                                plan.metric.name, plan.size_bytes,
-                                                format_metric(plan, link.value),
-                                                format_metric(plan, verdict.reference),
-                                                100 * link.worse_by_fraction, link.measurements)),
-                    json{{"nodes", {a, b}},
-                         {"metric", plan.metric.name},
-                         {"size_bytes", plan.size_bytes},
-                         {"value", link.value},
-                         {"reference", verdict.reference},
-                         {"threshold", verdict.threshold},
-                         {"measurements", link.measurements}}));
-    }
+JudgementContext judgement_context(const RankContext& context, const NodeMap& map,
+                                   const std::vector<MetricPlan>& plans) {
+  JudgementContext judged;
+  for (int node = 0; node < static_cast<int>(map.nodes.size()); ++node) {
+    judged.node_names.push_back(display_node(context, map, node));
   }
+  for (const MetricPlan& plan : plans) {
+    judged.metrics.push_back({plan.metric, std::string(to_string(plan.test)), plan.size_bytes});
+  }
+  return judged;
 }
 
-json survey_details(const RankContext& context, const NodeMap& map,
-                    const std::vector<MetricPlan>& plans, const SurveyResult& survey) {
-  std::vector<std::string> names;
-  for (int node = 0; node < static_cast<int>(map.nodes.size()); ++node) {
-    names.push_back(display_node(context, map, node));
-  }
+json survey_details(const RankContext& context, const JudgementContext& judged,
+                    const SurveyResult& survey) {
+  const std::vector<std::string>& names = judged.node_names;
   const SurveyPolicy& policy = context.options.survey;
   json details{{"mode", survey.mode},
                {"nodes", names},
@@ -804,51 +762,40 @@ json survey_details(const RankContext& context, const NodeMap& map,
                {"rounds", survey.initial_rounds + survey.retest_rounds},
                {"max_rounds", policy.max_rounds},
                {"random_rounds", policy.random_rounds},
-               {"retest_partners", policy.retest_partners},
+               {"max_retest_rounds", policy.retest ? policy.max_retest_rounds : 0},
+               {"retest_budget_spent", survey.budget_spent},
                {"seed", policy.seed},
-               {"retested_nodes", json::array()}};
-  for (const int node : survey.retested_nodes) {
-    details["retested_nodes"].push_back(names[static_cast<std::size_t>(node)]);
-  }
+               {"value", "best of the link's valid measurements (noise only lowers a rate)"}};
   json matrices = json::object();
-  json outliers = json::object();
-  for (std::size_t m = 0; m < plans.size(); ++m) {
-    const OutlierVerdict& verdict = survey.verdicts[m];
-    const MetricPlan& plan = plans[m];
-    json entry{{"size_bytes", plan.size_bytes},
-               {"test", to_string(plan.test)},
-               {"better", to_string(plan.metric.better)},
-               {"value", "best of the link's measurements"}};
+  for (const MetricJudgement& group : survey.judgement.metrics) {
+    const auto plan =
+        std::find_if(judged.metrics.begin(), judged.metrics.end(),
+                     [&](const JudgedMetric& m) { return m.metric.name == group.metric; });
+    json entry{{"size_bytes", plan->size_bytes},
+               {"test", plan->test},
+               {"better", to_string(group.better)},
+               {"reference", group.reference},
+               {"threshold", group.threshold}};
     if (static_cast<int>(names.size()) <= kMaxMatrixNodes) {
-      entry["matrix"] = matrix_json(names, verdict);
+      entry["matrix"] = matrix_json(names, group);
     }
     json links = json::array();
-    for (const LinkAssessment& link : verdict.links) {
+    for (const LinkEvidence& link : group.links) {
       links.push_back(json{{"a", names[static_cast<std::size_t>(link.pair.a)]},
                            {"b", names[static_cast<std::size_t>(link.pair.b)]},
-                           {"value", link.value},
+                           {"value", link.best},
                            {"measurements", link.measurements},
+                           {"valid", link.valid},
                            {"slow", link.slow}});
     }
     entry["links"] = links;
-    matrices[plan.metric.name] = entry;
-    json bad_nodes = json::array();
-    for (const NodeAssessment& node : verdict.bad_nodes) {
-      bad_nodes.push_back(names[static_cast<std::size_t>(node.node)]);
-    }
-    json bad_links = json::array();
-    for (const LinkAssessment& link : verdict.bad_links) {
-      bad_links.push_back({names[static_cast<std::size_t>(link.pair.a)],
-                           names[static_cast<std::size_t>(link.pair.b)]});
-    }
-    outliers[plan.metric.name] = json{{"reference", verdict.reference},
-                                      {"spread", verdict.spread},
-                                      {"threshold", verdict.threshold},
-                                      {"bad_nodes", bad_nodes},
-                                      {"bad_links", bad_links}};
+    matrices[group.metric] = entry;
   }
   details["matrices"] = matrices;
-  details["outliers"] = outliers;
+  details["verdict"] = judgement_json(survey.judgement, judged);
+  details["initial_verdict"] = judgement_json(survey.initial, judged);
+  details["initial_verdict"].erase("evidence");
+  details["measurements"] = measurements_json(survey.measurements, judged);
   return details;
 }
 
@@ -1012,55 +959,66 @@ Report run_rank(RankContext& context) {
       const int node_count = static_cast<int>(map.nodes.size());
       const std::size_t initial_steps = plan_initial_rounds(node_count, policy).rounds.size() *
                                         options.tests.size() * options.sizes.size();
-      const MeasureRound measure = [&](const Round& round, SurveyPhase phase, int index) {
+      const MeasureRound measure = [&](const PlannedRound& round, int index) {
         std::vector<PairTask> tasks;
-        for (const NodePair& pair : round) {
+        for (std::size_t i = 0; i < round.pairs.size(); ++i) {
+          const NodePair& pair = round.pairs[i];
           tasks.push_back({map.node_leader[static_cast<std::size_t>(pair.a)],
-                           map.node_leader[static_cast<std::size_t>(pair.b)], pair.a, pair.b});
+                           map.node_leader[static_cast<std::size_t>(pair.b)], pair.a, pair.b,
+                           round.roles[i]});
         }
         // The re-tests measure only what the verdict looks at.
         std::vector<std::uint64_t> sizes = options.sizes;
-        std::vector<TestKind> tests = options.tests;
         std::size_t total = initial_steps;
-        if (phase == SurveyPhase::retest) {
-          sizes = {options.sizes.front()};
-          if (options.sizes.back() != options.sizes.front()) {
-            sizes.push_back(options.sizes.back());
+        if (round.phase == SurveyPhase::retest) {
+          sizes.clear();
+          for (const MetricPlan& plan : plans) {
+            if (std::find(sizes.begin(), sizes.end(), plan.size_bytes) == sizes.end()) {
+              sizes.push_back(plan.size_bytes);
+            }
           }
-          total = steps_done + tests.size() * sizes.size();
+          std::sort(sizes.begin(), sizes.end());
+          total = steps_done + options.tests.size() * sizes.size();
         }
-        const auto results =
-            run_round(context, map, *session, tasks, tests, sizes,
-                      fmt::format("{} round {}", to_string(phase), index + 1), steps_done, total);
-        std::vector<SurveyMeasurement> measurements;
+        const auto results = run_round(
+            context, map, *session, tasks, options.tests, sizes,
+            fmt::format("{} round {}", to_string(round.phase), index + 1), steps_done, total);
+        std::vector<Measurement> measurements;
         for (const GatheredResult& result : results) {
           for (std::size_t m = 0; m < plans.size(); ++m) {
             if (result.test == to_string(plans[m].test) &&
                 result.row.size_bytes == plans[m].size_bytes) {
-              measurements.push_back(
-                  {make_pair_of(result.task.initiator_node, result.task.responder_node), m,
-                   metric_value(plans[m], result.row)});
+              Measurement measurement;
+              measurement.pair =
+                  make_pair_of(result.task.initiator_node, result.task.responder_node);
+              measurement.metric = m;
+              measurement.value = metric_value(plans[m], result.row);
+              measurements.push_back(measurement);
             }
           }
         }
         return measurements;
       };
       const SurveyResult survey = run_survey(node_count, metrics, policy, measure);
-      add_outlier_checks(context, map, plans, survey);
-      const json details = survey_details(context, map, plans, survey);
+      const JudgementContext judged = judgement_context(context, map, plans);
+      for (Check& check : judgement_checks(survey.judgement, judged)) {
+        add_check(context, std::move(check));
+      }
+      const json details = survey_details(context, judged, survey);
       context.shared.update([&](Report& report) { report.details["survey"] = details; });
+      std::size_t links_measured = 0;
+      for (const MetricJudgement& group : survey.judgement.metrics) {
+        links_measured = std::max(links_measured, group.links.size());
+      }
       add_check(context,
-                reports::make_check(
-                    "P2P_LINK_SURVEY", Status::pass,
-                    finding_message("P2P_LINK_SURVEY", node_count,
-                                    details.at("matrices").empty()
-                                        ? 0
-                                        : details.at("matrices").begin()->at("links").size(),
-                                    survey.initial_rounds + survey.retest_rounds, survey.mode,
-                                    survey.retest_rounds),
-                    json{{"nodes", node_count},
-                         {"initial_rounds", survey.initial_rounds},
-                         {"retest_rounds", survey.retest_rounds}}));
+                reports::make_check("P2P_LINK_SURVEY", Status::pass,
+                                    finding_message("P2P_LINK_SURVEY", node_count, links_measured,
+                                                    survey.initial_rounds + survey.retest_rounds,
+                                                    survey.mode, survey.retest_rounds),
+                                    json{{"nodes", node_count},
+                                         {"initial_rounds", survey.initial_rounds},
+                                         {"retest_rounds", survey.retest_rounds},
+                                         {"measurements", survey.measurements.size()}}));
     }
 
     arm(context, "teardown");
