@@ -130,6 +130,10 @@ int run_main(int argc, char** argv) {
       ->check(CLI::IsMember({"mpirun", "srun"}));
   app.add_option("--launcher-args", launcher_args,
                  "Extra launcher flags, split on whitespace (no shell quoting)");
+  std::string srun_mpi;
+  app.add_option("--srun-mpi", srun_mpi,
+                 "srun --mpi=VALUE for the ranks' process-management interface (pmix, pmi2, ...; "
+                 "default: the site's MpiDefault, or pmix where MpiDefault=none)");
   std::vector<std::string> launcher_arg;
   app.add_option("--launcher-arg", launcher_arg,
                  "One extra launcher argument, passed as it is; repeat it "
@@ -231,6 +235,11 @@ int run_main(int argc, char** argv) {
   }
   general.launcher_args.insert(general.launcher_args.end(), launcher_arg.begin(),
                                launcher_arg.end());
+  if (cli::choose_launcher(general.launcher, cli::current_launcher_environment()) ==
+      cli::LauncherKind::srun) {
+    general.srun_mpi = cli::choose_srun_mpi(
+        srun_mpi, srun_mpi.empty() ? cli::slurm_mpi_default() : std::optional<std::string>());
+  }
   general.baseline_dirs = baseline_dirs;
   if (general.baseline_dirs.empty()) {
     general.baseline_dirs = {std::string(PREFLIGHT_DATA_INSTALL_DIR) + "/baselines",

@@ -381,6 +381,13 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   }
   Report report = reports::start_report(info.tool, static_cast<int>(argv_pointers.size()),
                                         argv_pointers.data(), deterministic);
+  if (!environment.launch_problem.empty()) {
+    report.checks.push_back(
+        make_check("LAUNCH_WORLD_MISMATCH", Status::error,
+                   finding_message("LAUNCH_WORLD_MISMATCH", environment.launch_problem)));
+    reports::finish_report(report, options.common.warn_as_fail, deterministic);
+    return report;
+  }
 
   // ---- watchdog ----
   reports::IncrementalReportWriter report_writer(writer ? options.common.json_path : "");

@@ -62,6 +62,9 @@ struct RunEnvironment {
   // Take SIGTERM as a lost peer (partial report, PEER_LOST, exit 4); main must have called
   // block_termination_signal() before any thread started.
   bool watch_termination = false;
+  // The MPI world is not the one the launcher was asked for (common/launch_world.hpp): the run
+  // measures nothing and reports LAUNCH_WORLD_MISMATCH (error, exit 4) with this text.
+  std::string launch_problem;
 };
 
 // Runs the sweep and returns the report (the same verdict on every rank; only rank 0's report is

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/launch_world.hpp"
 
 namespace preflight {
 
@@ -25,13 +26,19 @@ void check_mpi(int result, std::string_view call, std::string_view arguments) {
 }
 
 bool launched_as_mpi_rank() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
-                           "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"}) {
-    if (std::getenv(name) != nullptr) {  // NOLINT(concurrency-mt-unsafe): read before threads
-      return true;
-    }
+  if (launched_as_rank(read_launch_request())) {
+    return true;
   }
+  // MPICH's hydra gives MPI_LOCALNRANKS without a size.
+  return std::getenv("MPI_LOCALNRANKS") != nullptr;  // NOLINT(concurrency-mt-unsafe)
+}
+
+bool mpi_needs_pmi_under_srun() {
+#ifdef OPEN_MPI
+  return true;
+#else
   return false;
+#endif
 }
 
 MpiSession::MpiSession(int* argc, char*** argv, int required_thread_level) {

@@ -15,9 +15,14 @@ namespace preflight {
 // Throws preflight::Error with MPI_Error_string's text when `result` is not MPI_SUCCESS.
 void check_mpi(int result, std::string_view call, std::string_view arguments);
 
-// True when a launcher (mpirun, srun with PMI/PMIx) started this process as one rank of a job;
-// false for a plain single-process start, where MPI is not initialised at all.
+// True when a launcher (mpirun, srun, a PMI launcher, a preflight plan) started this process as one
+// rank of a job (common/launch_world.hpp); false for a plain single-process start, where MPI is not
+// initialised at all.
 [[nodiscard]] bool launched_as_mpi_rank();
+
+// Whether the MPI library this build uses needs PMIx or PMI-2 from srun to join its ranks (Open
+// MPI does; MPICH can also use Slurm's PMI-1 library without them).
+[[nodiscard]] bool mpi_needs_pmi_under_srun();
 
 // Owns MPI_Init_thread/MPI_Finalize. Finalizes only what it initialised.
 class MpiSession {

@@ -13,6 +13,7 @@
 #include "common/bootstrap.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
+#include "common/launch_world.hpp"
 #include "common/size_spec.hpp"
 #include "common/status.hpp"
 #include "common/tcp_bootstrap.hpp"
@@ -202,7 +203,11 @@ int run_main(int argc, char** argv) {
     tcp = TcpBootstrap::connect(parse_tcp_endpoint(options.connect, "--connect"), tcp_options);
   } else if (!loopback) {
 #if PREFLIGHT_HAVE_MPI
-    if (launched_as_mpi_rank()) {
+    // The world asked for (common/launch_world.hpp): a launch that cannot form it measures nothing.
+    const LaunchRequest launch_request = read_launch_request();
+    environment.launch_problem =
+        launch_problem_before_init(launch_request, mpi_needs_pmi_under_srun()).value_or("");
+    if (launched_as_mpi_rank() && environment.launch_problem.empty()) {
       block_termination_signal();  // before MPI starts its threads: they inherit the mask
       // MPI_THREAD_SINGLE, as OSU and the reference loops: only this thread calls MPI (the
       // watchdog and signal threads never do), and Open MPI 4.1 adds 60-100 ns to every small
@@ -210,6 +215,11 @@ int run_main(int argc, char** argv) {
       mpi.emplace(&argc, &argv, MPI_THREAD_SINGLE);
       other = make_mpi_bootstrap();
       environment.mpi_initialised = true;
+      environment.launch_problem = check_launched_world(*other, launch_request).value_or("");
+    }
+#else
+    if (launched_as_rank(read_launch_request())) {
+      throw FeatureUnavailable("launching by mpirun/srun (MPI bootstrap)", "PREFLIGHT_WITH_MPI");
     }
 #endif
     if (!other) {
@@ -224,7 +234,9 @@ int run_main(int argc, char** argv) {
   }
   environment.bootstrap = bootstrap;
   const int rank = bootstrap != nullptr ? bootstrap->rank() : 0;
-  const bool reporter = rank == 0;
+  // A launch without PMI leaves N worlds of one: only the launcher's rank 0 speaks for the job.
+  const bool reporter = rank == 0 && (environment.launch_problem.empty() ||
+                                      reports_for_the_launch(read_launch_request()));
 
   reports::Report report = reports::start_report(kTool, argc, argv, options.common.deterministic);
   report.inventory.env = reports::allowlisted_environment(environ);

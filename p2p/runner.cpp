@@ -1161,6 +1161,13 @@ std::string device_list(const std::vector<std::string>& domains) {
 
 Report run(const P2pOptions& options, Report report, const RunEnvironment& environment) {
   validate_options(options);
+  if (!environment.launch_problem.empty()) {
+    report.checks.push_back(
+        reports::make_check("LAUNCH_WORLD_MISMATCH", Status::error,
+                            finding_message("LAUNCH_WORLD_MISMATCH", environment.launch_problem)));
+    reports::finish_report(report, options.common.warn_as_fail, options.common.deterministic);
+    return report;
+  }
   {
     // A size this host cannot hold is a usage error before anything runs, not a bad_alloc on
     // both sides. Each endpoint holds a send and a receive buffer of the largest size, plus the

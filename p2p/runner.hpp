@@ -49,6 +49,9 @@ struct RunEnvironment {
   // main blocked SIGTERM in every thread: run() waits for it on a thread of its own and ends the
   // run with the partial report (exit 4) instead of dying without a word.
   bool watch_termination = false;
+  // The MPI world is not the one the launcher was asked for (common/launch_world.hpp): the run
+  // measures nothing and reports LAUNCH_WORLD_MISMATCH (error, exit 4) with this text.
+  std::string launch_problem;
 };
 
 // Runs the measurement. `report` is the envelope started by main (tool, run, argv). Throws
