@@ -104,7 +104,7 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   std::string launch_problem;
 #if PREFLIGHT_HAVE_MPI
   launch_problem =
-      launch_problem_before_init(launch_request, mpi_needs_pmi_under_srun()).value_or("");
+      launch_problem_before_init(launch_request, mpi_pmi_needs()).value_or("");
   const bool launched = launched_as_mpi_rank() && launch_problem.empty();
   std::optional<MpiSession> session;
   if (launched) {

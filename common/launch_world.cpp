@@ -38,8 +38,9 @@ bool is_set(const EnvironmentReader& read, const char* name) {
 }
 
 constexpr std::string_view kSrunFix =
-    "launch with srun --mpi=pmix (or --mpi=pmi2; `srun --mpi=list` shows what this Slurm has), "
-    "set MpiDefault=pmix in slurm.conf, or use `preflight ... --launcher srun --srun-mpi pmix`";
+    "launch with srun --mpi=pmix (`srun --mpi=list` shows what this Slurm has; --mpi=pmi2 where "
+    "the MPI supports PMI-2), set MpiDefault=pmix in slurm.conf, or use `preflight ... "
+    "--launcher srun --srun-mpi pmix`";
 
 }  // namespace
 
@@ -96,21 +97,32 @@ bool reports_for_the_launch(const LaunchRequest& request) {
 }
 
 std::optional<std::string> launch_problem_before_init(const LaunchRequest& request,
-                                                      bool needs_pmi) {
+                                                      PmiNeeds needs) {
   if (!request.problems.empty()) {
     return fmt::format("the launch environment cannot be read: {}",
                        fmt::join(request.problems, "; "));
   }
-  if (needs_pmi && request.launcher == "srun" && request.ranks.value_or(1) > 1 &&
-      !request.has_pmix && !request.has_pmi2) {
+  if (needs == PmiNeeds::nothing || request.launcher != "srun" || request.ranks.value_or(1) <= 1 ||
+      request.has_pmix) {
+    return std::nullopt;
+  }
+  const std::string mpi_type = request.slurm_mpi_type.empty()
+                                   ? std::string()
+                                   : fmt::format("; SLURM_MPI_TYPE={}", request.slurm_mpi_type);
+  if (!request.has_pmi2) {
     return fmt::format(
         "srun started {} tasks ({}) but gave them no process-management interface (no PMIx or "
         "PMI-2 in the environment{}): MPI cannot join them into one world (each would be a "
         "world of 1, or MPI_Init aborts); {}",
-        *request.ranks, request.ranks_source,
-        request.slurm_mpi_type.empty() ? std::string()
-                                       : fmt::format("; SLURM_MPI_TYPE={}", request.slurm_mpi_type),
-        kSrunFix);
+        *request.ranks, request.ranks_source, mpi_type, kSrunFix);
+  }
+  if (needs == PmiNeeds::pmix) {
+    return fmt::format(
+        "srun started {} tasks ({}) with PMI-2 (PMI_FD/PMI_RANK{}), which this build's Open MPI "
+        "cannot use (it has no PMI-2 component, so MPI_Init would abort): launch with srun "
+        "--mpi=pmix, set MpiDefault=pmix in slurm.conf, or use `preflight ... --launcher srun "
+        "--srun-mpi pmix`",
+        *request.ranks, request.ranks_source, mpi_type);
   }
   return std::nullopt;
 }

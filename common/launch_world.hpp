@@ -41,10 +41,17 @@ using EnvironmentReader = std::function<const char*(const char*)>;
 // opposed to a plain start of one process.
 [[nodiscard]] bool launched_as_rank(const LaunchRequest& request);
 
-// Before MPI_Init. `needs_pmi`: the MPI library cannot join ranks without PMIx or PMI-2 (Open MPI
-// under srun). Returns the problem and its fix, or nullopt.
+// What the MPI library of this build needs from srun to join its ranks into one world.
+enum class PmiNeeds {
+  nothing,       // it can also use Slurm's PMI-1 library (MPICH): judged after MPI_Init only
+  pmix_or_pmi2,  // Open MPI built with its PMI-2 (s2) component
+  pmix,          // Open MPI without it (Debian's 4.1; Open MPI 5): PMI-2 makes MPI_Init abort
+};
+
+// Before MPI_Init: a launch by srun that gives the tasks nothing MPI can use. Returns the problem
+// and its fix, or nullopt.
 [[nodiscard]] std::optional<std::string> launch_problem_before_init(const LaunchRequest& request,
-                                                                    bool needs_pmi);
+                                                                    PmiNeeds needs);
 
 // After MPI_Init: the world MPI formed (`world_ranks`, and `world_nodes` distinct hosts when
 // known) against the request. Returns the mismatch and its fix, or nullopt.

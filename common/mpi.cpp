@@ -1,9 +1,11 @@
 #include "common/mpi.hpp"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <array>
 #include <cstdlib>
+#include <filesystem>
 #include <numeric>
 #include <utility>
 
@@ -33,11 +35,31 @@ bool launched_as_mpi_rank() {
   return std::getenv("MPI_LOCALNRANKS") != nullptr;  // NOLINT(concurrency-mt-unsafe)
 }
 
-bool mpi_needs_pmi_under_srun() {
+PmiNeeds mpi_pmi_needs() {
 #ifdef OPEN_MPI
-  return true;
+#if OMPI_MAJOR_VERSION >= 5
+  return PmiNeeds::pmix;  // Open MPI 5 speaks PMIx only
 #else
-  return false;
+  // Open MPI 4 loads its PMI-2 support as a component (mca_pmix_s2.so) from the component
+  // directory beside libmpi; without it, a PMI-2 launch aborts in MPI_Init.
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&MPI_Init), &info) == 0 ||  // NOLINT
+      info.dli_fname == nullptr) {
+    return PmiNeeds::pmix;
+  }
+  const std::filesystem::path library_directory =
+      std::filesystem::path(info.dli_fname).parent_path();
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(library_directory, error)) {
+    if (entry.is_directory(error) && entry.path().filename().string().starts_with("openmpi") &&
+        std::filesystem::exists(entry.path() / "mca_pmix_s2.so", error)) {
+      return PmiNeeds::pmix_or_pmi2;
+    }
+  }
+  return PmiNeeds::pmix;
+#endif
+#else
+  return PmiNeeds::nothing;
 #endif
 }
 

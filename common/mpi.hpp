@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/bootstrap.hpp"
+#include "common/launch_world.hpp"
 
 namespace preflight {
 
@@ -20,9 +21,10 @@ void check_mpi(int result, std::string_view call, std::string_view arguments);
 // initialised at all.
 [[nodiscard]] bool launched_as_mpi_rank();
 
-// Whether the MPI library this build uses needs PMIx or PMI-2 from srun to join its ranks (Open
-// MPI does; MPICH can also use Slurm's PMI-1 library without them).
-[[nodiscard]] bool mpi_needs_pmi_under_srun();
+// What the MPI library this process runs needs from srun to join its ranks (launch_world.hpp):
+// Open MPI needs PMIx, or PMI-2 where its s2 component is installed beside libmpi; MPICH can
+// also use Slurm's PMI-1 library without either.
+[[nodiscard]] PmiNeeds mpi_pmi_needs();
 
 // Owns MPI_Init_thread/MPI_Finalize. Finalizes only what it initialised.
 class MpiSession {

@@ -206,7 +206,7 @@ int run_main(int argc, char** argv) {
     // The world asked for (common/launch_world.hpp): a launch that cannot form it measures nothing.
     const LaunchRequest launch_request = read_launch_request();
     environment.launch_problem =
-        launch_problem_before_init(launch_request, mpi_needs_pmi_under_srun()).value_or("");
+        launch_problem_before_init(launch_request, mpi_pmi_needs()).value_or("");
     if (launched_as_mpi_rank() && environment.launch_problem.empty()) {
       block_termination_signal();  // before MPI starts its threads: they inherit the mask
       // MPI_THREAD_SINGLE, as OSU and the reference loops: only this thread calls MPI (the

@@ -22,6 +22,27 @@
 # Slurm provides SLURM_JOB_ID and SLURMD_NODENAME.
 set -u
 
+# slurmd starts Prolog and HealthCheckProgram with an environment it builds (SLURM_* variables),
+# not its own: settings come from the first file found of $PREFLIGHT_ENV_FILE, preflight.env
+# beside this script, /etc/default/preflight. KEY=VALUE lines for PREFLIGHT_*, SCONTROL and
+# SLURM_CONF (a slurm.conf elsewhere than where scontrol looks); a
+# variable already set wins.
+load_settings() {
+    local file key value
+    for file in "${PREFLIGHT_ENV_FILE:-}" "$(dirname "${BASH_SOURCE[0]}")/preflight.env" \
+        /etc/default/preflight; do
+        [[ -n $file && -r $file ]] || continue
+        while IFS='=' read -r key value; do
+            [[ $key =~ ^(PREFLIGHT_[A-Z0-9_]+|SCONTROL|SLURM_CONF)$ ]] || continue
+            value=${value%\"}
+            value=${value#\"}
+            [[ -n ${!key+set} ]] || export "$key=$value"
+        done <"$file"
+        return 0
+    done
+}
+load_settings
+
 readonly TAG=preflight-prolog
 NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null || hostname)}
 JOBID=${SLURM_JOB_ID:-${SLURM_JOBID:-manual-$$}}
