@@ -103,8 +103,7 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   const LaunchRequest launch_request = read_launch_request();
   std::string launch_problem;
 #if PREFLIGHT_HAVE_MPI
-  launch_problem =
-      launch_problem_before_init(launch_request, mpi_pmi_needs()).value_or("");
+  launch_problem = launch_problem_before_init(launch_request, mpi_pmi_needs()).value_or("");
   const bool launched = launched_as_mpi_rank() && launch_problem.empty();
   std::optional<MpiSession> session;
   if (launched) {
@@ -147,6 +146,11 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   environment.backend_name = std::string(to_string(decision.choice));
   environment.backend_selection = decision.selection;
 #if PREFLIGHT_HAVE_MPI
+  if (launched) {
+    // After a timeout the rank that wrote the report ends the whole job, a stopped rank included,
+    // so the launcher exits too (MPI_Abort: mpirun kills every rank; srun's PMIx the step).
+    environment.abort_job = [](int code) { MPI_Abort(MPI_COMM_WORLD, code); };
+  }
   if (reducer) {
     environment.max_over_ranks = [&reducer](std::span<double> values) { (*reducer)(values); };
     environment.versions["mpi"] = mpi_library_version();

@@ -216,6 +216,8 @@ int run_main(int argc, char** argv) {
       other = make_mpi_bootstrap();
       environment.mpi_initialised = true;
       environment.launch_problem = check_launched_world(*other, launch_request).value_or("");
+      // After a timeout the rank that wrote the report ends the whole job, so the launcher exits.
+      environment.abort_job = [](int code) { MPI_Abort(MPI_COMM_WORLD, code); };
     }
 #else
     if (launched_as_rank(read_launch_request())) {

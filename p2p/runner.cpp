@@ -15,6 +15,8 @@
 
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
+#include "common/job_end.hpp"
+#include "common/progress_channel.hpp"
 #include "common/size_spec.hpp"
 #include "common/stats.hpp"
 #include "common/sysfs.hpp"
@@ -84,6 +86,27 @@ class SharedReport {
   [[nodiscard]] std::string peer() const {
     const std::lock_guard lock(mutex_);
     return peer_;
+  }
+
+  // Where every rank is (rank 0's view of the job, common/progress_channel.hpp), while the
+  // measuring rank has it open; read by the watchdog and signal threads.
+  std::atomic<ProgressChannel*> progress{nullptr};
+  // The watchdog or the termination watch, whichever comes first, writes the report.
+  JobEnding ending;
+
+  // The ranks not progressing, described ("" when none is known), and as JSON.
+  [[nodiscard]] std::pair<std::string, json> stalled(bool deterministic) const {
+    const ProgressChannel* channel = progress.load();
+    if (channel == nullptr) {
+      return {"", json::array()};
+    }
+    channel->settle(3.5);
+    const std::vector<RankProgress> named = ranks_not_progressing(channel->snapshot());
+    std::vector<std::string> parts;
+    for (const RankProgress& rank : named) {
+      parts.push_back(describe(rank, deterministic));
+    }
+    return {join(parts, "; "), to_json(named, deterministic)};
   }
 
  private:
@@ -335,6 +358,9 @@ void arm(RankContext& context, const std::string& phase) {
   if (context.watchdog != nullptr) {
     context.watchdog->arm(phase, context.options.timeout_s);
   }
+  if (ProgressChannel* channel = context.shared.progress.load()) {
+    channel->set_phase(phase, -1);
+  }
 }
 
 // The partial report after a finished size. Until the run ends it says so (BENCH_INCOMPLETE, an
@@ -514,6 +540,9 @@ std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, 
         spec.window = options.window;
         spec.check_iterations = options.check_iterations;
         spec.sampling = options.sampling;
+        if (ProgressChannel* progress = context.shared.progress.load()) {
+          spec.on_iterations = [progress](std::int64_t done) { progress->set_iteration(done); };
+        }
         if (mine->initiator_rank == me) {
           const PairSizeOutcome outcome = run_initiator(*channel, spec);
           const ResultRow row = make_row(context, session, test, bytes, outcome, *mine, map, phase,
@@ -837,6 +866,27 @@ Report run_rank(RankContext& context) {
   try {
     arm(context, "init");
     const NodeMap map = map_nodes(bootstrap, options.node_name);
+    // Rank 0's view of where every rank is, for the report of a stall or a lost peer (launched
+    // runs; loopback pairs two threads of this process).
+    std::unique_ptr<ProgressChannel> progress;
+    if (context.watchdog != nullptr && bootstrap.size() > 1 && !options.loopback &&
+        !options.all_devices) {
+      progress = ProgressChannel::open(bootstrap);
+      context.shared.progress.store(progress.get());
+    }
+    class ForgetProgress {
+     public:
+      explicit ForgetProgress(SharedReport& shared) : shared_(shared) {}
+      ForgetProgress(const ForgetProgress&) = delete;
+      ForgetProgress& operator=(const ForgetProgress&) = delete;
+      ForgetProgress(ForgetProgress&&) = delete;
+      ForgetProgress& operator=(ForgetProgress&&) = delete;
+      ~ForgetProgress() { shared_.progress.store(nullptr); }
+
+     private:
+      SharedReport& shared_;
+    };
+    const ForgetProgress forget_progress(context.shared);
     StepBarrier step_barrier(context.mpi_initialised && bootstrap.kind() == "mpi" &&
                              bootstrap.size() > 2);
     context.step_barrier = &step_barrier;
@@ -1139,8 +1189,9 @@ std::string device_list(const std::vector<std::string>& domains) {
 // Ends the process from a watchdog or signal thread: the partial report gets `check` and is
 // written where this rank writes reports, then _exit (the main thread may be blocked for good and
 // must not run destructors that wait on a dead peer).
-[[noreturn]] void abandon_run(const SharedReport& shared, reports::IncrementalReportWriter* writer,
-                              const P2pOptions& options, Check check, int code) {
+[[noreturn]] void abandon_run(SharedReport& shared, reports::IncrementalReportWriter* writer,
+                              const P2pOptions& options, Check check, int code,
+                              const std::function<void(int)>& end) {
   if (writer != nullptr) {
     Report partial = shared.snapshot();
     partial.checks.push_back(std::move(check));
@@ -1152,8 +1203,12 @@ std::string device_list(const std::vector<std::string>& domains) {
                    std::string(kTool).c_str(), e.what());
     }
   }
+  shared.ending.report_written();
   std::fflush(stdout);
   std::fflush(stderr);
+  if (end) {
+    end(code);
+  }
   ::_exit(code);
 }
 
@@ -1200,36 +1255,59 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
   const int rank = environment.bootstrap != nullptr ? environment.bootstrap->rank() : 0;
   // On expiry: the partial report (written where this rank writes reports) gets the timeout
   // check, then the process ends with 124. The main thread is stuck and must not unwind.
-  Watchdog watchdog([&shared, writer, rank, &options](const std::string& phase, double deadline_s) {
-    const std::string who = fmt::format("{} rank {} on {}", kTool, rank, host_name());
-    const std::string detail =
-        "no progress from the peer named in the phase (hung, stopped or unreachable); the partial "
-        "report keeps every size finished";
-    std::fprintf(stderr, "%s: timeout: phase '%s' did not finish within %g s: %s\n",
-                 std::string(kTool).c_str(), phase.c_str(), deadline_s, detail.c_str());
-    if (writer == nullptr) {
-      // Give the rank that writes the report the moment to do so before the launcher tears the
-      // job down because this rank left.
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-    }
-    abandon_run(
-        shared, writer, options,
-        reports::make_check("BENCH_TIMEOUT", Status::timeout,
-                            finding_message("BENCH_TIMEOUT", who, deadline_s, phase, detail),
-                            json{{"phase", phase}, {"deadline_s", deadline_s}, {"rank", rank}}),
-        exit_code::timeout);
-  });
+  // After a timeout the job ends, so the launcher exits too (common/job_end.hpp): the rank that
+  // writes aborts it once the report is written; the others leave after it had the moment to.
+  const std::function<void(int)> end_the_job = [&shared, writer, &environment](int code) {
+    end_job(code, shared.progress.load(),
+            writer != nullptr ? environment.abort_job : std::function<void(int)>());
+  };
+  Watchdog watchdog(
+      [&shared, writer, rank, &options, &end_the_job](const std::string& phase, double deadline_s) {
+        if (!shared.ending.begin(exit_code::timeout)) {
+          shared.ending.leave_after_first();
+        }
+        const std::string who = fmt::format("{} rank {} on {}", kTool, rank, host_name());
+        const auto [stalled, stalled_json] = shared.stalled(options.common.deterministic);
+        const std::string detail =
+            stalled.empty()
+                ? std::string(
+                      "no progress from the peer named in the phase (hung, stopped or "
+                      "unreachable); the partial report keeps every size finished")
+                : fmt::format("not progressing: {}; the partial report keeps every size finished",
+                              stalled);
+        std::fprintf(stderr, "%s: timeout: phase '%s' did not finish within %g s: %s\n",
+                     std::string(kTool).c_str(), phase.c_str(), deadline_s, detail.c_str());
+        if (writer == nullptr) {
+          // Give the rank that writes the report the moment to do so (and to learn whether a host
+          // was cut off) before the launcher tears the job down because this rank left.
+          std::this_thread::sleep_for(std::chrono::seconds(4));
+        }
+        abandon_run(
+            shared, writer, options,
+            reports::make_check("BENCH_TIMEOUT", Status::timeout,
+                                finding_message("BENCH_TIMEOUT", who, deadline_s, phase, detail),
+                                json{{"phase", phase},
+                                     {"deadline_s", deadline_s},
+                                     {"rank", rank},
+                                     {"ranks_not_progressing", stalled_json}}),
+            exit_code::timeout, end_the_job);
+      });
 
   // SIGTERM (blocked by main in every thread) arrives here: a launcher ends the other ranks this
   // way when one of them dies, so under a multi-rank launch the rank names the peer of the phase
-  // it was in and exits 4 with its partial report.
+  // it was in (and, from the progress channel, every rank that is gone or cut off) and exits 4
+  // with its partial report.
   std::optional<TerminationWatch> termination_watch;
   if (environment.watch_termination) {
     const bool launched = environment.bootstrap != nullptr && environment.bootstrap->size() > 1 &&
                           environment.mpi_initialised;
     termination_watch.emplace([&shared, writer, rank, &options, &watchdog, launched] {
+      if (!shared.ending.begin(exit_code::error)) {
+        shared.ending.leave_after_first();
+      }
       const std::string phase = watchdog.current_phase();
-      const std::string peer = shared.peer();
+      const auto [stalled, stalled_json] = shared.stalled(options.common.deterministic);
+      const std::string peer = !stalled.empty() ? stalled : shared.peer();
       const std::string detail = fmt::format(
           "rank {} on {} was terminated (SIGTERM) in phase '{}'{}", rank, host_name(), phase,
           launched ? ": the launcher ends a job this way when one of its ranks dies" : "");
@@ -1240,11 +1318,14 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
                             "PEER_LOST", Status::error,
                             finding_message("PEER_LOST",
                                             peer.empty() ? "(none in this phase)" : peer, detail),
-                            json{{"peer", peer}, {"phase", phase}, {"signal", "SIGTERM"}})
+                            json{{"peer", peer},
+                                 {"phase", phase},
+                                 {"signal", "SIGTERM"},
+                                 {"ranks_not_progressing", stalled_json}})
                       : reports::make_check("HARNESS_ERROR", Status::error,
                                             finding_message("HARNESS_ERROR", detail),
                                             json{{"phase", phase}, {"signal", "SIGTERM"}}),
-                  exit_code::error);
+                  exit_code::error, {});
     });
   }
 
