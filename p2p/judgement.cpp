@@ -107,6 +107,9 @@ int confirmations_needed(int minimum, double trials, double share, double allowe
   return std::clamp(static_cast<int>(k), minimum, kMostConfirmations);
 }
 
+// A re-test and a control pair need four distinct nodes.
+constexpr int kFewestNodesForAControl = 4;
+
 class GroupJudge {
  public:
   GroupJudge(int node_count, const SurveyMetric& metric, int rail,
@@ -118,11 +121,16 @@ class GroupJudge {
   }
 
   MetricJudgement judge() {
-    find_control_spells();
+    // Every measurement first; then the slow spells that level shows, and the level again without
+    // their slow readings (twice: a reading near the threshold may change sides once).
     aggregate_links();
-    if (set_reference() && find_majority_spells()) {
-      aggregate_links();
-      (void)set_reference();
+    if (set_reference()) {
+      find_control_spells();
+      find_majority_spells();
+      for (int pass = 0; pass < 2 && !spells_.empty(); ++pass) {
+        aggregate_links();
+        (void)set_reference();
+      }
     }
     result_.spell_rounds.assign(spells_.begin(), spells_.end());
     if (measured_.empty()) {
@@ -155,26 +163,43 @@ class GroupJudge {
  private:
   [[nodiscard]] double rate(const Measurement& m) const { return rate_of(m.value, metric_.better); }
 
-  // Rounds whose control pair came out slow against the control link's own best.
+  // Rounds whose control pair (a known-good link) came out slow by the cluster's own standard,
+  // and re-test rounds without a control (from four nodes on, where one is possible): their slow
+  // readings are no evidence.
   void find_control_spells() {
-    std::map<NodePair, double> best;
+    std::set<int> retest_rounds;
+    std::set<int> controlled;
     for (const Measurement* m : measurements_) {
-      auto [it, inserted] = best.try_emplace(m->pair, rate(*m));
-      it->second = std::max(it->second, rate(*m));
+      if (m->role == MeasurementRole::control) {
+        controlled.insert(m->round);
+        if (rate(*m) < threshold_rate_) {
+          spells_.insert(m->round);
+        }
+      } else if (m->role == MeasurementRole::retest) {
+        retest_rounds.insert(m->round);
+      }
     }
-    for (const Measurement* m : measurements_) {
-      if (m->role == MeasurementRole::control &&
-          rate(*m) < (1.0 - policy_.slow_fraction) * best.at(m->pair)) {
-        spells_.insert(m->round);
+    if (node_count_ >= kFewestNodesForAControl) {
+      for (const int round : retest_rounds) {
+        if (!controlled.contains(round)) {
+          spells_.insert(round);
+        }
       }
     }
   }
 
-  // Survey rounds of four or more pairs in which most links came out slow: the survey's rounds
+  // A slow reading taken during a slow spell is no evidence; a fast one still is (noise only
+  // lowers a rate).
+  [[nodiscard]] bool valid(const Measurement& m) const {
+    return !spells_.contains(m.round) || rate(m) >= threshold_rate_;
+  }
+
+  // Survey rounds of eight or more pairs in which most links came out slow: the survey's rounds
   // are a sample of the whole cluster, most of whose links are healthy. Returns whether any round
   // was added.
-  bool find_majority_spells() {
-    constexpr int kFewestPairs = 4;
+  void find_majority_spells() {
+    // Fewer pairs than this, and noise alone often makes most of a round slow.
+    constexpr int kFewestPairs = 8;
     std::map<int, std::pair<int, int>> rounds;  // round -> (pairs, slow)
     for (const Measurement* m : measurements_) {
       if (m->role != MeasurementRole::survey || spells_.contains(m->round)) {
@@ -184,14 +209,11 @@ class GroupJudge {
       ++pairs;
       slow += rate(*m) < threshold_rate_ ? 1 : 0;
     }
-    bool added = false;
     for (const auto& [round, counts] : rounds) {
       if (counts.first >= kFewestPairs && 2 * counts.second > counts.first) {
         spells_.insert(round);
-        added = true;
       }
     }
-    return added;
   }
 
   void aggregate_links() {
@@ -204,7 +226,7 @@ class GroupJudge {
         e.rail = result_.rail;
       }
       ++e.measurements;
-      if (spells_.contains(m->round)) {
+      if (!valid(*m)) {
         continue;
       }
       if (e.valid == 0 || rate(*m) > e.best_rate) {
@@ -320,21 +342,32 @@ class GroupJudge {
     result_.known_good.assign(known_good_.begin(), known_good_.end());
   }
 
-  // p, and from it the confirmations a link and a node need here.
+  // p, and from it the confirmations a link and a node need here. p is the share of slow links in
+  // the survey's rounds (not counting the candidates' links), leaving out rounds of two or more
+  // such links in which every one came out slow: a slow spell makes a round slow all at once,
+  // which is no evidence that a healthy link is often measured slow on its own (the controls
+  // deal with spells in the re-tests).
   void set_confirmations_needed() {
-    int survey_measurements = 0;
-    int slow_measurements = 0;
+    std::map<int, std::pair<int, int>> rounds;  // round -> (links, slow)
     for (const Measurement* m : measurements_) {
-      if (m->role != MeasurementRole::survey || spells_.contains(m->round) ||
-          candidates_.contains(m->pair.a) || candidates_.contains(m->pair.b)) {
+      if (m->role != MeasurementRole::survey || candidates_.contains(m->pair.a) ||
+          candidates_.contains(m->pair.b)) {
         continue;
       }
-      ++survey_measurements;
-      slow_measurements += rate(*m) < threshold_rate_ ? 1 : 0;
+      auto& [links, slow] = rounds[m->round];
+      ++links;
+      slow += rate(*m) < threshold_rate_ ? 1 : 0;
     }
-    result_.slow_share = survey_measurements > 0
-                             ? static_cast<double>(slow_measurements) / survey_measurements
-                             : 0.0;
+    int links = 0;
+    int slow = 0;
+    for (const auto& [round, counts] : rounds) {
+      if (counts.first >= 2 && counts.second == counts.first) {
+        continue;
+      }
+      links += counts.first;
+      slow += counts.second;
+    }
+    result_.slow_share = links > 0 ? static_cast<double>(slow) / links : 0.0;
     result_.link_confirmations =
         confirmations_needed(policy_.link_confirmations, static_cast<double>(links_.size()),
                              result_.slow_share, policy_.false_blame);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace preflight::p2p {
@@ -34,8 +35,8 @@ namespace {
 // What the measurements so far say about each link, over every metric.
 struct LinkHistory {
   int measurements = 0;
-  int retests = 0;      // re-test or control measurements
-  bool healthy = true;  // fast (valid, not slow) in every metric that measured it
+  int valid_retests = 0;  // re-test or control measurements that count (fewest over the metrics)
+  bool healthy = true;    // fast (valid, not slow) in every metric that measured it
 };
 
 class RoundBuilder {
@@ -47,14 +48,19 @@ class RoundBuilder {
       // Every metric of a pair test is one measurement of the link: count the first metric only.
       if (m.metric == 0) {
         ++history.measurements;
-        history.retests += m.role == MeasurementRole::survey ? 0 : 1;
       }
     }
+    std::set<NodePair> seen;
     for (const MetricJudgement& group : judgement.metrics) {
       for (const LinkEvidence& link : group.links) {
         auto found = history_.find(link.pair);
         if (found != history_.end()) {
-          found->second.healthy = found->second.healthy && !link.slow && link.valid > 0;
+          LinkHistory& history = found->second;
+          history.healthy = history.healthy && !link.slow && link.valid > 0;
+          // A re-test taken during a slow spell (or without a control) does not count.
+          history.valid_retests = seen.insert(link.pair).second
+                                      ? link.retests
+                                      : std::min(history.valid_retests, link.retests);
         }
       }
     }
@@ -141,14 +147,17 @@ class RoundBuilder {
     });
   }
 
-  // Pairs `node` with a free known-good partner it has not been re-tested with: one it never met
-  // first (new evidence), else one it met only in the survey.
+  // Pairs `node` with a free known-good partner: one it never met first (new evidence), else one
+  // it has not been re-tested with (so far as the judgement counts it), else one whose link with
+  // it is still slow, measured the fewest times (one fast reading clears a link; for a suspect
+  // node in a small cluster, its partners are all there is).
   void add_new_partner(int node) {
     if (busy_[static_cast<std::size_t>(node)]) {
       return;
     }
-    const NodePair* met_once = nullptr;
-    NodePair candidate;
+    std::optional<NodePair> not_retested;
+    std::optional<NodePair> still_slow;
+    int fewest = 0;
     for (const int partner : judgement_.known_good) {
       if (partner == node || busy_[static_cast<std::size_t>(partner)]) {
         continue;
@@ -159,13 +168,17 @@ class RoundBuilder {
         take(pair, MeasurementRole::retest);
         return;
       }
-      if (found->second.retests == 0 && met_once == nullptr) {
-        candidate = pair;
-        met_once = &candidate;
+      const LinkHistory& history = found->second;
+      if (history.valid_retests == 0 && !not_retested) {
+        not_retested = pair;
+      }
+      if (!history.healthy && (!still_slow || history.measurements < fewest)) {
+        still_slow = pair;
+        fewest = history.measurements;
       }
     }
-    if (met_once != nullptr) {
-      take(*met_once, MeasurementRole::retest);
+    if (not_retested || still_slow) {
+      take(not_retested ? *not_retested : *still_slow, MeasurementRole::retest);
     }
   }
 
@@ -193,10 +206,10 @@ PlannedRound plan_confirmation_round(int node_count, const Judgement& judgement,
   builder.add_suspect_links();
   builder.add_control();
   PlannedRound round = builder.finish();
-  if (!has_control(round) && retests(round) >= 2) {
-    // The re-tests took every known-good pair (a slow spell of the survey makes half the cluster
-    // suspect): give the control its place first; a round whose spell goes unseen would count
-    // its slow readings as evidence.
+  if (!has_control(round)) {
+    // The re-tests took the known-good pairs a control needs (a slow spell of the survey makes
+    // half the cluster suspect): give the control its place first. Without a control, the round's
+    // slow readings are no evidence (p2p/judgement.hpp); its fast ones still clear suspects.
     RoundBuilder reserved(node_count, judgement, measured);
     reserved.add_control();
     reserved.add_suspect_nodes();

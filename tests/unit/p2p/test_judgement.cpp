@@ -116,6 +116,24 @@ TEST(Judgement, AHalfRateLinkNeedsThreeSlowMeasurementsOneARetest) {
   EXPECT_DOUBLE_EQ(link.best, 0.52e9);
 }
 
+TEST(Judgement, ARetestRoundWithoutAControlConfirmsNothing) {
+  Log log;
+  log.all_pairs(6, 1e9, [](int a, int b) { return (a == 1 && b == 2) ? 0.5 : jitter(a, b); });
+  for (int round = 0; round < 3; ++round) {
+    log.next_round().add({1, 2}, 0.5e9, MeasurementRole::retest);
+  }
+  Judgement j = judge(6, kBandwidth, log.get());
+  EXPECT_TRUE(j.bad_links.empty()) << "nothing showed the machine was not slow at the time";
+  EXPECT_EQ(j.suspect_links, (std::vector<NodePair>{{1, 2}}));
+  // Three nodes cannot hold a re-test and a control at once: there the re-tests count.
+  Log small;
+  small.all_pairs(3, 1e9, [](int a, int b) { return (a == 2 || b == 2) ? 0.5 : 1.0; });
+  small.next_round().add({0, 2}, 0.5e9, MeasurementRole::retest);
+  small.next_round().add({1, 2}, 0.5e9, MeasurementRole::retest);
+  j = judge(3, kBandwidth, small.get());
+  EXPECT_EQ(j.bad_nodes, std::vector<int>{2});
+}
+
 TEST(Judgement, OneFastMeasurementClearsALink) {
   Log log;
   log.all_pairs(6, 1e9, [](int a, int b) { return (a == 1 && b == 2) ? 0.3 : jitter(a, b); });
@@ -144,13 +162,13 @@ TEST(Judgement, AControlPairThatCameOutSlowMakesTheRoundASpell) {
 }
 
 TEST(Judgement, ASurveyRoundWhereMostLinksAreSlowIsASpell) {
-  // 10 nodes, one round of 5 disjoint pairs all at 40% (a spell), the other rounds healthy.
+  // 16 nodes, one round of 8 disjoint pairs all at 40% (a spell), the other rounds healthy.
   Log log;
-  log.all_pairs(10, 1e9, jitter);
-  for (int pair = 0; pair < 5; ++pair) {
+  log.all_pairs(16, 1e9, jitter);
+  for (int pair = 0; pair < 8; ++pair) {
     log.add({2 * pair, 2 * pair + 1}, 0.4e9, MeasurementRole::survey);
   }
-  const Judgement j = judge(10, kBandwidth, log.get());
+  const Judgement j = judge(16, kBandwidth, log.get());
   EXPECT_EQ(j.metrics[0].spell_rounds, std::vector<int>{1});
   EXPECT_TRUE(j.settled());
 }
@@ -159,8 +177,9 @@ TEST(Judgement, LatencyIsJudgedAsARateLowerIsBetter) {
   Log log;
   log.all_pairs(6, 4e-6,
                 [](int a, int b) { return (a == 3 || b == 3) ? 2.0 : 2.0 - jitter(a, b); });
-  log.add({0, 3}, 8.1e-6, MeasurementRole::retest).next_round();
-  log.add({3, 4}, 7.9e-6, MeasurementRole::retest);
+  log.add({0, 3}, 8.1e-6, MeasurementRole::retest).add({1, 2}, 4e-6, MeasurementRole::control);
+  log.next_round();
+  log.add({3, 4}, 7.9e-6, MeasurementRole::retest).add({1, 2}, 4e-6, MeasurementRole::control);
   const Judgement j = judge(6, kLatency, log.get());
   EXPECT_EQ(j.bad_nodes, std::vector<int>{3});
   EXPECT_NEAR(j.metrics[0].reference, 4.1e-6, 0.2e-6);
