@@ -16,6 +16,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -185,10 +186,39 @@ struct SharedPosition {
   }
 };
 
+// What both ends of the channel share: this rank's own position and the thread that reports or
+// serves, stopped (and joined) by the derived class's destructor before its members go.
+class ChannelThread : public ProgressChannel {
+ public:
+  void set_phase(const std::string& phase, std::int64_t step) override { own_.set(phase, step); }
+  void set_iteration(std::int64_t iteration) override {
+    own_.iteration.store(iteration, std::memory_order_relaxed);
+  }
+
+ protected:
+  void start(std::function<void()> body) { thread_ = std::thread(std::move(body)); }
+  void stop() {
+    stopping_.store(true);
+    wake_.wake();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+  [[nodiscard]] bool stopping() const { return stopping_.load(); }
+  [[nodiscard]] int wake_fd() const { return wake_.read_end(); }
+  [[nodiscard]] RankPosition own_position() const { return own_.get(); }
+
+ private:
+  SharedPosition own_;
+  WakePipe wake_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
 // ------------------------------------------------------------------------------------------------
 // Rank 0: the hub.
 
-class Hub final : public ProgressChannel {
+class Hub final : public ChannelThread {
  public:
   Hub(FileDescriptor listener, std::string token, std::vector<RankProgress> ranks,
       ProgressChannelOptions options)
@@ -201,20 +231,13 @@ class Hub final : public ProgressChannel {
       peer.progress = std::move(rank);
       peers_.push_back(std::move(peer));
     }
-    thread_ = std::thread([this] { serve(); });
+    start([this] { serve(); });
   }
-  ~Hub() override {
-    stopping_.store(true);
-    wake_.wake();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
-  void set_phase(const std::string& phase, std::int64_t step) override { own_.set(phase, step); }
-  void set_iteration(std::int64_t iteration) override {
-    own_.iteration.store(iteration, std::memory_order_relaxed);
-  }
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+  Hub(Hub&&) = delete;
+  Hub& operator=(Hub&&) = delete;
+  ~Hub() override { stop(); }
 
   [[nodiscard]] std::vector<RankProgress> snapshot() const override {
     const std::lock_guard lock(mutex_);
@@ -223,7 +246,7 @@ class Hub final : public ProgressChannel {
       const Peer& peer = peers_[rank];
       RankProgress progress = peer.progress;
       if (rank == 0) {
-        progress.position = own_.get();
+        progress.position = own_position();
         progress.state = RankState::running;
         progress.silent_s = 0;
       } else {
@@ -341,9 +364,9 @@ class Hub final : public ProgressChannel {
 
   void serve() {
     Clock::time_point last_status{};
-    while (!stopping_.load()) {
+    while (!stopping()) {
       std::vector<pollfd> fds;
-      fds.push_back({wake_.read_end(), POLLIN, 0});
+      fds.push_back({wake_fd(), POLLIN, 0});
       fds.push_back({listener_.get(), POLLIN, 0});
       const std::size_t pending_count = pending_.size();
       for (const Pending& pending : pending_) {
@@ -475,19 +498,15 @@ class Hub final : public ProgressChannel {
   std::string token_;
   ProgressChannelOptions options_;
   Clock::time_point started_;
-  SharedPosition own_;
   mutable std::mutex mutex_;
   std::vector<Peer> peers_;
   std::vector<Pending> pending_;  // the hub thread's own
-  WakePipe wake_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;  // last: starts after every member above
 };
 
 // ------------------------------------------------------------------------------------------------
 // Every other rank: the reporter.
 
-class Reporter final : public ProgressChannel {
+class Reporter final : public ChannelThread {
  public:
   Reporter(int rank, std::string token, std::vector<std::string> addresses, std::uint16_t port,
            ProgressChannelOptions options)
@@ -496,20 +515,13 @@ class Reporter final : public ProgressChannel {
         addresses_(std::move(addresses)),
         port_(port),
         options_(options) {
-    thread_ = std::thread([this] { report(); });
+    start([this] { report(); });
   }
-  ~Reporter() override {
-    stopping_.store(true);
-    wake_.wake();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
-  void set_phase(const std::string& phase, std::int64_t step) override { own_.set(phase, step); }
-  void set_iteration(std::int64_t iteration) override {
-    own_.iteration.store(iteration, std::memory_order_relaxed);
-  }
+  Reporter(const Reporter&) = delete;
+  Reporter& operator=(const Reporter&) = delete;
+  Reporter(Reporter&&) = delete;
+  Reporter& operator=(Reporter&&) = delete;
+  ~Reporter() override { stop(); }
   [[nodiscard]] std::vector<RankProgress> snapshot() const override { return {}; }
   [[nodiscard]] bool some_rank_unreachable() const override { return unreachable_.load(); }
   void settle(double /*max_wait_s*/) const override {}
@@ -546,7 +558,7 @@ class Reporter final : public ProgressChannel {
         ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         return socket;
       }
-      if (stopping_.load()) {
+      if (stopping()) {
         break;
       }
     }
@@ -556,7 +568,7 @@ class Reporter final : public ProgressChannel {
   void report() {
     FileDescriptor socket;
     std::string buffer;
-    while (!stopping_.load()) {
+    while (!stopping()) {
       if (!socket) {
         socket = connect_to_hub(1000);
         if (socket) {
@@ -564,11 +576,11 @@ class Reporter final : public ProgressChannel {
         }
       }
       if (socket) {
-        const RankPosition position = own_.get();
+        const RankPosition position = own_position();
         send_quietly(socket.get(), frame(fmt::format("P{}\n{}\n{}", position.step,
                                                      position.iteration, position.phase)));
       }
-      std::array<pollfd, 2> fds{pollfd{wake_.read_end(), POLLIN, 0},
+      std::array<pollfd, 2> fds{pollfd{wake_fd(), POLLIN, 0},
                                 pollfd{socket ? socket.get() : -1, POLLIN, 0}};
       (void)::poll(fds.data(), fds.size(), static_cast<int>(options_.interval_s * 1000));
       if (socket && fds[1].revents != 0) {
@@ -595,11 +607,7 @@ class Reporter final : public ProgressChannel {
   std::vector<std::string> addresses_;
   std::uint16_t port_;
   ProgressChannelOptions options_;
-  SharedPosition own_;
   std::atomic<bool> unreachable_{false};
-  WakePipe wake_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;  // last: starts after every member above
 };
 
 // A channel that reports nothing (a job of one rank, or a hub that could not listen).

@@ -75,6 +75,24 @@ json rail_of(int rail) {
   return rail == kAllRails ? json("all") : json(rail);
 }
 
+// What every finding about a metric's verdict carries.
+json group_evidence(const MetricJudgement& group, const JudgedMetric& metric,
+                    const JudgementPolicy& policy) {
+  return json{{"metric", group.metric},       {"size_bytes", metric.size_bytes},
+              {"rail", rail_of(group.rail)},  {"reference", group.reference},
+              {"threshold", group.threshold}, {"slow_fraction", policy.slow_fraction}};
+}
+
+// "bandwidth_Bps at 256K: typical 0.050 GB/s vs 0.110 GB/s reference (45% of the reference), slow
+// with 5 of 5 partners"
+std::string node_summary(const JudgedMetric& metric, const MetricJudgement& group,
+                         const NodeEvidence& node) {
+  return fmt::format("{}: typical {} vs {} reference ({}), slow with {} of {} partners",
+                     metric_label(metric), display(metric, node.typical),
+                     display(metric, group.reference), share(node.rate_ratio), node.slow_partners,
+                     node.partners);
+}
+
 }  // namespace
 
 std::vector<reports::Check> judgement_checks(const Judgement& judgement,
@@ -89,36 +107,26 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
   std::set<NodePair> named_links;
   for (const MetricJudgement& group : judgement.metrics) {
     const JudgedMetric& metric = metric_of(context, group);
-    const auto base_evidence = [&] {
-      return json{
-          {"metric", group.metric},       {"size_bytes", metric.size_bytes},
-          {"rail", rail_of(group.rail)},  {"reference", group.reference},
-          {"threshold", group.threshold}, {"slow_fraction", judgement.policy.slow_fraction}};
-    };
     for (const NodeEvidence& node : group.bad_nodes) {
       if (!bad_nodes.contains(node.node) || !named_nodes.insert(node.node).second) {
         continue;
       }
-      json evidence = base_evidence();
+      json evidence = group_evidence(group, metric, judgement.policy);
       evidence.update(node_evidence_json(context, node));
       checks.push_back(reports::make_check(
           "P2P_NODE_OUTLIER", Status::fail,
-          finding_message(
-              "P2P_NODE_OUTLIER", name_of(context, node.node),
-              fmt::format("{}: typical {} vs {} reference ({}), slow with {} of {} partners, "
-                          "and with {} of {} known-good partners in re-tests; {} measurements "
-                          "support it",
-                          metric_label(metric), display(metric, node.typical),
-                          display(metric, group.reference), share(node.rate_ratio),
-                          node.slow_partners, node.partners, node.confirmed_partners,
-                          node.retested_partners, node.supporting_measurements)),
+          finding_message("P2P_NODE_OUTLIER", name_of(context, node.node),
+                          fmt::format("{}, and with {} of {} known-good partners in re-tests; {} "
+                                      "measurements support it",
+                                      node_summary(metric, group, node), node.confirmed_partners,
+                                      node.retested_partners, node.supporting_measurements)),
           std::move(evidence)));
     }
     for (const LinkEvidence& link : group.bad_links) {
       if (!bad_links.contains(link.pair) || !named_links.insert(link.pair).second) {
         continue;
       }
-      json evidence = base_evidence();
+      json evidence = group_evidence(group, metric, judgement.policy);
       evidence.update(link_evidence_json(context, link));
       evidence["nodes"] = pair_json(context, link.pair);
       checks.push_back(reports::make_check(
@@ -138,26 +146,22 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
       if (!suspect_nodes.contains(node.node) || !named_nodes.insert(node.node).second) {
         continue;
       }
-      json evidence{{"metric", group.metric}, {"reference", group.reference}};
+      json evidence = group_evidence(group, metric, judgement.policy);
       evidence.update(node_evidence_json(context, node));
       checks.push_back(reports::make_check(
           "P2P_NODE_SUSPECT", Status::warn,
-          finding_message(
-              "P2P_NODE_SUSPECT", name_of(context, node.node),
-              fmt::format("{}: typical {} vs {} reference ({}), slow with {} of {} partners; "
-                          "in re-tests slow with {} of {} known-good partners ({} needed, and "
-                          "most of them)",
-                          metric_label(metric), display(metric, node.typical),
-                          display(metric, group.reference), share(node.rate_ratio),
-                          node.slow_partners, node.partners, node.confirmed_partners,
-                          node.retested_partners, group.node_confirmations)),
+          finding_message("P2P_NODE_SUSPECT", name_of(context, node.node),
+                          fmt::format("{}; in re-tests slow with {} of {} known-good partners ({} "
+                                      "needed, and most of them)",
+                                      node_summary(metric, group, node), node.confirmed_partners,
+                                      node.retested_partners, group.node_confirmations)),
           std::move(evidence)));
     }
     for (const LinkEvidence& link : group.suspect_links) {
       if (!suspect_links.contains(link.pair) || !named_links.insert(link.pair).second) {
         continue;
       }
-      json evidence{{"metric", group.metric}, {"reference", group.reference}};
+      json evidence = group_evidence(group, metric, judgement.policy);
       evidence.update(link_evidence_json(context, link));
       evidence["nodes"] = pair_json(context, link.pair);
       const std::string why =

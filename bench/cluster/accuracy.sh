@@ -54,16 +54,25 @@ bits() { # RATE FRACTION -> rate in kbit
 }
 all_hosts=()
 for ((k = 1; k <= hosts; k++)); do all_hosts+=("vc$k"); done
-reset_faults() {
+# What the last trial planted, undone before the next (each vcluster.sh call rebuilds qdiscs).
+planted=none
+undo_fault() {
+    case $planted in
+        node*) "$VC" throttle vc3 "$base" ;;
+        link*) "$VC" unthrottle-link vc2 vc5 ;;
+        isolated) "$VC" unisolate vc4 ;;
+    esac >/dev/null
+    planted=none
+}
+set_rates() { # RATE or "none" for every host
     local host
     for host in "${all_hosts[@]}"; do
-        "$VC" unisolate "$host" >/dev/null 2>&1 || true
-        "$VC" unthrottle "$host" >/dev/null 2>&1 || true
+        if [[ $1 == none ]]; then
+            "$VC" unthrottle "$host" >/dev/null
+        else
+            "$VC" throttle "$host" "$1" >/dev/null
+        fi
     done
-}
-set_base() {
-    local host
-    for host in "${all_hosts[@]}"; do "$VC" throttle "$host" "$base" >/dev/null 2>&1; done
 }
 
 export PF_VCLUSTER_QUIET=1
@@ -72,9 +81,10 @@ launcher_args=$("$VC" mpirun-args)
 : >"$out/trials.jsonl"
 IFS=, read -r -a case_list <<<"$cases"
 for case in "${case_list[@]}"; do
+    undo_fault
+    if [[ $case == cpu_healthy ]]; then set_rates none; else set_rates "$base"; fi
     for ((trial = 1; trial <= trials; trial++)); do
-        reset_faults
-        [[ $case == cpu_healthy ]] || set_base
+        undo_fault
         case $case in
             node50) "$VC" throttle vc3 "$(bits "$base" 0.5)" ;;
             node70) "$VC" throttle vc3 "$(bits "$base" 0.7)" ;;
@@ -82,6 +92,7 @@ for case in "${case_list[@]}"; do
             healthy | isolated | cpu_healthy) ;;
             *) echo "accuracy.sh: unknown case $case" >&2; exit 2 ;;
         esac
+        planted=$case
         extra=()
         [[ $case != isolated ]] || extra=(--p2p-arg=--timeout --p2p-arg=10)
         report=$out/$case-$trial.json
@@ -120,6 +131,6 @@ PY
         tail -1 "$out/trials.jsonl" | cut -c1-200 >&2
     done
 done
-reset_faults
+undo_fault
 python3 "$HERE/summarize.py" "$out/trials.jsonl" | tee "$out/summary.md"
 echo "accuracy.sh: trials and reports in $out" >&2
