@@ -121,6 +121,9 @@ int run_main(int argc, char** argv) {
   preflight::add_common_options(app, general.common);
   app.add_option("--html", html_path, "Write the suite report as HTML to PATH");
   app.add_option("--junit", junit_path, "Write JUnit XML (one test case per step) to PATH");
+  app.add_option("--textfile-dir", general.textfile_dir,
+                 "Write preflight_<plan>.prom (Prometheus) atomically into DIR, the directory of "
+                 "node_exporter's textfile collector");
   app.add_option("--bin-dir", bin_dir,
                  "Where the preflight-* binaries are (default: next to "
                  "this one)");
@@ -157,6 +160,8 @@ int run_main(int argc, char** argv) {
   node_command->add_flag("--quick", node.quick, "Probes only, within 10 s (Slurm prolog)");
   node_command->add_option("--local-ranks", node.local_ranks, "Ranks of the host runs")
       ->check(CLI::Range(2, 64));
+  node_command->add_option("--nccl-lib", node.nccl_library,
+                           "The libnccl.so the GPU steps test (the job's own NCCL)");
 
   cli::ClusterOptions cluster;
   std::string hosts;
@@ -223,6 +228,13 @@ int run_main(int argc, char** argv) {
     if (!path->empty()) {
       preflight::check_output_path(*path, path == &html_path ? "--html" : "--junit");
     }
+  }
+  if (!general.textfile_dir.empty()) {
+    if (!std::filesystem::is_directory(general.textfile_dir)) {
+      throw UsageError(fmt::format("--textfile-dir {}: no such directory", general.textfile_dir));
+    }
+    preflight::check_output_path(std::filesystem::path(general.textfile_dir) / "preflight.prom",
+                                 "--textfile-dir");
   }
   general.html_path = html_path;
   general.junit_path = junit_path;

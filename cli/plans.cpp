@@ -32,8 +32,19 @@ int write_outputs(reports::Report& suite, const GeneralOptions& general) {
   if (!general.junit_path.empty()) {
     outputs["junit"] = {{"status", "written"}, {"path", general.junit_path}};
   }
+  if (!general.textfile_dir.empty()) {
+    const std::string plan = suite.details.value("plan", std::string("suite"));
+    outputs["textfile"] = {
+        {"status", "written"},
+        {"path",
+         (std::filesystem::path(general.textfile_dir) / ("preflight_" + plan + ".prom")).string()}};
+  }
   if (!outputs.empty()) {
     suite.details["outputs"] = outputs;
+  }
+  if (!general.textfile_dir.empty()) {
+    (void)reports::write_prometheus_textfile(suite, general.textfile_dir,
+                                             suite.details.value("plan", std::string("suite")));
   }
   if (!general.junit_path.empty()) {
     write_file_atomic(general.junit_path, render_junit(suite));

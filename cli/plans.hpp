@@ -20,6 +20,7 @@ struct GeneralOptions {
   CommonOptions common;   // --json, --quiet, --deterministic, --warn-as-fail
   std::string html_path;  // --html
   std::string junit_path;
+  std::string textfile_dir;       // --textfile-dir: preflight_<plan>.prom for node_exporter
   std::filesystem::path bin_dir;  // where the step binaries are (default: next to preflight)
   std::optional<LauncherKind> launcher;
   std::vector<std::string> launcher_args;  // verbatim, split on whitespace from --launcher-args
@@ -34,9 +35,14 @@ struct GeneralOptions {
 };
 
 struct NodeOptions {
-  bool quick = false;   // probes only, <= 10 s
-  int local_ranks = 2;  // ranks of the host collectives / p2p when there is no GPU
+  bool quick = false;                // probes only, <= 10 s
+  int local_ranks = 2;               // ranks of the host collectives / p2p when there is no GPU
+  std::string nccl_library;          // --nccl-lib: the libnccl the GPU steps test (the job's own)
+  std::filesystem::path root = "/";  // where the GPUs and EFA devices are read (tests: a fixture)
 };
+
+// The arguments of the node plan's NCCL sweeps (with --nccl-lib when one is given).
+[[nodiscard]] std::vector<std::string> node_nccl_sweep_args(const NodeOptions& options);
 
 struct ClusterOptions {
   std::vector<std::string> hosts;  // resolved by main: --hosts, --hostfile, Slurm, MPI operator

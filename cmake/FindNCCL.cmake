@@ -1,4 +1,5 @@
-# FindNCCL: the NCCL headers and library as an imported target NCCL::NCCL.
+# FindNCCL: the NCCL headers (nccl.h), for the build-time check of preflight's NCCL function
+# table; NCCL itself is loaded at run time and never linked. NCCL_LIBRARY is recorded when found.
 # Honours NCCL_HOME / NCCL_ROOT (CMake variable or environment) first, then the layouts NCCL is
 # shipped in: the CUDA toolkit (/usr/local/cuda/lib and lib64, /usr/local/cuda-X.Y), the AWS deep
 # learning containers (/opt/nccl/build) and the distribution (/usr).
@@ -34,11 +35,5 @@ if(NCCL_INCLUDE_DIR AND EXISTS ${NCCL_INCLUDE_DIR}/nccl.h)
 endif()
 
 include(FindPackageHandleStandardArgs)
-find_package_handle_standard_args(NCCL REQUIRED_VARS NCCL_LIBRARY NCCL_INCLUDE_DIR VERSION_VAR NCCL_VERSION)
-
-if(NCCL_FOUND AND NOT TARGET NCCL::NCCL)
-  add_library(NCCL::NCCL UNKNOWN IMPORTED)
-  set_target_properties(NCCL::NCCL PROPERTIES IMPORTED_LOCATION ${NCCL_LIBRARY}
-                        INTERFACE_INCLUDE_DIRECTORIES ${NCCL_INCLUDE_DIR})
-endif()
+find_package_handle_standard_args(NCCL REQUIRED_VARS NCCL_INCLUDE_DIR VERSION_VAR NCCL_VERSION)
 mark_as_advanced(NCCL_INCLUDE_DIR NCCL_LIBRARY)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -36,6 +37,14 @@ struct CollectiveCall {
 struct IterationTime {
   double sample_s = 0;  // what the sampler gets: device time (CUDA events) or host monotonic time
   double host_s = 0;    // host wall clock from launch to completion
+};
+
+// One timed batch: `iterations` calls launched back to back, timed as a whole (nccl-tests'
+// method). Totals for the batch, not per call.
+struct BatchTime {
+  double device_s = 0;  // between events around all the calls (host monotonic time for host
+                        // memory)
+  double host_s = 0;    // host wall clock from the first launch to completion
 };
 
 class CollectiveBackend {
@@ -70,9 +79,53 @@ class CollectiveBackend {
   virtual void run() = 0;
   // One complete call, timed; nothing but the call and its completion is inside the timed region.
   virtual IterationTime run_timed() = 0;
-  // Stops communication from another thread (the watchdog) so the process can exit; the backend
-  // is unusable afterwards.
+  // `iterations` calls launched back to back and timed as one batch (the caller has just passed
+  // a barrier). Host-memory backends: one host clock around the calls.
+  virtual BatchTime run_batch(std::size_t iterations);
+  // The normal end, on the thread that used the backend (e.g. ncclCommFinalize). The destructor
+  // alone is the error end: it must not wait for peers.
+  virtual void finish() {}
+  // Asks the backend, from another thread (the watchdog), to stop: it must return at once and
+  // never call into the communication library itself (calls on one communicator are not
+  // thread-safe); the thread using the backend acts on the request at its next wait.
   virtual void abort() noexcept = 0;
+};
+
+// Where the watchdog finds the backend to abort. The registration ends (under the lock) before
+// the backend is destroyed, on every path, so an abort never reaches a backend being torn down.
+class AbortSlot {
+ public:
+  void set(CollectiveBackend* backend) {
+    const std::lock_guard lock(mutex_);
+    backend_ = backend;
+  }
+  // Requests an abort of the registered backend, if any.
+  void abort() noexcept {
+    const std::lock_guard lock(mutex_);
+    if (backend_ != nullptr) {
+      backend_->abort();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  CollectiveBackend* backend_ = nullptr;
+};
+
+// Registers a backend for the lifetime of this object: declare it after the owning pointer.
+class AbortRegistration {
+ public:
+  AbortRegistration(AbortSlot& slot, CollectiveBackend& backend) : slot_(slot) {
+    slot_.set(&backend);
+  }
+  AbortRegistration(const AbortRegistration&) = delete;
+  AbortRegistration& operator=(const AbortRegistration&) = delete;
+  AbortRegistration(AbortRegistration&&) = delete;
+  AbortRegistration& operator=(AbortRegistration&&) = delete;
+  ~AbortRegistration() { slot_.set(nullptr); }
+
+ private:
+  AbortSlot& slot_;
 };
 
 }  // namespace preflight::collectives

@@ -24,6 +24,10 @@ std::int64_t exact_sum_limit(DataType dtype) {
       return 2048;
     case DataType::bfloat16:
       return 256;
+    case DataType::fp8_e4m3:
+      return 16;
+    case DataType::fp8_e5m2:
+      return 8;
     case DataType::int32:
     case DataType::uint32:
       return std::int64_t{1} << 30;
@@ -45,7 +49,10 @@ int max_power_of_two(DataType dtype) {
     case DataType::uint8:
       return 7;
     case DataType::half:
+    case DataType::fp8_e5m2:
       return 15;
+    case DataType::fp8_e4m3:
+      return 8;
     case DataType::int32:
       return 30;
     case DataType::uint32:
@@ -65,6 +72,10 @@ std::int64_t pattern_modulus(DataType dtype) {
       return 251;
     case DataType::half:
       return 2039;
+    case DataType::fp8_e4m3:
+      return 17;  // -8 .. 8
+    case DataType::fp8_e5m2:
+      return 7;  // -3 .. 3
     default:
       return 65521;
   }
@@ -148,6 +159,16 @@ void encode_element(DataType dtype, std::int64_t value, std::byte* out) {
       std::memcpy(out, &v, sizeof v);
       return;
     }
+    case DataType::fp8_e4m3: {
+      const std::uint8_t v = fp8_e4m3_from_float(static_cast<float>(value));
+      std::memcpy(out, &v, sizeof v);
+      return;
+    }
+    case DataType::fp8_e5m2: {
+      const std::uint8_t v = fp8_e5m2_from_float(static_cast<float>(value));
+      std::memcpy(out, &v, sizeof v);
+      return;
+    }
   }
 }
 
@@ -167,7 +188,13 @@ ReferenceData::ReferenceData(CollectiveKind kind, DataType dtype, ReduceOp op, i
       pattern_ = sum_pattern(ranks, limit);
       break;
     case ReduceOp::avg:
-      if (n > limit) {
+      if (is_fp8(dtype) && (n & (n - 1)) != 0) {
+        inexact_ = fmt::format(
+            "avg in {} is checked only over a power-of-two rank count: NCCL scales each input by "
+            "1/{} in the 8-bit type first, which rounds",
+            to_string(dtype), ranks);
+        pattern_ = sum_pattern(ranks, 1);
+      } else if (n > limit) {
         inexact_ = fmt::format(
             "avg over {} ranks cannot be exact in {}: the sum of one unit per rank already "
             "exceeds its exact integer range ({})",

@@ -1,7 +1,8 @@
 // Check data: the input every rank contributes and the exact result every rank must receive, for
 // every collective, data type, op and rank count. All values are integers chosen so that every
 // partial result stays exactly representable in the data type whatever order the reduction takes
-// (half holds integers up to 2048 exactly, bfloat16 only up to 256, int8 up to 127):
+// (half holds integers up to 2048 exactly, bfloat16 only up to 256, int8 up to 127, f8e4m3 up to
+// 16, f8e5m2 up to 8):
 //
 //   sum   inputs h((rank + index) mod P) with h(k) = k for k < M, else 0; M and P are picked so the
 //         largest possible sum over all ranks stays within the type's exact integer range (few
@@ -67,6 +68,7 @@ class ReferenceData {
     std::int64_t offset = 0;   // min/max/movement: subtracted so signed values straddle zero
   };
   [[nodiscard]] const Pattern& pattern() const { return pattern_; }
+  [[nodiscard]] DataType dtype() const { return dtype_; }
 
  private:
   [[nodiscard]] std::int64_t reduced(std::uint64_t global_index) const;

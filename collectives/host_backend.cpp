@@ -7,6 +7,15 @@
 
 namespace preflight::collectives {
 
+BatchTime CollectiveBackend::run_batch(std::size_t iterations) {
+  const Stopwatch clock;
+  for (std::size_t i = 0; i < iterations; ++i) {
+    run();
+  }
+  const double elapsed_s = clock.elapsed_s();
+  return {elapsed_s, elapsed_s};
+}
+
 void HostMemoryBackend::prepare(const CollectiveCall& call) {
   call_ = call;
   placement_ = place_call(call, rank(), convention_);

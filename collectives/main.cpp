@@ -11,11 +11,14 @@
 #include <variant>
 
 #include "collectives/host_backend.hpp"
+#include "collectives/nccl_backend.hpp"
 #include "collectives/options.hpp"
 #include "collectives/render.hpp"
 #include "collectives/runner.hpp"
 #include "common/cli.hpp"
+#include "common/cuda.hpp"
 #include "common/error.hpp"
+#include "common/gpu_libraries.hpp"
 #include "common/launch_world.hpp"
 #include "common/termination_watch.hpp"
 #include "preflight/build_config.hpp"
@@ -24,10 +27,6 @@
 #if PREFLIGHT_HAVE_MPI
 #include "collectives/mpi_backend.hpp"
 #include "common/mpi.hpp"
-#endif
-#if PREFLIGHT_HAVE_NCCL
-#include "collectives/nccl_backend.hpp"
-#include "common/cuda.hpp"
 #endif
 
 extern char** environ;  // NOLINT: POSIX
@@ -40,25 +39,25 @@ struct BackendDecision {
   std::string selection;
 };
 
-BackendDecision decide_backend(BackendChoice requested) {
+// auto: NCCL where NCCL and the CUDA runtime load and a GPU is visible, else MPI on host memory.
+BackendDecision decide_backend(BackendChoice requested, const GpuLibraries& libraries) {
   if (requested == BackendChoice::nccl) {
-    if (!PREFLIGHT_HAVE_NCCL) {
-      throw FeatureUnavailable("the NCCL backend (--backend nccl)", "PREFLIGHT_WITH_NCCL");
-    }
     return {BackendChoice::nccl, "--backend nccl"};
   }
   if (requested == BackendChoice::mpi) {
     return {BackendChoice::mpi, "--backend mpi"};
   }
-#if PREFLIGHT_HAVE_NCCL
-  if (const int devices = cuda_device_count(); devices > 0) {
+  if (const std::string missing = libraries.missing(true); !missing.empty()) {
+    // The first reason is enough here; the whole search is in --backend nccl's skip message.
+    return {BackendChoice::mpi, fmt::format("auto: {}, so host memory over MPI",
+                                            missing.substr(0, missing.find("; ")))};
+  }
+  if (const int devices = cuda_device_count(*libraries.cuda()); devices > 0) {
     return {BackendChoice::nccl,
-            fmt::format("auto: NCCL built and {} CUDA device(s) visible", devices)};
+            fmt::format("auto: NCCL {} and {} CUDA device(s) visible",
+                        version_from_nccl_code(libraries.nccl()->version_code).text, devices)};
   }
   return {BackendChoice::mpi, "auto: no CUDA device visible, so host memory over MPI"};
-#else
-  return {BackendChoice::mpi, "auto: built without NCCL, so host memory over MPI"};
-#endif
 }
 
 // NCCL reads its debug settings once, at its first call: set them before anything touches NCCL.
@@ -70,7 +69,9 @@ std::string configure_nccl_log(const std::string& path) {
   const int rank = current_process_identity().rank;
   const std::string file = rank >= 0 ? fmt::format("{}.rank{}", path, rank) : path;
   ::setenv("NCCL_DEBUG", "INFO", 1);
-  ::setenv("NCCL_DEBUG_SUBSYS", "INIT,NET", 1);
+  // TUNING: one line per call on each communicator's rank 0 naming the algorithm and protocol
+  // NCCL chose, for the rows (a line-buffered write per call: small calls read slower).
+  ::setenv("NCCL_DEBUG_SUBSYS", "INIT,NET,TUNING", 1);
   ::setenv("NCCL_DEBUG_FILE", file.c_str(), 1);
   return file;
 }
@@ -87,12 +88,23 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   }
   const CollectiveOptions options = std::move(std::get<CollectiveOptions>(parsed));
   const FaultInjection faults = fault_injection_from_environment();
-  const BackendDecision decision = decide_backend(options.backend);
-  const std::string nccl_log_file =
-      decision.choice == BackendChoice::nccl ? configure_nccl_log(options.nccl_log_path) : "";
+  const std::string tool(collective_info(kind).tool);
+  // NCCL reads its debug settings once, when loaded: set them first. Loading NCCL and the CUDA
+  // runtime only when they may be used; a bad --nccl-lib is a usage error (exit 2) here.
+  const bool may_use_nccl = options.backend != BackendChoice::mpi;
+  const std::string nccl_log_file = may_use_nccl ? configure_nccl_log(options.nccl_log_path) : "";
+  GpuLibraries libraries;
+  if (may_use_nccl) {
+    libraries.load(true, options.nccl_library);
+  }
+  const BackendDecision decision = decide_backend(options.backend, libraries);
   if (!options.nccl_log_path.empty() && decision.choice != BackendChoice::nccl) {
     std::fprintf(stderr, "%s: note: --nccl-log applies to --backend nccl only; ignored\n",
-                 std::string(collective_info(kind).tool).c_str());
+                 tool.c_str());
+  }
+  if (!options.nccl_library.empty() && decision.choice != BackendChoice::nccl) {
+    std::fprintf(stderr, "%s: note: --nccl-lib applies to --backend nccl only; ignored\n",
+                 tool.c_str());
   }
   if (faults.active()) {
     std::fprintf(stderr, "%s: WARNING: test-only PREFLIGHT_FAULT_* hooks are active\n",
@@ -142,7 +154,7 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   environment.launch_problem = launch_problem;
   environment.environment = environ;
   environment.faults = faults;
-  environment.nccl_log_file = nccl_log_file;
+  environment.nccl_log_file = decision.choice == BackendChoice::nccl ? nccl_log_file : "";
   environment.backend_name = std::string(to_string(decision.choice));
   environment.backend_selection = decision.selection;
 #if PREFLIGHT_HAVE_MPI
@@ -157,17 +169,30 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   }
 #endif
   if (decision.choice == BackendChoice::nccl) {
-#if PREFLIGHT_HAVE_NCCL
-    environment.backend_unavailable = [] { return nccl_unavailable_reason(); };
+    // Without a library (or a GPU) this rank cannot take part: every rank learns it before any
+    // enters a communicator, and the run is a skip naming what is missing.
+    environment.backend_unavailable = [&libraries]() -> std::optional<std::string> {
+      if (const std::string missing = libraries.missing(true); !missing.empty()) {
+        return "--backend nccl: " + missing;
+      }
+      if (auto reason = cuda_unavailable_reason(*libraries.cuda())) {
+        return "--backend nccl: " + *reason;
+      }
+      return std::nullopt;
+    };
     environment.make_backend =
         [&](const SplitGroups& groups) -> std::unique_ptr<CollectiveBackend> {
-      return std::make_unique<NcclBackend>(*world, groups, local_rank, options.cuda_graph);
+      GpuApis apis{libraries.cuda(), libraries.nccl(), libraries.facts()};
+      return std::make_unique<NcclBackend>(*world, groups, local_rank, std::move(apis),
+                                           NcclBackendOptions{options.cuda_graph});
     };
-    int version = 0;
-    if (ncclGetVersion(&version) == ncclSuccess) {
-      environment.versions["nccl"] = nccl_version_string(version);
+    if (const auto& nccl = libraries.nccl_library()) {
+      environment.versions["nccl"] = nccl->version().text;
+      environment.versions["nccl_library"] = nccl->path();
     }
-#endif
+    if (const auto& runtime = libraries.cuda_library()) {
+      environment.versions["cuda_runtime"] = runtime->version().text;
+    }
   } else if (launched) {
 #if PREFLIGHT_HAVE_MPI
     environment.make_backend =

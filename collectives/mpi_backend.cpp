@@ -36,6 +36,9 @@ MPI_Datatype mpi_datatype(DataType dtype) {
       return MPI_FLOAT;
     case DataType::float64:
       return MPI_DOUBLE;
+    case DataType::fp8_e4m3:
+    case DataType::fp8_e5m2:
+      return MPI_BYTE;  // never called: unsupported()
   }
   return MPI_BYTE;
 }
@@ -182,6 +185,9 @@ nlohmann::json MpiBackend::describe() const {
 }
 
 std::optional<std::string> MpiBackend::unsupported(const CollectiveCall& call) const {
+  if (is_fp8(call.dtype)) {
+    return std::string("MPI has no 8-bit floating-point type (FP8 runs on --backend nccl)");
+  }
   if (call.layout.param_count > static_cast<std::uint64_t>(INT_MAX)) {
     return fmt::format("{} elements per call exceed MPI's int count", call.layout.param_count);
   }
@@ -273,6 +279,9 @@ void MpiBackend::divide_by_ranks() {
       return divide_elements<float>(data, count, size_);
     case DataType::float64:
       return divide_elements<double>(data, count, size_);
+    case DataType::fp8_e4m3:
+    case DataType::fp8_e5m2:
+      return;  // never called: unsupported()
   }
 }
 

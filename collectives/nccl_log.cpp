@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <span>
 
 #include "common/findings.hpp"
 #include "common/text.hpp"
@@ -137,7 +138,79 @@ std::string_view message_part(std::string_view line) {
   return line;
 }
 
+// NCCL's numbering of algorithms and protocols, for the numeric TUNING lines of 2.19-2.23.
+constexpr std::array<std::string_view, 7> kAlgorithms{
+    "Tree", "Ring", "CollNetDirect", "CollNetChain", "NVLS", "NVLSTree", "PAT"};
+constexpr std::array<std::string_view, 3> kProtocols{"LL", "LL128", "Simple"};
+
+std::string tuning_name(std::string_view token, std::span<const std::string_view> names) {
+  int index = -1;
+  const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), index);
+  if (error == std::errc() && end == token.data() + token.size() && index >= 0 &&
+      static_cast<std::size_t>(index) < names.size()) {
+    return std::string(names[static_cast<std::size_t>(index)]);
+  }
+  return std::string(token);
+}
+
+// "AllReduce: 1048576 Bytes -> Algo RING proto SIMPLE channel{Lo..Hi}={0..31}" or
+// "8 Bytes -> Algo 1 proto 0 time 6.000000".
+std::optional<TuningChoice> parse_tuning(std::string_view message) {
+  constexpr std::string_view kArrow = " Bytes -> Algo ";
+  const auto arrow = message.find(kArrow);
+  if (arrow == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string_view head = trim(message.substr(0, arrow));
+  TuningChoice choice;
+  if (const auto colon = head.rfind(": "); colon != std::string_view::npos) {
+    choice.function = std::string(trim(head.substr(0, colon)));
+    head = trim(head.substr(colon + 2));
+  }
+  const auto [end, error] = std::from_chars(head.data(), head.data() + head.size(), choice.bytes);
+  if (error != std::errc() || end != head.data() + head.size()) {
+    return std::nullopt;
+  }
+  const auto fields = split_whitespace(message.substr(arrow + kArrow.size()));
+  // fields: <algo> "proto" <proto> ...
+  if (fields.size() < 3 || fields[1] != "proto") {
+    return std::nullopt;
+  }
+  choice.algorithm = tuning_name(fields[0], kAlgorithms);
+  choice.protocol = tuning_name(fields[2], kProtocols);
+  choice.calls = 1;
+  return choice;
+}
+
 }  // namespace
+
+std::string_view nccl_function_name(CollectiveKind kind) {
+  switch (kind) {
+    case CollectiveKind::all_reduce:
+      return "AllReduce";
+    case CollectiveKind::all_gather:
+      return "AllGather";
+    case CollectiveKind::reduce_scatter:
+      return "ReduceScatter";
+    case CollectiveKind::broadcast:
+      return "Broadcast";
+    case CollectiveKind::alltoall:
+      return "AlltoAll";
+  }
+  return "AllReduce";
+}
+
+std::vector<TuningChoice> tuning_choices(const std::vector<TuningChoice>& all, CollectiveKind kind,
+                                         std::uint64_t bytes) {
+  std::vector<TuningChoice> found;
+  for (const TuningChoice& choice : all) {
+    if (choice.bytes == bytes &&
+        (choice.function.empty() || choice.function == nccl_function_name(kind))) {
+      found.push_back(choice);
+    }
+  }
+  return found;
+}
 
 std::string normalize_log_line(std::string_view line) {
   std::string_view text = trim(line);
@@ -174,11 +247,26 @@ std::string normalize_log_line(std::string_view line) {
 }
 
 nlohmann::json NcclLogFacts::to_json() const {
-  nlohmann::json j{
-      {"nccl_lines", nccl_lines},           {"plugin_loaded", plugin_loaded},
-      {"plugin_failures", plugin_failures}, {"networks", networks},
-      {"net_channels", net_channels},       {"gdrdma_channels", gdrdma_channels},
-      {"socket_channels", socket_channels}, {"socket_transport_set_up", socket_transport_set_up}};
+  nlohmann::json j{{"nccl_lines", nccl_lines},
+                   {"plugin_loaded", plugin_loaded},
+                   {"plugin_failures", plugin_failures},
+                   {"networks", networks},
+                   {"net_channels", net_channels},
+                   {"gdrdma_channels", gdrdma_channels},
+                   {"socket_channels", socket_channels},
+                   {"socket_transport_set_up", socket_transport_set_up},
+                   {"intra_node_channels", intra_node_channels}};
+  if (!tuning.empty()) {
+    nlohmann::json choices = nlohmann::json::array();
+    for (const TuningChoice& choice : tuning) {
+      choices.push_back({{"function", choice.function},
+                         {"bytes", choice.bytes},
+                         {"algorithm", choice.algorithm},
+                         {"protocol", choice.protocol},
+                         {"calls", choice.calls}});
+    }
+    j["tuning"] = std::move(choices);
+  }
   const auto put = [&j](const char* key, const auto& value) {
     if (value) {
       j[key] = *value;
@@ -264,6 +352,21 @@ NcclLogFacts parse_nccl_log(std::string_view text) {
     if (network && !network->empty() &&
         std::find(facts.networks.begin(), facts.networks.end(), *network) == facts.networks.end()) {
       facts.networks.push_back(*network);
+    }
+    if (auto choice = parse_tuning(message_part(view))) {
+      const auto same =
+          std::find_if(facts.tuning.begin(), facts.tuning.end(), [&](const TuningChoice& seen) {
+            return seen.function == choice->function && seen.bytes == choice->bytes &&
+                   seen.algorithm == choice->algorithm && seen.protocol == choice->protocol;
+          });
+      if (same == facts.tuning.end()) {
+        facts.tuning.push_back(std::move(*choice));
+      } else {
+        ++same->calls;
+      }
+    }
+    if (contains(view, " via P2P/") || contains(view, " via SHM/")) {
+      ++facts.intra_node_channels;
     }
     const bool socket_setup =
         contains(view, "NET/Socket : Using") || contains(view, "NET/Socket: Using");
@@ -390,11 +493,23 @@ TransportJudgement judge_nccl_transport(const NcclLogFacts& facts,
                                     : std::string("NIC count not printed"));
     parts.push_back("network " +
                     *std::find_if(facts.networks.begin(), facts.networks.end(), is_libfabric));
-    parts.push_back(facts.net_channels == 0
-                        ? std::string("no NET channel lines in this log")
-                        : fmt::format("{} NET channels, {} via GDRDMA", facts.net_channels,
-                                      facts.gdrdma_channels));
-    add("NCCL_USES_EFA", Status::pass, finding_message("NCCL_USES_EFA", join(parts, ", ")));
+    if (facts.net_channels == 0) {
+      // "Using network Libfabric" and the provider line come at every init, traffic or not.
+      judgement.efa_unproven_reason = fmt::format(
+          "aws-ofi-nccl chose provider efa, but no channel in this log goes over the network "
+          "(no 'via NET/...' line{}): the traffic stayed inside the node, so EFA is not proven",
+          facts.intra_node_channels > 0
+              ? fmt::format("; {} P2P/SHM channels", facts.intra_node_channels)
+              : std::string());
+    } else {
+      parts.push_back(
+          fmt::format("{} NET channels, {} via GDRDMA", facts.net_channels, facts.gdrdma_channels));
+      add("NCCL_USES_EFA", Status::pass, finding_message("NCCL_USES_EFA", join(parts, ", ")));
+    }
+  }
+  if (judgement.findings.empty() && !judgement.efa_unproven_reason.empty()) {
+    judgement.judged = false;
+    judgement.not_judged_reason = judgement.efa_unproven_reason;
   }
   return judgement;
 }

@@ -12,7 +12,12 @@
 //                                                                       NCCL_EFA_NIC_COUNT_MISMATCH
 //   - NET channels "via NET/Libfabric/<n>/GDRDMA": GPUDirect RDMA in use; NET channels without it
 //                                                                       -> NCCL_GDRDMA_OFF
-//   - provider efa over the Libfabric network                           -> NCCL_USES_EFA
+//   - provider efa over the Libfabric network, and channels that really go over it ("via
+//     NET/..."): NCCL 2.28 prints "Using network Libfabric" and the plugin "Selected provider is
+//     efa" at every init, also when all traffic stays on NVLink/P2P/SHM inside the node, so
+//     without NET channels EFA is not proven and the transport is not judged -> NCCL_USES_EFA
+// With NCCL_DEBUG_SUBSYS=TUNING, each call's "<Func>: <bytes> Bytes -> Algo <A> proto <P>" line
+// (2.19-2.21: numbers and no function) gives the algorithm and protocol NCCL chose per size.
 // Lines may carry launcher prefixes ("[1,0]<stdout>:", srun -l "0: ", pdsh "10.3.35.83: ",
 // SkyPilot "(head, rank=0, pid=1) "), bracketed timestamps, or come from a CloudWatch console
 // table ("  | 2025-05-16T16:39:51.208-07:00 | line | duplicate"); they are normalised first.
@@ -25,12 +30,22 @@
 #include <string_view>
 #include <vector>
 
+#include "collectives/registry.hpp"
 #include "common/status.hpp"
 
 namespace preflight::collectives {
 
 // One log line without launcher prefixes, timestamps or CloudWatch columns.
 [[nodiscard]] std::string normalize_log_line(std::string_view line);
+
+// What NCCL chose for calls of one function and size (from TUNING lines).
+struct TuningChoice {
+  std::string function;     // "AllReduce"; empty in NCCL 2.19-2.21's lines
+  std::uint64_t bytes = 0;  // NCCL's count * type size
+  std::string algorithm;    // "Ring", "Tree", "NVLS", "CollNetDirect", "PAT", ...
+  std::string protocol;     // "LL", "LL128", "Simple"
+  std::size_t calls = 0;    // lines seen with this choice
+};
 
 struct NcclLogFacts {
   std::size_t nccl_lines = 0;                  // lines from NCCL or the plugin
@@ -47,12 +62,20 @@ struct NcclLogFacts {
   std::size_t net_channels = 0;                // "via NET/<plugin>/..." other than Socket
   std::size_t gdrdma_channels = 0;             // ... ending in /GDRDMA
   std::size_t socket_channels = 0;             // "via NET/Socket/..."
+  std::size_t intra_node_channels = 0;         // "via P2P/...", "via SHM/..." (NVLink, PCIe, SHM)
+  std::vector<TuningChoice> tuning;            // per (function, bytes, algorithm, protocol)
   std::optional<std::string> socket_evidence;  // the first line proving the socket fallback
 
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
 [[nodiscard]] NcclLogFacts parse_nccl_log(std::string_view text);
+
+// NCCL's name of a collective in its logs ("AllReduce", "AlltoAll").
+[[nodiscard]] std::string_view nccl_function_name(CollectiveKind kind);
+// The choices (from any rank's facts) for calls of `kind` moving `bytes` (count * type size).
+[[nodiscard]] std::vector<TuningChoice> tuning_choices(const std::vector<TuningChoice>& all,
+                                                       CollectiveKind kind, std::uint64_t bytes);
 
 struct TransportExpectation {
   std::optional<int> efa_nics;  // the platform's EFA device count, when known
@@ -68,6 +91,9 @@ struct TransportFinding {
 
 struct TransportJudgement {
   bool judged = false;
+  // The plugin loaded and chose efa, but no channel of this log went over the network: what
+  // NCCL_USES_EFA would have claimed is unproven (empty when it was proven or not relevant).
+  std::string efa_unproven_reason;
   std::string not_judged_reason;  // when !judged: why the log decides nothing
   std::vector<TransportFinding> findings;
   [[nodiscard]] bool has(std::string_view id) const;

@@ -4,9 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <iostream>
 #include <span>
 
+#include "collectives/nccl_tests_flags.hpp"
 #include "common/error.hpp"
 #include "common/size_spec.hpp"
 #include "common/status.hpp"
@@ -19,10 +19,6 @@ namespace {
 struct RawOptions {
   std::string backend = "auto";
   std::string sizes;
-  std::string min_bytes;
-  std::string max_bytes;
-  std::string factor;
-  std::string increment;
   std::string dtypes = "float";
   std::string ops = "sum";
   std::string placement = "both";
@@ -37,8 +33,10 @@ struct RawOptions {
   std::string split;
   double timeout_s = 300;
   std::string nccl_log;
+  std::string nccl_library;
+  std::string timing = "batch";
+  long long batch_iterations = static_cast<long long>(kDefaultBatchIterations);
   bool cuda_graph = false;
-  int graph_launches = 0;
   bool samples = false;
   int expect_efa_nics = -1;
   std::string instance_type;
@@ -97,19 +95,7 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
     throw UsageError(fmt::format("--backend {}: expected auto, mpi or nccl", raw.backend));
   }
 
-  const bool nccl_tests_sizes = !raw.min_bytes.empty() || !raw.max_bytes.empty() ||
-                                !raw.factor.empty() || !raw.increment.empty();
-  if (nccl_tests_sizes && !raw.sizes.empty()) {
-    throw UsageError("--sizes and -b/-e/-f/-i both given: use one");
-  }
-  if (nccl_tests_sizes) {
-    // nccl-tests' defaults: -b 32M -e 32M.
-    options.sizes_spec = size_spec_from_nccl_tests(raw.min_bytes.empty() ? "32M" : raw.min_bytes,
-                                                   raw.max_bytes.empty() ? "32M" : raw.max_bytes,
-                                                   raw.factor, raw.increment);
-  } else {
-    options.sizes_spec = raw.sizes.empty() ? std::string(kDefaultSizes) : raw.sizes;
-  }
+  options.sizes_spec = raw.sizes.empty() ? std::string(kDefaultSizes) : raw.sizes;
   try {
     options.sizes_bytes = parse_size_spec(options.sizes_spec);
   } catch (const UsageError& e) {
@@ -119,6 +105,16 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
   options.dtypes = parse_list<DataType>(
       raw.dtypes, "--dtype", [](std::string_view name) { return parse_data_type(name); },
       std::span<const DataType>(kAllDataTypes));
+  // A size below one element is a call of 0 elements: it moves and checks nothing, so it is
+  // refused rather than counted as a checked size.
+  for (const DataType dtype : options.dtypes) {
+    if (options.sizes_bytes.front() < element_bytes(dtype)) {
+      throw UsageError(fmt::format(
+          "--sizes {}: {} B is less than one {} element ({} B); a call of 0 elements moves and "
+          "checks nothing",
+          options.sizes_spec, options.sizes_bytes.front(), to_string(dtype), element_bytes(dtype)));
+    }
+  }
   if (collective_info(kind).reduces) {
     options.ops = parse_list<ReduceOp>(
         raw.ops, "--op",
@@ -152,11 +148,11 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
   options.sampling.max_iterations = to_count(raw.max_iterations, "--max-iters");
   options.sampling.target_precision = raw.target_precision;
   options.sampling.time_budget_s = raw.time_per_size_s;
-  if (raw.fixed_iterations > 0) {
+  if (to_count(raw.fixed_iterations, "--iters") > 0) {
     // nccl-tests' -n: exactly that many iterations, no adaptation.
     options.sampling.fixed = true;
     options.sampling.min_iterations = options.sampling.max_iterations =
-        to_count(raw.fixed_iterations, "-n");
+        to_count(raw.fixed_iterations, "--iters");
   }
   validate_sampling_policy(options.sampling);
 
@@ -178,7 +174,24 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
   }
   options.timeout_s = raw.timeout_s;
   options.nccl_log_path = raw.nccl_log;
-  options.cuda_graph = raw.cuda_graph || raw.graph_launches > 0;
+  options.nccl_library = raw.nccl_library;
+  if (raw.timing == "batch") {
+    options.timing = TimingMode::batch;
+  } else if (raw.timing == "per-iteration") {
+    options.timing = TimingMode::per_iteration;
+  } else {
+    throw UsageError(fmt::format("--timing {}: expected batch or per-iteration", raw.timing));
+  }
+  constexpr long long kMaxBatchIterations = 1000000;
+  if (raw.batch_iterations < 1 || raw.batch_iterations > kMaxBatchIterations) {
+    throw UsageError(fmt::format("--batch-iters {}: must be between 1 and {}", raw.batch_iterations,
+                                 kMaxBatchIterations));
+  }
+  // nccl-tests' -n N is one batch of N calls.
+  options.batch_iterations = raw.fixed_iterations > 0
+                                 ? static_cast<std::size_t>(raw.fixed_iterations)
+                                 : static_cast<std::size_t>(raw.batch_iterations);
+  options.cuda_graph = raw.cuda_graph;
   options.keep_samples = raw.samples;
   if (raw.expect_efa_nics >= 0) {
     options.expect_efa_nics = raw.expect_efa_nics;
@@ -188,6 +201,10 @@ CollectiveOptions finalize(CollectiveKind kind, const RawOptions& raw, const Com
 }
 
 }  // namespace
+
+std::string_view to_string(TimingMode mode) {
+  return mode == TimingMode::batch ? "batch" : "per-iteration";
+}
 
 std::string_view to_string(BackendChoice choice) {
   switch (choice) {
@@ -205,8 +222,9 @@ std::variant<CollectiveOptions, int> parse_collective_options(CollectiveKind kin
                                                               char** argv) {
   const CollectiveInfo& info = collective_info(kind);
   CLI::App app(fmt::format("{}: {} sweep over MPI (host memory) or NCCL (GPU), measured as "
-                           "nccl-tests measures it; nccl-tests' -b/-e/-f/-i/-n/-w/-c/-d/-o/-r "
-                           "flags are accepted",
+                           "nccl-tests measures it; nccl-tests' flags (-b -e -i -f -g -t -w -n "
+                           "-m -N -c -o -d -r -z -y -T -G -a -C -R -u ..., short and long) are "
+                           "accepted with their meaning, or refused saying why",
                            info.tool, info.name),
                std::string(info.tool));
   CommonOptions common;
@@ -218,10 +236,6 @@ std::variant<CollectiveOptions, int> parse_collective_options(CollectiveKind kin
   app.add_option(
       "--sizes", raw.sizes,
       fmt::format("Message sizes, e.g. 8:16M:x2 or 8,1K,1M (default {})", kDefaultSizes));
-  app.add_option("-b", raw.min_bytes, "nccl-tests: smallest size");
-  app.add_option("-e", raw.max_bytes, "nccl-tests: largest size");
-  app.add_option("-f", raw.factor, "nccl-tests: multiplication factor between sizes");
-  app.add_option("-i", raw.increment, "nccl-tests: increment between sizes (wins over -f)");
   app.add_option("--dtype,-d", raw.dtypes,
                  "Comma list of int8 uint8 int32 uint32 int64 uint64 half bfloat16 float double, "
                  "or all")
@@ -243,8 +257,8 @@ std::variant<CollectiveOptions, int> parse_collective_options(CollectiveKind kin
   app.add_option("--min-iters", raw.min_iterations, "Fewest timed iterations")
       ->capture_default_str();
   app.add_option("--max-iters", raw.max_iterations, "Most timed iterations")->capture_default_str();
-  app.add_option("-n", raw.fixed_iterations,
-                 "nccl-tests: exactly N timed iterations per size (no adaptation)");
+  app.add_option("--iters", raw.fixed_iterations,
+                 "Exactly N timed iterations per size, no adaptation (nccl-tests -n)");
   app.add_option("--target-precision", raw.target_precision,
                  "Stop when the 95% CI of the median is within this fraction of it")
       ->capture_default_str();
@@ -263,21 +277,48 @@ std::variant<CollectiveOptions, int> parse_collective_options(CollectiveKind kin
       ->capture_default_str();
   app.add_option("--nccl-log", raw.nccl_log,
                  "Capture NCCL's INFO log (INIT,NET) to FILE.rank<N> and judge the transport");
-  app.add_flag("--cuda-graph", raw.cuda_graph, "NCCL: capture the call into a CUDA graph");
-  app.add_option("-G", raw.graph_launches, "nccl-tests: CUDA graph launches (> 0 enables graphs)");
+  app.add_option("--nccl-lib", raw.nccl_library,
+                 "NCCL: test exactly this libnccl.so (the job's own: a PyTorch wheel's, "
+                 "/opt/nccl/build/lib's, a container's); default: the one the loader finds");
+  app.add_option("--timing", raw.timing,
+                 "batch (nccl-tests: back-to-back calls after a barrier, divided by the count, "
+                 "mean over ranks) or per-iteration (each call alone, slowest rank)")
+      ->capture_default_str();
+  app.add_option("--batch-iters", raw.batch_iterations,
+                 "--timing batch: calls per timed batch (nccl-tests' -n; -n N runs one batch)")
+      ->capture_default_str();
+  app.add_flag("--cuda-graph", raw.cuda_graph,
+               "NCCL: capture each timed batch (or call) into one CUDA graph");
   app.add_flag("--samples", raw.samples, "Keep every per-iteration sample in the JSON report");
   app.add_option("--expect-efa-nics", raw.expect_efa_nics,
                  "EFA NICs NCCL must find (default: the platform catalog's count)");
   app.add_option("--instance-type", raw.instance_type,
                  "Instance type for the platform lookup (default: read from DMI)");
   bind_environment(app);
-  if (const auto stop = parse_command_line(app, argc, argv, &common)) {
+  // nccl-tests' flags (collectives/nccl_tests_flags.hpp) become the preflight options that mean
+  // the same before CLI11 sees the command line.
+  std::vector<std::string> arguments;
+  try {
+    arguments = translate_nccl_tests_flags(
+        kind, std::vector<std::string>(argv + std::min(argc, 1), argv + argc),  // NOLINT
+        [&app](std::string_view name) { return option_takes_value(app, name); });
+  } catch (const UsageError& e) {
+    print_usage_error(info.tool, e.what());
+    return exit_code::usage;
+  }
+  arguments.insert(arguments.begin(), argc > 0 ? argv[0] : std::string(info.tool));
+  std::vector<char*> translated;
+  for (std::string& argument : arguments) {
+    translated.push_back(argument.data());
+  }
+  if (const auto stop = parse_command_line(app, static_cast<int>(translated.size()),
+                                           translated.data(), &common)) {
     return *stop;
   }
   try {
     return finalize(kind, raw, common, argc, argv);
   } catch (const UsageError& e) {
-    std::cerr << info.tool << ": usage error: " << e.what() << "\n";
+    print_usage_error(info.tool, e.what());
     return exit_code::usage;
   }
 }

@@ -20,6 +20,16 @@ namespace preflight::collectives {
 enum class BackendChoice { automatic, mpi, nccl };
 [[nodiscard]] std::string_view to_string(BackendChoice choice);
 
+// batch: nccl-tests' method (the default): each sample is a batch of calls launched back to back
+// after a barrier, timed as one and divided by their count, averaged over the ranks.
+// per-iteration: each call timed alone, the sample being the slowest rank's time of that call
+// (distributions of single calls; small messages then include launch and skew between ranks).
+enum class TimingMode { batch, per_iteration };
+[[nodiscard]] std::string_view to_string(TimingMode mode);
+
+// nccl-tests' default -n: calls per timed batch.
+inline constexpr std::size_t kDefaultBatchIterations = 20;
+
 struct CollectiveOptions {
   CollectiveKind collective = CollectiveKind::all_reduce;
   CommonOptions common;
@@ -37,6 +47,9 @@ struct CollectiveOptions {
   std::optional<SplitSpec> split;
   double timeout_s = 300;  // per size (and for init and teardown); 0 disables the watchdog
   std::string nccl_log_path;
+  std::string nccl_library;  // --nccl-lib / PREFLIGHT_NCCL_LIB: test exactly this libnccl
+  TimingMode timing = TimingMode::batch;
+  std::size_t batch_iterations = kDefaultBatchIterations;  // -n N sets it (and one batch)
   bool cuda_graph = false;
   bool keep_samples = false;
   std::optional<int> expect_efa_nics;

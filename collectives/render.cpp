@@ -59,6 +59,22 @@ std::string device_line(const nlohmann::json& rank) {
 
 }  // namespace
 
+std::string render_nccl_tests_footer(const std::vector<ResultRow>& rows) {
+  // nccl-tests counts the checks that found wrong values and averages the bus bandwidth over
+  // every timed (size, placement), both printed with its own format ("%-20s : %d %s", "%g %s").
+  int failed_checks = 0;
+  double busbw_sum_GBps = 0;
+  for (const ResultRow& row : rows) {
+    failed_checks += row.wrong_elements > 0 ? 1 : 0;
+    busbw_sum_GBps += row.busbw_Bps / 1e9;
+  }
+  const double average_GBps =
+      rows.empty() ? 0.0 : busbw_sum_GBps / static_cast<double>(rows.size());
+  return fmt::format("# {:<20} : {} {}\n", "Out of bounds values", failed_checks,
+                     failed_checks == 0 ? "OK" : "FAILED") +
+         fmt::format("# {:<20} : {:g} \n", "Avg bus bandwidth", average_GBps);
+}
+
 std::string format_time_cell(double seconds) {
   const double microseconds = seconds * 1e6;
   // nccl-tests' precision: 2 decimals below 100 us, 1 below 10 ms, none above.
@@ -173,11 +189,17 @@ std::string render_collective_text(const Report& report) {
     }
   }
 
-  if (any_checked) {
-    out += fmt::format("# {:<20} : {} {}\n", "Wrong elements", wrong_total,
-                       wrong_total == 0 ? "OK" : "FAILED");
-  } else {
-    out += fmt::format("# {:<20} : not checked\n", "Wrong elements");
+  out += render_nccl_tests_footer(rows);
+  std::int64_t rows_wrong = 0;
+  for (const ResultRow& row : rows) {
+    rows_wrong += row.wrong_elements > 0 ? 1 : 0;
+  }
+  if (!any_checked) {
+    out += fmt::format("# {:<20} : nothing was checked (--check 0), so the count above is 0\n",
+                       "Data check");
+  } else if (wrong_total > 0) {
+    out += fmt::format("# {:<20} : {} in {} row(s) FAILED\n", "Wrong elements", wrong_total,
+                       rows_wrong);
   }
   const auto peak = std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return a.busbw_Bps < b.busbw_Bps;

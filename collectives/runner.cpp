@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -228,6 +230,7 @@ struct PlacementOutcome {
   double own_median_s = 0;
   double host_median_s = 0;
   std::int64_t wrong = -1;  // this rank's wrong elements, -1 when not checked
+  std::int64_t first_wrong_element = -1;
 };
 
 // What every rank contributes to a row.
@@ -235,7 +238,23 @@ struct RankOutcome {
   double own_median_s = 0;
   double host_median_s = 0;
   std::int64_t wrong = -1;
+  std::int64_t first_wrong_element = -1;  // index in the output of the first wrong element
 };
+
+// The index of the first element of `actual` that differs from the expected output, -1 when none.
+std::int64_t first_wrong_element(const ReferenceData& reference, int rank,
+                                 const CollectiveLayout& layout,
+                                 std::span<const std::byte> actual) {
+  const std::size_t size = layout.element_bytes;
+  std::array<std::byte, 8> expected{};
+  for (std::uint64_t i = 0; i < layout.recv_count && (i + 1) * size <= actual.size(); ++i) {
+    encode_element(reference.dtype(), reference.expected_value(rank, i, layout), expected.data());
+    if (std::memcmp(expected.data(), actual.data() + i * size, size) != 0) {
+      return static_cast<std::int64_t>(i);
+    }
+  }
+  return -1;
+}
 
 std::string placement_name(bool in_place) {
   return in_place ? "in-place" : "out-of-place";
@@ -297,6 +316,185 @@ void check_host_memory(const std::vector<PlannedSize>& plan, const RunEnvironmen
         "maximum size",
         format_size(largest_requested), largest_bytes, buffers, largest_bytes, ranks_here, my_host,
         *available));
+  }
+}
+
+// What the timing loop of one size and placement produced.
+struct TimedSamples {
+  std::vector<double> samples_s;  // what the sampler was fed: identical on every rank
+  std::vector<double> own_s;      // this rank's own time per call, per sample
+  std::vector<double> host_s;     // this rank's host-clock time per call, per sample
+  std::string stop_reason;
+};
+
+// The calls per timed batch: --batch-iters (or -n), never more than --max-iters allows.
+std::size_t batch_length(const CollectiveOptions& options) {
+  if (options.sampling.fixed) {
+    return options.batch_iterations;
+  }
+  return std::max<std::size_t>(1,
+                               std::min(options.batch_iterations, options.sampling.max_iterations));
+}
+
+// The sampling policy in batches: the sampler sees one sample per batch (the mean time per call),
+// so its counts become batch counts and its time budget, which adds up sample values, a budget
+// of per-call time. -n N (fixed) is exactly one batch of N calls.
+SamplingPolicy batch_sampling_policy(const SamplingPolicy& policy, std::size_t batch) {
+  constexpr std::size_t kMinBatches = 5;  // the median's confidence interval needs a few
+  SamplingPolicy batches = policy;
+  if (policy.fixed) {
+    batches.min_iterations = batches.max_iterations = 1;
+    return batches;
+  }
+  batches.max_iterations = std::max<std::size_t>(1, policy.max_iterations / batch);
+  batches.min_iterations = std::min(
+      batches.max_iterations, std::max(kMinBatches, (policy.min_iterations + batch - 1) / batch));
+  batches.time_budget_s = policy.time_budget_s / static_cast<double>(batch);
+  return batches;
+}
+
+// nccl-tests' method: barrier, `batch` calls back to back timed as one, divided by the count; the
+// sample is the mean over the ranks. The slowest rank's stays in own_s (its median names it).
+TimedSamples time_batches(CollectiveBackend& backend, Bootstrap& world,
+                          const CollectiveOptions& options, ProgressChannel& progress) {
+  const std::size_t batch = batch_length(options);
+  AdaptiveSampler sampler(batch_sampling_policy(options.sampling, batch));
+  const double wall_limit_s = 3 * options.sampling.time_budget_s + 1;
+  const Stopwatch loop_clock;
+  TimedSamples timed;
+  bool wall_stop = false;
+  bool done = false;
+  while (!done) {
+    world.barrier();
+    const BatchTime time = backend.run_batch(batch);
+    const std::array<double, 3> mine{time.device_s / static_cast<double>(batch),
+                                     time.host_s / static_cast<double>(batch),
+                                     loop_clock.elapsed_s()};
+    // Outside the timed region: every rank gets every rank's figures, so all take the same
+    // sample and stop at the same batch.
+    const auto all = world.allgather_value(mine);
+    double sum_s = 0;
+    double slowest_wall_s = 0;
+    for (const auto& rank : all) {
+      sum_s += rank[0];
+      slowest_wall_s = std::max(slowest_wall_s, rank[2]);
+    }
+    timed.own_s.push_back(mine[0]);
+    timed.host_s.push_back(mine[1]);
+    progress.set_iteration(static_cast<std::int64_t>(timed.own_s.size() * batch));
+    done = sampler.add(sum_s / static_cast<double>(all.size()));
+    if (!done && !options.sampling.fixed && slowest_wall_s > wall_limit_s) {
+      done = wall_stop = true;
+    }
+  }
+  timed.samples_s.assign(sampler.samples().begin(), sampler.samples().end());
+  timed.stop_reason = wall_stop ? "wall_time" : std::string(to_string(sampler.stop_reason()));
+  return timed;
+}
+
+// One call per sample; the sample is the slowest rank's time of that call.
+TimedSamples time_iterations(CollectiveBackend& backend, const CollectiveOptions& options,
+                             const std::function<void(std::span<double>)>& max_over_ranks,
+                             ProgressChannel& progress) {
+  AdaptiveSampler sampler(options.sampling);
+  const double wall_limit_s = 3 * options.sampling.time_budget_s + 1;
+  const Stopwatch loop_clock;
+  TimedSamples timed;
+  bool wall_stop = false;
+  bool done = false;
+  for (std::size_t iteration = 1; !done; ++iteration) {
+    const IterationTime time = backend.run_timed();
+    // Outside the timed region: the iteration's time is the slowest rank's. Every
+    // kWallCheckInterval-th iteration the slowest rank's elapsed wall time rides along, so that
+    // tiny messages (whose wall time is mostly this reduction) stop on a wall-clock cap too, on
+    // every rank at the same iteration.
+    const bool wall_check = iteration % kWallCheckInterval == 0;
+    std::array<double, 2> shared{time.sample_s, wall_check ? loop_clock.elapsed_s() : 0.0};
+    max_over_ranks(std::span<double>(shared.data(), wall_check ? 2 : 1));
+    timed.own_s.push_back(time.sample_s);
+    timed.host_s.push_back(time.host_s);
+    progress.set_iteration(static_cast<std::int64_t>(iteration));
+    done = sampler.add(shared[0]);
+    if (!done && wall_check && !options.sampling.fixed &&
+        sampler.samples().size() >= options.sampling.min_iterations && shared[1] > wall_limit_s) {
+      done = wall_stop = true;
+    }
+  }
+  timed.samples_s.assign(sampler.samples().begin(), sampler.samples().end());
+  timed.stop_reason = wall_stop ? "wall_time" : std::string(to_string(sampler.stop_reason()));
+  return timed;
+}
+
+// The algorithm and protocol NCCL chose for each row, from every rank's TUNING lines (each
+// communicator's rank 0 prints them): a bus bandwidth above the ring's ceiling is then explained
+// (NVLS, CollNet, tree). Rows of sizes without such lines are left unlabelled.
+void label_nccl_algorithms(Report& report, CollectiveKind kind,
+                           const std::vector<std::string>& judgements) {
+  std::vector<TuningChoice> all;
+  for (const std::string& text : judgements) {
+    const auto judgement = nlohmann::json::parse(text);
+    if (!judgement.contains("facts") || !judgement["facts"].contains("tuning")) {
+      continue;
+    }
+    for (const auto& entry : judgement["facts"]["tuning"]) {
+      all.push_back({entry.value("function", ""), entry.value("bytes", std::uint64_t{0}),
+                     entry.value("algorithm", ""), entry.value("protocol", ""),
+                     entry.value("calls", std::size_t{0})});
+    }
+  }
+  if (all.empty()) {
+    return;
+  }
+  std::set<std::string> used;
+  for (ResultRow& row : report.results) {
+    const std::uint64_t bytes =
+        row.count * element_bytes(parse_data_type(row.dtype).value_or(DataType::float32));
+    std::set<std::string> algorithms;
+    std::set<std::string> protocols;
+    for (const TuningChoice& choice : tuning_choices(all, kind, bytes)) {
+      algorithms.insert(choice.algorithm);
+      protocols.insert(choice.protocol);
+      used.insert(choice.algorithm);
+    }
+    if (algorithms.empty()) {
+      continue;
+    }
+    const auto joined = [](const std::set<std::string>& names) {
+      return join(std::vector<std::string>(names.begin(), names.end()), ",");
+    };
+    row.labels["nccl_algorithm"] = joined(algorithms);
+    row.labels["nccl_protocol"] = joined(protocols);
+    row.labels["nccl_algorithm_source"] = "NCCL_DEBUG_SUBSYS=TUNING";
+    const auto any_of = [&](std::string_view prefix) {
+      return std::any_of(algorithms.begin(), algorithms.end(),
+                         [&](const std::string& name) { return starts_with(name, prefix); });
+    };
+    row.labels["nccl_nvls"] = any_of("NVLS") ? "yes" : "no";
+    row.labels["nccl_collnet"] = any_of("CollNet") ? "yes" : "no";
+  }
+  report.details["nccl_algorithms_used"] = std::vector<std::string>(used.begin(), used.end());
+}
+
+// NCCL_ALGO / NCCL_PROTO restrict NCCL's choice: recorded on every row, so that a row's figure is
+// read against the algorithm it was forced to use.
+void label_requested_algorithms(Report& report, const char* const* environment) {
+  std::map<std::string, std::string> requested;
+  for (const char* const* entry = environment; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    for (const std::string_view name :
+         {"NCCL_ALGO", "NCCL_PROTO", "NCCL_NVLS_ENABLE", "NCCL_COLLNET_ENABLE"}) {
+      if (starts_with(text, name) && text.size() > name.size() && text[name.size()] == '=') {
+        requested[std::string(name)] = std::string(text.substr(name.size() + 1));
+      }
+    }
+  }
+  if (requested.empty()) {
+    return;
+  }
+  for (ResultRow& row : report.results) {
+    for (const auto& [name, value] : requested) {
+      row.labels["requested_" + to_lower(name)] = value;
+    }
   }
 }
 
@@ -401,7 +599,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   const bool writer = world_rank == 0;
   const bool deterministic = options.common.deterministic;
   const CollectiveInfo& info = collective_info(options.collective);
-  const auto max_over_ranks = [&](std::span<double> values) {
+  const std::function<void(std::span<double>)> max_over_ranks = [&](std::span<double> values) {
     if (environment.max_over_ranks) {
       environment.max_over_ranks(values);
       return;
@@ -436,7 +634,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   ReportKeeper keeper;
   keeper.set(report);
   RankDirectory rank_directory;
-  std::atomic<CollectiveBackend*> abortable{nullptr};
+  AbortSlot abortable;
   const std::string my_host = host_name();
   // Where every rank is (rank 0's view, any host), once init has opened it. Declared before the
   // watchdog and the termination watch, which read it, so it outlives them.
@@ -472,9 +670,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       }
     }
     ending.report_written();
-    if (CollectiveBackend* backend = abortable.load()) {
-      backend->abort();
-    }
+    abortable.abort();  // a request only: the thread using the backend aborts it
     if (!writer) {
       std::this_thread::sleep_for(std::chrono::duration<double>(
           progress.load() != nullptr ? kNonWriterSettle_s : kNonWriterExitGrace_s));
@@ -573,7 +769,16 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
                          {"target_precision", options.sampling.target_precision},
                          {"time_per_size_s", options.sampling.time_budget_s},
                          {"fixed", options.sampling.fixed},
-                         {"sample", "per-iteration maximum over ranks"}};
+                         {"timing", to_string(options.timing)}};
+  if (options.timing == TimingMode::batch) {
+    details["sampling"]["batch_iterations"] = batch_length(options);
+    details["sampling"]["sample"] = fmt::format(
+        "mean over ranks of the time per call of a batch of {} calls launched back "
+        "to back after a barrier (nccl-tests' method){}",
+        batch_length(options), options.cuda_graph ? ", the batch captured as one CUDA graph" : "");
+  } else {
+    details["sampling"]["sample"] = "per-iteration maximum over ranks";
+  }
   if (std::find(options.ops.begin(), options.ops.end(), ReduceOp::avg) != options.ops.end()) {
     details["avg"] =
         "the sum divided by the rank count: MPI has no average, so the mpi backend runs MPI_SUM "
@@ -626,7 +831,9 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     return report;
   }
   std::unique_ptr<CollectiveBackend> backend = environment.make_backend(groups);
-  abortable.store(backend.get());
+  // Declared after `backend`: on every path (an exception unwinding too) the watchdog loses the
+  // backend before it is destroyed.
+  const AbortRegistration abort_registration(abortable, *backend);
   const std::vector<std::string> descriptions = world.allgather_strings(backend->describe().dump());
   details["backend"]["name"] = backend->name();
   details["backend"]["transport"] = backend->transport();
@@ -646,6 +853,20 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
                                        {"pci_bus_id", entry["device"].value("pci_bus_id", "")}});
     }
     details["ranks"].push_back(std::move(entry));
+  }
+  // The network plugin NCCL loaded on rank 0 (each rank's is in its device description).
+  if (!deterministic && !details["ranks"].empty()) {
+    const nlohmann::json& device = details["ranks"][0]["device"];
+    if (device.contains("net_plugin")) {
+      for (const auto& plugin : device["net_plugin"].value("loaded", nlohmann::json::array())) {
+        report.inventory.versions["nccl_net_plugin"] =
+            plugin["version"].is_string()
+                ? fmt::format("{} ({})", plugin["version"].get<std::string>(),
+                              plugin["path"].get<std::string>())
+                : plugin["path"].get<std::string>();
+        break;
+      }
+    }
   }
   const EfaCounterSnapshot counters_before =
       node_leader ? read_efa_port_counters(environment.sysfs) : EfaCounterSnapshot{};
@@ -719,6 +940,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     }
     std::int64_t size_wrong_total = 0;
     std::map<int, std::pair<std::int64_t, std::int64_t>> wrong_by_rank;  // out, in
+    std::map<int, std::int64_t> first_wrong_by_rank;
     for (const bool in_place : placements) {
       CollectiveCall call;
       call.kind = options.collective;
@@ -748,37 +970,15 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       }
 
       deadline.step("timing " + placement);
-      AdaptiveSampler sampler(options.sampling);
-      std::vector<double> own_s;
-      std::vector<double> host_s;
-      const double wall_limit_s = 3 * options.sampling.time_budget_s + 1;
-      const Stopwatch loop_clock;
-      bool wall_stop = false;
-      bool done = false;
-      for (std::size_t iteration = 1; !done; ++iteration) {
-        const IterationTime time = backend->run_timed();
-        // Outside the timed region: the iteration's time is the slowest rank's. Every
-        // kWallCheckInterval-th iteration the slowest rank's elapsed wall time rides along, so
-        // that tiny messages (whose wall time is mostly this reduction) stop on a wall-clock cap
-        // too, on every rank at the same iteration.
-        const bool wall_check = iteration % kWallCheckInterval == 0;
-        std::array<double, 2> shared{time.sample_s, wall_check ? loop_clock.elapsed_s() : 0.0};
-        max_over_ranks(std::span<double>(shared.data(), wall_check ? 2 : 1));
-        own_s.push_back(time.sample_s);
-        host_s.push_back(time.host_s);
-        channel->set_iteration(static_cast<std::int64_t>(iteration));
-        done = sampler.add(shared[0]);
-        if (!done && wall_check && !options.sampling.fixed &&
-            sampler.samples().size() >= options.sampling.min_iterations &&
-            shared[1] > wall_limit_s) {
-          done = wall_stop = true;
-        }
-      }
+      const TimedSamples timed =
+          options.timing == TimingMode::batch
+              ? time_batches(*backend, world, options, *channel)
+              : time_iterations(*backend, options, max_over_ranks, *channel);
       outcome.ran = true;
-      outcome.samples_s.assign(sampler.samples().begin(), sampler.samples().end());
-      outcome.stop_reason = wall_stop ? "wall_time" : std::string(to_string(sampler.stop_reason()));
-      outcome.own_median_s = median(own_s);
-      outcome.host_median_s = median(host_s);
+      outcome.samples_s = timed.samples_s;
+      outcome.stop_reason = timed.stop_reason;
+      outcome.own_median_s = median(timed.own_s);
+      outcome.host_median_s = median(timed.host_s);
 
       if (check) {
         deadline.step("check " + placement);
@@ -794,14 +994,19 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
                *environment.faults.flip_size_bytes == planned.requested_bytes)) {
             output[0] ^= std::byte{1};  // PREFLIGHT_FAULT_FLIP_RANK (test-only)
           }
-          outcome.wrong += static_cast<std::int64_t>(
+          const auto wrong = static_cast<std::int64_t>(
               reference.count_wrong(backend->rank(), planned.layout, output));
+          if (wrong > 0 && outcome.first_wrong_element < 0) {
+            outcome.first_wrong_element =
+                first_wrong_element(reference, backend->rank(), planned.layout, output);
+          }
+          outcome.wrong += wrong;
         }
       }
 
       deadline.step("gather " + placement);
-      const std::vector<RankOutcome> outcomes = world.allgather_value(
-          RankOutcome{outcome.own_median_s, outcome.host_median_s, outcome.wrong});
+      const std::vector<RankOutcome> outcomes = world.allgather_value(RankOutcome{
+          outcome.own_median_s, outcome.host_median_s, outcome.wrong, outcome.first_wrong_element});
       const int slowest = worst_rank_by(outcomes);
       const SampleSummary summary = summarize(outcome.samples_s);
       const Bandwidth bandwidth =
@@ -829,7 +1034,21 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       row.labels["placement"] = placement;
       row.labels["root"] = info.rooted ? std::to_string(options.root) : "-1";
       row.labels["requested_bytes"] = std::to_string(planned.requested_bytes);
-      if (backend->name() == "nccl") {
+      row.labels["timing"] = std::string(to_string(options.timing));
+      row.labels["slowest_rank_time_s"] =
+          fmt::format("{:.9g}", outcomes[static_cast<std::size_t>(slowest)].own_median_s);
+      if (options.timing == TimingMode::batch) {
+        // nccl-tests' time is the mean over ranks (our samples); the slowest rank's own median
+        // is what its -a 3 would print. The host clock, from the first launch to completion, is
+        // nccl-tests' own measuring instrument.
+        row.labels["batch_iterations"] = std::to_string(batch_length(options));
+        double host_sum_s = 0;
+        for (const auto& rank_outcome : outcomes) {
+          host_sum_s += rank_outcome.host_median_s;
+        }
+        row.labels["host_time_s"] =
+            fmt::format("{:.9g}", host_sum_s / static_cast<double>(outcomes.size()));
+      } else if (backend->name() == "nccl") {
         std::vector<double> host_medians;
         for (const auto& rank_outcome : outcomes) {
           host_medians.push_back(rank_outcome.host_median_s);
@@ -848,6 +1067,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
           if (wrong > 0) {
             auto& counts = wrong_by_rank[static_cast<int>(rank)];
             (in_place ? counts.second : counts.first) += wrong;
+            first_wrong_by_rank.emplace(static_cast<int>(rank), outcomes[rank].first_wrong_element);
           }
         }
         size_wrong_total += row.wrong_elements;
@@ -865,12 +1085,13 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       nlohmann::json by_rank = nlohmann::json::object();
       for (const auto& [rank, counts] : wrong_by_rank) {
         parts.push_back(fmt::format(
-            "rank {}{}: {} out-of-place, {} in-place", rank,
+            "rank {}{}: {} out-of-place, {} in-place, first at element {}", rank,
             deterministic ? std::string()
                           : fmt::format(" ({})", ranks[static_cast<std::size_t>(rank)].host),
-            counts.first, counts.second));
+            counts.first, counts.second, first_wrong_by_rank[rank]));
         by_rank[std::to_string(rank)] = {{"out_of_place", counts.first},
-                                         {"in_place", counts.second}};
+                                         {"in_place", counts.second},
+                                         {"first_wrong_element", first_wrong_by_rank[rank]}};
         if (!deterministic) {
           by_rank[std::to_string(rank)]["host"] = ranks[static_cast<std::size_t>(rank)].host;
         }
@@ -930,12 +1151,11 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     for (const auto& [device, counters] : deltas) {
       report.hw_counters_delta[prefix + device] = counters;
     }
-    for (const auto& [device, rises] : rising_efa_health_counters(deltas)) {
+    for (EfaCounterFinding finding : efa_counter_findings(deltas, std::nullopt)) {
+      finding.device = prefix + finding.device;
       counter_checks.push_back(
-          make_check("EFA_ERROR_COUNTERS_RISING", finding_status("EFA_ERROR_COUNTERS_RISING"),
-                     finding_message("EFA_ERROR_COUNTERS_RISING", prefix + device,
-                                     describe_counter_rises(rises)),
-                     {{"device", prefix + device}, {"rank", rank}, {"increases", rises}}));
+          make_check(finding.id, finding_status(finding.id), finding.message(),
+                     {{"device", finding.device}, {"rank", rank}, {"increases", finding.rises}}));
     }
   }
 
@@ -1019,9 +1239,19 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
         row.transport = fallback ? "socket" : "efa";
       }
     }
+    label_nccl_algorithms(report, options.collective, all_judgements);
+  }
+  if (backend->name() == "nccl") {
+    label_requested_algorithms(report, environment.environment);
+    if (environment.nccl_log_file.empty()) {
+      details["nccl_algorithms_used"] =
+          "not recorded: --nccl-log FILE captures NCCL's TUNING lines, which name the algorithm "
+          "and protocol of every call";
+    }
   }
 
-  abortable.store(nullptr);
+  backend->finish();  // the normal end (ncclCommFinalize); the destructor alone would abort
+  abortable.set(nullptr);
   backend.reset();
   deadline.end();
   progress.store(nullptr);

@@ -1,7 +1,8 @@
 // Element types of benchmark buffers, named as nccl-tests names them (int8 uint8 int32 uint32
-// int64 uint64 half bfloat16 float double), and exact conversions between float and the two
-// 16-bit floating-point formats (IEEE binary16 "half" and bfloat16), done in software so that host
-// code can fill and check buffers without CUDA's headers. Header-only.
+// int64 uint64 half bfloat16 float double f8e4m3 f8e5m2), and exact conversions between float and
+// the 16-bit (IEEE binary16 "half", bfloat16) and 8-bit (OCP FP8 E4M3 and E5M2, as NCCL >= 2.24
+// and CUDA's __nv_fp8_* define them) floating-point formats, done in software so that host code
+// can fill and check buffers without CUDA's headers. Header-only.
 #pragma once
 
 #include <array>
@@ -9,21 +10,42 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 
 namespace preflight {
 
-enum class DataType { int8, uint8, int32, uint32, int64, uint64, half, bfloat16, float32, float64 };
+enum class DataType {
+  int8,
+  uint8,
+  int32,
+  uint32,
+  int64,
+  uint64,
+  half,
+  bfloat16,
+  float32,
+  float64,
+  fp8_e4m3,
+  fp8_e5m2
+};
 
+// What `--dtype all` means: every type but FP8, which only NCCL >= 2.24 has (name it explicitly).
 inline constexpr std::array kAllDataTypes{
     DataType::int8,   DataType::uint8, DataType::int32,    DataType::uint32,  DataType::int64,
     DataType::uint64, DataType::half,  DataType::bfloat16, DataType::float32, DataType::float64};
+
+[[nodiscard]] constexpr bool is_fp8(DataType type) {
+  return type == DataType::fp8_e4m3 || type == DataType::fp8_e5m2;
+}
 
 [[nodiscard]] constexpr std::size_t element_bytes(DataType type) {
   switch (type) {
     case DataType::int8:
     case DataType::uint8:
+    case DataType::fp8_e4m3:
+    case DataType::fp8_e5m2:
       return 1;
     case DataType::half:
     case DataType::bfloat16:
@@ -63,6 +85,10 @@ inline constexpr std::array kAllDataTypes{
       return "float";
     case DataType::float64:
       return "double";
+    case DataType::fp8_e4m3:
+      return "f8e4m3";
+    case DataType::fp8_e5m2:
+      return "f8e5m2";
   }
   return "float";
 }
@@ -85,6 +111,9 @@ inline constexpr std::array kAllDataTypes{
       Alias{"float", DataType::float32},     Alias{"fp32", DataType::float32},
       Alias{"float32", DataType::float32},   Alias{"double", DataType::float64},
       Alias{"fp64", DataType::float64},      Alias{"float64", DataType::float64},
+      Alias{"f8e4m3", DataType::fp8_e4m3},   Alias{"fp8_e4m3", DataType::fp8_e4m3},
+      Alias{"e4m3", DataType::fp8_e4m3},     Alias{"f8e5m2", DataType::fp8_e5m2},
+      Alias{"fp8_e5m2", DataType::fp8_e5m2}, Alias{"e5m2", DataType::fp8_e5m2},
   };
   for (const Alias& alias : kAliases) {
     if (alias.name == name) {
@@ -96,7 +125,7 @@ inline constexpr std::array kAllDataTypes{
 
 [[nodiscard]] constexpr bool is_floating_point(DataType type) {
   return type == DataType::half || type == DataType::bfloat16 || type == DataType::float32 ||
-         type == DataType::float64;
+         type == DataType::float64 || is_fp8(type);
 }
 
 [[nodiscard]] constexpr bool is_signed(DataType type) {
@@ -169,6 +198,82 @@ inline constexpr std::array kAllDataTypes{
 
 [[nodiscard]] constexpr float float_from_bfloat16(std::uint16_t value) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(value) << 16U);
+}
+
+// ---- FP8 (E4M3: bias 7, no infinity, S.1111.111 is NaN, largest 448; E5M2: bias 15, IEEE-like
+// with infinity) <-> float, round to nearest even; E4M3 saturates to +-448, E5M2 overflows to
+// infinity, NaN stays NaN ----
+
+namespace detail {
+template <int ExponentBits, int MantissaBits>
+[[nodiscard]] inline std::uint8_t fp8_from_float(float value) {
+  constexpr bool e4m3 = ExponentBits == 4;
+  constexpr int bias = (1 << (ExponentBits - 1)) - 1;
+  constexpr int mantissa_steps = 1 << MantissaBits;
+  const std::uint8_t sign = std::signbit(value) ? 0x80U : 0x00U;
+  if (std::isnan(value)) {
+    return static_cast<std::uint8_t>(sign | 0x7fU);  // NaN in both formats
+  }
+  const float magnitude = std::fabs(value);
+  const int largest_exponent = e4m3 ? 15 : 30;  // E5M2's 31 holds infinity and NaN
+  const int largest_mantissa = e4m3 ? 6 : mantissa_steps - 1;
+  const auto overflow = [&] {
+    return static_cast<std::uint8_t>(
+        sign | (e4m3 ? (0x0fU << 3U) | 6U : 0x1fU << MantissaBits));  // 448 or infinity
+  };
+  if (std::isinf(magnitude)) {
+    return overflow();
+  }
+  int exponent = 0;
+  (void)std::frexp(magnitude, &exponent);  // magnitude = f * 2^exponent, f in [0.5, 1)
+  int biased = exponent - 1 + bias;
+  if (magnitude == 0.0F || biased < 1) {
+    // Subnormal: a multiple of 2^(1 - bias - MantissaBits); a carry into 2^MantissaBits is the
+    // smallest normal number, which the same bit pattern encodes.
+    const auto steps =
+        static_cast<unsigned>(std::nearbyint(std::ldexp(magnitude, bias - 1 + MantissaBits)));
+    return static_cast<std::uint8_t>(sign | steps);
+  }
+  auto fraction = static_cast<int>(
+      std::nearbyint(std::ldexp(magnitude, -(exponent - 1)) * mantissa_steps - mantissa_steps));
+  if (fraction == mantissa_steps) {
+    fraction = 0;
+    ++biased;
+  }
+  if (biased > largest_exponent || (biased == largest_exponent && fraction > largest_mantissa)) {
+    return overflow();
+  }
+  return static_cast<std::uint8_t>(sign | (static_cast<unsigned>(biased) << MantissaBits) |
+                                   static_cast<unsigned>(fraction));
+}
+}  // namespace detail
+
+[[nodiscard]] inline std::uint8_t fp8_e4m3_from_float(float value) {
+  return detail::fp8_from_float<4, 3>(value);
+}
+[[nodiscard]] inline std::uint8_t fp8_e5m2_from_float(float value) {
+  return detail::fp8_from_float<5, 2>(value);
+}
+
+[[nodiscard]] inline float float_from_fp8_e4m3(std::uint8_t value) {
+  const bool negative = (value & 0x80U) != 0;
+  const unsigned exponent = (value >> 3U) & 0x0fU;
+  const unsigned mantissa = value & 0x07U;
+  float magnitude = 0;
+  if (exponent == 0x0f && mantissa == 0x07) {
+    magnitude = std::numeric_limits<float>::quiet_NaN();
+  } else if (exponent == 0) {
+    magnitude = std::ldexp(static_cast<float>(mantissa), -9);
+  } else {
+    magnitude =
+        std::ldexp(1.0F + static_cast<float>(mantissa) / 8.0F, static_cast<int>(exponent) - 7);
+  }
+  return negative ? -magnitude : magnitude;
+}
+
+[[nodiscard]] inline float float_from_fp8_e5m2(std::uint8_t value) {
+  // E5M2 is the upper byte of an IEEE binary16.
+  return float_from_half(static_cast<std::uint16_t>(static_cast<unsigned>(value) << 8U));
 }
 
 }  // namespace preflight

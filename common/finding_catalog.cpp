@@ -150,9 +150,13 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"EFA_LIBFABRIC_DOMAIN_MISSING", isolate, C::efa,
      "libfabric efa provider lists {} RDM domains, {} devices exist ({} missing)",
      "Check the EFA installer and /dev/infiniband permissions"},
-    {"EFA_ERROR_COUNTERS_RISING", isolate, C::efa, "EFA {} error counters rose: {}",
-     "Errors during traffic: drain the node and check its peers; replace the instance if it "
-     "recurs"},
+    // EFA_ERROR_COUNTERS_RISING: path events (timeouts, unresponsive or impaired remotes) above
+    // their rate, or rx_drops above their share of the packets received (common/efa_sysfs.hpp);
+    // monitor, not isolate: the counters count other jobs' traffic and a peer's trouble too.
+    {"EFA_ERROR_COUNTERS_RISING", monitor, C::efa, "EFA {} error counters rose: {}",
+     "Path or peer trouble during the test (the counters count every job on the device): "
+     "re-test the node's links with preflight cluster; drain it if the rise recurs with no other "
+     "job on it"},
     {"EFA_SETUP_ERRORS", monitor, C::efa, "EFA {} setup error counters are non-zero: {}",
      "Check memlock limits and process counts per device"},
     {"EFA_PORT_RATE_LOW", monitor, C::efa,
@@ -160,6 +164,18 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "Stop and start the instance (new host); report to AWS if it persists"},
     {"EFA_DEVICE_UNREADABLE", isolate, C::efa, "EFA {} could not be queried: {}",
      "Check the efa driver and /dev/infiniband permissions; replace the instance if it persists"},
+    // EFA_RDMA_WR_ERRORS: device, the rises. EFA_RETRANSMITS_HIGH: device, retransmitted packets
+    // and their share of the packets sent.
+    {"EFA_RDMA_WR_ERRORS", isolate, C::efa, "EFA {} RDMA work requests failed: {}",
+     "The device failed RDMA operations: drain the node; replace the instance if it recurs"},
+    {"EFA_RETRANSMITS_HIGH", monitor, C::efa, "EFA {} retransmitted a large share: {}",
+     "SRD retransmits under congestion: re-test when the fabric is quiet; report the node to AWS "
+     "if its share stays high"},
+    // EFA_DEVICE_RDMA_OFF: where (tool or devices), the API version, the vendor part and why.
+    {"EFA_DEVICE_RDMA_OFF", monitor, C::efa,
+     "{}: libfabric API {} keeps device RDMA off on EFA {} ({})",
+     "Install libfabric >= 1.18 (a newer EFA installer) so applications can ask for API 1.18; "
+     "until then FI_EFA_USE_DEVICE_RDMA=1 turns it on"},
 
     // ---- NCCL transport (log rules) ----
     {"OFI_NCCL_NOT_LOADED", isolate, C::nccl, "NCCL did not load the aws-ofi-nccl plugin: {}",
@@ -224,6 +240,13 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "Rerun the pair; check the named peer's host, its EFA error counters and the link"},
     {"P2P_LINK_SURVEY", info, C::benchmark,
      "{} nodes, {} links measured in {} rounds ({} schedule, {} re-test rounds)", ""},
+    // P2P_PROVIDER_MISMATCH: the odd nodes, what each side chose. P2P_NO_EFA: the nodes without
+    // EFA devices under --provider auto (an error: tcp only when asked for).
+    {"P2P_PROVIDER_MISMATCH", isolate, C::benchmark, "nodes disagree on the libfabric provider: {}",
+     "The odd nodes lack EFA devices or the efa provider: check them with preflight-efa; pass "
+     "--provider tcp only to measure TCP on purpose"},
+    {"P2P_NO_EFA", info, C::benchmark, "--provider auto found no EFA device on {}: {}",
+     "Run on EFA instances, or pass --provider tcp to measure over TCP on purpose"},
 
     // ---- harness ----
     {"HARNESS_ERROR", isolate, C::harness, "{}", "See the error; rerun with --verbose"},

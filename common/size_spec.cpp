@@ -171,12 +171,4 @@ std::string format_size(std::uint64_t bytes) {
   return fmt::format("{}", bytes);
 }
 
-std::string size_spec_from_nccl_tests(std::string_view min_bytes, std::string_view max_bytes,
-                                      std::string_view factor, std::string_view increment) {
-  if (!increment.empty() && parse_size(increment) != 0) {
-    return fmt::format("{}:{}:+{}", min_bytes, max_bytes, increment);
-  }
-  return fmt::format("{}:{}:x{}", min_bytes, max_bytes, factor.empty() ? "2" : factor);
-}
-
 }  // namespace preflight

@@ -26,10 +26,4 @@ inline constexpr std::size_t kMaxSizes = 4096;
 // Compact display: 8, 1K, 16M, 1536 (exact only; never rounds).
 [[nodiscard]] std::string format_size(std::uint64_t bytes);
 
-// nccl-tests' -b MIN -e MAX -f FACTOR (-i INCREMENT wins over -f when non-zero) as a spec.
-[[nodiscard]] std::string size_spec_from_nccl_tests(std::string_view min_bytes,
-                                                    std::string_view max_bytes,
-                                                    std::string_view factor,
-                                                    std::string_view increment);
-
 }  // namespace preflight

@@ -39,13 +39,16 @@ struct Ranks {
 
 Ranks median_ci_ranks(std::size_t n) {
   if (n <= 1000) {
-    // log-space binomial pmf with p = 1/2
+    // log-space binomial pmf with p = 1/2. log k! by summation, not std::lgamma: lgamma writes
+    // the global signgam, a data race when ranks are threads of one process (ThreadSanitizer).
+    std::vector<double> log_factorial(n + 1, 0.0);
+    for (std::size_t k = 2; k <= n; ++k) {
+      log_factorial[k] = log_factorial[k - 1] + std::log(static_cast<double>(k));
+    }
     std::vector<double> pmf(n + 1);
     const double log_half_n = static_cast<double>(n) * std::log(0.5);
     for (std::size_t k = 0; k <= n; ++k) {
-      pmf[k] = std::exp(std::lgamma(static_cast<double>(n) + 1) -
-                        std::lgamma(static_cast<double>(k) + 1) -
-                        std::lgamma(static_cast<double>(n - k) + 1) + log_half_n);
+      pmf[k] = std::exp(log_factorial[n] - log_factorial[k] - log_factorial[n - k] + log_half_n);
     }
     // Coverage of [x_(l), x_(n+1-l)] is P(l <= B <= n - l).
     for (std::size_t l = n / 2; l >= 1; --l) {

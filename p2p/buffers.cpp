@@ -1,9 +1,12 @@
 #include "p2p/buffers.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 #include "common/error.hpp"
 
@@ -72,8 +75,9 @@ void MessageBuffer::FreeHost::operator()(std::byte* pointer) const {
   std::free(pointer);
 }  // NOLINT
 
-MessageBuffer::MessageBuffer(MemoryKind kind, std::size_t bytes, int cuda_device)
-    : kind_(kind), bytes_(std::max<std::size_t>(bytes, 1)), cuda_device_(cuda_device) {
+MessageBuffer::MessageBuffer(MemoryKind kind, std::size_t bytes, int cuda_device,
+                             const cuda::RuntimeApi* cuda)
+    : kind_(kind), bytes_(std::max<std::size_t>(bytes, 1)), cuda_device_(cuda_device), cuda_(cuda) {
   if (kind_ == MemoryKind::host) {
     const std::size_t rounded = (bytes_ + kPageBytes - 1) / kPageBytes * kPageBytes;
     auto* memory = static_cast<std::byte*>(std::aligned_alloc(kPageBytes, rounded));  // NOLINT
@@ -84,23 +88,35 @@ MessageBuffer::MessageBuffer(MemoryKind kind, std::size_t bytes, int cuda_device
     std::memset(memory, 0, rounded);  // fault every page in now
     return;
   }
-#if PREFLIGHT_HAVE_CUDA
-  check_cuda(cudaSetDevice(cuda_device_), "cudaSetDevice", std::to_string(cuda_device_));
-  device_ = DeviceBuffer(bytes_);
-  check_cuda(cudaMemset(device_.data(), 0, bytes_), "cudaMemset", std::to_string(bytes_));
+  if (cuda_ == nullptr) {
+    throw std::invalid_argument("MessageBuffer: CUDA memory without a CUDA runtime");
+  }
+  check_cuda(*cuda_, cuda_->cudaSetDevice(cuda_device_), "cudaSetDevice",
+             std::to_string(cuda_device_));
+  copy_stream_ = CudaStream(*cuda_);
+  device_ = DeviceBuffer(*cuda_, bytes_);
+  check_cuda(*cuda_, cuda_->cudaMemsetAsync(device_.data(), 0, bytes_, copy_stream_.get()),
+             "cudaMemsetAsync", std::to_string(bytes_));
+  check_cuda(*cuda_, cuda_->cudaStreamSynchronize(copy_stream_.get()), "cudaStreamSynchronize",
+             "message buffer");
   staging_.resize(bytes_);
-#else
-  throw FeatureUnavailable("CUDA memory (--mem cuda)", "PREFLIGHT_WITH_CUDA");
-#endif
 }
 
 void* MessageBuffer::data() const {
-#if PREFLIGHT_HAVE_CUDA
   if (kind_ == MemoryKind::cuda) {
     return device_.data();
   }
-#endif
   return host_.get();
+}
+
+void MessageBuffer::copy(void* destination, const void* source, std::size_t length, int direction) {
+  check_cuda(*cuda_,
+             cuda_->cudaMemcpyAsync(destination, source, length, direction, copy_stream_.get()),
+             "cudaMemcpyAsync",
+             fmt::format("{} B {}", length,
+                         direction == cuda::kMemcpyHostToDevice ? "to the device" : "to the host"));
+  check_cuda(*cuda_, cuda_->cudaStreamSynchronize(copy_stream_.get()), "cudaStreamSynchronize",
+             "message buffer copy");
 }
 
 void MessageBuffer::fill_payload(std::size_t length, std::uint64_t seed) {
@@ -109,11 +125,8 @@ void MessageBuffer::fill_payload(std::size_t length, std::uint64_t seed) {
     p2p::fill_payload(std::span(host_.get(), length), seed);
     return;
   }
-#if PREFLIGHT_HAVE_CUDA
   p2p::fill_payload(std::span(staging_.data(), length), seed);
-  check_cuda(cudaMemcpy(device_.data(), staging_.data(), length, cudaMemcpyHostToDevice),
-             "cudaMemcpy", "payload to device");
-#endif
+  copy(device_.data(), staging_.data(), length, cuda::kMemcpyHostToDevice);
 }
 
 void MessageBuffer::fill_poison(std::size_t length, std::uint64_t seed) {
@@ -122,11 +135,8 @@ void MessageBuffer::fill_poison(std::size_t length, std::uint64_t seed) {
     p2p::fill_poison(std::span(host_.get(), length), seed);
     return;
   }
-#if PREFLIGHT_HAVE_CUDA
   p2p::fill_poison(std::span(staging_.data(), length), seed);
-  check_cuda(cudaMemcpy(device_.data(), staging_.data(), length, cudaMemcpyHostToDevice),
-             "cudaMemcpy", "poison to device");
-#endif
+  copy(device_.data(), staging_.data(), length, cuda::kMemcpyHostToDevice);
 }
 
 std::uint64_t MessageBuffer::count_mismatches(std::size_t length, std::uint64_t seed) {
@@ -134,13 +144,8 @@ std::uint64_t MessageBuffer::count_mismatches(std::size_t length, std::uint64_t 
   if (kind_ == MemoryKind::host) {
     return count_payload_mismatches(std::span<const std::byte>(host_.get(), length), seed);
   }
-#if PREFLIGHT_HAVE_CUDA
-  check_cuda(cudaMemcpy(staging_.data(), device_.data(), length, cudaMemcpyDeviceToHost),
-             "cudaMemcpy", "payload to host");
+  copy(staging_.data(), device_.data(), length, cuda::kMemcpyDeviceToHost);
   return count_payload_mismatches(std::span<const std::byte>(staging_.data(), length), seed);
-#else
-  return length;
-#endif
 }
 
 }  // namespace preflight::p2p

@@ -12,11 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "preflight/build_config.hpp"
-
-#if PREFLIGHT_HAVE_CUDA
 #include "common/cuda.hpp"
-#endif
 
 namespace preflight::p2p {
 
@@ -36,16 +32,21 @@ void fill_poison(std::span<std::byte> bytes, std::uint64_t seed);
 
 class MessageBuffer {
  public:
-  // `cuda_device` is used only for MemoryKind::cuda. Host memory is page-aligned and touched
+  // `cuda_device` and `cuda` (the CUDA runtime's table, common/gpu_libraries.hpp) are used only
+  // for MemoryKind::cuda, which throws without a runtime. Host memory is page-aligned and touched
   // here, so no page fault lands in a timed iteration.
-  MessageBuffer(MemoryKind kind, std::size_t bytes, int cuda_device = 0);
+  MessageBuffer(MemoryKind kind, std::size_t bytes, int cuda_device = 0,
+                const cuda::RuntimeApi* cuda = nullptr);
 
   [[nodiscard]] void* data() const;
   [[nodiscard]] std::size_t bytes() const { return bytes_; }
   [[nodiscard]] MemoryKind kind() const { return kind_; }
   [[nodiscard]] int cuda_device() const { return cuda_device_; }
 
-  // The first `length` bytes; these copy through a host staging buffer for CUDA memory.
+  // The first `length` bytes; these copy through a host staging buffer for CUDA memory, on the
+  // buffer's own stream, and return only once the bytes have arrived (a plain cudaMemcpy from
+  // pageable memory may return before its DMA lands, and a send on another stream would read
+  // the old bytes).
   void fill_payload(std::size_t length, std::uint64_t seed);
   void fill_poison(std::size_t length, std::uint64_t seed);
   [[nodiscard]] std::uint64_t count_mismatches(std::size_t length, std::uint64_t seed);
@@ -58,10 +59,11 @@ class MessageBuffer {
   std::size_t bytes_;
   int cuda_device_;
   std::unique_ptr<std::byte, FreeHost> host_;
-#if PREFLIGHT_HAVE_CUDA
+  const cuda::RuntimeApi* cuda_ = nullptr;
+  CudaStream copy_stream_;
   DeviceBuffer device_;
   std::vector<std::byte> staging_;
-#endif
+  void copy(void* destination, const void* source, std::size_t length, int direction);
 };
 
 }  // namespace preflight::p2p

@@ -11,19 +11,36 @@
 #include <rdma/fi_tagged.h>
 
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <set>
 #include <utility>
 
+#include "common/efa_sysfs.hpp"
 #include "common/fabric.hpp"
+#include "common/sysfs.hpp"
+#include "common/text.hpp"
 #include "common/timer.hpp"
 
 namespace preflight::p2p {
 namespace {
 
-// The API version this binary speaks: the headers it was built with.
-constexpr std::uint32_t kApiVersion = FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION);
+// Endpoint options by their ABI values, so a binary built against older headers (Debian's 1.17)
+// still uses them with a newer library; each is guarded by the library's version at run time.
+constexpr int kOptSharedMemoryPermitted = 11;  // FI_OPT_SHARED_MEMORY_PERMITTED, libfabric 1.21
+constexpr int kOptEfaEmulatedRead = -(0xefa << 16) + 1;   // FI_OPT_EFA_EMULATED_READ, 1.18
+constexpr int kOptEfaEmulatedWrite = -(0xefa << 16) + 2;  // FI_OPT_EFA_EMULATED_WRITE, 1.18
+#ifdef FI_OPT_SHARED_MEMORY_PERMITTED
+static_assert(FI_OPT_SHARED_MEMORY_PERMITTED == kOptSharedMemoryPermitted);
+#endif
+#ifdef FI_PROV_SPECIFIC_EFA
+static_assert(FI_OPT_EFA_EMULATED_READ == kOptEfaEmulatedRead);
+static_assert(FI_OPT_EFA_EMULATED_WRITE == kOptEfaEmulatedWrite);
+#endif
+constexpr std::uint32_t kSharedMemoryOptionSince = FI_VERSION(1, 21);
+constexpr std::uint32_t kEfaEmulationOptionsSince = FI_VERSION(1, 18);
 
 // Tags keep the message streams apart: a ping-pong receive posted ahead of time never swallows a
 // window message, an ack or a control message.
@@ -167,11 +184,11 @@ std::string describe_request(const FabricRequest& request) {
 }
 
 // fi_getinfo with the request's hints; on no match says which part of the request failed.
-FabricInfo select_provider(const FabricRequest& request) {
+FabricInfo select_provider(const FabricRequest& request, FabricApi& api) {
   const bool with_rma = request.op != DataOp::send;
   fi_info* found = nullptr;
   FabricInfo hints = make_hints(request, with_rma);
-  const int result = fi_getinfo(kApiVersion, nullptr, nullptr, 0, hints.get(), &found);
+  const int result = fabric_getinfo(hints.get(), &found, api);
   if (result == 0 && found != nullptr) {
     FabricInfo all(found);
     if (request.domain.empty()) {
@@ -201,8 +218,8 @@ FabricInfo select_provider(const FabricRequest& request) {
   plain.memory = MemoryKind::host;
   FabricInfo plain_hints = make_hints(plain, false);
   fi_info* plain_found = nullptr;
-  if (fi_getinfo(kApiVersion, nullptr, nullptr, 0, plain_hints.get(), &plain_found) == 0 &&
-      plain_found != nullptr) {
+  FabricApi plain_api;
+  if (fabric_getinfo(plain_hints.get(), &plain_found, plain_api) == 0 && plain_found != nullptr) {
     const FabricInfo owned(plain_found);
     throw FabricUnavailable(fmt::format(
         "libfabric provider {} ({}) does not offer {}: fi_getinfo found no match for {}",
@@ -293,7 +310,8 @@ std::vector<std::string> list_efa_domains() {
   FabricInfo hints = make_hints(request, false);
   fi_info* found = nullptr;
   std::set<std::string> domains;
-  if (fi_getinfo(kApiVersion, nullptr, nullptr, 0, hints.get(), &found) == 0 && found != nullptr) {
+  FabricApi api;
+  if (fabric_getinfo(hints.get(), &found, api) == 0 && found != nullptr) {
     const FabricInfo owned(found);
     for (fi_info* info = found; info != nullptr; info = info->next) {
       if (info->domain_attr != nullptr && info->domain_attr->name != nullptr) {
@@ -304,13 +322,50 @@ std::vector<std::string> list_efa_domains() {
   return {domains.begin(), domains.end()};
 }
 
-std::string efa_device_of_domain(std::string_view domain) {
-  for (const std::string_view suffix : {"-rdm", "-dgrm"}) {
-    if (domain.size() > suffix.size() && domain.substr(domain.size() - suffix.size()) == suffix) {
-      return std::string(domain.substr(0, domain.size() - suffix.size()));
-    }
+std::uint64_t write_size_cq_data(std::uint64_t bytes, std::size_t cq_data_bytes) {
+  if (cq_data_bytes >= sizeof(std::uint64_t)) {
+    return bytes;
   }
-  return std::string(domain);
+  return cq_data_bytes == 0 ? 0 : bytes & ((std::uint64_t{1} << (8 * cq_data_bytes)) - 1);
+}
+
+bool write_size_matches(std::uint64_t cq_data, std::uint64_t expected_bytes,
+                        std::size_t cq_data_bytes) {
+  return write_size_cq_data(cq_data, cq_data_bytes) ==
+         write_size_cq_data(expected_bytes, cq_data_bytes);
+}
+
+nlohmann::json describe_fabric(const FabricDescription& d) {
+  const auto optional_bool = [](const std::optional<bool>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+  };
+  nlohmann::json api{
+      {"requested", d.api_requested}, {"granted", d.api_version}, {"library", d.library_version}};
+  if (!d.api_fallback.empty()) {
+    api["fallback"] = d.api_fallback;
+  }
+  return nlohmann::json{{"backend", "libfabric"},
+                        {"provider", d.provider},
+                        {"fabric", d.fabric},
+                        {"domain", d.domain},
+                        {"provider_version", d.provider_version},
+                        {"libfabric_version", d.library_version},
+                        {"api", api},
+                        {"endpoint_type", "FI_EP_RDM"},
+                        {"inject_size_bytes", d.inject_size},
+                        {"max_msg_size_bytes", d.max_msg_size},
+                        {"cq_data_size_bytes", d.cq_data_size},
+                        {"mr_mode", d.mr_mode},
+                        {"threading", d.threading},
+                        {"data_progress", d.data_progress},
+                        {"rma", d.rma},
+                        {"hmem", d.hmem},
+                        {"device_id", d.device_id},
+                        {"device_rdma",
+                         {{"read", optional_bool(d.device_rdma_read)},
+                          {"write", optional_bool(d.device_rdma_write)},
+                          {"source", d.device_rdma_source}}},
+                        {"shared_memory", d.shared_memory}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,6 +374,13 @@ std::string efa_device_of_domain(std::string_view domain) {
 struct FabricEndpoint::Impl {
   Impl(const FabricRequest& request_in, std::size_t max_message_bytes,
        PeerLivenessCheck liveness_in);
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  Impl(Impl&&) = delete;
+  Impl& operator=(Impl&&) = delete;
+  ~Impl() { teardown(); }
+  void teardown();
+  void describe_device_rdma();
 
   // -- completion handling ------------------------------------------------------------------
   OpContext* acquire(OpKind kind);
@@ -333,6 +395,9 @@ struct FabricEndpoint::Impl {
     (void)poll(tx_cq.get(), "transmit");
     (void)poll(rx_cq.get(), "receive");
   }
+  // After an inject: fabtests' ft_post_inject polls the transmit queue, since a provider with
+  // manual progress (efa: RNR retries, queued packets) moves an inject on only when progressed.
+  void progress_inject() { (void)poll(tx_cq.get(), "transmit"); }
   template <typename Post>
   void post(const Post& post_operation, std::string_view call);
   void wait_transmits() {
@@ -354,13 +419,20 @@ struct FabricEndpoint::Impl {
     }
     queue.pop_front();
   }
+  // Pops one remote write's CQ data: the size in the cq_data_size bytes the provider carries.
+  void consume_write(std::uint64_t expected) {
+    if (!write_size_matches(remote_write_done.front(), expected, cq_data_bytes)) {
+      ++size_errors;
+    }
+    remote_write_done.pop_front();
+  }
 
   FabricRequest request;
   PeerLivenessCheck liveness;
   std::size_t max_bytes;
 
-  // Declaration order is teardown order reversed: buffers and contexts outlive every fid that
-  // may still reference them, MRs close before the endpoint, the endpoint before its CQs and AV.
+  // Buffers and contexts are declared first, so they outlive every fid that may still reference
+  // them; the fids close in teardown(), in fabtests' order.
   MessageBuffer send_buffer;
   MessageBuffer recv_buffer;
   MessageBuffer control_region;
@@ -368,6 +440,7 @@ struct FabricEndpoint::Impl {
   OpContext* free_contexts = nullptr;
 
   FabricInfo info;
+  int mr_mode = 0;
   FabricHandle<fid_fabric> fabric;
   FabricHandle<fid_domain> domain;
   FabricHandle<fid_cq> tx_cq;
@@ -382,7 +455,10 @@ struct FabricEndpoint::Impl {
   void* control_desc = nullptr;
 
   FabricDescription description;
-  std::size_t inject_bytes = 0;  // 0 when inject is not used (device memory)
+  FabricApi api;
+  std::size_t inject_bytes = 0;   // 0 when inject is not used (device memory)
+  std::size_t cq_data_bytes = 8;  // of remote CQ data, as the provider carries it
+  std::uint64_t injects_unprogressed = 0;
 
   // The peer the current channel talks to.
   fi_addr_t peer = FI_ADDR_UNSPEC;
@@ -410,8 +486,8 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
     : request(request_in),
       liveness(std::move(liveness_in)),
       max_bytes(std::max<std::size_t>(max_message_bytes, 1)),
-      send_buffer(request.memory, max_bytes, request.cuda_device),
-      recv_buffer(request.memory, max_bytes, request.cuda_device),
+      send_buffer(request.memory, max_bytes, request.cuda_device, request.cuda_runtime),
+      recv_buffer(request.memory, max_bytes, request.cuda_device, request.cuda_runtime),
       control_region(MemoryKind::host, kControlRegionBytes),
       contexts(static_cast<std::size_t>(2 * std::max(request.max_window, 1) + 16)) {
   for (OpContext& context : contexts) {
@@ -419,8 +495,20 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
     free_contexts = &context;
   }
 
-  info = select_provider(request);
+  info = select_provider(request, api);
   fi_info* selected = info.get();
+  mr_mode = selected->domain_attr->mr_mode;
+  // Remote CQ data: the provider's size (efa: 4 bytes), at most 8, at most what the request allows.
+  cq_data_bytes = std::min<std::size_t>(selected->domain_attr->cq_data_size, sizeof(std::uint64_t));
+  if (request.max_cq_data_bytes != 0) {
+    cq_data_bytes = std::min(cq_data_bytes, request.max_cq_data_bytes);
+  }
+  if (request.op == DataOp::write && cq_data_bytes == 0) {
+    throw FabricUnavailable(fmt::format(
+        "libfabric provider {} ({}) carries no remote CQ data (cq_data_size 0): --op write "
+        "signals the target through it",
+        selected->fabric_attr->prov_name, selected->domain_attr->name));
+  }
   const std::string where =
       fmt::format("{} / {}", selected->fabric_attr->prov_name, selected->domain_attr->name);
   check_fi(fi_fabric(selected->fabric_attr, fabric.out(), nullptr), "fi_fabric", where);
@@ -445,22 +533,34 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
 
   check_fi(fi_endpoint(domain.get(), selected, ep.out(), nullptr), "fi_endpoint", where);
   ep.adopt();
-#if FI_VERSION_GE(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), FI_VERSION(1, 21))
+  description.shared_memory = "permitted";
   if (request.disable_shared_memory) {
-    bool permitted = false;
-    // Best effort: providers without the option keep their default (EFA's is also turned off
-    // through FI_EFA_ENABLE_SHM_TRANSFER=0 by the runner).
-    (void)fi_setopt(&ep.get()->fid, FI_OPT_ENDPOINT, FI_OPT_SHARED_MEMORY_PERMITTED, &permitted,
-                    sizeof(permitted));
+    // Before fi_enable, as the efa provider requires. The library decides whether it knows the
+    // option (1.21+), not the headers this binary was built with.
+    std::vector<std::string> how;
+    if (const char* variable = std::getenv("FI_EFA_ENABLE_SHM_TRANSFER");  // NOLINT
+        variable != nullptr && std::string_view(variable) == "0") {
+      how.emplace_back("FI_EFA_ENABLE_SHM_TRANSFER=0");
+    }
+    if (FI_VERSION_GE(api.library, kSharedMemoryOptionSince)) {
+      bool permitted = false;
+      const int result = fi_setopt(&ep.get()->fid, FI_OPT_ENDPOINT, kOptSharedMemoryPermitted,
+                                   &permitted, sizeof(permitted));
+      how.push_back(result == 0 ? std::string("FI_OPT_SHARED_MEMORY_PERMITTED=false")
+                                : fmt::format("FI_OPT_SHARED_MEMORY_PERMITTED refused ({})",
+                                              fi_strerror(-result)));
+    } else {
+      how.push_back(fmt::format("no FI_OPT_SHARED_MEMORY_PERMITTED in libfabric {} (< 1.21)",
+                                fabric_version_text(api.library)));
+    }
+    description.shared_memory = "disabled: " + join(how, ", ");
   }
-#endif
   check_fi(fi_ep_bind(ep.get(), &av.get()->fid, 0), "fi_ep_bind", "av");
   check_fi(fi_ep_bind(ep.get(), &tx_cq.get()->fid, FI_TRANSMIT), "fi_ep_bind", "transmit cq");
   check_fi(fi_ep_bind(ep.get(), &rx_cq.get()->fid, FI_RECV), "fi_ep_bind", "receive cq");
   check_fi(fi_enable(ep.get()), "fi_enable", where);
 
   // Register the buffers (after the endpoint, so FI_MR_ENDPOINT binding is possible).
-  const int mr_mode = selected->domain_attr->mr_mode;
   std::uint64_t next_key = 1;
   auto register_buffer = [&](const MessageBuffer& buffer, FabricHandle<fid_mr>& mr,
                              std::string_view name) {
@@ -493,16 +593,25 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
   description.provider = selected->fabric_attr->prov_name;
   description.fabric = selected->fabric_attr->name;
   description.domain = selected->domain_attr->name;
-  description.provider_version = fmt::format("{}.{}", FI_MAJOR(selected->fabric_attr->prov_version),
-                                             FI_MINOR(selected->fabric_attr->prov_version));
-  description.api_version = fabric_runtime_version();
+  description.provider_version = fabric_version_text(selected->fabric_attr->prov_version);
+  description.library_version = fabric_version_text(api.library);
+  description.api_requested = fabric_version_text(api.requested);
+  description.api_version = fabric_version_text(
+      selected->fabric_attr->api_version != 0 ? selected->fabric_attr->api_version : api.granted);
+  description.api_fallback = api.fallback;
   description.inject_size = selected->tx_attr->inject_size;
   description.max_msg_size = selected->ep_attr->max_msg_size;
+  description.cq_data_size = selected->domain_attr->cq_data_size;
   description.mr_mode = mr_mode_string(mr_mode);
   description.threading = threading_string(selected->domain_attr->threading);
   description.data_progress = progress_string(selected->domain_attr->data_progress);
   description.rma = (selected->caps & FI_RMA) != 0;
   description.hmem = (selected->caps & FI_HMEM) != 0;
+  if (selected->nic != nullptr && selected->nic->device_attr != nullptr &&
+      selected->nic->device_attr->device_id != nullptr) {
+    description.device_id = selected->nic->device_attr->device_id;
+  }
+  describe_device_rdma();
   // Injecting from device memory is not portable; only host buffers use it.
   inject_bytes = request.memory == MemoryKind::host ? description.inject_size : 0;
 
@@ -510,6 +619,79 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
     throw UsageError(fmt::format("--sizes: {} bytes exceeds the provider's max_msg_size {}",
                                  max_bytes, description.max_msg_size));
   }
+}
+
+// fabtests' ft_close_fids order: registrations bound to the endpoint (FI_MR_ENDPOINT) first, then
+// the endpoint (which flushes the receives still posted), its CQs, the other registrations, AV,
+// domain, fabric. Never an MR under a posted receive (fi_efa(7), "MR ABORTING"). A failed close is
+// reported on stderr: a destructor cannot throw, and the next run on this node should know.
+void FabricEndpoint::Impl::teardown() {
+  const auto close = [this](auto& handle, std::string_view name) {
+    if (!handle) {
+      return;
+    }
+    const int result = handle.close();
+    if (request.on_close) {
+      request.on_close(name, result);
+    }
+    if (result != 0) {
+      std::fprintf(stderr, "preflight-p2p: fi_close(%.*s) on %s failed: %s\n",
+                   static_cast<int>(name.size()), name.data(), description.domain.c_str(),
+                   fi_strerror(-result));
+    }
+  };
+  const auto close_registrations = [&] {
+    close(send_mr, "send MR");
+    close(recv_mr, "receive MR");
+    close(control_mr, "control MR");
+  };
+  if ((mr_mode & FI_MR_ENDPOINT) != 0) {
+    close_registrations();
+  }
+  close(ep, "endpoint");
+  close(rx_cq, "receive CQ");
+  close(tx_cq, "transmit CQ");
+  close_registrations();
+  close(av, "AV");
+  close(domain, "domain");
+  close(fabric, "fabric");
+}
+
+// Whether this endpoint moves RMA through the device: the efa provider answers it per endpoint
+// (FI_OPT_EFA_EMULATED_READ/_WRITE, libfabric >= 1.18); below that, its default for the API asked.
+void FabricEndpoint::Impl::describe_device_rdma() {
+  if (split(description.provider, ';').front() != "efa") {
+    description.device_rdma_source = "not an EFA provider";
+    return;
+  }
+  if (FI_VERSION_GE(api.library, kEfaEmulationOptionsSince)) {
+    const auto device_does = [this](int option) -> std::optional<bool> {
+      bool emulated = true;
+      std::size_t length = sizeof(emulated);
+      if (fi_getopt(&ep.get()->fid, FI_OPT_ENDPOINT, option, &emulated, &length) != 0) {
+        return std::nullopt;
+      }
+      return !emulated;
+    };
+    description.device_rdma_read = device_does(kOptEfaEmulatedRead);
+    description.device_rdma_write = device_does(kOptEfaEmulatedWrite);
+    if (description.device_rdma_read) {
+      description.device_rdma_source = "fi_getopt(FI_OPT_EFA_EMULATED_READ/_WRITE)";
+      return;
+    }
+  }
+  const auto device_id = parse_integer(description.device_id);
+  const char* variable = std::getenv("FI_EFA_USE_DEVICE_RDMA");  // NOLINT(concurrency-mt-unsafe)
+  const EfaDeviceRdmaDecision decision = efa_device_rdma_default(
+      static_cast<int>(FI_MAJOR(api.granted)), static_cast<int>(FI_MINOR(api.granted)),
+      device_id.value_or(0), std::nullopt,
+      variable != nullptr ? std::optional<std::string_view>(variable) : std::nullopt);
+  description.device_rdma_read = decision.enabled;
+  description.device_rdma_source = "libfabric's default: " + decision.why;
+}
+
+std::uint64_t FabricEndpoint::injects_awaiting_progress() const {
+  return impl_->injects_unprogressed;
 }
 
 OpContext* FabricEndpoint::Impl::acquire(OpKind kind) {
@@ -532,7 +714,8 @@ void FabricEndpoint::Impl::handle(const fi_cq_tagged_entry& entry) {
       (entry.flags & FI_REMOTE_WRITE) != 0 ||
       ((entry.flags & FI_REMOTE_CQ_DATA) != 0 && (entry.flags & FI_RECV) == 0);
   if (remote_write || entry.op_context == nullptr) {
-    // The target side of fi_writedata: the CQ data carries the message size.
+    // The target side of fi_writedata: the CQ data carries the message size (modulo what the
+    // provider's cq_data_size holds).
     remote_write_done.push_back((entry.flags & FI_REMOTE_CQ_DATA) != 0 ? entry.data : ~0ULL);
     return;
   }
@@ -583,6 +766,9 @@ void FabricEndpoint::Impl::throw_cq_error(fid_cq* cq, std::string_view queue) {
 std::size_t FabricEndpoint::Impl::poll(fid_cq* cq, std::string_view queue) {
   std::array<fi_cq_tagged_entry, 16> entries;  // NOLINT: filled by the provider
   const ssize_t count = fi_cq_read(cq, entries.data(), entries.size());
+  if (cq == tx_cq.get()) {
+    injects_unprogressed = 0;  // reading the CQ progresses the endpoint
+  }
   if (count > 0) {
     for (ssize_t i = 0; i < count; ++i) {
       handle(entries[static_cast<std::size_t>(i)]);
@@ -675,6 +861,8 @@ void FabricEndpoint::Impl::post_tagged_send(const void* buffer, std::size_t byte
   // Strictly below the inject size, as fi_pingpong decides.
   if (allow_inject && bytes < inject_bytes) {
     post([&] { return fi_tinject(ep.get(), buffer, bytes, peer, tag); }, "fi_tinject");
+    ++injects_unprogressed;
+    progress_inject();
     return;
   }
   OpContext* context = acquire(OpKind::tx);
@@ -687,7 +875,8 @@ void FabricEndpoint::Impl::post_write(std::size_t bytes, bool with_data) {
   if (with_data) {
     post(
         [&] {
-          return fi_writedata(ep.get(), send_buffer.data(), bytes, send_desc, bytes, peer,
+          return fi_writedata(ep.get(), send_buffer.data(), bytes, send_desc,
+                              write_size_cq_data(bytes, cq_data_bytes), peer,
                               peer_memory.recv_address, peer_memory.recv_key, context);
         },
         "fi_writedata");
@@ -744,7 +933,7 @@ class FabricChannel final : public PairChannel {
         e.progress_until(
             [&e] { return e.tx_completed == e.tx_posted && !e.remote_write_done.empty(); },
             FabricEndpoint::Impl::Queues::both);
-        e.consume(e.remote_write_done, bytes);
+        e.consume_write(bytes);
         return;
       case DataOp::read:
         e.post_read(bytes);
@@ -770,7 +959,7 @@ class FabricChannel final : public PairChannel {
       case DataOp::write:
         e.progress_until([&e] { return !e.remote_write_done.empty(); },
                          FabricEndpoint::Impl::Queues::rx);
-        e.consume(e.remote_write_done, bytes);
+        e.consume_write(bytes);
         e.post_write(bytes, true);
         e.wait_transmits();
         return;
@@ -824,7 +1013,7 @@ class FabricChannel final : public PairChannel {
         // Only the last write of the window carries CQ data.
         e.progress_until([&e] { return !e.remote_write_done.empty(); },
                          FabricEndpoint::Impl::Queues::rx);
-        e.consume(e.remote_write_done, bytes);
+        e.consume_write(bytes);
         break;
       case DataOp::read:
         return;
@@ -859,7 +1048,7 @@ class FabricChannel final : public PairChannel {
         e.progress_until(
             [&e] { return e.tx_completed == e.tx_posted && !e.remote_write_done.empty(); },
             FabricEndpoint::Impl::Queues::both);
-        e.consume(e.remote_write_done, bytes);
+        e.consume_write(bytes);
         return;
       case DataOp::read:
         for (int i = 0; i < window; ++i) {
@@ -874,7 +1063,9 @@ class FabricChannel final : public PairChannel {
     auto& e = endpoint_;
     std::byte* slot = static_cast<std::byte*>(e.control_region.data()) + kControlSendOffset;
     std::memcpy(slot, &message, sizeof(message));
-    e.post_tagged_send(slot, sizeof(message), e.control_desc, kTagControl, true);
+    // Untimed: sent with a completion, and waited for, so the last message of a test (the
+    // responder's result) is out before this side turns to anything else.
+    e.post_tagged_send(slot, sizeof(message), e.control_desc, kTagControl, false);
     e.wait_transmits();
   }
 

@@ -2,15 +2,25 @@
 // send/receive and, where the provider offers FI_RMA, RMA write (with remote CQ data) and read.
 // Completions by polling two CQs (FI_CQ_FORMAT_TAGGED, as fi_pingpong); every fid, MR and AV
 // RAII-owned; CQ error entries read with fi_cq_readerr, decoded with fi_cq_strerror and thrown as
-// CompletionError naming the operation and the peer. Small messages of the latency test go out
-// with fi_tinject below the provider's inject size, as fi_pingpong does; windows use fi_tsend.
+// CompletionError naming the operation and the peer. Small messages of the latency test and the
+// acks go out with fi_tinject below the provider's inject size, as fi_pingpong does, and the
+// transmit queue is polled after each (fabtests' ft_post_inject: with manual progress an inject
+// may wait in the provider until then); windows use fi_tsend, and so do the untimed control
+// messages, whose completion is waited for. API version >= 1.18 (common/fabric.hpp). Teardown in
+// fabtests' order (ft_close_fids): the endpoint before the memory registrations, unless they are
+// bound to it (FI_MR_ENDPOINT), then the CQs, the registrations, the AV, domain and fabric
+// (fi_efa(7): closing an MR with a receive still posted into it is undefined).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -25,8 +35,16 @@ struct FabricRequest {
   DataOp op = DataOp::send;
   MemoryKind memory = MemoryKind::host;
   int cuda_device = 0;
-  bool disable_shared_memory = false;  // loopback through the NIC (EFA: no shm shortcut)
+  const cuda::RuntimeApi* cuda_runtime = nullptr;  // --mem cuda: the loaded CUDA runtime
+  // Loopback through the NIC: FI_OPT_SHARED_MEMORY_PERMITTED = false where the library has it
+  // (>= 1.21); the runner also sets FI_EFA_ENABLE_SHM_TRANSFER=0 before libfabric loads.
+  bool disable_shared_memory = false;
   int max_window = 64;
+  // At most this many bytes of remote CQ data (0: the provider's cq_data_size). Tests use 4 to run
+  // efa's limit over shm and tcp, which carry 8.
+  std::size_t max_cq_data_bytes = 0;
+  // Told of every fid teardown closes, in order, with fi_close's result (tests).
+  std::function<void(std::string_view fid, int result)> on_close;
 };
 
 // What fi_getinfo actually returned for the endpoint (reported as the run's transport).
@@ -35,15 +53,35 @@ struct FabricDescription {
   std::string fabric;
   std::string domain;
   std::string provider_version;  // "major.minor"
-  std::string api_version;       // runtime libfabric
+  std::string library_version;   // fi_version() of the loaded libfabric
+  std::string api_requested;     // the API version asked for first (>= 1.18)
+  std::string api_version;       // the API version granted (fabric_attr->api_version)
+  std::string api_fallback;      // why it is below the one asked for; empty when it is not
   std::size_t inject_size = 0;
   std::size_t max_msg_size = 0;
-  std::string mr_mode;    // e.g. "local|virt_addr|prov_key"
-  std::string threading;  // FI_THREAD_*
+  std::size_t cq_data_size = 0;  // bytes of remote CQ data the provider carries (efa: 4)
+  std::string mr_mode;           // e.g. "local|virt_addr|prov_key"
+  std::string threading;         // FI_THREAD_*
   std::string data_progress;
   bool rma = false;
   bool hmem = false;
+  std::string device_id;  // the NIC's PCI device id as fi_info's nic says ("0xefa1"); may be empty
+  // efa only: device RDMA read/write of this endpoint, from fi_getopt(FI_OPT_EFA_EMULATED_READ /
+  // _WRITE) where the library has them (>= 1.18), else libfabric's default for the granted API.
+  std::optional<bool> device_rdma_read;
+  std::optional<bool> device_rdma_write;
+  std::string device_rdma_source;
+  std::string shared_memory;  // "permitted", or how it was turned off
 };
+
+// The transport as the report shows it (details.transport).
+[[nodiscard]] nlohmann::json describe_fabric(const FabricDescription& description);
+
+// Remote CQ data of fi_writedata: the message size in the provider's cq_data_size bytes (efa
+// carries 4), so a size is compared modulo 2^(8 * cq_data_bytes): 5 GiB arrives as 1 GiB.
+[[nodiscard]] std::uint64_t write_size_cq_data(std::uint64_t bytes, std::size_t cq_data_bytes);
+[[nodiscard]] bool write_size_matches(std::uint64_t cq_data, std::uint64_t expected_bytes,
+                                      std::size_t cq_data_bytes);
 
 // No provider/domain matches the request: a prerequisite is absent (skip, exit 3), not an error.
 class FabricUnavailable : public std::runtime_error {
@@ -72,9 +110,6 @@ class CompletionError : public Error {
 // "rdmap79s0-rdm"); empty when there is no EFA device or no efa provider.
 [[nodiscard]] std::vector<std::string> list_efa_domains();
 
-// The EFA device of a libfabric domain name ("rdmap79s0-rdm" -> "rdmap79s0").
-[[nodiscard]] std::string efa_device_of_domain(std::string_view domain);
-
 class FabricEndpoint {
  public:
   // Throws FabricUnavailable when fi_getinfo finds no match (with the reason: no such provider,
@@ -94,6 +129,10 @@ class FabricEndpoint {
   // time; it borrows this endpoint, which must outlive it.
   [[nodiscard]] std::unique_ptr<PairChannel> open_channel(std::span<const std::byte> peer_address,
                                                           const std::string& peer_label);
+
+  // Injected messages not yet followed by a poll of the transmit queue (0 after every channel
+  // operation: a provider with manual progress may hold an inject until it is progressed).
+  [[nodiscard]] std::uint64_t injects_awaiting_progress() const;
 
   struct Impl;
 

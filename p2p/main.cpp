@@ -13,6 +13,7 @@
 #include "common/bootstrap.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
+#include "common/gpu_libraries.hpp"
 #include "common/launch_world.hpp"
 #include "common/size_spec.hpp"
 #include "common/status.hpp"
@@ -87,8 +88,13 @@ void add_options(CLI::App& app, CommandLine& line) {
   P2pOptions& o = line.options;
   app.add_option("--transport", line.transport, "libfabric (default), mpi or nccl");
   app.add_option("--provider", o.provider,
-                 "libfabric provider: efa, tcp, shm, any name fi_info -l lists (layered names such "
-                 "as \"tcp;ofi_rxm\" too); default: libfabric's first choice");
+                 "libfabric provider: auto (efa where each node has EFA devices; a node without "
+                 "is an error, never a silent tcp), efa, tcp, shm, any name fi_info -l lists "
+                 "(layered names such as \"tcp;ofi_rxm\" too); default: libfabric's first choice. "
+                 "Every node chooses for itself and all must agree");
+  app.add_option("--root", o.root,
+                 "read this node's EFA devices (sysfs) from this tree instead of / (the probes' "
+                 "--root; env PREFLIGHT_ROOT gives each rank its own in tests)");
   app.add_option("--domain", o.domain, "libfabric domain (an EFA device: rdmap79s0-rdm; tcp: lo)");
   app.add_option("--op", line.op, "send (tagged, default), write or read (RMA; needs FI_RMA)");
   app.add_option("--mem", line.memory, "host (default) or cuda (FI_HMEM / NCCL; needs a GPU)");
@@ -140,6 +146,9 @@ void add_options(CLI::App& app, CommandLine& line) {
   app.add_option("--timeout", o.timeout_s,
                  "deadline in seconds of every phase (init, each size, each exchange, teardown); "
                  "past it: partial report, exit 124 (default 60)");
+  app.add_option("--nccl-lib", o.nccl_library,
+                 "--transport nccl: test exactly this libnccl.so (the job's own); default: the "
+                 "one the dynamic loader finds");
   app.add_option("--node-name", o.node_name,
                  "this rank's node identity for all-pairs/ring (default: host name; '{rank}' is "
                  "replaced by the rank). Env PREFLIGHT_NODE_NAME: lets tests declare several "
@@ -179,6 +188,17 @@ int run_main(int argc, char** argv) {
   }
   options.survey.retest = !line.no_retest;
   validate_options(options);
+  // NCCL and the CUDA runtime, loaded only when this run uses them; a --nccl-lib that is missing
+  // or is not NCCL is a usage error here.
+  const bool needs_nccl = options.transport == Transport::nccl;
+  GpuLibraries gpu;
+  if (needs_nccl || options.memory == MemoryKind::cuda) {
+    gpu.load(needs_nccl, options.nccl_library);
+  }
+  if (!options.nccl_library.empty() && !needs_nccl) {
+    std::fprintf(stderr, "%s: note: --nccl-lib applies to --transport nccl only; ignored\n",
+                 std::string(kTool).c_str());
+  }
 
   // The bootstrap: TCP rendezvous, an MPI launch, or none (loopback pairs two threads itself).
   TcpBootstrapOptions tcp_options;
@@ -235,6 +255,7 @@ int run_main(int argc, char** argv) {
     bootstrap = other.get();
   }
   environment.bootstrap = bootstrap;
+  environment.gpu = &gpu;
   const int rank = bootstrap != nullptr ? bootstrap->rank() : 0;
   // A launch without PMI leaves N worlds of one: only the launcher's rank 0 speaks for the job.
   const bool reporter = rank == 0 && (environment.launch_problem.empty() ||
@@ -246,6 +267,13 @@ int run_main(int argc, char** argv) {
 #if PREFLIGHT_HAVE_LIBFABRIC
     report.inventory.versions["libfabric"] = fabric_runtime_version();
 #endif
+    if (const auto& nccl = gpu.nccl_library()) {
+      report.inventory.versions["nccl"] = nccl->version().text;
+      report.inventory.versions["nccl_library"] = nccl->path();
+    }
+    if (const auto& runtime = gpu.cuda_library()) {
+      report.inventory.versions["cuda_runtime"] = runtime->version().text;
+    }
   }
   std::optional<reports::IncrementalReportWriter> writer;
   if (reporter && !options.common.json_path.empty()) {

@@ -89,8 +89,10 @@ void validate_options(const P2pOptions& options) {
   if ((options.loopback || options.all_devices) && options.pattern != Pattern::pair) {
     throw UsageError("--loopback/--all-devices: only --pattern pair");
   }
-  if (options.all_devices && !options.provider.empty() && options.provider != "efa") {
-    throw UsageError("--all-devices tests every EFA device: --provider must be efa (or omitted)");
+  if (options.all_devices && !options.provider.empty() && options.provider != "efa" &&
+      options.provider != "auto") {
+    throw UsageError(
+        "--all-devices tests every EFA device: --provider must be efa or auto (or omitted)");
   }
   if (options.all_devices && !options.domain.empty()) {
     throw UsageError("--all-devices picks every EFA domain itself: drop --domain");

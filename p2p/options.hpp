@@ -21,7 +21,11 @@ enum class Pattern { pair, all_pairs, ring };
 
 struct P2pOptions {
   Transport transport = Transport::libfabric;
-  std::string provider;  // libfabric: empty/"any" or a provider name, layered ones included
+  // libfabric: "auto" (efa where the node has EFA devices, an error where it has none), empty or
+  // "any" (libfabric's first choice), or a provider name, layered ones included. Chosen on each
+  // node and agreed by all (p2p/provider_choice.hpp).
+  std::string provider;
+  std::string root = "/";  // where this rank reads its node's EFA devices (sysfs), for tests
   std::string domain;
   DataOp op = DataOp::send;
   MemoryKind memory = MemoryKind::host;
@@ -42,8 +46,9 @@ struct P2pOptions {
   std::string connect;  // "HOST:PORT": rank 1
   double connect_timeout_s = 30;
 
-  double timeout_s = 60;  // deadline of every phase (init, each size, each exchange, teardown)
-  std::string node_name;  // this rank's node identity; "{rank}" is replaced by the rank
+  double timeout_s = 60;     // deadline of every phase (init, each size, each exchange, teardown)
+  std::string node_name;     // this rank's node identity; "{rank}" is replaced by the rank
+  std::string nccl_library;  // --nccl-lib / PREFLIGHT_NCCL_LIB: test exactly this libnccl
   CommonOptions common;
 };
 

@@ -26,8 +26,8 @@
 #include "common/watchdog.hpp"
 #include "p2p/judgement_report.hpp"
 #include "p2p/pair_test.hpp"
+#include "p2p/provider_choice.hpp"
 #include "preflight/build_config.hpp"
-
 #if PREFLIGHT_HAVE_LIBFABRIC
 #include "p2p/fabric_transport.hpp"
 #endif
@@ -35,12 +35,10 @@
 #include "common/mpi.hpp"
 #include "p2p/mpi_transport.hpp"
 #endif
-#if PREFLIGHT_HAVE_CUDA
 #include "common/cuda.hpp"
-#endif
-#if PREFLIGHT_HAVE_NCCL
+#include "common/gpu_libraries.hpp"
+#include "common/nccl.hpp"
 #include "p2p/nccl_transport.hpp"
-#endif
 
 namespace preflight::p2p {
 namespace {
@@ -125,6 +123,7 @@ struct NodeMap {
   std::vector<int> node_leader;        // lowest rank of each node
   std::vector<int> rank_node_index;
   int local_rank = 0;  // this rank's index among the ranks of its host (GPU choice)
+  std::vector<std::string> rank_provider_choice;  // encoded LocalProviderChoice per rank
 };
 
 std::string expand_node_name(const std::string& name_template, int rank) {
@@ -138,14 +137,18 @@ std::string expand_node_name(const std::string& name_template, int rank) {
   return name;
 }
 
-NodeMap map_nodes(Bootstrap& bootstrap, const std::string& node_name_template) {
+NodeMap map_nodes(Bootstrap& bootstrap, const std::string& node_name_template,
+                  const std::string& provider_choice) {
   NodeMap map;
-  const std::string mine =
-      expand_node_name(node_name_template, bootstrap.rank()) + "\n" + host_name();
+  const std::string mine = expand_node_name(node_name_template, bootstrap.rank()) + "\n" +
+                           host_name() + "\n" + provider_choice;
   for (const std::string& entry : bootstrap.allgather_strings(mine)) {
     const auto split = entry.find('\n');
+    const auto second = split == std::string::npos ? split : entry.find('\n', split + 1);
     map.rank_node.push_back(entry.substr(0, split));
-    map.rank_host.push_back(split == std::string::npos ? "" : entry.substr(split + 1));
+    map.rank_host.push_back(
+        split == std::string::npos ? "" : entry.substr(split + 1, second - split - 1));
+    map.rank_provider_choice.push_back(second == std::string::npos ? "" : entry.substr(second + 1));
   }
   for (std::size_t rank = 0; rank < map.rank_node.size(); ++rank) {
     const auto found = std::find(map.nodes.begin(), map.nodes.end(), map.rank_node[rank]);
@@ -182,6 +185,9 @@ class Session {
   [[nodiscard]] virtual json describe() const = 0;
   [[nodiscard]] virtual std::string transport_name() const = 0;  // result rows' "transport"
   [[nodiscard]] virtual std::map<std::string, std::string> labels() const = 0;
+  // The normal end, after the teardown barrier (NCCL: finalize); destruction alone is the error
+  // end.
+  virtual void finish() {}
 };
 
 #if PREFLIGHT_HAVE_LIBFABRIC
@@ -217,23 +223,7 @@ class FabricSession final : public Session {
   }
 
  private:
-  json describe_endpoint() const {
-    const FabricDescription& d = endpoint_->description();
-    return json{{"backend", "libfabric"},
-                {"provider", d.provider},
-                {"fabric", d.fabric},
-                {"domain", d.domain},
-                {"provider_version", d.provider_version},
-                {"libfabric_version", d.api_version},
-                {"endpoint_type", "FI_EP_RDM"},
-                {"inject_size_bytes", d.inject_size},
-                {"max_msg_size_bytes", d.max_msg_size},
-                {"mr_mode", d.mr_mode},
-                {"threading", d.threading},
-                {"data_progress", d.data_progress},
-                {"rma", d.rma},
-                {"hmem", d.hmem}};
-  }
+  json describe_endpoint() const { return describe_fabric(endpoint_->description()); }
 
   std::unique_ptr<FabricEndpoint> endpoint_;
   std::vector<std::vector<std::byte>> addresses_;
@@ -262,35 +252,39 @@ class MpiSession final : public Session {
 };
 #endif
 
-#if PREFLIGHT_HAVE_NCCL
 class NcclSession final : public Session {
  public:
-  NcclSession(Bootstrap& bootstrap, std::size_t max_bytes, int device, PeerLivenessCheck liveness)
-      : transport_(bootstrap, max_bytes, device, std::move(liveness)), device_(device) {}
+  NcclSession(Bootstrap& bootstrap, std::size_t max_bytes, int device, PeerLivenessCheck liveness,
+              const GpuLibraries& libraries)
+      : transport_(bootstrap, max_bytes, device, std::move(liveness), *libraries.cuda(),
+                   *libraries.nccl()),
+        device_(device),
+        libraries_(libraries.facts()) {}
   void exchange(Bootstrap& /*bootstrap*/) override {}
   std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
     return transport_.open_channel(peer_rank, label);
   }
   json describe() const override {
-    return json{{"backend", "nccl"}, {"nccl_version", transport_.version()}};
+    return json{{"backend", "nccl"},
+                {"nccl_version", transport_.version()},
+                {"libraries", libraries_},
+                {"net_plugin", loaded_net_plugins().to_json()}};
   }
   std::string transport_name() const override { return "nccl"; }
   std::map<std::string, std::string> labels() const override {
     return {{"nccl_version", transport_.version()}, {"cuda_device", std::to_string(device_)}};
   }
+  void finish() override { transport_.finish(); }
 
  private:
   NcclTransport transport_;
   int device_;
+  json libraries_;
 };
-#endif
 
-int cuda_devices() {
-#if PREFLIGHT_HAVE_CUDA
-  return cuda_device_count();
-#else
-  return 0;
-#endif
+// GPUs this rank sees through the loaded CUDA runtime; 0 without one.
+int cuda_devices(const GpuLibraries* gpu) {
+  return gpu != nullptr && gpu->cuda() != nullptr ? cuda_device_count(*gpu->cuda()) : 0;
 }
 
 // Before each exchange of results every rank waits here, sleeping between polls: an MPI
@@ -352,6 +346,8 @@ struct RankContext {
   std::mutex* setup_mutex = nullptr;  // loopback: two endpoints set up in one process
   std::string current_peer;           // for error messages
   StepBarrier* step_barrier = nullptr;
+  const GpuLibraries* gpu = nullptr;  // --transport nccl / --mem cuda: the loaded libraries
+  std::string fabric_provider = {};  // what every node agreed on (p2p/provider_choice.hpp)
 };
 
 void arm(RankContext& context, const std::string& phase) {
@@ -688,18 +684,19 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
       std::unique_ptr<FabricEndpoint> endpoint;
       if (participant) {
         FabricRequest request;
-        request.provider = options.provider;
+        request.provider = context.fabric_provider;
         request.domain = options.domain;
         request.op = options.op;
         request.memory = options.memory;
         request.max_window = options.window;
         request.disable_shared_memory = options.loopback || options.all_devices;
         if (options.memory == MemoryKind::cuda) {
-          const int devices = cuda_devices();
+          const int devices = cuda_devices(context.gpu);
           if (devices == 0) {
             throw SkipRun("STEP_SKIPPED", "--mem cuda: no CUDA device on this node");
           }
           request.cuda_device = map.local_rank % devices;
+          request.cuda_runtime = context.gpu->cuda();
         }
         try {
           std::unique_lock<std::mutex> lock;
@@ -708,6 +705,12 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
           }
           endpoint = std::make_unique<FabricEndpoint>(request, max_bytes, context.liveness);
         } catch (const FabricUnavailable& e) {
+          if (options.provider == kAutoProvider) {
+            // The node has EFA devices (auto chose efa): no usable efa endpoint is a broken
+            // node, not a missing prerequisite.
+            throw Error("libfabric", "fi_getinfo", "--provider auto chose efa",
+                        fmt::format("{} has EFA devices but {}", host_name(), e.what()), 0);
+          }
           throw SkipRun("P2P_PROVIDER_UNAVAILABLE", e.what());
         }
       }
@@ -727,32 +730,33 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
 #endif
     }
     case Transport::nccl: {
-#if PREFLIGHT_HAVE_NCCL
-      const int devices = cuda_devices();
-      if (devices == 0) {
-        throw SkipRun("STEP_SKIPPED", "--transport nccl: no CUDA device on this node");
+      const int devices = cuda_devices(context.gpu);
+      if (devices == 0 || context.gpu->nccl() == nullptr) {
+        throw SkipRun("STEP_SKIPPED", "--transport nccl: no CUDA device or no NCCL on this node");
       }
       return std::make_unique<NcclSession>(context.bootstrap, max_bytes, map.local_rank % devices,
-                                           context.liveness);
-#else
-      throw FeatureUnavailable("the NCCL transport", "PREFLIGHT_WITH_NCCL");
-#endif
+                                           context.liveness, *context.gpu);
     }
   }
   return nullptr;
 }
 
-// NCCL set-up is collective: every rank must reach it, so prerequisites are agreed first.
-std::string local_prerequisites(const P2pOptions& options) {
-  if ((options.transport == Transport::nccl || options.memory == MemoryKind::cuda) &&
-      cuda_devices() == 0) {
-#if PREFLIGHT_HAVE_CUDA
-    return "STEP_SKIPPED\n" +
-           std::string(options.transport == Transport::nccl ? "--transport nccl" : "--mem cuda") +
-           ": no CUDA device on this node (needs a GPU and its driver)";
-#else
-    throw FeatureUnavailable("CUDA memory", "PREFLIGHT_WITH_CUDA");
-#endif
+// NCCL set-up is collective: every rank must reach it, so prerequisites are agreed first. A
+// missing library or GPU is a skip that names what is missing.
+std::string local_prerequisites(const P2pOptions& options, const GpuLibraries* gpu) {
+  const bool nccl = options.transport == Transport::nccl;
+  if (!nccl && options.memory != MemoryKind::cuda) {
+    return "";
+  }
+  const std::string flag = nccl ? "--transport nccl" : "--mem cuda";
+  if (gpu == nullptr) {
+    return "STEP_SKIPPED\n" + flag + ": the CUDA runtime was not loaded";
+  }
+  if (const std::string missing = gpu->missing(nccl); !missing.empty()) {
+    return "STEP_SKIPPED\n" + flag + ": " + missing;
+  }
+  if (auto reason = cuda_unavailable_reason(*gpu->cuda())) {
+    return "STEP_SKIPPED\n" + flag + ": " + *reason + " (needs a GPU and its driver)";
   }
   return "";
 }
@@ -832,7 +836,7 @@ json survey_details(const RankContext& context, const JudgementContext& judged,
 // every node's deltas.
 void record_counter_deltas(RankContext& context, const NodeMap& map,
                            const EfaCounterSnapshot& before, bool leader) {
-  const RootFs root("/");
+  const RootFs root(context.options.root);
   json mine = json::object();
   if (leader) {
     mine = json(efa_counter_deltas(before, read_efa_port_counters(root)));
@@ -851,12 +855,10 @@ void record_counter_deltas(RankContext& context, const NodeMap& map,
     return;
   }
   context.shared.update([&](Report& report) { report.hw_counters_delta = deltas; });
-  for (const auto& [device, rises] : rising_efa_health_counters(deltas)) {
-    add_check(context, reports::make_check("EFA_ERROR_COUNTERS_RISING",
-                                           finding_status("EFA_ERROR_COUNTERS_RISING"),
-                                           finding_message("EFA_ERROR_COUNTERS_RISING", device,
-                                                           describe_counter_rises(rises)),
-                                           json{{"device", device}, {"increases", rises}}));
+  for (const EfaCounterFinding& finding : efa_counter_findings(deltas, std::nullopt)) {
+    add_check(context,
+              reports::make_check(finding.id, finding_status(finding.id), finding.message(),
+                                  json{{"device", finding.device}, {"increases", finding.rises}}));
   }
 }
 
@@ -865,7 +867,10 @@ Report run_rank(RankContext& context) {
   Bootstrap& bootstrap = context.bootstrap;
   try {
     arm(context, "init");
-    const NodeMap map = map_nodes(bootstrap, options.node_name);
+    const NodeMap map = map_nodes(bootstrap, options.node_name,
+                                  options.transport == Transport::libfabric
+                                      ? local_provider_choice(options.provider, options.root)
+                                      : "");
     // Rank 0's view of where every rank is, for the report of a stall or a lost peer (launched
     // runs; loopback pairs two threads of this process).
     std::unique_ptr<ProgressChannel> progress;
@@ -940,6 +945,17 @@ Report run_rank(RankContext& context) {
       add_check(context, reports::make_check("STEP_SKIPPED", Status::skip, skip_reason));
       return finish(context);
     }
+    if (options.transport == Transport::libfabric) {
+      // Every node chose its provider itself; measure only when they agree.
+      ProviderAgreement agreement = agree_on_provider(map.rank_node, map.rank_provider_choice);
+      context.shared.update(
+          [&](Report& report) { report.details["provider_choice"] = agreement.details; });
+      if (agreement.finding) {
+        add_check(context, std::move(*agreement.finding));
+        return finish(context);
+      }
+      context.fabric_provider = agreement.provider;
+    }
     const bool participant =
         options.pattern == Pattern::pair
             ? bootstrap.rank() < 2
@@ -953,7 +969,7 @@ Report run_rank(RankContext& context) {
       std::string outcome;
       try {
         if (stage == 0) {
-          outcome = local_prerequisites(options);
+          outcome = local_prerequisites(options, context.gpu);
         } else {
           session = create_session(context, map, participant, options.sizes.back());
         }
@@ -984,12 +1000,16 @@ Report run_rank(RankContext& context) {
       }
     }
     session->exchange(bootstrap);
+    for (Check& check : transport_findings(session->describe())) {
+      add_check(context, std::move(check));
+    }
     context.shared.update(
         [&](Report& report) { report.details["transport"] = session->describe(); });
 
     const bool loopback = options.loopback || options.all_devices;
-    const EfaCounterSnapshot counters_before =
-        participant && !loopback ? read_efa_port_counters(RootFs("/")) : EfaCounterSnapshot{};
+    const EfaCounterSnapshot counters_before = participant && !loopback
+                                                   ? read_efa_port_counters(RootFs(options.root))
+                                                   : EfaCounterSnapshot{};
     std::size_t steps_done = 0;
 
     if (options.pattern == Pattern::pair) {
@@ -1077,6 +1097,7 @@ Report run_rank(RankContext& context) {
     }
     // Nobody closes an endpoint while its peer may still be reaping the last completions.
     bootstrap.barrier();
+    session->finish();
     if (context.watchdog != nullptr) {
       context.watchdog->disarm();
     }
@@ -1147,7 +1168,8 @@ void run_loopback(const P2pOptions& options, const Report& started,
                             .writer = nullptr,
                             .progress = nullptr,
                             .setup_mutex = &setup_mutex,
-                            .current_peer = {}};
+                            .current_peer = {},
+                            .gpu = environment.gpu};
         const Report side = run_rank(context);
         for (const Check& check : side.checks) {
           if (check.status == Status::error || check.status == Status::timeout) {
@@ -1168,7 +1190,8 @@ void run_loopback(const P2pOptions& options, const Report& started,
                         .writer = environment.writer,
                         .progress = &environment.progress,
                         .setup_mutex = &setup_mutex,
-                        .current_peer = {}};
+                        .current_peer = {},
+                        .gpu = environment.gpu};
     initiator_side = run_rank(context);
   }  // the initiator's socket closes here, so a responder still waiting learns it is alone
   if (!responder_error.empty() && initiator_side.verdict.status != Status::pass &&
@@ -1242,11 +1265,11 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
         "preflight-p2p needs a peer: launch with mpirun/srun, use --listen/--connect, "
         "or --loopback");
   }
-  if ((options.loopback || options.all_devices) &&
-      (options.all_devices || options.provider == "efa")) {
-    // Loopback must cross the NIC: the efa provider would otherwise hand a message between two
-    // endpoints of one process to its shared-memory path. Read by libfabric when it first loads
-    // its providers, which has not happened yet in this process; set before any thread starts.
+  if (options.loopback || options.all_devices) {
+    // Loopback must cross the NIC, whichever provider libfabric picks (--provider any picks efa
+    // on an EFA node): the efa provider would otherwise hand a message between two endpoints of
+    // one process to its shared-memory path. Read by libfabric when it first loads its
+    // providers, which has not happened yet in this process; set before any thread starts.
     ::setenv("FI_EFA_ENABLE_SHM_TRANSFER", "0", 1);  // NOLINT(concurrency-mt-unsafe)
   }
   const Report started = report;
@@ -1330,7 +1353,7 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
   }
 
   const bool loopback = options.loopback || options.all_devices;
-  const RootFs root("/");
+  const RootFs root(options.root);
   const EfaCounterSnapshot counters_before =
       loopback ? read_efa_port_counters(root) : EfaCounterSnapshot{};
   if (options.all_devices) {
@@ -1378,7 +1401,8 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
                         .writer = writer,
                         .progress = &environment.progress,
                         .setup_mutex = nullptr,
-                        .current_peer = {}};
+                        .current_peer = {},
+                        .gpu = environment.gpu};
     (void)run_rank(context);
   }
   watchdog.disarm();
@@ -1390,11 +1414,10 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
       if (!deltas.empty()) {
         r.hw_counters_delta = deltas;
       }
-      for (const auto& [device, rises] : rising_efa_health_counters(deltas)) {
-        r.checks.push_back(reports::make_check(
-            "EFA_ERROR_COUNTERS_RISING", finding_status("EFA_ERROR_COUNTERS_RISING"),
-            finding_message("EFA_ERROR_COUNTERS_RISING", device, describe_counter_rises(rises)),
-            json{{"device", device}, {"increases", rises}}));
+      for (const EfaCounterFinding& finding : efa_counter_findings(deltas, std::nullopt)) {
+        r.checks.push_back(
+            reports::make_check(finding.id, finding_status(finding.id), finding.message(),
+                                json{{"device", finding.device}, {"increases", finding.rises}}));
       }
     });
   }

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "common/bootstrap.hpp"
+#include "common/gpu_libraries.hpp"
 #include "p2p/channel.hpp"
 #include "p2p/options.hpp"
 #include "reports/report.hpp"
@@ -55,6 +56,8 @@ struct RunEnvironment {
   // The MPI world is not the one the launcher was asked for (common/launch_world.hpp): the run
   // measures nothing and reports LAUNCH_WORLD_MISMATCH (error, exit 4) with this text.
   std::string launch_problem;
+  // --transport nccl / --mem cuda: NCCL and the CUDA runtime main loaded (null otherwise).
+  const GpuLibraries* gpu = nullptr;
 };
 
 // Runs the measurement. `report` is the envelope started by main (tool, run, argv). Throws

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "probes/gather_efa.hpp"
@@ -22,9 +23,18 @@ using CounterSnapshot = std::map<std::string, CounterMap>;
 [[nodiscard]] CounterSnapshot snapshot_counters(const EfaFacts& facts);
 [[nodiscard]] nlohmann::json snapshot_to_json(const CounterSnapshot& snapshot,
                                               std::string_view taken_at, std::string_view root);
-// Throws UsageError naming the file (and the JSON pointer) when it is not a snapshot.
+// A snapshot file, or a capture of the counters as operators collect them (parse_counter_dump):
+// `rdma -p statistic show`, `more /sys/class/infiniband/*/ports/1/hw_counters/* | cat`, a
+// node_exporter amazonefa scrape. Throws UsageError naming the file (and the JSON pointer) when it
+// is none of them.
 [[nodiscard]] CounterSnapshot read_counter_snapshot(const std::filesystem::path& path,
                                                     std::string* taken_at = nullptr);
+
+// The counters of a capture in any of those three formats, keyed as snapshot_counters keys them
+// (port 1 plain, "port<N>/" otherwise, device-level plain); lifespan and non-numbers left out.
+// node_exporter prints large counters in floating point (1.047241117296e+12): they are rounded,
+// exact to its 13 significant digits. Empty when the text holds none.
+[[nodiscard]] CounterSnapshot parse_counter_dump(std::string_view text);
 void write_counter_snapshot(const std::filesystem::path& path, const CounterSnapshot& snapshot,
                             std::string_view taken_at, std::string_view root);
 

@@ -1,10 +1,27 @@
 #include "probes/efa_probe.hpp"
 
+#include <ctime>
+
 #include "common/timer.hpp"
 #include "probes/efa_counters.hpp"
 #include "probes/judge_efa.hpp"
 
 namespace preflight::probes {
+namespace {
+
+// Seconds from a snapshot's "YYYY-MM-DDTHH:MM:SSZ" to now; nullopt when it is not one.
+std::optional<double> seconds_since(const std::string& taken_at) {
+  std::tm parsed{};
+  const char* end = ::strptime(taken_at.c_str(), "%Y-%m-%dT%H:%M:%SZ", &parsed);
+  if (end == nullptr || *end != '\0') {
+    return std::nullopt;
+  }
+  const std::time_t then = ::timegm(&parsed);
+  const std::time_t now = std::time(nullptr);
+  return now >= then ? std::optional(static_cast<double>(now - then)) : std::nullopt;
+}
+
+}  // namespace
 
 EfaRun run_efa(const EfaOptions& options, bool query_libraries) {
   const RootFs fs(options.probe.root);
@@ -16,6 +33,7 @@ EfaRun run_efa(const EfaOptions& options, bool query_libraries) {
     baseline.emplace();
     baseline->path = options.baseline_counters;
     before = read_counter_snapshot(options.baseline_counters, &baseline->taken_at);
+    baseline->interval_s = seconds_since(baseline->taken_at);
   }
   EfaGatherOptions gather_options;
   gather_options.query_libraries = query_libraries;

@@ -24,6 +24,11 @@ using DupInfoFn = fi_info*(const fi_info*);
 using VersionFn = std::uint32_t();
 using StrErrorFn = const char*(int);
 
+// FI_MR_BASIC | FI_MR_SCALABLE by value: libfabric >= 2.0 headers turn both names into a
+// "deprecated" #pragma warning (an error under -Werror), and fi_info(1) of 2.x spells ~3 too.
+// Every other mode bit is accepted, as fi_info does, so providers that want modes are listed.
+constexpr int kLegacyMrModes = 0x3;
+
 std::string endpoint_type_name(fi_ep_type type) {
   switch (type) {
     case FI_EP_RDM:
@@ -94,7 +99,7 @@ FabricQuery FabricRuntime::query(const std::string& provider, bool rdm_only,
   }
   hints->mode = ~0ULL;
   hints->domain_attr->mode = ~0ULL;
-  hints->domain_attr->mr_mode = ~(FI_MR_BASIC | FI_MR_SCALABLE);
+  hints->domain_attr->mr_mode = ~kLegacyMrModes;
   if (!provider.empty()) {
     hints->fabric_attr->prov_name = ::strdup(provider.c_str());  // freed by fi_freeinfo
   }

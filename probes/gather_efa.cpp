@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -14,6 +15,8 @@
 #include "common/error.hpp"
 #include "common/text.hpp"
 #include "preflight/build_config.hpp"
+#include "probes/efa_driver.hpp"
+#include "probes/fi_info_text.hpp"
 #include "probes/pci.hpp"
 
 #if PREFLIGHT_HAVE_IBVERBS
@@ -91,6 +94,10 @@ void read_devices(const RootFs& fs, EfaFacts& facts) {
     }
     device.device_counters_present = fs.exists(device_dir + "/hw_counters");
     device.device_counters = read_efa_counter_directory(fs, device_dir + "/hw_counters", nullptr);
+    const std::string setup = efa_setup_counter_directory(fs, name);
+    if (!setup.empty()) {
+      device.setup_counters_location = setup.substr(device_dir.size() + 1);
+    }
     facts.devices.push_back(std::move(device));
   }
   // PCI order, as NCCL and the topology probe list them (names sort 101 before 85).
@@ -155,6 +162,44 @@ void query_verbs(EfaFacts& facts) {
 }
 #endif
 
+// The tree's recorded answers in place of ibverbs and libfabric (see efa_driver.hpp).
+void read_recorded_answers(const RootFs& fs, EfaFacts& facts) {
+  if (const auto verbs = read_recorded_verbs(fs)) {
+    facts.verbs_queried = true;
+    facts.verbs_reason =
+        "recorded in " +
+        std::string(fs.exists(kRecordedVerbsPath) ? kRecordedVerbsPath : kRecordedDevinfoPath);
+    for (EfaDevice& device : facts.devices) {
+      const auto found = verbs->find(device.name);
+      VerbsAttributes attributes;
+      if (found != verbs->end()) {
+        attributes = found->second;
+      } else {
+        attributes.error = "not in ibv_get_device_list";
+      }
+      device.verbs = attributes;
+    }
+  }
+  if (const auto text = fs.read(kRecordedFiInfoPath)) {
+    const FiInfoText parsed = parse_fi_info_text(*text);
+    facts.fabric_queried = true;
+    facts.libfabric_source = "recorded in " + std::string(kRecordedFiInfoPath);
+    facts.libfabric_version = parsed.libfabric_version;
+    if (parsed.getinfo_error) {
+      facts.fabric.result = *parsed.getinfo_error;
+      facts.fabric.error = fmt::format("fi_getinfo: {}", *parsed.getinfo_error);
+    }
+    for (const FiInfoRecord& record : parsed.records) {
+      FabricEntry entry;
+      entry.provider = record.provider;
+      entry.fabric = record.fabric;
+      entry.domain = record.domain;
+      entry.endpoint_type = record.type;
+      facts.fabric.entries.push_back(std::move(entry));
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<double> parse_rate_gbps(std::string_view text) {
@@ -178,10 +223,24 @@ EfaFacts gather_efa(const RootFs& fs, const EfaGatherOptions& options) {
     ++facts.count_retries;
     read_devices(fs, facts);
   }
+  facts.kernel_release = fs.read_line("/proc/sys/kernel/osrelease").value_or("");
+  facts.efa_module_version = fs.read_line("/sys/module/efa/version").value_or("");
   if (!facts.live) {
-    facts.verbs_reason = "ibverbs describes the live machine: not consulted under --root";
-    facts.fabric_reason = "libfabric describes the live machine: not consulted under --root";
+    facts.verbs_reason =
+        "ibverbs describes the live machine: not consulted under --root (the tree records no "
+        "answers in " +
+        std::string(kRecordedVerbsPath) + ")";
+    facts.fabric_reason =
+        "libfabric describes the live machine: not consulted under --root (the tree records no "
+        "fi_info output in " +
+        std::string(kRecordedFiInfoPath) + ")";
+    if (!facts.devices.empty()) {
+      read_recorded_answers(fs, facts);
+    }
     return facts;
+  }
+  if (const char* value = std::getenv("FI_EFA_USE_DEVICE_RDMA")) {  // NOLINT(concurrency-mt-unsafe)
+    facts.use_device_rdma_env = value;
   }
   if (!options.query_libraries) {
     facts.verbs_reason = facts.fabric_reason = "library queries disabled";
@@ -202,6 +261,7 @@ EfaFacts gather_efa(const RootFs& fs, const EfaGatherOptions& options) {
   } else {
     facts.fabric_queried = true;
     facts.fabric = runtime.list_efa_rdm();
+    facts.libfabric_source = "libfabric " + runtime.path();
     if (const auto version = runtime.runtime_version()) {
       facts.libfabric_version = version->text;
     }

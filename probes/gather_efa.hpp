@@ -1,7 +1,8 @@
-// Gather for preflight-efa: EFA devices from sysfs under the root (vendor 0x1d0f under
-// /sys/class/infiniband), their ports and every hw_counters file (absent files stay absent, never
-// zero), plus, on the live machine, ibverbs (ibv_query_device/port, efadv_query_device) and
-// libfabric's efa RDM domains.
+// Gather for preflight-efa: EFA devices from sysfs under the root (vendor 0x1d0f, device 0xefaN
+// under /sys/class/infiniband), their ports and every hw_counters file (absent files stay absent,
+// never zero), the efa driver's version and the kernel's, plus, on the live machine, ibverbs
+// (ibv_query_device/port, efadv_query_device) and libfabric's efa RDM domains; under --root the
+// tree's recorded answers stand in for those two (probes/efa_driver.hpp).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,9 @@ struct EfaDevice {
   std::vector<EfaPort> ports;
   CounterMap device_counters;  // <dev>/hw_counters/*
   bool device_counters_present = false;
+  // Where the setup error counters are: "<dev>/hw_counters", or "ports/1/hw_counters" on kernels
+  // before the device/port split; empty when neither holds them.
+  std::string setup_counters_location;
   std::optional<VerbsAttributes> verbs;  // live only
 };
 
@@ -67,6 +71,11 @@ struct EfaFacts {
   std::string fabric_reason;
   FabricQuery fabric;  // provider efa, RDM
   std::string libfabric_version;
+  std::string libfabric_source;    // "libfabric <path>" or the recorded fi_info file
+  std::string kernel_release;      // /proc/sys/kernel/osrelease
+  std::string efa_module_version;  // /sys/module/efa/version (out-of-tree module only)
+  // FI_EFA_USE_DEVICE_RDMA as the probe's environment has it (live only).
+  std::optional<std::string> use_device_rdma_env;
 };
 
 struct EfaGatherOptions {

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/findings.hpp"
 #include "common/text.hpp"
+#include "common/version.hpp"
+#include "probes/efa_driver.hpp"
 #include "probes/probe_support.hpp"
 
 namespace preflight::probes {
@@ -50,8 +53,13 @@ void judge_count(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
 }
 
 void judge_ports(std::vector<Check>& checks, const EfaFacts& facts, const Platform* platform) {
-  int healthy = 0;
+  // The efa driver sets every port ACTIVE / LinkUp unconditionally (efa_query_port), so a port in
+  // another state means the device is not the efa driver's idea of healthy at all, and ports that
+  // are ACTIVE prove nothing: the signals that move are the error counters, the device attributes
+  // and a loopback transfer through each device (preflight-p2p --loopback --all-devices).
+  int active = 0;
   int unknown = 0;
+  bool fired = false;
   for (const EfaDevice& device : facts.devices) {
     if (device.ports.empty()) {
       ++unknown;
@@ -63,6 +71,7 @@ void judge_ports(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
         continue;
       }
       if (*port.state != kPortActive || *port.phys_state != kPhysLinkUp) {
+        fired = true;
         checks.push_back(finding_check("EFA_PORT_DOWN",
                                        finding_message("EFA_PORT_DOWN", device.name, port.number,
                                                        port.state_text, port.phys_state_text),
@@ -72,25 +81,39 @@ void judge_ports(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
                                         {"state", port.state_text},
                                         {"phys_state", port.phys_state_text}}));
       } else {
-        ++healthy;
+        ++active;
       }
     }
   }
-  const bool fired = std::any_of(checks.begin(), checks.end(),
-                                 [](const Check& c) { return c.id == "EFA_PORT_DOWN"; });
-  if (!fired && healthy > 0) {
-    checks.push_back(
-        pass_check("EFA_PORT_DOWN",
-                   fmt::format("{} port{} ACTIVE / LinkUp{}", healthy, healthy == 1 ? "" : "s",
-                               unknown > 0 ? fmt::format(" ({} without state files)", unknown)
-                                           : std::string())));
-  } else if (!fired && unknown > 0) {
-    checks.push_back(skip_check("EFA_PORT_DOWN", "no port state files"));
+  if (!fired) {
+    checks.push_back(skip_check(
+        "EFA_PORT_DOWN",
+        fmt::format("{} port{} ACTIVE / LinkUp{}: not a health signal on EFA (the efa driver "
+                    "reports ACTIVE / LinkUp whatever the link does); the error counters and a "
+                    "loopback through each device (preflight-p2p --loopback --all-devices) are",
+                    active, active == 1 ? "" : "s",
+                    unknown > 0 ? fmt::format(", {} without state files", unknown) : std::string()),
+        {{"active", active}, {"without_state", unknown}}));
   }
 
   const auto expected =
       platform != nullptr ? platform->efa_rate_per_device_gbps() : std::optional<double>{};
   if (!expected) {
+    return;
+  }
+  const LinkRateReporting reporting =
+      efa_link_rate_reporting(facts.efa_module_version, facts.kernel_release);
+  const json driver{{"driver", reporting.driver},
+                    {"efa_module", facts.efa_module_version},
+                    {"kernel", facts.kernel_release},
+                    {"rate_reported_truly", reporting.truthful}};
+  if (!reporting.truthful) {
+    checks.push_back(skip_check(
+        "EFA_PORT_RATE_LOW",
+        fmt::format("rates of {} device{} not judged: {} (efa 2.13.0 and Linux 6.13 report the "
+                    "device's link speed)",
+                    facts.devices.size(), facts.devices.size() == 1 ? "" : "s", reporting.why),
+        driver));
     return;
   }
   int rated = 0;
@@ -103,19 +126,83 @@ void judge_ports(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
       ++rated;
       if (*port.rate_gbps < *expected * kRateTolerance) {
         ++slow;
+        json evidence = driver;
+        evidence["device"] = device.name;
+        evidence["rate"] = port.rate_text;
         checks.push_back(
             finding_check("EFA_PORT_RATE_LOW",
                           finding_message("EFA_PORT_RATE_LOW", device.name, port.number,
                                           *port.rate_gbps, platform->instance_type, *expected),
-                          {{"device", device.name}, {"rate", port.rate_text}}));
+                          evidence));
       }
     }
   }
   if (rated > 0 && slow == 0) {
-    checks.push_back(
-        pass_check("EFA_PORT_RATE_LOW",
-                   fmt::format("{} port{} at {:g} Gb/s ({} Gb/s aggregate expected)", rated,
-                               rated == 1 ? "" : "s", *expected, *platform->efa_aggregate_gbps)));
+    checks.push_back(pass_check(
+        "EFA_PORT_RATE_LOW",
+        fmt::format("{} port{} at {:g} Gb/s ({} Gb/s aggregate expected; {} reports the link "
+                    "speed)",
+                    rated, rated == 1 ? "" : "s", *expected, *platform->efa_aggregate_gbps,
+                    reporting.driver),
+        driver));
+  }
+}
+
+// Device RDMA under the libfabric on this node: an application can ask for API 1.18 (and get
+// device RDMA on p4d/p5) only when the library offers it.
+void judge_device_rdma(std::vector<Check>& checks, const EfaFacts& facts) {
+  const auto library = parse_version(facts.libfabric_version);
+  if (!library) {
+    checks.push_back(skip_check(
+        "EFA_DEVICE_RDMA_OFF",
+        "libfabric's version is unknown: " + (facts.fabric_queried
+                                                  ? std::string("the fi_info output names none")
+                                                  : facts.fabric_reason)));
+    return;
+  }
+  const int major = library->parts.at(0);
+  const int minor = library->parts.size() > 1 ? library->parts[1] : 0;
+  std::map<std::uint32_t, std::vector<std::string>> off;  // device id -> devices
+  std::string why;
+  for (const EfaDevice& device : facts.devices) {
+    std::optional<bool> can_read;
+    if (device.verbs && device.verbs->error.empty()) {
+      can_read = device.verbs->rdma_read;
+    }
+    const EfaDeviceRdmaDecision decision = efa_device_rdma_default(
+        major, minor, device.device_id, can_read,
+        facts.use_device_rdma_env ? std::optional<std::string_view>(*facts.use_device_rdma_env)
+                                  : std::nullopt);
+    if (!decision.enabled && (!can_read || *can_read)) {
+      off[device.device_id].push_back(device.name);
+      why = decision.why;
+    }
+  }
+  const json evidence{
+      {"libfabric", facts.libfabric_version},
+      {"source", facts.libfabric_source},
+      {"FI_EFA_USE_DEVICE_RDMA",
+       facts.use_device_rdma_env ? json(*facts.use_device_rdma_env) : json(nullptr)}};
+  for (const auto& [device_id, devices] : off) {
+    json device_evidence = evidence;
+    device_evidence["devices"] = devices;
+    checks.push_back(finding_check(
+        "EFA_DEVICE_RDMA_OFF",
+        finding_message("EFA_DEVICE_RDMA_OFF",
+                        fmt::format("{} device{}", devices.size(), devices.size() == 1 ? "" : "s"),
+                        fmt::format("{}.{} (libfabric {}, the newest it offers)", major, minor,
+                                    facts.libfabric_version),
+                        fmt::format("0x{:04x}", device_id), why),
+        device_evidence));
+  }
+  if (off.empty()) {
+    checks.push_back(pass_check(
+        "EFA_DEVICE_RDMA_OFF",
+        fmt::format("libfabric {} offers API {}.{}{}: device RDMA is on for applications that ask "
+                    "for API >= 1.18 (aws-ofi-nccl >= 1.7 and preflight-p2p do)",
+                    facts.libfabric_version, major, minor,
+                    major > 1 || minor >= 18 ? "" : " (these devices use it below 1.18 too)"),
+        evidence));
   }
 }
 
@@ -178,11 +265,7 @@ void judge_fabric(std::vector<Check>& checks, const EfaFacts& facts) {
     if (split(entry.provider, ';').front() != "efa" || entry.endpoint_type != "FI_EP_RDM") {
       continue;
     }
-    std::string domain = entry.domain;
-    if (const auto dash = domain.rfind('-'); dash != std::string::npos) {
-      domain.resize(dash);  // "rdmap79s0-rdm" -> "rdmap79s0"
-    }
-    domains.insert(domain);
+    domains.insert(efa_device_of_domain(entry.domain));  // "rdmap79s0-rdm" -> "rdmap79s0"
     fabrics.insert(entry.fabric);
   }
   std::vector<std::string> missing;
@@ -222,8 +305,18 @@ void judge_counters(std::vector<Check>& checks, const EfaFacts& facts,
   int setup_devices = 0;
   int setup_fired = 0;
   for (const EfaDevice& device : facts.devices) {
-    if (!device.device_counters_present) {
+    if (device.setup_counters_location.empty()) {
       continue;
+    }
+    // Before the kernel split device and port statistics they are among port 1's counters.
+    const CounterMap* current = &device.device_counters;
+    if (device.setup_counters_location != "hw_counters") {
+      const auto port = std::find_if(device.ports.begin(), device.ports.end(),
+                                     [](const EfaPort& p) { return p.number == 1; });
+      if (port == device.ports.end()) {
+        continue;
+      }
+      current = &port->counters;
     }
     ++setup_devices;
     std::vector<std::string> errors;
@@ -237,8 +330,7 @@ void judge_counters(std::vector<Check>& checks, const EfaFacts& facts,
             value = it->second;
           }
         }
-      } else if (const auto it = device.device_counters.find(name);
-                 it != device.device_counters.end()) {
+      } else if (const auto it = current->find(name); it != current->end()) {
         value = it->second;
       }
       if (value && *value > 0) {
@@ -249,11 +341,15 @@ void judge_counters(std::vector<Check>& checks, const EfaFacts& facts,
       ++setup_fired;
       checks.push_back(finding_check(
           "EFA_SETUP_ERRORS", finding_message("EFA_SETUP_ERRORS", device.name, join(errors, ", ")),
-          {{"device", device.name}, {"since_baseline", baseline.has_value()}}));
+          {{"device", device.name},
+           {"since_baseline", baseline.has_value()},
+           {"location", device.setup_counters_location}}));
     }
   }
   if (setup_devices == 0) {
-    checks.push_back(skip_check("EFA_SETUP_ERRORS", "no device-level hw_counters directory"));
+    checks.push_back(skip_check(
+        "EFA_SETUP_ERRORS",
+        "no setup error counters (neither <dev>/hw_counters nor ports/1/hw_counters lists them)"));
   } else if (setup_fired == 0) {
     checks.push_back(pass_check(
         "EFA_SETUP_ERRORS",
@@ -268,27 +364,17 @@ void judge_counters(std::vector<Check>& checks, const EfaFacts& facts,
         "(--save-counters) says something"));
     return;
   }
-  int rising_devices = 0;
-  int compared = 0;
-  for (const auto& [device, deltas] : baseline->deltas.deltas) {
-    ++compared;
-    std::vector<std::string> rises;
-    json rose = json::object();
-    for (const auto& name : efa_health_counter_names()) {
-      const auto it = deltas.find(name);
-      if (it != deltas.end() && it->second > 0) {
-        rises.push_back(fmt::format("{} +{}", name, it->second));
-        rose[name] = it->second;
-      }
-    }
-    if (!rises.empty()) {
-      ++rising_devices;
-      checks.push_back(
-          finding_check("EFA_ERROR_COUNTERS_RISING",
-                        finding_message("EFA_ERROR_COUNTERS_RISING", device, join(rises, ", ")),
-                        {{"device", device}, {"deltas", rose}, {"baseline", baseline->path}}));
-    }
+  int compared = static_cast<int>(baseline->deltas.deltas.size());
+  const auto findings = efa_counter_findings(baseline->deltas.deltas, baseline->interval_s);
+  for (const EfaCounterFinding& finding : findings) {
+    checks.push_back(finding_check(
+        finding.id, finding.message(),
+        {{"device", finding.device},
+         {"deltas", finding.rises},
+         {"baseline", baseline->path},
+         {"interval_s", baseline->interval_s ? json(*baseline->interval_s) : json(nullptr)}}));
   }
+  const int rising_devices = static_cast<int>(findings.size());
   if (rising_devices == 0) {
     json evidence{{"baseline", baseline->path}, {"taken_at", baseline->taken_at}};
     if (!baseline->deltas.reset.empty()) {
@@ -301,10 +387,11 @@ void judge_counters(std::vector<Check>& checks, const EfaFacts& facts,
       checks.push_back(skip_check("EFA_ERROR_COUNTERS_RISING",
                                   "no device in both the baseline and now", evidence));
     } else {
-      checks.push_back(pass_check("EFA_ERROR_COUNTERS_RISING",
-                                  fmt::format("no error counter rose on {} device{} since {}",
-                                              compared, compared == 1 ? "" : "s", baseline->path),
-                                  evidence));
+      checks.push_back(pass_check(
+          "EFA_ERROR_COUNTERS_RISING",
+          fmt::format("no error counter rose above its threshold on {} device{} since {}", compared,
+                      compared == 1 ? "" : "s", baseline->path),
+          evidence));
     }
   }
 }
@@ -320,6 +407,7 @@ std::vector<Check> judge_efa(const EfaFacts& facts, const Platform* platform,
   }
   judge_ports(checks, facts, platform);
   judge_verbs(checks, facts);
+  judge_device_rdma(checks, facts);
   judge_fabric(checks, facts);
   judge_counters(checks, facts, baseline);
   return checks;
@@ -358,6 +446,8 @@ json efa_details(const EfaFacts& facts) {
     json entry{{"name", device.name},
                {"pci_bus_id", device.pci_bus_id},
                {"device_id", fmt::format("0x{:04x}", device.device_id)},
+               {"device_id_in_table", find_efa_device_id(device.device_id).has_value()},
+               {"setup_counters", device.setup_counters_location},
                {"ports", ports},
                {"device_hw_counters", device.device_counters},
                {"absent_device_counters", absent_device}};
@@ -381,7 +471,17 @@ json efa_details(const EfaFacts& facts) {
     }
     devices.push_back(entry);
   }
+  const LinkRateReporting reporting =
+      efa_link_rate_reporting(facts.efa_module_version, facts.kernel_release);
   return {{"source", facts.source},
+          {"driver",
+           {{"kernel", facts.kernel_release},
+            {"efa_module", facts.efa_module_version},
+            {"rate_reported_truly", reporting.truthful},
+            {"rate_reporting",
+             reporting.truthful ? reporting.driver + " reports the link speed" : reporting.why}}},
+          {"libfabric_version", facts.libfabric_version},
+          {"libfabric_source", facts.libfabric_source},
           {"devices", devices},
           {"other_rdma_devices", facts.other_rdma_devices},
           {"count_retries", facts.count_retries},

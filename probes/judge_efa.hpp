@@ -15,6 +15,7 @@ struct EfaBaseline {
   CounterDeltas deltas;
   std::string taken_at;
   std::string path;
+  std::optional<double> interval_s;  // from taken_at to now; unknown without a timestamp
 };
 
 [[nodiscard]] std::vector<reports::Check> judge_efa(const EfaFacts& facts, const Platform* platform,

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/raii.hpp"
 #include "common/stats.hpp"
 #include "common/text.hpp"
@@ -315,6 +316,7 @@ HistoryStore HistoryStore::open(const std::filesystem::path& path, bool create) 
     throw UsageError(fmt::format("--db {}: not a regular file", path.string()));
   }
   fd.reset();
+  check_sqlite_database(path, "--db");
 
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(

@@ -4,6 +4,7 @@
 // functions of their inputs, so golden tests can pin their output.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,13 +41,21 @@ enum class RenderFormat { text, markdown, html, junit, prometheus };
 // with the message in <system-out>.
 [[nodiscard]] std::string render_junit(const Report& report, const Comparison* comparison);
 
-// Prometheus / node_exporter textfile: preflight_busbw_gbps, preflight_algbw_gbps,
-// preflight_time_median_seconds per result row; preflight_check_status per check id;
-// preflight_run_timestamp_seconds; preflight_verdict_status; preflight_baseline_row_status.
+// Prometheus / node_exporter textfile, names in base units and no per-run label:
+//   preflight_bus_bandwidth_bytes_per_second, preflight_algorithm_bandwidth_bytes_per_second,
+//   preflight_time_median_seconds, preflight_wrong_elements per result row;
+//   state sets {status="pass|warn|fail|skip|error|usage|timeout"} 0/1: preflight_verdict_state,
+//   preflight_check_state per check id, preflight_baseline_state (and per compared size
+//   preflight_baseline_row_state, whose states are the row verdicts);
+//   preflight_amazonefa_<counter>_total{device, port}: EFA hw_counters counted during the run;
+//   preflight_run_info, preflight_run_timestamp_seconds.
 [[nodiscard]] std::string render_prometheus(const Report& report, const Comparison* comparison);
 
-// Status codes of the Prometheus and JUnit outputs: pass 0, warn 1, fail 2, skip 3, error 4,
-// timeout 5, usage 6.
-[[nodiscard]] int status_code(Status status);
+// Writes render_prometheus(report) atomically as DIR/preflight_<plan>.prom, for node_exporter's
+// textfile collector (--collector.textfile.directory=DIR); returns the path. Throws
+// preflight::Error when the file cannot be written.
+std::filesystem::path write_prometheus_textfile(const Report& report,
+                                                const std::filesystem::path& directory,
+                                                std::string_view plan);
 
 }  // namespace preflight::reports

@@ -43,7 +43,9 @@ h3 { font-size: 15px; margin: 20px 0 8px; }
 .facts dt { color: var(--muted); font-size: 12px; }
 .facts dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .plots { display: flex; flex-wrap: wrap; gap: 12px; }
-.plot { border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+.plot, .heatmap { border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+svg text.cellpct { fill: #1f2328; font-weight: 600; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; vertical-align: middle; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 4px; font-size: 13px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
@@ -422,8 +424,47 @@ void add_bands(Plot& plot, const Comparison* comparison, const detail::Series& s
   }
 }
 
+// A point-to-point series: its own metric names and no in-place columns.
+std::string pair_results_table(const Report& report, const detail::Series& series,
+                               const detail::MetricNames& names) {
+  std::string out = fmt::format(
+      "<div class=\"scroll\"><table class=\"results\"><thead><tr><th class=\"num\">size</th>"
+      "<th class=\"num\">iterations</th><th class=\"num\">{} (us)</th>{}<th class=\"num\">"
+      "wrong</th></tr></thead><tbody>\n",
+      esc(names.time),
+      names.bandwidth.empty()
+          ? std::string()
+          : fmt::format("<th class=\"num\">{} (GB/s)</th>", esc(names.bandwidth)));
+  for (const auto& line : series.lines) {
+    for (const int index : {line.out_of_place, line.in_place}) {
+      if (index < 0) {
+        continue;
+      }
+      const ResultRow& r = report.results[static_cast<std::size_t>(index)];
+      out += fmt::format(
+          "<tr{} data-size=\"{}\"><td class=\"num\" title=\"{} B\">{}</td><td "
+          "class=\"num\">{}</td><td class=\"num\">{}</td>{}<td class=\"num\">{}</td></tr>\n",
+          r.wrong_elements > 0 ? " class=\"bad\"" : "", r.size_bytes, r.size_bytes,
+          esc(human_size(r.size_bytes)), r.time_s.n, fmt_num(r.time_s.median * 1e6, 3),
+          names.bandwidth.empty()
+              ? std::string()
+              : fmt::format("<td class=\"num\">{}</td>", fmt_num(r.algbw_Bps / 1e9, 3)),
+          r.wrong_elements < 0 ? std::string("N/A") : std::to_string(r.wrong_elements));
+    }
+  }
+  return out + "</tbody></table></div>\n";
+}
+
 std::string results_table(const Report& report, const detail::Series& series,
                           const std::map<int, const RowOutcome*>& outcomes) {
+  {
+    const auto& first = series.lines.front();
+    const ResultRow& row = report.results[static_cast<std::size_t>(
+        first.out_of_place >= 0 ? first.out_of_place : first.in_place)];
+    if (row.labels.contains("time")) {
+      return pair_results_table(report, series, detail::metric_names(row));
+    }
+  }
   std::string out =
       "<div class=\"scroll\"><table class=\"results\"><thead><tr><th class=\"num\">size</th><th "
       "class=\"num\">count</th>"
@@ -542,6 +583,195 @@ std::string comparison_section(const Comparison& c) {
   return out;
 }
 
+// Colour of a link: its fraction of the reference, red at half or less, amber at 0.75, green
+// from 0.95 up (typical links are all green; a link at half speed stands out).
+std::string fraction_colour(double fraction) {
+  const double t = std::clamp((fraction - 0.5) / 0.45, 0.0, 1.0);
+  const double hue = 120.0 * t;
+  return fmt::format("hsl({:.0f},65%,{:.0f}%)", hue, 42.0 + 8.0 * t);
+}
+
+std::string link_value(const detail::LinkGroup& group, double value) {
+  return group.lower_is_better ? fmt::format("{:.2f} us", value * 1e6)
+                               : fmt::format("{:.2f} GB/s", value / 1e9);
+}
+
+// One node x node heatmap (row: source, column: destination) of one test and size.
+std::string link_heatmap(const detail::LinkGroup& group) {
+  const std::size_t n = group.nodes.size();
+  const double cell = std::clamp(560.0 / static_cast<double>(n), 14.0, 56.0);
+  std::size_t longest = 4;
+  for (const auto& node : group.nodes) {
+    longest = std::max(longest, std::min<std::size_t>(node.size(), 18));
+  }
+  const double label_w = 8.0 + 7.0 * static_cast<double>(longest);
+  const double left = label_w + 10;
+  const double top = label_w + 30;
+  const double size = cell * static_cast<double>(n);
+  // Wide enough for the title and the legend line, whatever the node count.
+  const double width = std::max(left + size + 20, 720.0);
+  const double height = top + size + 44;
+  std::map<std::pair<std::string, std::string>, const detail::LinkCell*> cells;
+  for (const auto& link : group.links) {
+    cells[{link.src, link.dst}] = &link;
+  }
+  const auto short_name = [](const std::string& node) {
+    return node.size() > 18 ? node.substr(0, 17) + "\u2026" : node;
+  };
+  std::string out = fmt::format(
+      "<svg class=\"heatmap\" data-links=\"{}\" data-nodes=\"{}\" width=\"{:.0f}\" "
+      "height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\" aria-label=\"{}\">\n",
+      group.links.size(), n, width, height, width, height,
+      esc(group.metric + " node x node, " + group.title));
+  out += fmt::format(
+      "<text class=\"title\" x=\"10\" y=\"18\">{} \u00b7 {}: node \u00d7 node, a link in "
+      "both of its cells</text>\n",
+      esc(group.metric), esc(group.title));
+  for (std::size_t i = 0; i < n; ++i) {
+    const double y = top + cell * static_cast<double>(i) + cell / 2 + 4;
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 6,
+                       y, esc(short_name(group.nodes[i])));
+    const double x = left + cell * static_cast<double>(i) + cell / 2 + 4;
+    out += fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" transform=\"rotate(-60 {:.1f} {:.1f})\">{}</text>\n", x,
+        top - 6, x, top - 6, esc(short_name(group.nodes[i])));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      const double x = left + cell * static_cast<double>(j);
+      const double y = top + cell * static_cast<double>(i);
+      if (i == j) {
+        out += fmt::format(
+            "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#f6f8fa\" "
+            "stroke=\"#ffffff\"/>\n",
+            x, y, cell, cell);
+        continue;
+      }
+      // A link measured one way only fills both of its cells, as in preflight-p2p's matrix.
+      auto found = cells.find({group.nodes[i], group.nodes[j]});
+      if (found == cells.end()) {
+        found = cells.find({group.nodes[j], group.nodes[i]});
+      }
+      if (found == cells.end()) {
+        out += fmt::format(
+            "<rect class=\"cell none\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+            "height=\"{:.1f}\" fill=\"#d0d7de\" stroke=\"#ffffff\"><title>{} \u2192 {}: not "
+            "measured</title></rect>\n",
+            x, y, cell, cell, esc(group.nodes[i]), esc(group.nodes[j]));
+        continue;
+      }
+      const detail::LinkCell& link = *found->second;
+      out += fmt::format(
+          "<rect class=\"cell\" data-src=\"{}\" data-dst=\"{}\" data-fraction=\"{:.3f}\" "
+          "x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
+          "stroke=\"#ffffff\"><title>{} \u2192 {}: {} ({:.0f}% of the reference {})</title>"
+          "</rect>\n",
+          esc(link.src), esc(link.dst), link.fraction, x, y, cell, cell,
+          fraction_colour(link.fraction), esc(link.src), esc(link.dst),
+          esc(link_value(group, link.value)), link.fraction * 100,
+          esc(link_value(group, group.reference)));
+      if (cell >= 34) {
+        out += fmt::format(
+            "<text class=\"cellpct\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:.0f}%"
+            "</text>\n",
+            x + cell / 2, y + cell / 2 + 4, link.fraction * 100);
+      }
+    }
+  }
+  // Legend: the colour scale from half the reference to the reference.
+  const double ly = top + size + 18;
+  for (int k = 0; k <= 10; ++k) {
+    const double fraction = 0.5 + 0.05 * k;
+    out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"10\" fill=\"{}\"/>\n",
+                       left + 14.0 * k, ly, fraction_colour(fraction));
+  }
+  out += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\">50% \u2026 100% of the reference: the median link, {}"
+      "{}</text>\n",
+      left + 14.0 * 11 + 6, ly + 9, esc(link_value(group, group.reference)),
+      group.lower_is_better ? " (latency: reference / measured)" : "");
+  out += "</svg>\n";
+  return out;
+}
+
+// Every measurement of every link in one table, worst link first: what the heatmap summarises.
+std::string links_table(const Report& report, const detail::LinkGroup& group) {
+  std::map<int, double> fraction_of_row;
+  for (const auto& link : group.links) {
+    fraction_of_row[link.row] = link.fraction;
+  }
+  std::vector<int> rows = group.rows;
+  const auto fraction = [&](int index) {
+    const ResultRow& row = report.results[static_cast<std::size_t>(index)];
+    const double value = group.lower_is_better ? row.time_s.median : row.algbw_Bps;
+    if (!(value > 0) || !(group.reference > 0)) {
+      return 0.0;
+    }
+    return group.lower_is_better ? group.reference / value : value / group.reference;
+  };
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](int a, int b) { return fraction(a) < fraction(b); });
+  std::string out = fmt::format(
+      "<table class=\"links\" data-group=\"{}\"><thead><tr><th>source</th><th>destination</th>"
+      "<th>{}</th><th>of the reference</th><th>best of the link</th><th>phase</th>"
+      "<th>check</th></tr></thead><tbody>\n",
+      group.key, esc(group.metric));
+  for (const int index : rows) {
+    const ResultRow& row = report.results[static_cast<std::size_t>(index)];
+    const double value = group.lower_is_better ? row.time_s.median : row.algbw_Bps;
+    const double f = fraction(index);
+    const auto phase = row.labels.find("phase");
+    const bool wrong = row.wrong_elements > 0;
+    out += fmt::format(
+        "<tr{}><td>{}</td><td>{}</td><td>{}</td><td><span class=\"swatch\" "
+        "style=\"background:{}\"></span> {:.0f}%</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        wrong || f < 0.75 ? " class=\"bad\"" : "", esc(row.labels.at("src")),
+        esc(row.labels.at("dst")), esc(link_value(group, value)), fraction_colour(f), f * 100,
+        fraction_of_row.contains(index) ? "yes" : "",
+        esc(phase == row.labels.end() ? "" : phase->second),
+        row.wrong_elements < 0 ? "not checked"
+                               : (wrong ? fmt::format("{} wrong", row.wrong_elements) : "ok"));
+  }
+  out += "</tbody></table>\n";
+  return out;
+}
+
+bool is_bad(Status status) {
+  return status == Status::fail || status == Status::error || status == Status::timeout;
+}
+
+// The verdict's reasons, before any plot: every check that failed, broke or warned.
+std::string attention_section(const Report& report) {
+  std::vector<const Check*> shown;
+  for (const bool bad : {true, false}) {
+    for (const auto& check : report.checks) {
+      if (bad ? is_bad(check.status) : check.status == Status::warn) {
+        shown.push_back(&check);
+      }
+    }
+  }
+  std::string out = "<section id=\"attention\">\n<h2>Failing and warning checks</h2>\n";
+  if (shown.empty()) {
+    out += fmt::format("<p class=\"summary\">None: {}.</p>\n", esc(report.verdict.summary));
+    return out + "</section>\n";
+  }
+  out +=
+      "<table class=\"checks attention\"><thead><tr><th>status</th><th>id</th><th>severity</th>"
+      "<th>message</th></tr></thead><tbody>\n";
+  for (const Check* check : shown) {
+    out += fmt::format(
+        "<tr class=\"{}\" data-status=\"{}\"><td>{}</td><td><code>{}</code></td><td>{}</td>"
+        "<td>{}{}</td></tr>\n",
+        is_bad(check->status) ? "bad" : "warnrow", esc(to_string(check->status)),
+        badge(to_string(check->status)), esc(check->id), esc(to_string(check->severity)),
+        esc(check->message),
+        check->remediation.empty()
+            ? std::string()
+            : "<br><span class=\"remediation\">" + esc(check->remediation) + "</span>");
+  }
+  return out + "</tbody></table>\n</section>\n";
+}
+
 }  // namespace
 
 std::string render_html(const Report& report, const Comparison* comparison) {
@@ -583,9 +813,38 @@ std::string render_html(const Report& report, const Comparison* comparison) {
   fact("run id", report.run.id);
   out += "</dl>\n";
 
+  // First what decides the verdict, then the measurements.
+  out += attention_section(report);
+
+  // All-pairs and cluster runs: a node x node heatmap and one table per test and size, instead of
+  // a plot per link.
+  const auto link_groups = detail::group_links(report);
+  if (!link_groups.empty()) {
+    out += "<section id=\"links\">\n<h2>Links</h2>\n";
+    for (const auto& group : link_groups) {
+      out += fmt::format("<h3 id=\"{}\">{}</h3>\n", group.key, esc(group.title));
+      out += link_heatmap(group);
+      out += links_table(report, group);
+    }
+    out += "</section>\n";
+  }
+
   // Results: plots and tables per series.
   const auto outcomes = detail::outcomes_by_row(comparison);
-  const auto series_list = detail::group_series(report);
+  auto series_list = detail::group_series(report);
+  if (!link_groups.empty()) {
+    // The links are shown above; a series of one link's rows would be a plot per link.
+    std::erase_if(series_list, [&](const detail::Series& series) {
+      return std::all_of(series.lines.begin(), series.lines.end(), [&](const auto& line) {
+        for (const int index : {line.out_of_place, line.in_place}) {
+          if (index >= 0 && !detail::is_link_row(report.results[static_cast<std::size_t>(index)])) {
+            return false;
+          }
+        }
+        return true;
+      });
+    });
+  }
   if (!series_list.empty()) {
     out += "<section id=\"results\">\n<h2>Results</h2>\n";
   }
@@ -603,9 +862,21 @@ std::string render_html(const Report& report, const Comparison* comparison) {
       }
     }
     const std::string bw_metric(any_busbw || !any_algbw ? kMetricBusBw : kMetricAlgBw);
-    Plot bandwidth(fmt::format("{} vs size", metric_label(bw_metric)),
-                   fmt::format("{} (GB/s)", metric_label(bw_metric)), false, "bw", series.key);
-    Plot latency("time vs size", "time (us, log scale)", true, "time", series.key);
+    // Each metric its own names: a collective's bus bandwidth, a pair's bandwidth or latency.
+    const auto first_row = [&]() -> const ResultRow& {
+      const auto& line = series.lines.front();
+      return report.results[static_cast<std::size_t>(line.out_of_place >= 0 ? line.out_of_place
+                                                                            : line.in_place)];
+    };
+    detail::MetricNames names = detail::metric_names(first_row());
+    if (!first_row().labels.contains("time")) {
+      // A collective: the series' own choice of nccl-tests' two bandwidths.
+      names.bandwidth = bw_metric == kMetricBusBw ? "bus bandwidth" : "algorithm bandwidth";
+    }
+    Plot bandwidth(fmt::format("{} vs size", names.bandwidth),
+                   fmt::format("{} (GB/s)", names.bandwidth), false, "bw", series.key);
+    Plot latency(fmt::format("{} vs size", names.time),
+                 fmt::format("{} (us, log scale)", names.time), true, "time", series.key);
     add_bands(bandwidth, comparison, series, bw_metric);
     add_bands(latency, comparison, series, kMetricTime);
     for (const auto& line : series.lines) {
@@ -624,14 +895,16 @@ std::string render_html(const Report& report, const Comparison* comparison) {
         const double bw = bw_metric == kMetricBusBw ? row.busbw_Bps : row.algbw_Bps;
         const std::string where = fmt::format("{} {}", human_size(row.size_bytes),
                                               row.in_place ? "in-place" : "out-of-place");
-        bandwidth.add({std::log2(static_cast<double>(row.size_bytes)), bw / 1e9, row.size_bytes,
-                       row.in_place, verdict,
-                       fmt::format("{}: {} {:.2f} GB/s{}", where, metric_label(bw_metric), bw / 1e9,
-                                   verdict.empty() ? "" : " (" + verdict + ")")});
+        if (!names.bandwidth.empty()) {
+          bandwidth.add({std::log2(static_cast<double>(row.size_bytes)), bw / 1e9, row.size_bytes,
+                         row.in_place, verdict,
+                         fmt::format("{}: {} {:.2f} GB/s{}", where, names.bandwidth, bw / 1e9,
+                                     verdict.empty() ? "" : " (" + verdict + ")")});
+        }
         if (row.time_s.median > 0) {
           latency.add({std::log2(static_cast<double>(row.size_bytes)), row.time_s.median * 1e6,
                        row.size_bytes, row.in_place, verdict,
-                       fmt::format("{}: time {:.2f} us{}", where, row.time_s.median * 1e6,
+                       fmt::format("{}: {} {:.2f} us{}", where, names.time, row.time_s.median * 1e6,
                                    verdict.empty() ? "" : " (" + verdict + ")")});
         }
       }
@@ -653,8 +926,8 @@ std::string render_html(const Report& report, const Comparison* comparison) {
     out += comparison_section(*comparison);
   }
 
-  // Checks.
-  out += "<section id=\"checks\">\n<h2>Checks</h2>\n";
+  // Every check, in the order they ran.
+  out += "<section id=\"checks\">\n<h2>All checks</h2>\n";
   out +=
       "<table class=\"checks\"><thead><tr><th>status</th><th>id</th><th>severity</th>"
       "<th>message</th></tr></thead><tbody>\n";

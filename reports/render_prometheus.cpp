@@ -1,6 +1,9 @@
 // Prometheus text exposition for node_exporter's textfile collector
-// (--collector.textfile.directory): write it atomically into that directory after each run and
-// alert on preflight_check_status or preflight_busbw_gbps.
+// (--collector.textfile.directory). Names are in base units (_seconds, _bytes_per_second); no
+// label carries a per-run value (run id, time), so each node keeps one series per metric across
+// runs; every status is a state set (one series per status, value 1 for the current one) with
+// the same status names everywhere; EFA hw_counters deltas are counters named as AWS's EFA node
+// exporter names them. `preflight --textfile-dir DIR` writes preflight_<plan>.prom atomically.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,6 +14,8 @@
 #include <optional>
 #include <set>
 
+#include "common/atomic_file.hpp"
+#include "common/efa_sysfs.hpp"
 #include "common/text.hpp"
 #include "reports/baseline.hpp"
 #include "reports/format.hpp"
@@ -37,14 +42,20 @@ std::string label_value(std::string_view text) {
   return out;
 }
 
-// Label names: [a-zA-Z_][a-zA-Z0-9_]*, never starting with "__" (reserved).
-std::string label_name(std::string_view text) {
+// A metric-name fragment: [a-zA-Z0-9_] only.
+std::string metric_fragment(std::string_view text) {
   std::string out;
   for (const char c : text) {
     const bool ok =
         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
     out += ok ? c : '_';
   }
+  return out;
+}
+
+// Label names: [a-zA-Z_][a-zA-Z0-9_]*, never starting with "__" (reserved).
+std::string label_name(std::string_view text) {
+  std::string out = metric_fragment(text);
   if (out.empty() || (out[0] >= '0' && out[0] <= '9')) {
     out = "l_" + out;
   }
@@ -74,7 +85,8 @@ std::string number(double value) {
 
 class Family {
  public:
-  Family(std::string name, std::string help) : name_(std::move(name)), help_(std::move(help)) {}
+  Family(std::string name, std::string help, std::string_view type = "gauge")
+      : name_(std::move(name)), help_(std::move(help)), type_(type) {}
   void add(const Labels& labels, double value) {
     if (!std::isfinite(value)) {
       return;
@@ -92,7 +104,7 @@ class Family {
     if (samples_.empty()) {
       return {};
     }
-    std::string out = fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name_, help_, name_);
+    std::string out = fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, help_, name_, type_);
     for (const auto& sample : samples_) {
       out += sample + "\n";
     }
@@ -102,9 +114,75 @@ class Family {
  private:
   std::string name_;
   std::string help_;
+  std::string type_;
   std::set<std::string> keys_;
   std::vector<std::string> samples_;
 };
+
+Labels with(Labels base, const Labels& more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+// A state set: one sample per state, 1 for `current`, 0 for the others, so that an alert selects
+// a state by its name (status="fail") and never by a numeric code.
+template <typename State, std::size_t N>
+void add_state_set(Family& family, Labels labels, const std::array<State, N>& states,
+                   State current) {
+  labels.emplace_back("status", "");
+  for (const State state : states) {
+    labels.back().second = std::string(to_string(state));
+    family.add(labels, state == current ? 1 : 0);
+  }
+}
+
+constexpr std::array kStatuses{Status::pass,  Status::warn,  Status::fail,   Status::skip,
+                               Status::error, Status::usage, Status::timeout};
+constexpr std::array kRowVerdicts{RowVerdict::improved,     RowVerdict::pass, RowVerdict::warn,
+                                  RowVerdict::inconclusive, RowVerdict::fail, RowVerdict::missing};
+
+
+// hw_counters_delta keys are "DEVICE" or "HOST/DEVICE" (several nodes); counters are "NAME" for
+// port 1, "portN/NAME" for other ports, and the device-level names of the efa driver.
+void add_efa_counters(std::map<std::string, Family>& families, const Report& report,
+                      const Labels& base) {
+  const auto& device_level = efa_device_counter_names();
+  for (const auto& [key, counters] : report.hw_counters_delta) {
+    const auto slash = key.rfind('/');
+    const std::string host = slash == std::string::npos ? std::string() : key.substr(0, slash);
+    const std::string device = slash == std::string::npos ? key : key.substr(slash + 1);
+    for (const auto& [counter_key, delta] : counters) {
+      if (delta < 0) {
+        continue;  // a counter that went back: reset in between, no delta to report
+      }
+      std::string counter = counter_key;
+      std::string port = "1";
+      if (counter.starts_with("port") && counter.find('/') != std::string::npos) {
+        port = counter.substr(4, counter.find('/') - 4);
+        counter = counter.substr(counter.find('/') + 1);
+      } else if (std::find(device_level.begin(), device_level.end(), counter) !=
+                 device_level.end()) {
+        port.clear();  // a device-level counter belongs to no port
+      }
+      const std::string name = "preflight_amazonefa_" + metric_fragment(counter) + "_total";
+      auto [it, inserted] = families.try_emplace(
+          name, name,
+          fmt::format("EFA hw_counters {} counted during the run (it starts at 0 with every run); "
+                      "named as the AWS EFA node exporter's node_amazonefa_{}",
+                      counter, metric_fragment(counter)),
+          "counter");
+      Labels labels = base;
+      if (!host.empty()) {
+        labels.emplace_back("host", host);
+      }
+      labels.emplace_back("device", device);
+      if (!port.empty()) {
+        labels.emplace_back("port", port);
+      }
+      it->second.add(labels, static_cast<double>(delta));
+    }
+  }
+}
 
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   y -= m <= 2 ? 1 : 0;
@@ -173,44 +251,48 @@ std::optional<double> epoch_seconds(const std::string& text) {
 }  // namespace
 
 std::string render_prometheus(const Report& report, const Comparison* comparison) {
-  const std::string tool = report.tool.name;
+  // A suite report names its plan: two plans' textfiles on one node must not repeat a series.
+  Labels base{{"tool", report.tool.name}};
+  if (report.details.is_object() && report.details.contains("plan") &&
+      report.details["plan"].is_string()) {
+    base.emplace_back("plan", report.details["plan"].get<std::string>());
+  }
   Family info("preflight_run_info",
               "Facts of the last preflight run of this tool; the value is always 1.");
   Family timestamp("preflight_run_timestamp_seconds",
                    "When the run finished (started, for a partial report), Unix time.");
-  Family verdict(
-      "preflight_verdict_status",
-      "Verdict of the run: 0 pass, 1 warn, 2 fail, 3 skip, 4 error, 5 timeout, 6 usage.");
-  Family check_status(
-      "preflight_check_status",
-      "Status of each check id (the worst when an id repeats): 0 pass, 1 warn, 2 fail, 3 skip, "
-      "4 error, 5 timeout, 6 usage.");
-  Family busbw("preflight_busbw_gbps",
-               "Bus bandwidth as nccl-tests defines it, in GB/s (10^9 bytes per second).");
-  Family algbw("preflight_algbw_gbps", "Algorithm bandwidth, in GB/s (10^9 bytes per second).");
+  Family verdict("preflight_verdict_state",
+                 "Verdict of the last run as a state set: 1 for its status, 0 for the others.");
+  Family check_state(
+      "preflight_check_state",
+      "Status of each check id as a state set (1 for its status, 0 for the others); the worst "
+      "status when an id repeats.");
+  Family busbw("preflight_bus_bandwidth_bytes_per_second",
+               "Bus bandwidth as nccl-tests defines it (algorithm bandwidth times its factor).");
+  Family algbw("preflight_algorithm_bandwidth_bytes_per_second",
+               "Algorithm bandwidth: bytes of one rank's buffer over the time of one operation.");
   Family time("preflight_time_median_seconds",
-              "Median time of one operation (maximum over ranks per iteration), in seconds.");
+              "Median time of one operation (maximum over ranks per iteration).");
   Family wrong("preflight_wrong_elements",
                "Elements that differed from the expected result (only rows that were checked).");
-  Family baseline_status("preflight_baseline_status",
-                         "Comparison with the baseline: 0 pass, 1 warn, 2 fail.");
-  Family row_status(
-      "preflight_baseline_row_status",
-      "Per compared size: 0 improved, 1 pass, 2 warn, 3 inconclusive, 4 fail, 5 missing.");
+  Family baseline_state("preflight_baseline_state",
+                        "Comparison with the baseline as a state set: 1 for its status.");
+  Family row_state("preflight_baseline_row_state",
+                   "Comparison of each compared size with the baseline as a state set: 1 for its "
+                   "status (improved, pass, warn, inconclusive, fail, missing).");
+  std::map<std::string, Family> counters;
 
-  info.add({{"tool", tool},
-            {"version", report.tool.version},
-            {"run_id", report.run.id},
-            {"instance_type", report.inventory.instance_type}},
+  info.add(with(base, {{"version", report.tool.version},
+                       {"instance_type", report.inventory.instance_type}}),
            1);
   const std::string& when =
       report.run.finished_at.empty() ? report.run.started_at : report.run.finished_at;
   if (const auto seconds = epoch_seconds(when)) {
-    timestamp.add({{"tool", tool}}, *seconds);
+    timestamp.add(base, *seconds);
   }
-  verdict.add({{"tool", tool}}, status_code(report.verdict.status));
+  add_state_set(verdict, base, kStatuses, report.verdict.status);
 
-  // One series per check id: the worst status wins, so a repeated id stays one time series.
+  // One state set per check id: the worst status wins, so a repeated id stays one set.
   std::map<std::string, std::pair<Status, Severity>> worst;
   for (const auto& check : report.checks) {
     const auto found = worst.find(check.id);
@@ -219,25 +301,23 @@ std::string render_prometheus(const Report& report, const Comparison* comparison
     }
   }
   for (const auto& [id, status] : worst) {
-    check_status.add({{"tool", tool},
-                      {"id", id},
-                      {"severity", std::string(to_string(status.second))},
-                      {"status", std::string(to_string(status.first))}},
-                     status_code(status.first));
+    add_state_set(check_state,
+                  with(base, {{"id", id}, {"severity", std::string(to_string(status.second))}}),
+                  kStatuses, status.first);
   }
 
-  static constexpr std::array<std::string_view, 9> kReserved{
-      "tool", "benchmark", "backend", "transport", "dtype",
-      "op",   "placement", "ranks",   "size_bytes"};
+  static constexpr std::array<std::string_view, 11> kReserved{
+      "tool", "plan",  "benchmark", "backend",    "transport", "dtype",
+      "op",   "ranks", "placement", "size_bytes", "status"};
   for (const auto& row : report.results) {
-    Labels labels{{"tool", tool},
-                  {"benchmark", row.benchmark},
-                  {"backend", row.backend},
-                  {"transport", row.transport},
-                  {"dtype", row.dtype},
-                  {"op", row.op},
-                  {"placement", std::string(row.in_place ? "in_place" : "out_of_place")},
-                  {"ranks", std::to_string(row.ranks)}};
+    Labels labels =
+        with(base, {{"benchmark", row.benchmark},
+                    {"backend", row.backend},
+                    {"transport", row.transport},
+                    {"dtype", row.dtype},
+                    {"op", row.op},
+                    {"placement", std::string(row.in_place ? "in_place" : "out_of_place")},
+                    {"ranks", std::to_string(row.ranks)}});
     for (const auto& [name, value] : row.labels) {
       if (!is_identity_label(name)) {
         continue;  // values would make every run a new series
@@ -250,10 +330,10 @@ std::string render_prometheus(const Report& report, const Comparison* comparison
     }
     labels.emplace_back("size_bytes", std::to_string(row.size_bytes));
     if (row.busbw_Bps > 0 || row.busbw_factor > 0) {
-      busbw.add(labels, row.busbw_Bps / 1e9);
+      busbw.add(labels, row.busbw_Bps);
     }
     if (row.algbw_Bps > 0 || row.busbw_factor > 0) {
-      algbw.add(labels, row.algbw_Bps / 1e9);
+      algbw.add(labels, row.algbw_Bps);
     }
     if (row.time_s.median > 0) {
       time.add(labels, row.time_s.median);
@@ -262,28 +342,43 @@ std::string render_prometheus(const Report& report, const Comparison* comparison
       wrong.add(labels, static_cast<double>(row.wrong_elements));
     }
   }
+  add_efa_counters(counters, report, base);
 
   if (comparison != nullptr) {
-    baseline_status.add({{"tool", tool}, {"baseline", comparison->reference}},
-                        status_code(comparison->status));
+    add_state_set(baseline_state, with(base, {{"baseline", comparison->reference}}), kStatuses,
+                  comparison->status);
     for (const auto& row : comparison->rows) {
-      Labels labels{{"tool", tool}, {"baseline", comparison->reference}};
+      Labels labels = with(base, {{"baseline", comparison->reference}});
       if (!row.series.empty()) {
         labels.emplace_back("series", row.series);
       } else {
         labels.emplace_back("benchmark", comparison->benchmark);
       }
       labels.emplace_back("size_bytes", std::to_string(row.size_bytes));
-      row_status.add(labels, verdict_rank(row.verdict));
+      add_state_set(row_state, labels, kRowVerdicts, row.verdict);
     }
   }
 
   std::string out;
-  for (const Family* family : {&info, &timestamp, &verdict, &check_status, &busbw, &algbw, &time,
-                               &wrong, &baseline_status, &row_status}) {
+  for (const Family* family : {&info, &timestamp, &verdict, &check_state, &busbw, &algbw, &time,
+                               &wrong, &baseline_state, &row_state}) {
     out += family->text();
   }
+  for (const auto& [name, family] : counters) {
+    out += family.text();
+  }
   return out;
+}
+
+std::filesystem::path write_prometheus_textfile(const Report& report,
+                                                const std::filesystem::path& directory,
+                                                std::string_view plan) {
+  const std::filesystem::path path =
+      directory / fmt::format("preflight_{}.prom", metric_fragment(plan));
+  // Atomic (a temporary ".preflight_<plan>.prom.tmp.*" renamed over the file), so the collector,
+  // which reads only *.prom, never scrapes half a file.
+  write_file_atomic(path, render_prometheus(report, nullptr));
+  return path;
 }
 
 }  // namespace preflight::reports

@@ -131,26 +131,6 @@ std::string render_text(const Report& report, const Comparison* comparison) {
   return out;
 }
 
-int status_code(Status status) {
-  switch (status) {
-    case Status::pass:
-      return 0;
-    case Status::warn:
-      return 1;
-    case Status::fail:
-      return 2;
-    case Status::skip:
-      return 3;
-    case Status::error:
-      return 4;
-    case Status::timeout:
-      return 5;
-    case Status::usage:
-      return 6;
-  }
-  return 4;
-}
-
 std::optional<RenderFormat> parse_render_format(std::string_view name) {
   if (name == "text") {
     return RenderFormat::text;

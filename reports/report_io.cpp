@@ -9,6 +9,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "reports/json_schema.hpp"
 
 namespace preflight::reports {
@@ -54,8 +55,8 @@ void check_depth(std::string_view text, std::string_view origin) {
     } else if (c == '{' || c == '[') {
       if (++depth > kMaxJsonDepth) {
         const auto at = locate(text, i);
-        throw UsageError(fmt::format("{}:{}:{}: JSON nested deeper than {} levels", origin,
-                                     at.line, at.column, kMaxJsonDepth));
+        throw UsageError(fmt::format("{}:{}:{}: JSON nested deeper than {} levels", origin, at.line,
+                                     at.column, kMaxJsonDepth));
       }
     } else if ((c == '}' || c == ']') && depth > 0) {
       --depth;
@@ -71,10 +72,8 @@ std::string read_all(const std::filesystem::path& path) {
     }
     return text;
   }
+  check_input_path(path);  // missing, or a directory: said so
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw UsageError(fmt::format("{}: no such file", path.string()));
-  }
   const auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > kMaxInputFileBytes) {
     throw UsageError(fmt::format("{}: file is {} bytes, larger than the {} byte limit",
@@ -107,7 +106,7 @@ std::string read_all(const std::filesystem::path& path) {
     throw UsageError(fmt::format("{}: read error", path.string()));
   }
   text.resize(used);
-  return text;
+  return text_as_utf8(std::move(text));  // a UTF-16 file (PowerShell's `>`) is read as UTF-8
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 #
 #   scripts/setup.sh                 build dependencies, configure, build
 #   scripts/setup.sh --test-tools    also the tools the test suite uses (schema and XML
-#                                    validators, shellcheck, headless Chromium, promtool)
+#                                    validators, shellcheck, headless Chromium, promtool,
+#                                    yamllint)
 #   scripts/setup.sh --no-build      install only
 #   scripts/setup.sh -- ARGS...      ARGS go to CMake's configure step as they are
 #   PREFLIGHT_CMAKE_ARGS="-DPREFLIGHT_SANITIZE=address,undefined" scripts/setup.sh
@@ -22,7 +23,7 @@ while (($# > 0)); do
     --test-tools) with_test_tools=1 ;;
     --no-build) build=0 ;;
     --) shift; cmake_args=("$@"); break ;;
-    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "setup.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -41,11 +42,11 @@ build_packages=(
   iproute2
 )
 # Test tools: independent validators for what preflight writes (JSON Schema, JUnit XML, HTML,
-# Prometheus textfiles, YAML, shell scripts), clang with its sanitizer and libFuzzer runtimes
-# for the fuzz targets, and a real Slurm (controller, node daemon, munge) that the tests start as
-# a one-node cluster (scripts/slurm/test-cluster.sh).
+# Prometheus textfiles and rules, YAML, shell scripts), clang with its sanitizer and libFuzzer
+# runtimes for the fuzz targets, and a real Slurm (controller, node daemon, munge) that the tests
+# start as a one-node cluster (scripts/slurm/test-cluster.sh).
 test_packages=(
-  python3 python3-jsonschema python3-yaml libxml2-utils shellcheck chromium prometheus
+  python3 python3-jsonschema python3-yaml libxml2-utils shellcheck chromium prometheus yamllint
   fonts-dejavu-core hyperfine clang libclang-rt-dev
   slurmctld slurmd slurm-client munge
 )

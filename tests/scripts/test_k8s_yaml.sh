@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# test_k8s_yaml.sh — static checks of scripts/k8s/*.yaml: they parse (PyYAML), have the
-# expected kind/apiVersion, run `preflight`, and request the GPU/EFA/huge-page resources
-# and IPC_LOCK; yamllint runs too when installed.  No cluster needed.
-# Exit: 0 pass, 1 fail, 77 skip (no python3 or no PyYAML).
+# test_k8s_yaml.sh — static checks of scripts/k8s/*.yaml: yamllint (from scripts/setup.sh
+# --test-tools; its absence is a failure, not a skip), they parse (PyYAML), have the expected
+# kind/apiVersion, run `preflight`, and request the GPU/EFA/huge-page resources and IPC_LOCK;
+# the node-problem-detector DaemonSet is checked for what makes it work on a real cluster (the
+# plugin monitor's config, the scripts it embeds byte-identical to scripts/k8s/*.sh, RBAC for
+# node conditions, no device taken from workloads).  No cluster needed.
+# Exit: 0 pass, 1 fail.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 K8S=$ROOT/scripts/k8s
 
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not installed"; exit 77; }
-python3 -c 'import yaml' 2>/dev/null || { echo "SKIP: PyYAML (python3 -c 'import yaml') not installed"; exit 77; }
+command -v python3 >/dev/null 2>&1 || { echo "FAIL: python3 not installed (scripts/setup.sh --test-tools)"; exit 1; }
+python3 -c 'import yaml' 2>/dev/null || { echo "FAIL: PyYAML not installed (scripts/setup.sh --test-tools)"; exit 1; }
 
 FAILS=0
 if command -v yamllint >/dev/null 2>&1; then
@@ -22,7 +25,8 @@ if command -v yamllint >/dev/null 2>&1; then
         FAILS=$((FAILS + 1))
     fi
 else
-    echo "skip - yamllint not installed"
+    echo "FAIL - yamllint not installed: run scripts/setup.sh --test-tools"
+    FAILS=$((FAILS + 1))
 fi
 
 python3 - "$K8S" <<'EOF' || FAILS=$((FAILS + 1))
@@ -126,6 +130,81 @@ if p is not None:
         rm = dig(mains[0], "resources", "requests") or {}
         check(all(str(ri.get(k)) == str(rm.get(k)) for k in ("nvidia.com/gpu", "vpc.amazonaws.com/efa")),
               "initContainer checks the same GPU/EFA devices the main container gets")
+
+# ---- node-problem-detector DaemonSet
+def load_all(name):
+    try:
+        return [d for d in yaml.safe_load_all((k8s / name).read_text()) if d is not None]
+    except (OSError, yaml.YAMLError) as e:
+        check(False, f"{name} parses: {e}")
+        return []
+
+docs = load_all("preflight-node-problem-detector.yaml")
+by_kind = {d.get("kind"): d for d in docs}
+check(set(by_kind) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"},
+      f"NPD manifest kinds ({sorted(by_kind)})")
+ds, cm = by_kind.get("DaemonSet") or {}, by_kind.get("ConfigMap") or {}
+check(ds.get("apiVersion") == "apps/v1", "DaemonSet apiVersion apps/v1")
+spec = dig(ds, "spec", "template", "spec") or {}
+check(dig(ds, "spec", "selector", "matchLabels") == dig(ds, "spec", "template", "metadata", "labels"),
+      "DaemonSet selector matches its pod labels")
+check(any(t.get("operator") == "Exists" and "key" not in t for t in spec.get("tolerations") or []),
+      "DaemonSet tolerates every taint (GPU and cordoned nodes are checked too)")
+sa = spec.get("serviceAccountName")
+check(sa == dig(by_kind.get("ServiceAccount") or {}, "metadata", "name"), "pod runs as the manifest's ServiceAccount")
+binding = by_kind.get("ClusterRoleBinding") or {}
+check(any(s.get("name") == sa for s in binding.get("subjects") or []) and
+      dig(binding, "roleRef", "name") == dig(by_kind.get("ClusterRole") or {}, "metadata", "name"),
+      "ClusterRoleBinding binds the ServiceAccount to the ClusterRole")
+rules = (by_kind.get("ClusterRole") or {}).get("rules") or []
+def allowed(resource, verb):
+    return any(resource in r.get("resources", []) and verb in r.get("verbs", []) for r in rules)
+check(allowed("nodes/status", "patch"), "RBAC: patch nodes/status (NodeConditions)")
+check(allowed("nodes", "get"), "RBAC: get nodes")
+check(allowed("events", "create"), "RBAC: create events")
+containers = {c.get("name"): c for c in spec.get("containers") or []}
+check(set(containers) == {"preflight", "node-problem-detector"}, "containers: preflight and node-problem-detector")
+pre, npd = containers.get("preflight") or {}, containers.get("node-problem-detector") or {}
+for name, c in containers.items():
+    res = c.get("resources") or {}
+    taken = [k for part in ("requests", "limits") for k in (res.get(part) or {}) if k in ("nvidia.com/gpu", "vpc.amazonaws.com/efa")]
+    check(not taken, f"{name}: takes no GPU or EFA device from workloads ({taken})")
+check("preflight-node-loop.sh" in cmdline(pre), "preflight container runs the loop script")
+env = {e.get("name"): e for e in pre.get("env") or []}
+check(dig(env, "NVIDIA_VISIBLE_DEVICES", "value") == "all", "preflight sees the GPUs without allocating them")
+npd_cmd = cmdline(npd)
+check("node-problem-detector" in str(npd.get("image")), "NPD container runs node-problem-detector's image")
+check("--config.custom-plugin-monitor=/config/preflight-plugin-monitor.json" in npd_cmd,
+      "NPD loads the custom plugin monitor config")
+npd_env = {e.get("name"): e for e in npd.get("env") or []}
+check(dig(npd_env, "NODE_NAME", "valueFrom", "fieldRef", "fieldPath") == "spec.nodeName", "NPD gets NODE_NAME")
+mounts = {c: {m.get("name"): m for m in (containers[c].get("volumeMounts") or [])} for c in containers}
+volumes = {v.get("name"): v for v in spec.get("volumes") or []}
+check(dig(volumes, "config", "configMap", "name") == dig(cm, "metadata", "name"), "config volume is the ConfigMap")
+check(dig(volumes, "config", "configMap", "defaultMode") == 0o555, "ConfigMap files are executable (0555)")
+check(dig(mounts, "preflight", "result", "mountPath") == dig(mounts, "node-problem-detector", "result", "mountPath") == "/preflight",
+      "both containers share /preflight")
+data = cm.get("data") or {}
+for script in ("preflight-npd-plugin.sh", "preflight-node-loop.sh"):
+    check(data.get(script) == (k8s / script).read_text(), f"ConfigMap {script} is byte-identical to scripts/k8s/{script}")
+import json as _json
+try:
+    monitor = _json.loads(data.get("preflight-plugin-monitor.json", ""))
+except ValueError as e:
+    monitor = {}
+    check(False, f"plugin monitor config is JSON: {e}")
+check(monitor.get("plugin") == "custom", "monitor: plugin custom")
+conditions = {c.get("type"): c for c in monitor.get("conditions") or []}
+check("PreflightProblem" in conditions and conditions["PreflightProblem"].get("reason"),
+      "monitor: condition PreflightProblem with a default reason")
+prules = monitor.get("rules") or []
+check(len(prules) == 1 and prules[0].get("type") == "permanent" and prules[0].get("condition") == "PreflightProblem",
+      "monitor: one permanent rule setting PreflightProblem")
+mount = dig(mounts, "node-problem-detector", "config", "mountPath")
+check(bool(prules) and prules[0].get("path") == f"{mount}/preflight-npd-plugin.sh",
+      "monitor: the rule runs the plugin from the mounted ConfigMap")
+check(dig(monitor, "pluginConfig", "invoke_interval") and dig(monitor, "pluginConfig", "timeout"),
+      "monitor: invoke_interval and timeout set")
 
 sys.exit(1 if fails else 0)
 EOF

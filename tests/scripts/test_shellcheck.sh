@@ -26,6 +26,14 @@ for f in scripts/**/*.sh scripts/vcluster/* scripts/slurm/* tests/scripts/*.sh; 
     is_shell "$f" && files+=("$f")
 done
 
+# Scripts that must be among them (a rename would otherwise drop them silently).
+for required in scripts/gpu-check.sh scripts/setup.sh scripts/run.sh scripts/test.sh; do
+    if [[ " ${files[*]} " != *" $required "* ]]; then
+        echo "FAIL: $required is not among the checked scripts"
+        exit 1
+    fi
+done
+
 if ((${#files[@]} == 0)); then
     echo "FAIL: no shell scripts found under $ROOT/scripts or tests/scripts"
     exit 1

@@ -23,9 +23,11 @@ if [[ ! -e /sys/class/infiniband ]] || ! ls /sys/class/infiniband | grep -q .; t
   expect_exit 3 "no EFA device" "$BIN" --all-devices --sizes 1
 fi
 if ! ls /dev/nvidia0 > /dev/null 2>&1; then
-  expect_exit 3 "no CUDA device" "$BIN" --loopback --provider shm --mem cuda --sizes 1
+  # Named: no CUDA runtime to load, or no device behind it (this machine: no driver).
+  expect_exit 3 "--mem cuda: no usable CUDA" "$BIN" --loopback --provider shm --mem cuda --sizes 1
   if [[ -n "$MPIEXEC" && -x "$MPIEXEC" ]]; then
-    expect_exit 3 "no CUDA device" mpi 2 "$BIN" --transport nccl --sizes 1
+    expect_exit 3 "--transport nccl: \(no usable CUDA\|NCCL (libnccl.so.2) not found\)" \
+      mpi 2 "$BIN" --transport nccl --sizes 1
   fi
 fi
 expect_exit 3 "needs 2 ranks" "$BIN" --provider shm --sizes 1

@@ -186,8 +186,11 @@ PY
     ;;
   efa_fixtures)
     declare -A expected=(
-      [p5en-healthy]="" [p4d-healthy]="" [old-versions]="" [p5en-counters-before]=""
-      [p5en-missing-device]="EFA_COUNT_MISMATCH" [p5en-port-down]="EFA_PORT_DOWN")
+      [p5en-healthy]="" [p4d-healthy]="" [p5-healthy]="" [p6-b200-healthy]=""
+      [old-versions]="EFA_DEVICE_RDMA_OFF" [p5en-counters-before]=""
+      [p5en-missing-device]="EFA_COUNT_MISMATCH" [p5en-port-down]="EFA_PORT_DOWN"
+      [p5en-old-driver]="" [p5en-slow-nic]="EFA_PORT_RATE_LOW"
+      [p4d-unsplit-counters]="EFA_SETUP_ERRORS")
     for tree in "${!expected[@]}"; do
       run "$tree" "0,1" -- "$bin/preflight-efa" --root "$sysfs/$tree" --json "$work/$tree.json"
       expect_fired "$work/$tree.json" "${expected[$tree]}"
@@ -197,11 +200,12 @@ PY
     run before "0" -- "$bin/preflight-efa" --root "$sysfs/p5en-counters-before" \
       --save-counters "$work/before.json" --quiet
     [[ -s "$work/before.json" ]] || fail "no snapshot written"
-    run after "1" -- "$bin/preflight-efa" --root "$sysfs/p5en-counters-after" \
+    # Path events are monitor (warn, exit 0): the counters count other jobs' peers too.
+    run after "0" -- "$bin/preflight-efa" --root "$sysfs/p5en-counters-after" \
       --baseline-counters "$work/before.json" --json "$work/after.json"
     expect_fired "$work/after.json" "EFA_ERROR_COUNTERS_RISING"
     [[ $(value deltas) == 16 ]] || fail "hw_counters_delta should cover 16 devices"
-    grep -q 'rdmap166s0 error counters rose: rx_drops +1843' "$work/after.json" ||
+    grep -q 'rdmap166s0 error counters rose: retrans_timeout_events +17' "$work/after.json" ||
       fail "rising counters not named"
     printf '{"schema": "preflight.efa-counters/1", "devices": [' >"$work/broken.json"
     run broken "2" -- "$bin/preflight-efa" --root "$sysfs/p5en-healthy" \

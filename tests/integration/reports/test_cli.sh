@@ -74,7 +74,7 @@ expect_in "$WORK/r.text" "#       size         count" "text keeps the nccl-tests
 expect_in "$WORK/r.markdown" "## Checks" "markdown checks"
 expect_not_in "$WORK/r.html" "<script" "html has no scripts"
 expect_in "$WORK/r.junit" "<failure" "junit carries the regression"
-expect_in "$WORK/r.prometheus" "preflight_busbw_gbps{" "prometheus busbw"
+expect_in "$WORK/r.prometheus" "preflight_bus_bandwidth_bytes_per_second{" "prometheus busbw"
 expect_rc 0 "render the stored comparison" -- "$R" render "$WORK/cmp.json" --format junit
 expect_in "$WORK/out" "testsuite name=\"preflight-allreduce.baseline.own-cluster\"" "stored comparison rendered"
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The HTML report opened in headless Chromium: the DOM holds one plotted point per result row and
 # plot (bandwidth and time), failing rows are marked, and the screenshot shows the plot's blue
-# points and, for a regression, its red ones. Set PREFLIGHT_KEEP_SCREENSHOTS=DIR to keep the PNGs.
+# points and, for a regression, its red ones; an all-pairs run shows one node x node heatmap with
+# the slow node's links in red, above no per-link plot. Set PREFLIGHT_KEEP_SCREENSHOTS=DIR to keep
+# the PNGs.
 source "$(dirname "$0")/lib.sh"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [[ -z $CHROMIUM ]]; then
@@ -134,4 +136,20 @@ for case in "${cases[@]}"; do
     cp "$WORK/$name.png" "$WORK/$name.html" "$PREFLIGHT_KEEP_SCREENSHOTS/"
   fi
 done
+
+# All-pairs over 5 nodes, node4 at 45% of the typical link: one heatmap, its 8 cells red.
+name=preflight-p2p-all-pairs-slow-node
+expect_rc 0 "render html $name" -- "$R" render "$FIXTURES/$name.json" --format html -o "$WORK/$name.html"
+browse "$WORK/$name.html" "$WORK/$name.png" "$WORK/$name.dom"
+CHECKS=$((CHECKS + 4))
+[[ $(count_in_dom "$WORK/$name.dom" '<svg class="heatmap"') == 1 ]] || fail "$name: not one heatmap"
+[[ $(count_in_dom "$WORK/$name.dom" '<rect class="cell"') == 20 ]] || fail "$name: not 20 link cells"
+[[ $(count_in_dom "$WORK/$name.dom" '<svg class="plot"') == 0 ]] || fail "$name: a plot per link"
+# hsl(0,65%,42%) is about #b12525 (node4's links); hsl(120,65%,50%) about #2cd22c (the others).
+read -r red green < <(count_colours "$WORK/$name.png" b12525 2cd22c)
+((red > 8 * 500 && green > 12 * 500)) ||
+  fail "$name: $red red and $green green pixels: the heatmap is not drawn as expected"
+if [[ -n ${PREFLIGHT_KEEP_SCREENSHOTS:-} ]]; then
+  cp "$WORK/$name.png" "$WORK/$name.html" "$PREFLIGHT_KEEP_SCREENSHOTS/"
+fi
 finish

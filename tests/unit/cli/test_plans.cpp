@@ -87,6 +87,38 @@ TEST_F(PlanTest, QuickNodePlanRunsTheProbesAndKeepsTheirReports) {
   EXPECT_TRUE(reports::report_schema().validate(nlohmann::json(suite)).empty());
 }
 
+// The EFA loopback's timeout grows with the devices (20 s for all of them was a timeout on a
+// healthy p5), and a 32-device p5 gets it within the node plan's 60 s: planned right after the
+// probes, not cut by the budget.
+TEST_F(PlanTest, EfaLoopbackTimeoutScalesWithTheDevicesWithinTheBudget) {
+  for (const auto* tool : {"preflight-versions", "preflight-drivers", "preflight-topology",
+                           "preflight-env", "preflight-efa", "preflight-p2p"}) {
+    install_fake(tool);
+  }
+  const auto loopback_of = [this](const std::string& tree) {
+    NodeOptions options;
+    options.root = std::filesystem::path(PREFLIGHT_FIXTURES_DIR) / "sysfs" / tree;
+    return run_node_plan(general_, options);
+  };
+  const auto p5 = loopback_of("p5-healthy");
+  const auto& p5_step = step(p5, "efa-loopback");
+  EXPECT_EQ(p5.details.at("efa_loopback").at("devices"), 32);
+  const double p5_timeout = p5_step.at("timeout_s").get<double>();
+  EXPECT_DOUBLE_EQ(p5_timeout, 5 + 32 * 1.5);
+  EXPECT_DOUBLE_EQ(p5.details.at("efa_loopback").at("planned_timeout_s").get<double>(), p5_timeout)
+      << "the budget cut the loopback's timeout";
+  EXPECT_LE(p5_timeout, 60.0);
+  EXPECT_EQ(p5_step.at("status"), "pass");
+  // Right after the five probes, before anything that could spend the budget.
+  EXPECT_EQ(p5.details.at("steps").at(5).at("name"), "efa-loopback");
+  const auto argv = p5_step.at("argv").get<std::vector<std::string>>();
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--all-devices"), argv.end());
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--timeout"), argv.end());
+
+  const auto p4d = loopback_of("p4d-healthy");
+  EXPECT_DOUBLE_EQ(step(p4d, "efa-loopback").at("timeout_s").get<double>(), 5 + 4 * 1.5);
+}
+
 TEST_F(PlanTest, CiPlanKeepsEveryStepsReportAndOneExitCode) {
   install_fake("preflight-fake");
   const auto pid_file = dir_ / "grandchild.pid";
@@ -245,6 +277,28 @@ TEST(LocalHardware, ReadsGpusAndEfaFromARoot) {
   std::filesystem::remove_all(root);
   EXPECT_EQ(hardware.gpu_count, 2);
   EXPECT_THAT(hardware.efa_devices, ::testing::ElementsAre("rdmap16s27"));
+}
+
+// --nccl-lib reaches every NCCL step of the node plan; a path that does not exist is a usage
+// error before anything runs.
+TEST(NodePlan, NcclLibraryGoesToTheNcclSteps) {
+  NodeOptions options;
+  EXPECT_THAT(node_nccl_sweep_args(options), ::testing::Not(::testing::Contains("--nccl-lib")));
+  options.nccl_library = "/opt/job/nccl/lib/libnccl.so.2";
+  const auto args = node_nccl_sweep_args(options);
+  const auto flag = std::find(args.begin(), args.end(), "--nccl-lib");
+  ASSERT_NE(flag, args.end());
+  EXPECT_EQ(*(flag + 1), "/opt/job/nccl/lib/libnccl.so.2");
+  EXPECT_THAT(args, ::testing::IsSupersetOf({"--backend", "nccl", "--check", "1"}));
+  GeneralOptions general;
+  options.nccl_library = "/nonexistent/libnccl.so.2";
+  try {
+    (void)run_node_plan(general, options);
+    FAIL() << "no usage error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--nccl-lib /nonexistent/libnccl.so.2: no such file"),
+              std::string::npos);
+  }
 }
 
 }  // namespace

@@ -54,10 +54,15 @@ struct Expectation {
   std::optional<std::string> plugin_version;
   std::optional<std::string> nccl_version;
   std::optional<std::string> platform;
+  bool efa_unproven = false;  // plugin and provider efa, but no NET channel in the log
 
   Expectation& finds(const std::string& id, Status status) {
     judged = true;
     findings[id] = status;
+    return *this;
+  }
+  Expectation& unproven() {
+    efa_unproven = true;
     return *this;
   }
   Expectation& lacks(std::initializer_list<std::string> ids) {
@@ -135,9 +140,11 @@ const std::map<std::string, Expectation>& expectations() {
         .finds("OFI_NCCL_NOT_LOADED", Status::fail)
         .lacks({"NCCL_USES_EFA", "NCCL_FALLBACK_SOCKET"})
         .on("p4d");
+    // Plugin init only, no channel lines: efa was chosen, but nothing shows traffic over it.
     t["nccl-debug-logs/p5en-h200-ofi-found-16-nics-nic-groups-excerpt.txt"]
-        .finds("NCCL_USES_EFA", Status::pass)
-        .lacks({"NCCL_EFA_NIC_COUNT_MISMATCH", "NCCL_GDRDMA_OFF", "OFI_NCCL_NOT_LOADED"})
+        .unproven()
+        .lacks({"NCCL_USES_EFA", "NCCL_EFA_NIC_COUNT_MISMATCH", "NCCL_GDRDMA_OFF",
+                "OFI_NCCL_NOT_LOADED"})
         .platform_nics(16)
         .reads_nics(16);
     // ---- nccl-tests outputs with NCCL INFO lines ----
@@ -189,6 +196,8 @@ void check_file(const fs::path& corpus, const fs::path& path) {
   for (const auto& id : expected.absent) {
     EXPECT_FALSE(judgement.has(id)) << id << ": " << judgement.find(id)->message;
   }
+  EXPECT_EQ(!judgement.efa_unproven_reason.empty(), expected.efa_unproven)
+      << judgement.efa_unproven_reason;
   if (expected.nic_count) {
     EXPECT_EQ(facts.nic_count, expected.nic_count);
   }
@@ -302,6 +311,97 @@ TEST(NcclLog, NonEfaProviderIsAFallback) {
   const auto judgement = judge_nccl_transport(parse_nccl_log(log), {});
   EXPECT_TRUE(judgement.has("NCCL_FALLBACK_SOCKET"));
   EXPECT_FALSE(judgement.has("NCCL_USES_EFA"));
+}
+
+// NCCL 2.28 on one node with aws-ofi-nccl: "Using network Libfabric" and "Selected provider is
+// efa" come at every init, yet every channel is P2P or SHM.
+constexpr std::string_view kIntraNodeLog =
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO NCCL version 2.28.9+cuda13.0\n"
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO NET/Plugin: Loaded net plugin Libfabric (v10)\n"
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO NET/OFI Initializing aws-ofi-nccl 1.17.1\n"
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO NET/OFI Selected provider is efa, fabric is efa "
+    "(found 4 nics)\n"
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO Using network Libfabric\n"
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO Channel 00/0 : 0[0] -> 1[1] via P2P/CUMEM/read\n"
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO Channel 01/0 : 0[0] -> 1[1] via P2P/CUMEM/read\n"
+    "ip-10-1-2-3:4711:4711 [0] NCCL INFO Channel 00 : 1[1] -> 0[0] via SHM/direct/direct\n";
+
+TEST(NcclLogIntraNode, EfaIsNotClaimedWithoutNetChannels) {
+  const NcclLogFacts facts = parse_nccl_log(kIntraNodeLog);
+  EXPECT_EQ(facts.provider, "efa");
+  EXPECT_EQ(facts.net_channels, 0U);
+  EXPECT_EQ(facts.intra_node_channels, 3U);
+  TransportExpectation platform;
+  platform.efa_nics = 4;
+  const TransportJudgement judgement = judge_nccl_transport(facts, platform);
+  EXPECT_FALSE(judgement.judged);
+  EXPECT_FALSE(judgement.has("NCCL_USES_EFA"));
+  EXPECT_NE(judgement.not_judged_reason.find("no 'via NET/...' line; 3 P2P/SHM channels"),
+            std::string::npos)
+      << judgement.not_judged_reason;
+}
+
+TEST(NcclLogIntraNode, NodeFactsAreStillJudgedWithoutTraffic) {
+  // The NIC count comes from the plugin's init: a missing NIC is a fact of the node even when
+  // this run sent nothing over the network. EFA itself stays unproven.
+  TransportExpectation platform;
+  platform.efa_nics = 32;
+  platform.platform = "p5.48xlarge";
+  const TransportJudgement judgement =
+      judge_nccl_transport(parse_nccl_log(kIntraNodeLog), platform);
+  EXPECT_TRUE(judgement.judged);
+  EXPECT_TRUE(judgement.has("NCCL_EFA_NIC_COUNT_MISMATCH"));
+  EXPECT_FALSE(judgement.has("NCCL_USES_EFA"));
+  EXPECT_FALSE(judgement.efa_unproven_reason.empty());
+}
+
+TEST(NcclLogIntraNode, NetChannelsProveEfa) {
+  std::string log(kIntraNodeLog);
+  log +=
+      "ip-10-1-2-3:4711:4711 [0] NCCL INFO Channel 00/0 : 0[0] -> 8[0] [send] via "
+      "NET/Libfabric/0/GDRDMA\n"
+      "ip-10-1-2-3:4711:4711 [0] NCCL INFO Channel 01/0 : 8[0] -> 0[0] [receive] via "
+      "NET/Libfabric/1/GDRDMA\n";
+  TransportExpectation platform;
+  platform.efa_nics = 4;
+  const TransportJudgement judgement = judge_nccl_transport(parse_nccl_log(log), platform);
+  EXPECT_TRUE(judgement.judged);
+  ASSERT_TRUE(judgement.has("NCCL_USES_EFA"));
+  EXPECT_NE(judgement.find("NCCL_USES_EFA")->message.find("2 NET channels, 2 via GDRDMA"),
+            std::string::npos);
+  EXPECT_FALSE(judgement.has("NCCL_GDRDMA_OFF"));
+  EXPECT_TRUE(judgement.efa_unproven_reason.empty());
+}
+
+TEST(NcclLogTuning, EveryTuningLineFormatIsRead) {
+  const std::string log =
+      // 2.26 and later: names.
+      "h:1:1 [0] NCCL INFO AllReduce: 1048576 Bytes -> Algo Ring proto Simple "
+      "channel{Lo..Hi}={0..31}\n"
+      "h:1:1 [0] NCCL INFO AllReduce: 1048576 Bytes -> Algo Ring proto Simple "
+      "channel{Lo..Hi}={0..31}\n"
+      "h:1:1 [0] NCCL INFO AllReduce: 8 Bytes -> Algo NVLS proto LL channel{Lo..Hi}={0..0}\n"
+      // 2.23: the function, numbers.
+      "h:1:1 [0] NCCL INFO AllGather: 4096 Bytes -> Algo 6 proto 0 time 12.500000\n"
+      // 2.19-2.21: numbers only.
+      "[1,0]<stdout>:h:1:1 [0] NCCL INFO 65536 Bytes -> Algo 0 proto 1 time 20.000000\n";
+  const NcclLogFacts facts = parse_nccl_log(log);
+  ASSERT_EQ(facts.tuning.size(), 4U);
+  EXPECT_EQ(facts.tuning[0].function, "AllReduce");
+  EXPECT_EQ(facts.tuning[0].bytes, 1048576U);
+  EXPECT_EQ(facts.tuning[0].algorithm, "Ring");
+  EXPECT_EQ(facts.tuning[0].protocol, "Simple");
+  EXPECT_EQ(facts.tuning[0].calls, 2U);
+  EXPECT_EQ(facts.tuning[2].algorithm, "PAT");
+  EXPECT_EQ(facts.tuning[2].protocol, "LL");
+  EXPECT_EQ(facts.tuning[3].function, "");
+  EXPECT_EQ(facts.tuning[3].algorithm, "Tree");
+  EXPECT_EQ(facts.tuning[3].protocol, "LL128");
+  // Rows look their choice up by function and bytes; lines without a function match any.
+  EXPECT_EQ(tuning_choices(facts.tuning, CollectiveKind::all_reduce, 8).at(0).algorithm, "NVLS");
+  EXPECT_TRUE(tuning_choices(facts.tuning, CollectiveKind::all_gather, 8).empty());
+  EXPECT_EQ(tuning_choices(facts.tuning, CollectiveKind::broadcast, 65536).size(), 1U);
+  EXPECT_EQ(facts.to_json()["tuning"].size(), 4U);
 }
 
 }  // namespace

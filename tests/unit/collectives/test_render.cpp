@@ -74,10 +74,64 @@ TEST(Render, RowsAreNcclTestsByteForByte) {
   const std::string text = render_collective_text(report);
   EXPECT_NE(text.find("\n" + lines[4] + "\n"), std::string::npos) << text;  // 8 B, 0 wrong
   EXPECT_NE(text.find("\n" + lines[7] + "\n"), std::string::npos) << text;  // 237858 wrong
-  // The summary names the peak and never an average over sizes.
+  // nccl-tests' footer (two rows had wrong elements), then the peak and the element count.
+  EXPECT_NE(text.find("\n# Out of bounds values : 2 FAILED\n# Avg bus bandwidth    : "),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("Peak bus bandwidth"), std::string::npos);
-  EXPECT_EQ(text.find("Avg bus bandwidth"), std::string::npos);
-  EXPECT_NE(text.find("Wrong elements       : 475896 FAILED"), std::string::npos) << text;
+  EXPECT_NE(text.find("Wrong elements       : 475896 in 2 row(s) FAILED"), std::string::npos)
+      << text;
+}
+
+// The footer lines as nccl-tests prints them ("# %-20s : %d %s", "# %-20s : %g %s"), the average
+// over every size and placement: checked against a real run's table and footer.
+TEST(Render, FooterIsNcclTestsAverageOverSizesAndPlacements) {
+  const auto lines = corpus_lines("gcp-a3mega-h100-2node-allreduce-plain.txt");
+  if (lines.empty()) {
+    GTEST_SKIP() << "shared corpus not found (PREFLIGHT_SHARED_DIR)";
+  }
+  std::vector<reports::ResultRow> rows;
+  std::string footer;
+  for (const std::string& line : lines) {
+    if (line.starts_with("# Avg bus bandwidth") || line.starts_with("# Out of bounds")) {
+      footer += line + "\n";
+      continue;
+    }
+    std::istringstream fields(line);
+    std::uint64_t size = 0;
+    std::uint64_t count = 0;
+    std::string type;
+    std::string op;
+    int root = 0;
+    double cells[8] = {};
+    if (line.starts_with("#") || !(fields >> size >> count >> type >> op >> root)) {
+      continue;
+    }
+    for (double& cell : cells) {
+      fields >> cell;
+    }
+    for (const bool in_place : {false, true}) {
+      reports::ResultRow result = row(size, in_place, 1e-6, 0);
+      result.busbw_Bps = cells[in_place ? 6 : 2] * 1e9;
+      rows.push_back(result);
+    }
+  }
+  ASSERT_EQ(rows.size(), 62U);
+  ASSERT_EQ(footer, "# Out of bounds values : 0 OK\n# Avg bus bandwidth    : 70.742 \n");
+  const std::string ours = render_nccl_tests_footer(rows);
+  // The table's cells are rounded to 0.01 GB/s, so the last digits of the average may differ.
+  EXPECT_EQ(ours.substr(0, ours.find("70.7")), footer.substr(0, footer.find("70.7")));
+  const double average = std::stod(ours.substr(ours.rfind(": ") + 2));
+  EXPECT_NEAR(average, 70.742, 0.01);
+  EXPECT_EQ(ours.back(), '\n');
+  EXPECT_EQ(ours[ours.size() - 2], ' ');  // "%g %s" with an empty verdict: a trailing space
+
+  rows.resize(2);
+  rows[0].busbw_Bps = 1.5e9;
+  rows[1].busbw_Bps = 2.0e9;
+  rows[1].wrong_elements = 3;
+  EXPECT_EQ(render_nccl_tests_footer(rows),
+            "# Out of bounds values : 1 FAILED\n# Avg bus bandwidth    : 1.75 \n");
 }
 
 TEST(Render, TimeAndBandwidthCellsFollowNcclTestsPrecision) {
@@ -95,7 +149,9 @@ TEST(Render, MissingPlacementAndUncheckedRowsSayNA) {
   report.results = {row(1024, false, 10e-6, -1)};
   const std::string text = render_collective_text(report);
   EXPECT_NE(text.find("    N/A     N/A     N/A    N/A\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("Wrong elements       : not checked"), std::string::npos) << text;
+  EXPECT_NE(text.find("# Out of bounds values : 0 OK\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Data check           : nothing was checked (--check 0)"), std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -142,21 +142,14 @@ struct Job {
 };
 
 CollectiveOptions small_options(CollectiveKind kind) {
-  CollectiveOptions options;
-  options.collective = kind;
-  options.common.deterministic = true;
-  options.sizes_spec = "8,1000,4K";
-  options.sizes_bytes = {8, 1000, 4096};
-  options.dtypes = {DataType::int8, DataType::half, DataType::float32};
-  options.ops = collective_info(kind).reduces
-                    ? std::vector<ReduceOp>(kReductionOps.begin(), kReductionOps.end())
-                    : std::vector<ReduceOp>{ReduceOp::none};
-  options.sampling.warmup_iterations = 1;
+  CollectiveOptions options = testing_support::small_sweep(kind);
   options.sampling.min_iterations = 3;
   options.sampling.max_iterations = 5;
   options.sampling.time_budget_s = 0.001;
+  // These tests look at single calls (the per-iteration maximum over ranks); batches, the
+  // default, are tested below and through the GPU double (test_nccl_double.cpp).
+  options.timing = TimingMode::per_iteration;
   options.timeout_s = 120;
-  options.argv = {"preflight-test"};
   return options;
 }
 
@@ -274,6 +267,43 @@ TEST(Runner, RowsFollowNcclTestsCountsAndTimesAreMaxOverRanks) {
   }
 }
 
+TEST(Runner, BatchesAreTheDefaultAndSharedByEveryRank) {
+  CollectiveOptions options = small_options(CollectiveKind::all_reduce);
+  options.timing = TimingMode::batch;
+  options.batch_iterations = 4;
+  options.sampling.min_iterations = 8;
+  options.sampling.max_iterations = 40;  // at most 10 batches of 4 calls
+  options.dtypes = {DataType::float32};
+  options.ops = {ReduceOp::sum};
+  options.keep_samples = true;
+  const auto reports = run_job(options, Job(3));
+  const reports::Report& report = reports[0];
+  EXPECT_EQ(report.verdict.status, Status::pass) << report.verdict.summary;
+  EXPECT_EQ(report.details["sampling"]["timing"], "batch");
+  EXPECT_EQ(report.details["sampling"]["batch_iterations"], 4);
+  for (const auto& row : report.results) {
+    EXPECT_GE(row.time_s.n, 5U);  // at least five batches, for the median's interval
+    EXPECT_LE(row.time_s.n, 10U);
+    EXPECT_EQ(row.labels.at("timing"), "batch");
+    EXPECT_EQ(row.labels.at("batch_iterations"), "4");
+    EXPECT_GT(std::stod(row.labels.at("host_time_s")), 0.0);
+  }
+  for (const auto& other : reports) {
+    for (std::size_t i = 0; i < report.results.size(); ++i) {
+      EXPECT_EQ(other.results[i].samples_s, report.results[i].samples_s);
+    }
+  }
+  // --max-iters below the batch length shortens the batch: never more calls than asked.
+  options.batch_iterations = 20;
+  options.sampling.min_iterations = 3;
+  options.sampling.max_iterations = 5;
+  const auto capped = run_job(options, Job(2))[0];
+  for (const auto& row : capped.results) {
+    EXPECT_EQ(row.labels.at("batch_iterations"), "5");
+    EXPECT_EQ(row.time_s.n, 1U);
+  }
+}
+
 TEST(Runner, FlippedElementFailsNamingRankAndCount) {
   CollectiveOptions options = small_options(CollectiveKind::all_reduce);
   options.dtypes = {DataType::float32};
@@ -298,6 +328,7 @@ TEST(Runner, FlippedElementFailsNamingRankAndCount) {
     EXPECT_EQ(check.evidence["wrong_by_rank"]["1"]["out_of_place"], 2);
     EXPECT_EQ(check.evidence["wrong_by_rank"]["1"]["in_place"], 2);
     EXPECT_NE(check.message.find("rank 1"), std::string::npos) << check.message;
+    EXPECT_EQ(check.evidence["wrong_by_rank"]["1"]["first_wrong_element"], 0);
   }
   EXPECT_EQ(wrong_checks, 3U);
   for (const auto& row : report.results) {

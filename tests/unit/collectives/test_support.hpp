@@ -6,7 +6,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
+#include "collectives/backend.hpp"
+#include "collectives/expected.hpp"
+#include "collectives/options.hpp"
 #include "common/dtype.hpp"
 
 namespace preflight::collectives::testing_support {
@@ -82,8 +86,53 @@ inline std::int64_t decode_element(DataType dtype, const std::byte* data) {
       std::memcpy(&v, data, 8);
       return saturating_int64(v);
     }
+    case DataType::fp8_e4m3: {
+      std::uint8_t v = 0;
+      std::memcpy(&v, data, 1);
+      return saturating_int64(float_from_fp8_e4m3(v));
+    }
+    case DataType::fp8_e5m2: {
+      std::uint8_t v = 0;
+      std::memcpy(&v, data, 1);
+      return saturating_int64(float_from_fp8_e5m2(v));
+    }
   }
   return 0;
+}
+
+// A small sweep of `kind` for the runner tests: three sizes, three types, every op, one warm-up
+// call; each test sets the iteration counts and timing it looks at.
+inline CollectiveOptions small_sweep(CollectiveKind kind) {
+  CollectiveOptions options;
+  options.collective = kind;
+  options.common.deterministic = true;
+  options.sizes_spec = "8,1000,4K";
+  options.sizes_bytes = {8, 1000, 4096};
+  options.dtypes = {DataType::int8, DataType::half, DataType::float32};
+  options.ops = collective_info(kind).reduces
+                    ? std::vector<ReduceOp>(kReductionOps.begin(), kReductionOps.end())
+                    : std::vector<ReduceOp>{ReduceOp::none};
+  options.sampling.warmup_iterations = 1;
+  options.argv = {"preflight-test"};
+  return options;
+}
+
+// One checked call of `call` (already prepared on `backend`, a single rank): the input written,
+// the output poisoned, `run` (a call, a batch), the output read back; the wrong elements.
+template <typename Run>
+std::uint64_t wrong_elements_after(CollectiveBackend& backend, const CollectiveCall& call,
+                                   const Run& run) {
+  const ReferenceData reference(call.kind, call.dtype, call.op, 1, call.root);
+  const std::size_t element = element_bytes(call.dtype);
+  std::vector<std::byte> input(call.layout.send_count * element);
+  std::vector<std::byte> output(call.layout.recv_count * element);
+  reference.fill_input(0, call.layout, input);
+  reference.fill_poison(output);
+  backend.write_output(output);
+  backend.write_input(input);
+  run();
+  backend.read_output(output);
+  return reference.count_wrong(0, call.layout, output);
 }
 
 }  // namespace preflight::collectives::testing_support

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include "common/error.hpp"
@@ -24,6 +25,46 @@ TEST(FabricErrors, DecodesFiErrno) {
 TEST(FabricErrors, RuntimeVersionIsDotted) {
   const std::string version = fabric_runtime_version();
   EXPECT_NE(version.find('.'), std::string::npos);
+}
+
+TEST(FabricApi, AsksForAtLeast118) {
+  EXPECT_EQ(wanted_fabric_api(FI_VERSION(1, 17)), FI_VERSION(1, 18));
+  EXPECT_EQ(wanted_fabric_api(FI_VERSION(1, 18)), FI_VERSION(1, 18));
+  // Never newer than both the headers and the library.
+  const std::uint32_t headers = FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION);
+  const std::uint32_t newest =
+      FI_VERSION_LT(headers, kMinimumFabricApi) ? kMinimumFabricApi : headers;
+  EXPECT_EQ(wanted_fabric_api(FI_VERSION(9, 0)), newest);
+  EXPECT_EQ(fabric_version_text(FI_VERSION(2, 6)), "2.6");
+}
+
+// The installed library answers: Debian's 1.17 refuses 1.18 with -FI_ENOSYS and is asked again
+// at 1.17, saying so; a library >= 1.18 grants what was asked.
+TEST(FabricApi, FallsBackHonestlyOnALibraryOlderThan118) {
+  FabricInfo hints(fi_allocinfo());
+  hints.get()->ep_attr->type = FI_EP_RDM;
+  hints.get()->caps = FI_TAGGED;
+  hints.get()->fabric_attr->prov_name = strdup("shm");
+  fi_info* found = nullptr;
+  FabricApi api;
+  const int result = fabric_getinfo(hints.get(), &found, api);
+  const FabricInfo owned(found);
+  ASSERT_EQ(result, 0) << fi_strerror(-result);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(api.library, fi_version());
+  EXPECT_EQ(found->fabric_attr->api_version, api.granted);
+  if (FI_VERSION_LT(fi_version(), FI_VERSION(1, 18))) {
+    EXPECT_EQ(api.requested, FI_VERSION(1, 18));
+    EXPECT_EQ(api.granted, fi_version());
+    EXPECT_NE(api.fallback.find("refused API 1.18 (fi_getinfo: -FI_ENOSYS"), std::string::npos)
+        << api.fallback;
+    // What the fallback works around: asking the old library for 1.18 directly fails.
+    fi_info* direct = nullptr;
+    EXPECT_EQ(fi_getinfo(FI_VERSION(1, 18), nullptr, nullptr, 0, hints.get(), &direct), -FI_ENOSYS);
+  } else {
+    EXPECT_EQ(api.granted, api.requested);
+    EXPECT_TRUE(api.fallback.empty());
+  }
 }
 
 }  // namespace

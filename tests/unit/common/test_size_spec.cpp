@@ -82,11 +82,5 @@ TEST(SizeSpec, FormatIsExact) {
   EXPECT_EQ(format_size(16ULL << 30U), "16G");
 }
 
-TEST(SizeSpec, NcclTestsFlags) {
-  EXPECT_EQ(size_spec_from_nccl_tests("8", "128M", "2", ""), "8:128M:x2");
-  EXPECT_EQ(size_spec_from_nccl_tests("1M", "4M", "2", "1M"), "1M:4M:+1M");
-  EXPECT_EQ(size_spec_from_nccl_tests("8", "64", "", "0"), "8:64:x2");
-}
-
 }  // namespace
 }  // namespace preflight

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <thread>
 
+#include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
+#include "common/fabric.hpp"
 #include "common/timer.hpp"
 #include "p2p/fabric_transport.hpp"
 #include "p2p/pair_test.hpp"
@@ -31,12 +33,14 @@ struct EndpointPair {
   std::unique_ptr<FabricEndpoint> second;
 };
 
-EndpointPair make_pair(const std::string& provider, const std::string& domain, DataOp op) {
+EndpointPair make_pair(const std::string& provider, const std::string& domain, DataOp op,
+                       std::size_t max_cq_data_bytes = 0) {
   FabricRequest request;
   request.provider = provider;
   request.domain = domain;
   request.op = op;
   request.max_window = 8;
+  request.max_cq_data_bytes = max_cq_data_bytes;
   EndpointPair pair;
   try {
     pair.first = std::make_unique<FabricEndpoint>(request, 1 << 20, nullptr);
@@ -49,8 +53,8 @@ EndpointPair make_pair(const std::string& provider, const std::string& domain, D
 
 // Every test and size over one pair of endpoints; returns the outcomes' wrong and size errors.
 void exercise(const std::string& provider, const std::string& domain, DataOp op,
-              const std::vector<std::size_t>& sizes) {
-  EndpointPair pair = make_pair(provider, domain, op);
+              const std::vector<std::size_t>& sizes, std::size_t max_cq_data_bytes = 0) {
+  EndpointPair pair = make_pair(provider, domain, op, max_cq_data_bytes);
   ASSERT_TRUE(pair.first && pair.second);
   auto initiator = pair.first->open_channel(pair.second->local_address(), "rank 1 (test)");
   auto responder = pair.second->open_channel(pair.first->local_address(), "rank 0 (test)");
@@ -69,9 +73,15 @@ void exercise(const std::string& provider, const std::string& domain, DataOp op,
       EXPECT_EQ(outcome.size_errors, 0U) << to_string(test) << " " << bytes;
       EXPECT_EQ(outcome.samples_s.size(), 5U);
       EXPECT_GT(outcome.verified_messages, 0U);
+      // Every inject has been progressed when an operation returns: the initiator turns to the
+      // next size (or its bootstrap) without touching the CQ again.
+      EXPECT_EQ(pair.first->injects_awaiting_progress(), 0U) << to_string(test) << " " << bytes;
     }
   }
   other.join();
+  // The responder's last message of each test was its result; nothing of it may still wait in
+  // the provider while that side goes off to exchange results over the bootstrap.
+  EXPECT_EQ(pair.second->injects_awaiting_progress(), 0U);
 }
 
 TEST(FabricTransport, ShmTaggedSend) {
@@ -84,6 +94,81 @@ TEST(FabricTransport, ShmRmaWrite) {
 
 TEST(FabricTransport, ShmRmaRead) {
   exercise("shm", "", DataOp::read, {1, 4096, 1 << 20});
+}
+
+// efa carries 4 bytes of CQ data: the write size travels modulo 2^32, over shm as over efa.
+TEST(FabricTransport, ShmRmaWriteWithEfasFourBytesOfCqData) {
+  exercise("shm", "", DataOp::write, {1, 4096, 1 << 20}, 4);
+}
+
+TEST(FabricTransport, WriteSizesBeyondTheCqDataCompareModuloItsWidth) {
+  constexpr std::uint64_t kFiveGiB = 5ULL << 30U;
+  // What a 4-byte provider delivers for 5 GiB: the low 32 bits (1 GiB). Compared in full, as
+  // before, it counted as a size error.
+  const std::uint64_t delivered = kFiveGiB & 0xffffffffULL;
+  EXPECT_NE(delivered, kFiveGiB);
+  EXPECT_TRUE(write_size_matches(delivered, kFiveGiB, 4));
+  EXPECT_EQ(write_size_cq_data(kFiveGiB, 4), delivered);
+  EXPECT_FALSE(write_size_matches(delivered + 1, kFiveGiB, 4));
+  EXPECT_EQ(write_size_cq_data(kFiveGiB, 8), kFiveGiB);
+  EXPECT_TRUE(write_size_matches(kFiveGiB, kFiveGiB, 8));
+  EXPECT_FALSE(write_size_matches(delivered, kFiveGiB, 8));
+}
+
+// fabtests' order: the endpoint (whose receive is still posted) closes before any registration,
+// its CQs before the registrations, the AV, domain and fabric last; every close succeeds.
+TEST(FabricTransport, TeardownClosesTheEndpointBeforeItsRegistrations) {
+  std::vector<std::string> closed;
+  FabricRequest request;
+  request.provider = "shm";
+  request.on_close = [&closed](std::string_view fid, int result) {
+    EXPECT_EQ(result, 0) << fid;
+    closed.emplace_back(fid);
+  };
+  {
+    FabricEndpoint endpoint(request, 4096, nullptr);
+    FabricRequest plain;
+    plain.provider = "shm";
+    FabricEndpoint peer(plain, 4096, nullptr);
+    // open_channel posts the first ping-pong receive into the receive buffer's registration.
+    auto channel = endpoint.open_channel(peer.local_address(), "rank 1 (test)");
+  }
+  EXPECT_EQ(closed,
+            (std::vector<std::string>{"endpoint", "receive CQ", "transmit CQ", "send MR",
+                                      "receive MR", "control MR", "AV", "domain", "fabric"}));
+}
+
+TEST(FabricTransport, RecordsTheApiAskedForAndWhatWasGranted) {
+  EndpointPair pair = make_pair("shm", "", DataOp::write);
+  ASSERT_TRUE(pair.first);
+  const FabricDescription& d = pair.first->description();
+  EXPECT_EQ(d.api_requested, "1.18");  // at least 1.18, whatever the headers
+  EXPECT_EQ(d.library_version, fabric_runtime_version());
+  if (d.library_version == "1.17") {  // Debian: refused, asked again at 1.17, and said so
+    EXPECT_EQ(d.api_version, "1.17");
+    EXPECT_NE(d.api_fallback.find("-FI_ENOSYS"), std::string::npos) << d.api_fallback;
+  } else {
+    EXPECT_TRUE(d.api_fallback.empty()) << d.api_fallback;
+  }
+  EXPECT_EQ(d.cq_data_size, 8U);
+  EXPECT_TRUE(d.rma);
+  EXPECT_EQ(d.device_rdma_source, "not an EFA provider");
+  const nlohmann::json described = describe_fabric(d);
+  EXPECT_EQ(described.at("api").at("requested"), "1.18");
+  EXPECT_EQ(described.at("api").at("library"), d.library_version);
+  EXPECT_EQ(described.at("cq_data_size_bytes"), 8);
+}
+
+TEST(FabricTransport, LoopbackEndpointsSayHowSharedMemoryIsKeptOff) {
+  FabricRequest request;
+  request.provider = "tcp";
+  request.domain = "lo";
+  EXPECT_EQ(FabricEndpoint(request, 4096, nullptr).description().shared_memory, "permitted");
+  request.disable_shared_memory = true;
+  const FabricEndpoint endpoint(request, 4096, nullptr);
+  const std::string& shared = endpoint.description().shared_memory;
+  EXPECT_EQ(shared.rfind("disabled: ", 0), 0U) << shared;
+  EXPECT_NE(shared.find("FI_OPT_SHARED_MEMORY_PERMITTED"), std::string::npos) << shared;
 }
 
 TEST(FabricTransport, TcpTaggedSendOnLoopbackDomain) {

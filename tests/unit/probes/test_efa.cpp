@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "common/error.hpp"
 #include "probe_test_support.hpp"
 #include "probes/efa_counters.hpp"
+#include "probes/efa_driver.hpp"
 #include "probes/efa_probe.hpp"
 #include "probes/gather_efa.hpp"
 #include "probes/judge_efa.hpp"
@@ -36,11 +41,19 @@ TEST(EfaFixtures, EachYieldsExactlyItsFindings) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases{
       {"p5en-healthy", {}},
       {"p4d-healthy", {}},
-      {"old-versions", {}},
+      {"p5-healthy", {}},
+      {"p6-b200-healthy", {}},
+      // libfabric 1.17 on p5's 0xefa1: no application can ask for API 1.18.
+      {"old-versions", ids({"EFA_DEVICE_RDMA_OFF"})},
       {"p5en-counters-before", {}},
       {"p5en-counters-after", {}},  // without a baseline the rising counters are invisible
       {"p5en-missing-device", ids({"EFA_COUNT_MISMATCH"})},
       {"p5en-port-down", ids({"EFA_PORT_DOWN"})},
+      // efa 2.10.0 reports 100 Gb/s on all 16 healthy devices: not judged, not 16 findings.
+      {"p5en-old-driver", {}},
+      {"p5en-slow-nic", ids({"EFA_PORT_RATE_LOW"})},
+      // Setup errors among port 1's counters, where kernels before the split keep them.
+      {"p4d-unsplit-counters", ids({"EFA_SETUP_ERRORS"})},
   };
   for (const auto& [name, expected] : cases) {
     const EfaRun run = run_fixture(name);
@@ -59,6 +72,10 @@ TEST(EfaFixtures, CountsPortsAndRates) {
 
   const EfaRun missing = run_fixture("p5en-missing-device");
   EXPECT_EQ(missing.facts.devices.size(), 15U);
+  // ACTIVE / LinkUp is what the efa driver always says: no pass claimed on it.
+  const auto* active = find_check(healthy.report.checks, "EFA_PORT_DOWN", Status::skip);
+  ASSERT_NE(active, nullptr);
+  EXPECT_NE(active->message.find("not a health signal"), std::string::npos) << active->message;
   const EfaRun down = run_fixture("p5en-port-down");
   const auto* port = find_check(down.report.checks, "EFA_PORT_DOWN", Status::fail);
   ASSERT_NE(port, nullptr);
@@ -90,14 +107,19 @@ TEST(EfaCounters, RisingErrorCountersBetweenTwoSnapshots) {
   EXPECT_EQ(fired_ids(after.report.checks), ids({"EFA_ERROR_COUNTERS_RISING"}));
   std::vector<const reports::Check*> rising;
   for (const auto& check : after.report.checks) {
-    if (check.id == "EFA_ERROR_COUNTERS_RISING" && check.status == Status::fail) {
+    if (check.id == "EFA_ERROR_COUNTERS_RISING" && check.status == Status::warn) {
       rising.push_back(&check);
     }
   }
+  // Monitor, not isolate: the path events may be another job's peer. rx_drops +1843 among
+  // millions of received packets is below the drop share and not named.
   ASSERT_EQ(rising.size(), 1U);
-  EXPECT_EQ(rising[0]->message,
-            "EFA rdmap166s0 error counters rose: rx_drops +1843, retrans_timeout_events +17, "
-            "unresponsive_remote_events +3");
+  EXPECT_EQ(rising[0]->message.rfind("EFA rdmap166s0 error counters rose: "
+                                     "retrans_timeout_events +17, unresponsive_remote_events +3",
+                                     0),
+            0U)
+      << rising[0]->message;
+  EXPECT_EQ(after.report.verdict.exit_code, 0) << after.report.verdict.summary;
   const auto& deltas = after.report.hw_counters_delta;
   ASSERT_EQ(deltas.size(), 16U);
   EXPECT_EQ(deltas.at("rdmap166s0").at("rx_drops"), 1843);
@@ -141,6 +163,81 @@ TEST(EfaCounters, SnapshotFilesAndResets) {
   EXPECT_THROW((void)read_counter_snapshot(scratch.path() / "broken.json"), UsageError);
   scratch.write("report.json", "{\"schema\": \"preflight.report/1\"}");
   EXPECT_THROW((void)read_counter_snapshot(scratch.path() / "report.json"), UsageError);
+}
+
+std::string read_efa_misc(const std::string& name) {
+  std::ifstream stream(std::filesystem::path(PREFLIGHT_SHARED_DIR) / "corpus" / "efa-misc" / name);
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+// Counters as operators capture them (the shared corpus, skipped when absent) read as snapshots.
+TEST(EfaCounterDumps, RdmaStatisticMoreAndNodeExporter) {
+  if (!std::filesystem::exists(std::filesystem::path(PREFLIGHT_SHARED_DIR) / "corpus")) {
+    GTEST_SKIP() << "shared corpus absent";
+  }
+  const CounterSnapshot rdma =
+      parse_counter_dump(read_efa_misc("rdma-p-statistic-show-efa-awsdoc-example.txt"));
+  ASSERT_EQ(rdma.size(), 1U);
+  EXPECT_EQ(rdma.at("rdmap0s31").size(), 21U);
+  EXPECT_EQ(rdma.at("rdmap0s31").at("impaired_remote_conn_events"), 0);
+  // `more` with banners, the last five entries without their closing banner; lifespan left out.
+  const CounterSnapshot more =
+      parse_counter_dump(read_efa_misc("hw_counters-more-cat-efa-awsdoc-example.txt"));
+  ASSERT_EQ(more.size(), 1U);
+  EXPECT_EQ(more.at("rdmap0s31").count("lifespan"), 0U);
+  for (const char* name :
+       {"rdma_read_bytes", "retrans_bytes", "retrans_pkts", "retrans_timeout_events",
+        "unresponsive_remote_events", "impaired_remote_conn_events"}) {
+    EXPECT_EQ(more.at("rdmap0s31").count(name), 1U) << name;
+  }
+  // node_exporter: four p4de devices, floating-point values, a progress meter glued to # HELP.
+  const CounterSnapshot exporter =
+      parse_counter_dump(read_efa_misc("p4d-class-efa-node-exporter-metrics-from-hw_counters.txt"));
+  ASSERT_EQ(exporter.size(), 4U);
+  EXPECT_EQ(exporter.at("rdmap144s27").at("rdma_read_bytes"), 1047241117296);
+  EXPECT_EQ(exporter.at("rdmap16s27").at("rx_drops"), 0);
+  EXPECT_EQ(exporter.at("rdmap16s27").count("info"), 0U);
+  EXPECT_EQ(exporter.at("rdmap16s27").count("lifespan"), 0U);
+}
+
+TEST(EfaDriver, IbvDevinfoOfAFirstGenerationDevice) {
+  if (!std::filesystem::exists(std::filesystem::path(PREFLIGHT_SHARED_DIR) / "corpus")) {
+    GTEST_SKIP() << "shared corpus absent";
+  }
+  const auto devices = parse_ibv_devinfo(read_efa_misc("ibv_devinfo-efa_0-rdma-core-pr884.txt"));
+  ASSERT_EQ(devices.size(), 1U);
+  const VerbsAttributes& efa0 = devices.at("efa_0");
+  EXPECT_EQ(efa0.vendor_part_id, 0xefa0U);  // 61344
+  EXPECT_EQ(efa0.firmware, "0.0.0.0");
+  EXPECT_EQ(efa0.port_state, 4);
+  EXPECT_FALSE(efa0.rdma_read.has_value());  // ibv_devinfo does not show the efadv caps
+  // Recorded in a tree in place of verbs.json.
+  const TempRoot root;
+  root.write("preflight/ibv_devinfo.txt", read_efa_misc("ibv_devinfo-efa_0-rdma-core-pr884.txt"));
+  const auto recorded = read_recorded_verbs(RootFs(root.path()));
+  ASSERT_TRUE(recorded.has_value());
+  EXPECT_EQ(recorded->at("efa_0").vendor_part_id, 0xefa0U);
+}
+
+TEST(EfaCounterDumps, ACaptureServesAsABaseline) {
+  const TempRoot scratch;
+  scratch.write(
+      "before.txt",
+      "$ rdma statistic show\n"
+      "link rdmap166s0/1 rx_drops 0 retrans_timeout_events 0 unresponsive_remote_events 0 "
+      "tx_pkts 100 rx_pkts 100\n");
+  EXPECT_EQ(read_counter_snapshot(scratch.path() / "before.txt").at("rdmap166s0").at("tx_pkts"),
+            100);
+  EfaOptions options;
+  options.probe = options_for(testing::sysfs_fixture("p5en-counters-after"));
+  options.baseline_counters = (scratch.path() / "before.txt").string();
+  const EfaRun run = run_efa(options);
+  EXPECT_EQ(fired_ids(run.report.checks), ids({"EFA_ERROR_COUNTERS_RISING"}));
+  EXPECT_EQ(run.report.hw_counters_delta.size(), 1U);  // only the device the capture names
+  scratch.write("neither.txt", "hello\n");
+  EXPECT_THROW((void)read_counter_snapshot(scratch.path() / "neither.txt"), UsageError);
 }
 
 TEST(EfaJudge, SetupErrorsRateAndNonEfaDevices) {
@@ -192,6 +289,87 @@ TEST(EfaJudge, UnreadableCountersAreNeitherZeroNorFatal) {
   EXPECT_EQ(port.counters, (CounterMap{{"tx_pkts", 42}}));
   EXPECT_EQ(port.unreadable, (std::vector<std::string>{"rx_bytes", "rx_drops", "tx_bytes"}));
   EXPECT_TRUE(fired_ids(judge_efa(facts, nullptr, std::nullopt)).empty());
+}
+
+TEST(EfaFixtures, RecordedAnswersStandInForIbverbsAndLibfabric) {
+  const EfaRun p4d = run_fixture("p4d-healthy");
+  EXPECT_TRUE(p4d.facts.verbs_queried);
+  EXPECT_TRUE(p4d.facts.fabric_queried);
+  EXPECT_EQ(p4d.facts.libfabric_version, "2.0.0amzn1.0");
+  ASSERT_TRUE(p4d.facts.devices.front().verbs.has_value());
+  EXPECT_EQ(p4d.facts.devices.front().verbs->vendor_part_id, 0xefa0U);
+  EXPECT_EQ(p4d.facts.devices.front().verbs->rdma_write, false);
+  EXPECT_NE(find_check(p4d.report.checks, "EFA_RDMA_READ_UNSUPPORTED", Status::pass), nullptr);
+  EXPECT_NE(find_check(p4d.report.checks, "EFA_LIBFABRIC_DOMAIN_MISSING", Status::pass), nullptr);
+  EXPECT_NE(find_check(p4d.report.checks, "EFA_DEVICE_RDMA_OFF", Status::pass), nullptr);
+
+  const EfaRun old = run_fixture("old-versions");
+  const auto* off = find_check(old.report.checks, "EFA_DEVICE_RDMA_OFF", Status::warn);
+  ASSERT_NE(off, nullptr);
+  EXPECT_NE(off->message.find("32 devices: libfabric API 1.17"), std::string::npos) << off->message;
+  EXPECT_NE(off->message.find("0xefa1"), std::string::npos) << off->message;
+  EXPECT_EQ(off->evidence.at("devices").size(), 32U);
+
+  // A tree without recorded answers says why nothing was asked.
+  const EfaRun bare = run_fixture("p5en-slow-nic");
+  EXPECT_FALSE(bare.facts.verbs_queried);
+  EXPECT_NE(bare.facts.verbs_reason.find("preflight/verbs.json"), std::string::npos);
+}
+
+TEST(EfaFixtures, P6ListsItsConnectXDevicesApart) {
+  const EfaRun run = run_fixture("p6-b200-healthy");
+  EXPECT_EQ(run.facts.devices.size(), 8U);
+  EXPECT_EQ(run.facts.other_rdma_devices, (std::vector<std::string>{"ibp220s0", "ibp221s0"}));
+  EXPECT_EQ(run.facts.devices.front().device_id, 0xefa3U);
+}
+
+TEST(EfaFixtures, RateJudgedOnlyWhereTheDriverReportsIt) {
+  const EfaRun old = run_fixture("p5en-old-driver");
+  const auto* rate = find_check(old.report.checks, "EFA_PORT_RATE_LOW", Status::skip);
+  ASSERT_NE(rate, nullptr);
+  EXPECT_NE(rate->message.find("efa module 2.10.0g (< 2.13.0) reports a fixed 100 Gb/s"),
+            std::string::npos)
+      << rate->message;
+  EXPECT_FALSE(old.report.details.at("efa").at("driver").at("rate_reported_truly").get<bool>());
+  const EfaRun slow = run_fixture("p5en-slow-nic");
+  const auto* low = find_check(slow.report.checks, "EFA_PORT_RATE_LOW", Status::warn);
+  ASSERT_NE(low, nullptr);
+  EXPECT_NE(low->message.find("rdmap86s0 port 1 runs at 100 Gb/s"), std::string::npos)
+      << low->message;
+  const EfaRun unsplit = run_fixture("p4d-unsplit-counters");
+  const auto* setup = find_check(unsplit.report.checks, "EFA_SETUP_ERRORS", Status::warn);
+  ASSERT_NE(setup, nullptr);
+  EXPECT_EQ(setup->message,
+            "EFA rdmap32s27 setup error counters are non-zero: reg_mr_err 3, cmds_err 1");
+  EXPECT_EQ(setup->evidence.at("location"), "ports/1/hw_counters");
+}
+
+TEST(EfaDriver, LinkRateReportingByModuleAndKernel) {
+  EXPECT_TRUE(efa_link_rate_reporting("2.13.0g", "6.1.119").truthful);
+  EXPECT_TRUE(efa_link_rate_reporting("2.17.3", "").truthful);
+  EXPECT_FALSE(efa_link_rate_reporting("2.10.0g", "6.14.0").truthful);  // the module decides
+  EXPECT_FALSE(efa_link_rate_reporting("", "6.12.9-generic").truthful);
+  EXPECT_TRUE(efa_link_rate_reporting("", "6.13.0-1001-aws").truthful);
+  const LinkRateReporting unknown = efa_link_rate_reporting("", "");
+  EXPECT_FALSE(unknown.truthful);
+  EXPECT_NE(unknown.driver.find("unknown version"), std::string::npos);
+  EXPECT_NE(unknown.why.find("neither"), std::string::npos);
+}
+
+TEST(EfaDriver, RecordedVerbsAreCheckedAsInput) {
+  const TempRoot root;
+  root.write("preflight/verbs.json",
+             "{\"schema\": \"preflight.efa-verbs/1\", \"devices\": "
+             "{\"rdmap0\": {\"fw_ver\": \"1\"}}}");
+  try {
+    (void)read_recorded_verbs(RootFs(root.path()));
+    FAIL() << "a device without vendor_part_id was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("/devices/rdmap0"), std::string::npos) << e.what();
+  }
+  root.write("preflight/verbs.json", "[]");
+  EXPECT_THROW((void)read_recorded_verbs(RootFs(root.path())), UsageError);
+  EXPECT_FALSE(read_recorded_verbs(RootFs(root.path() / "nothing")).has_value());
 }
 
 TEST(EfaLive, RunsHere) {

@@ -103,9 +103,16 @@ TEST(SkipStaysDistinct, Junit) {
 TEST(SkipStaysDistinct, Prometheus) {
   const std::string text = render(mixed_report(), RenderFormat::prometheus);
   const std::string skip_line = line_naming(text, kSkipId);
-  EXPECT_TRUE(std::regex_search(skip_line, std::regex(R"(status="skip"\} 3)"))) << skip_line;
+  EXPECT_TRUE(std::regex_search(text, std::regex(std::string(kSkipId) + R"(.*status="skip"\} 1)")))
+      << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex(std::string(kSkipId) + R"(.*status="pass"\} 0)")))
+      << skip_line;
   const std::string all = render(all_skipped_report(), RenderFormat::prometheus);
-  EXPECT_NE(all.find("preflight_verdict_status{tool=\"preflight-efa\"} 3"), std::string::npos)
+  EXPECT_NE(all.find("preflight_verdict_state{tool=\"preflight-efa\",status=\"skip\"} 1"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("preflight_verdict_state{tool=\"preflight-efa\",status=\"pass\"} 0"),
+            std::string::npos)
       << all;
 }
 

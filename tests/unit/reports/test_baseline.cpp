@@ -18,7 +18,7 @@ using testing::report_with;
 using testing::shipped_baselines_dir;
 using testing::TempDir;
 
-// The three shipped baselines carry the published table of platforms.md exactly.
+// The three shipped baselines carry the published figures of their cited runs exactly.
 TEST(Baseline, ShippedBaselinesAreValidAndCiteTheirSource) {
   struct Expected {
     std::string file;
@@ -63,8 +63,17 @@ TEST(Baseline, ShippedBaselinesAreValidAndCiteTheirSource) {
   for (const auto& e : expected) {
     SCOPED_TRACE(e.file);
     const Baseline b = read_baseline(shipped_baselines_dir() / e.file);
-    EXPECT_NE(b.source.find("platforms.md"), std::string::npos);
-    EXPECT_FALSE(b.source_url.empty());
+    // A public source a user can follow: repository, file, commit and lines, never a path
+    // outside the project.
+    EXPECT_NE(b.source.find("github.com/aws-samples/awsome-distributed-training"),
+              std::string::npos);
+    EXPECT_NE(b.source.find("7217859f67bc693c52ff175ccc6082c41dbd7a1b"), std::string::npos);
+    EXPECT_NE(b.source.find(", lines "), std::string::npos);
+    EXPECT_EQ(b.source.find("shared/"), std::string::npos);
+    EXPECT_TRUE(
+        b.source_url.starts_with("https://github.com/aws-samples/awsome-distributed-training/blob/"
+                                 "7217859f67bc693c52ff175ccc6082c41dbd7a1b/"));
+    EXPECT_NE(b.source_url.find("#L"), std::string::npos);
     EXPECT_EQ(b.match.instance_type, e.instance_type);
     EXPECT_EQ(b.match.nodes, e.nodes);
     EXPECT_EQ(b.match.ranks_per_node, 8);

@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "report_builders.hpp"
 #include "reports/compare.hpp"
 #include "reports/render.hpp"
+#include "reports/report_io.hpp"
 
 namespace preflight::reports {
 namespace {
@@ -111,6 +115,75 @@ TEST(RenderHtml, SelfContainedWithOnePointPerRowAndPlot) {
   EXPECT_EQ(html.find('\xff'), std::string::npos);
 }
 
+TEST(RenderHtml, VerdictAndFailingChecksComeBeforeThePlots) {
+  Fixture f = make_fixture();
+  f.report.checks.push_back(make_check("MEMLOCK_LIMITED", Status::warn, "memlock 8 MiB"));
+  const std::string html = render_html(f.report, &f.comparison);
+  const auto attention = html.find("<section id=\"attention\">");
+  ASSERT_NE(attention, std::string::npos);
+  EXPECT_LT(attention, html.find("<svg class=\"plot\""));
+  EXPECT_LT(html.find("<h1>"), attention);
+  // The failing and warning checks are listed there, failures first; passes are not.
+  const std::string section =
+      html.substr(attention, html.find("</section>", attention) - attention);
+  EXPECT_NE(section.find("HARNESS_ERROR"), std::string::npos) << section;
+  EXPECT_NE(section.find("MEMLOCK_LIMITED"), std::string::npos);
+  EXPECT_LT(section.find("HARNESS_ERROR"), section.find("MEMLOCK_LIMITED"));
+  EXPECT_EQ(section.find("data-status=\"pass\""), std::string::npos);
+  EXPECT_EQ(section.find("data-status=\"skip\""), std::string::npos);
+}
+
+TEST(RenderHtml, AllPairsRunIsOneHeatmapAndOneTable) {
+  const Report report =
+      read_report(testing::fixtures_dir() / "preflight-p2p-all-pairs-slow-node.json");
+  ASSERT_EQ(report.results.size(), 10U);  // 5 nodes, 10 links
+  const std::string html = render_html(report, nullptr);
+  // No plot per link: one node x node heatmap, every link in both of its cells.
+  EXPECT_EQ(count(html, "<svg class=\"plot\""), 0U);
+  EXPECT_EQ(count(html, "<svg class=\"heatmap\" data-links=\"10\" data-nodes=\"5\""), 1U);
+  EXPECT_EQ(count(html, "<rect class=\"cell\""), 20U);
+  // Colour is the fraction of the reference (the median link): node4's links at 45%, red.
+  EXPECT_EQ(count(html, "data-fraction=\"0.450\""), 8U);
+  EXPECT_EQ(count(html, "data-fraction=\"1.000\""), 12U);
+  EXPECT_NE(html.find("data-fraction=\"0.450\" x="), std::string::npos);
+  EXPECT_NE(html.find("fill=\"hsl(0,65%,42%)\""), std::string::npos);
+  // The per-link rows folded into one table, worst first.
+  const auto table = html.find("<table class=\"links\"");
+  ASSERT_NE(table, std::string::npos);
+  const std::string rows = html.substr(table, html.find("</table>", table) - table);
+  EXPECT_EQ(count(rows, "<tr"), 11U);  // header and 10 links
+  EXPECT_LT(rows.find("node4"), rows.find("10.00 GB/s"));
+  // The outlier finding comes before the heatmap.
+  EXPECT_LT(html.find("P2P_NODE_OUTLIER"), html.find("<svg class=\"heatmap\""));
+  // Point-to-point bandwidth is called bandwidth, never bus bandwidth.
+  EXPECT_EQ(html.find("busbw"), std::string::npos);
+  EXPECT_EQ(html.find("bus bandwidth"), std::string::npos);
+  // A cluster run's suite report: the same rows, labelled with their step.
+  Report suite = report;
+  suite.tool.name = "preflight";
+  for (auto& row : suite.results) {
+    row.labels["step"] = "p2p-all-pairs";
+  }
+  const std::string cluster = render_html(suite, nullptr);
+  EXPECT_EQ(count(cluster, "<svg class=\"heatmap\" data-links=\"10\" data-nodes=\"5\""), 1U);
+  EXPECT_NE(cluster.find("bw \u00b7 mpi \u00b7 mpi \u00b7 p2p-all-pairs \u00b7 64 KiB"),
+            std::string::npos);
+  EXPECT_EQ(count(cluster, "<svg class=\"plot\""), 0U);
+}
+
+TEST(RenderHtml, EachMetricItsOwnAxisNames) {
+  const Report latency = read_report(testing::fixtures_dir() / "preflight-p2p-pair-latency.json");
+  const std::string p2p = render_html(latency, nullptr);
+  EXPECT_NE(p2p.find(">one-way latency (us, log scale)</text>"), std::string::npos);
+  EXPECT_EQ(count(p2p, "<svg class=\"plot\""), 1U);  // latency only: no bandwidth plot
+  EXPECT_EQ(p2p.find("busbw"), std::string::npos);
+  EXPECT_EQ(p2p.find("bus bandwidth"), std::string::npos);
+  const Fixture f = make_fixture();
+  const std::string collective = render_html(f.report, nullptr);
+  EXPECT_NE(collective.find(">bus bandwidth (GB/s)</text>"), std::string::npos);
+  EXPECT_NE(collective.find(">time (us, log scale)</text>"), std::string::npos);
+}
+
 TEST(RenderJunit, OneCasePerCheckAndComparedRow) {
   const Fixture f = make_fixture();
   const std::string xml = render_junit(f.report, &f.comparison);
@@ -151,33 +224,47 @@ TEST(RenderJunit, NoChecksIsNotAPass) {
 
 TEST(RenderPrometheus, MetricsLabelsAndStatuses) {
   Fixture f = make_fixture();
+  f.report.run.id = "run-4711";
   f.report.checks.push_back(make_check("STEP_SKIPPED", Status::pass, "second"));
   f.report.results.push_back(busbw_row(1048576, 1e9));  // a repeat of one size
   f.report.results.back().labels["provider"] = "efa \"x\"\n";
   f.report.results.back().labels["benchmark"] = "clash";
   const std::string text = render_prometheus(f.report, &f.comparison);
-  EXPECT_NE(text.find("# TYPE preflight_busbw_gbps gauge"), std::string::npos);
-  EXPECT_NE(text.find("preflight_busbw_gbps{tool=\"preflight-allreduce\",benchmark=\"all_reduce\","
-                      "backend=\"nccl\",transport=\"\",dtype=\"float\",op=\"sum\",placement=\"out_"
-                      "of_place\",ranks=\"16\",size_bytes=\"1048576\"} 15.95"),
+  // Base units: bytes per second, seconds; no GB/s, no run id as a label.
+  EXPECT_NE(text.find("# TYPE preflight_bus_bandwidth_bytes_per_second gauge"), std::string::npos);
+  EXPECT_NE(text.find("preflight_bus_bandwidth_bytes_per_second{tool=\"preflight-allreduce\","
+                      "benchmark=\"all_reduce\",backend=\"nccl\",transport=\"\",dtype=\"float\","
+                      "op=\"sum\",placement=\"out_of_place\",ranks=\"16\",size_bytes=\"1048576\"} "
+                      "15950000000"),
             std::string::npos)
       << text;
+  EXPECT_EQ(text.find("gbps"), std::string::npos);
+  EXPECT_EQ(text.find("run-4711"), std::string::npos);
+  EXPECT_EQ(text.find("run_id"), std::string::npos);
   EXPECT_NE(text.find("provider=\"efa \\\"x\\\"\\n\""), std::string::npos);
   EXPECT_NE(text.find("label_benchmark=\"clash\""), std::string::npos);
-  // Worst status per id: the repeated STEP_SKIPPED id is one series, "pass" beats "skip".
-  EXPECT_EQ(count(text, "preflight_check_status{tool=\"preflight-allreduce\",id=\"STEP_SKIPPED\""),
-            1U);
-  EXPECT_NE(text.find("id=\"HARNESS_ERROR\",severity=\"isolate\",status=\"error\"} 4"),
+  // One state set per check id: the repeated STEP_SKIPPED id is one set of 7 samples, the worst
+  // status ("pass" beats "skip") is the one at 1.
+  EXPECT_EQ(count(text, "preflight_check_state{tool=\"preflight-allreduce\",id=\"STEP_SKIPPED\""),
+            7U);
+  EXPECT_NE(text.find("id=\"STEP_SKIPPED\",severity=\"info\",status=\"pass\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("id=\"STEP_SKIPPED\",severity=\"info\",status=\"skip\"} 0"),
+            std::string::npos);
+  EXPECT_NE(text.find("id=\"HARNESS_ERROR\",severity=\"isolate\",status=\"error\"} 1"),
             std::string::npos);
   // 2026-03-02T10:15:00.250Z
   EXPECT_NE(
       text.find("preflight_run_timestamp_seconds{tool=\"preflight-allreduce\"} 1772446500.25"),
       std::string::npos)
       << text;
-  EXPECT_NE(text.find("preflight_baseline_status{tool=\"preflight-allreduce\",baseline=\"test-"
-                      "baseline\"} 2"),
+  EXPECT_NE(text.find("preflight_baseline_state{tool=\"preflight-allreduce\",baseline=\"test-"
+                      "baseline\",status=\"fail\"} 1"),
             std::string::npos);
-  EXPECT_NE(text.find("size_bytes=\"16777216\"} 4"), std::string::npos);  // row fail
+  EXPECT_NE(text.find("size_bytes=\"16777216\",status=\"fail\"} 1"), std::string::npos);
+  // The same status names everywhere; no numeric coding is left.
+  EXPECT_EQ(text.find("_status{"), std::string::npos);
   // Every sample line is unique.
   std::set<std::string> lines;
   std::size_t samples = 0;
@@ -194,6 +281,54 @@ TEST(RenderPrometheus, MetricsLabelsAndStatuses) {
   EXPECT_EQ(lines.size(), samples);
 }
 
+TEST(RenderPrometheus, EfaCounterDeltasAsCountersByDeviceAndPort) {
+  Report report;
+  report.tool.name = "preflight";
+  report.hw_counters_delta["rdmap16s27"] = {
+      {"rx_bytes", 4096}, {"rx_drops", 3}, {"port2/tx_pkts", 7}, {"cmds_err", 0}, {"lifespan", -5}};
+  report.hw_counters_delta["node-b/rdmap32s27"] = {{"rx_bytes", 10}};
+  const std::string text = render_prometheus(report, nullptr);
+  EXPECT_NE(text.find("# TYPE preflight_amazonefa_rx_bytes_total counter"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("preflight_amazonefa_rx_bytes_total{tool=\"preflight\",device=\"rdmap16s27\","
+                      "port=\"1\"} 4096"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("preflight_amazonefa_rx_bytes_total{tool=\"preflight\",host=\"node-b\","
+                      "device=\"rdmap32s27\",port=\"1\"} 10"),
+            std::string::npos);
+  EXPECT_NE(text.find("preflight_amazonefa_tx_pkts_total{tool=\"preflight\",device=\"rdmap16s27\","
+                      "port=\"2\"} 7"),
+            std::string::npos);
+  // A device-level counter has no port; a counter that went back (a reset) has no delta.
+  EXPECT_NE(
+      text.find("preflight_amazonefa_cmds_err_total{tool=\"preflight\",device=\"rdmap16s27\"} 0"),
+      std::string::npos);
+  EXPECT_EQ(text.find("lifespan"), std::string::npos);
+}
+
+TEST(RenderPrometheus, TextfileIsWrittenAtomicallyNamedByPlan) {
+  const auto directory = std::filesystem::temp_directory_path() / "preflight-textfile-test";
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
+  Report report;
+  report.tool.name = "preflight";
+  report.checks.push_back(make_check("EFA_ABSENT", Status::skip, "no EFA"));
+  report.verdict = compute_verdict(report.checks, false);
+  const auto path = write_prometheus_textfile(report, directory, "node");
+  EXPECT_EQ(path, directory / "preflight_node.prom");
+  std::ifstream input(path);
+  std::stringstream text;
+  text << input.rdbuf();
+  EXPECT_EQ(text.str(), render_prometheus(report, nullptr));
+  // Nothing else is left in the directory (no temporary the collector could read).
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(directory),
+                          std::filesystem::directory_iterator()),
+            1);
+  EXPECT_THROW(write_prometheus_textfile(report, directory / "missing", "node"), std::exception);
+  std::filesystem::remove_all(directory);
+}
+
 TEST(RenderPrometheus, SkipStaysDistinctAndZonelessTimesAreLeftOut) {
   Report report;
   report.tool.name = "preflight-drivers";
@@ -201,10 +336,12 @@ TEST(RenderPrometheus, SkipStaysDistinctAndZonelessTimesAreLeftOut) {
   report.verdict = compute_verdict(report.checks, false);
   report.run.started_at = "2026-03-02T10:15:00";  // local time: no instant
   const std::string text = render_prometheus(report, nullptr);
-  EXPECT_NE(text.find("preflight_verdict_status{tool=\"preflight-drivers\"} 3"), std::string::npos);
-  EXPECT_NE(text.find("status=\"skip\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("preflight_verdict_state{tool=\"preflight-drivers\",status=\"skip\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("preflight_verdict_state{tool=\"preflight-drivers\",status=\"pass\"} 0"),
+            std::string::npos);
   EXPECT_EQ(text.find("preflight_run_timestamp_seconds{"), std::string::npos);
-  EXPECT_EQ(text.find("preflight_busbw_gbps"), std::string::npos);
+  EXPECT_EQ(text.find("preflight_bus_bandwidth"), std::string::npos);
 }
 
 TEST(Render, FormatsByName) {
