@@ -45,16 +45,14 @@ using reports::ResultRow;
 
 namespace {
 
-// Ranks other than 0 wait this long after their watchdog fires before exiting, so that rank 0
-// (whose watchdog fired at about the same time) writes the partial report before the launcher
-// tears the job down.
+// Ranks other than 0, ended by the launcher (SIGTERM: a rank died), wait this long before
+// exiting, so that rank 0 (ended the same way) writes its partial report first.
 constexpr double kNonWriterExitGrace_s = 1.5;
 // How long the rank that writes waits for the progress channel to tell a rank that just went quiet
-// from a slow one, and how long the others wait before they leave: past the channel's silence
-// limit, so that a rank whose host was cut off is known as such before anyone exits (mpirun, told
-// of an exit, would wait for the cut-off host's daemon).
+// from a slow one: past the channel's silence limit, so that a rank whose host was cut off is
+// known as such before the job ends (mpirun, told of an exit, would wait for the cut-off host's
+// daemon). The other ranks wait for the writer to end the job (common/job_end.hpp).
 constexpr double kSettle_s = 3.5;
-constexpr double kNonWriterSettle_s = 4.0;
 // How often (in iterations) the wall-clock cap of one size is checked.
 constexpr std::size_t kWallCheckInterval = 64;
 // NCCL logs larger than this are judged on their first part only.
@@ -643,9 +641,10 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   JobEnding ending;
   const auto leave = [&](int code) {
     if (environment.exit_process) {
-      environment.exit_process(code);
+      environment.exit_process(code);  // thread ranks: the aborted backend ends the run
+      return;
     }
-    end_job(code, progress.load(), writer ? environment.abort_job : std::function<void(int)>());
+    end_job(code, progress.load(), writer, environment.abort_job);
   };
   Watchdog watchdog([&](const std::string& phase, double /*remaining_s*/) {
     if (!ending.begin(exit_code::timeout)) {
@@ -671,10 +670,6 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     }
     ending.report_written();
     abortable.abort();  // a request only: the thread using the backend aborts it
-    if (!writer) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(
-          progress.load() != nullptr ? kNonWriterSettle_s : kNonWriterExitGrace_s));
-    }
     leave(exit_code::timeout);
   });
   PhaseDeadline deadline(watchdog, options.timeout_s, progress);
@@ -970,10 +965,9 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       }
 
       deadline.step("timing " + placement);
-      const TimedSamples timed =
-          options.timing == TimingMode::batch
-              ? time_batches(*backend, world, options, *channel)
-              : time_iterations(*backend, options, max_over_ranks, *channel);
+      const TimedSamples timed = options.timing == TimingMode::batch
+                                     ? time_batches(*backend, world, options, *channel)
+                                     : time_iterations(*backend, options, max_over_ranks, *channel);
       outcome.ran = true;
       outcome.samples_s = timed.samples_s;
       outcome.stop_reason = timed.stop_reason;

@@ -32,21 +32,31 @@ void JobEnding::leave_after_first(double wait_s) const {
   std::_Exit(code_.load());
 }
 
-void end_job(int code, const ProgressChannel* channel, const std::function<void(int)>& abort_job,
-             double linger_s) {
+void end_job(int code, const ProgressChannel* channel, bool writes_report,
+             const std::function<void(int)>& abort_job, JobEndTimes times) {
   std::fflush(stdout);
   std::fflush(stderr);
-  if (channel != nullptr && channel->some_rank_unreachable()) {
-    // The launcher's SIGTERM, when it comes, is taken by the termination watch, which leaves
-    // with this code (JobEnding).
-    const Stopwatch clock;
-    while (clock.elapsed_s() < linger_s) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!abort_job) {
+    std::_Exit(code);
+  }
+  const Stopwatch clock;
+  if (writes_report) {
+    if (channel != nullptr && channel->some_rank_unreachable()) {
+      // The launcher's SIGTERM, when it comes, is taken by the termination watch, which leaves
+      // with this code (JobEnding).
+      while (clock.elapsed_s() < times.linger_s) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  } else {
+    // The writer's abort ends this rank (the launcher's SIGTERM is taken by the termination
+    // watch, which leaves with this code).
+    while (clock.elapsed_s() < times.writer_wait_s &&
+           (channel == nullptr || !channel->rank0_gone())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
-  if (abort_job) {
-    abort_job(code);
-  }
+  abort_job(code);
   std::_Exit(code);
 }
 

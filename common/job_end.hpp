@@ -6,11 +6,19 @@
 // exit 4). JobEnding lets the first one write its report; the second waits for that report and
 // leaves with the first one's code, so a report being written is never cut off.
 //
-// end_job: after the report is written. When a host stopped answering, the launcher must notice
-// that itself first (Open MPI's mpirun, once a rank exits, sends the dead host's daemon a kill it
-// can never deliver and waits for it): the rank waits up to `linger_s` for the launcher's SIGTERM
-// (its keepalive finding the host gone). Then `abort_job` (MPI_Abort: the launcher ends every
-// rank, a stopped one included; srun through PMIx), or _Exit when there is none.
+// end_job: how a rank ends a job that timed out or lost a peer, once the report is written. One
+// rank ends it, the one that writes the report: a launcher tears the whole job down as soon as any
+// rank aborts or exits non-zero (Open MPI's mpirun kills the other ranks at once), so a rank that
+// left first could cut the writer off in the middle of its report.
+//   The writer: when a host stopped answering, the launcher must notice that itself first (Open
+//   MPI's mpirun, once a rank exits, sends the dead host's daemon a kill it can never deliver and
+//   waits for it): it waits up to `linger_s` for the launcher's SIGTERM (its keepalive finding the
+//   host gone). Then `abort_job` (MPI_Abort: the launcher ends every rank, a stopped one
+//   included; srun through PMIx).
+//   Every other rank waits for the writer's abort to end it (at most `writer_wait_s`), and ends the
+//   job itself (`abort_job`) only when the writer is gone (its progress channel says so) or the
+//   wait is over.
+//   Without `abort_job` (no launcher: a TCP pair, one process) a rank _Exits at once.
 #pragma once
 
 #include <atomic>
@@ -36,11 +44,17 @@ class JobEnding {
   std::atomic<int> code_{0};
 };
 
-// Seconds a rank waits for the launcher to notice an unreachable host before aborting the job.
-inline constexpr double kLauncherNoticeLinger_s = 20;
+struct JobEndTimes {
+  // How long the writer waits for the launcher to notice an unreachable host before aborting.
+  double linger_s = 20;
+  // How long another rank waits for the writer to end the job: past the writer's settling (a few
+  // seconds), its report and its linger.
+  double writer_wait_s = 35;
+};
 
-[[noreturn]] void end_job(int code, const ProgressChannel* channel,
-                          const std::function<void(int)>& abort_job,
-                          double linger_s = kLauncherNoticeLinger_s);
+// `channel` may be null (no progress channel: the writer does not linger, the others wait the
+// whole `writer_wait_s`).
+[[noreturn]] void end_job(int code, const ProgressChannel* channel, bool writes_report,
+                          const std::function<void(int)>& abort_job, JobEndTimes times = {});
 
 }  // namespace preflight

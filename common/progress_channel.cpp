@@ -261,6 +261,7 @@ class Hub final : public ChannelThread {
     return ranks;
   }
 
+  [[nodiscard]] bool rank0_gone() const override { return false; }
   [[nodiscard]] bool some_rank_unreachable() const override {
     const std::lock_guard lock(mutex_);
     return std::any_of(
@@ -524,9 +525,23 @@ class Reporter final : public ChannelThread {
   ~Reporter() override { stop(); }
   [[nodiscard]] std::vector<RankProgress> snapshot() const override { return {}; }
   [[nodiscard]] bool some_rank_unreachable() const override { return unreachable_.load(); }
+  [[nodiscard]] bool rank0_gone() const override {
+    const std::int64_t heard_ns = heard_from_rank0_ns_.load();
+    if (heard_ns == 0) {
+      return false;  // never reached it: nothing is known
+    }
+    return rank0_closed_.load() ||
+           static_cast<double>(now_ns() - heard_ns) * 1e-9 > options_.silence_s;
+  }
   void settle(double /*max_wait_s*/) const override {}
 
  private:
+  static std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
   // A non-blocking connect to one of rank 0's addresses, waiting at most `timeout_ms` on each.
   FileDescriptor connect_to_hub(int timeout_ms) const {
     for (const std::string& address : addresses_) {
@@ -589,6 +604,10 @@ class Reporter final : public ChannelThread {
         if (!take_frames(buffer, frames) || !open) {
           socket = FileDescriptor();  // rank 0 went away: it may come back (it will not), retry
           buffer.clear();
+          rank0_closed_.store(true);
+        }
+        if (!frames.empty()) {
+          heard_from_rank0_ns_.store(now_ns());
         }
         for (const std::string& message : frames) {
           if (message.size() >= 2 && message[0] == 'S') {
@@ -608,6 +627,8 @@ class Reporter final : public ChannelThread {
   std::uint16_t port_;
   ProgressChannelOptions options_;
   std::atomic<bool> unreachable_{false};
+  std::atomic<bool> rank0_closed_{false};
+  std::atomic<std::int64_t> heard_from_rank0_ns_{0};  // steady clock; 0: never
 };
 
 // A channel that reports nothing (a job of one rank, or a hub that could not listen).
@@ -617,6 +638,7 @@ class Silent final : public ProgressChannel {
   void set_iteration(std::int64_t /*iteration*/) override {}
   [[nodiscard]] std::vector<RankProgress> snapshot() const override { return {}; }
   [[nodiscard]] bool some_rank_unreachable() const override { return false; }
+  [[nodiscard]] bool rank0_gone() const override { return false; }
   void settle(double /*max_wait_s*/) const override {}
 };
 

@@ -75,6 +75,10 @@ class ProgressChannel {
   // Whether some rank's host stopped answering: rank 0 from its own view, the others from what
   // rank 0 last told them.
   [[nodiscard]] virtual bool some_rank_unreachable() const = 0;
+  // Other ranks: rank 0 is gone (it closed this rank's connection, or nothing came from it for
+  // longer than the silence limit: it exited, stopped, or its host was cut off), so it will write
+  // no report and end no job. Rank 0, and a channel that never reached it: false.
+  [[nodiscard]] virtual bool rank0_gone() const = 0;
   // Rank 0: waits (at most `max_wait_s`) until no rank is in the middle of going quiet (silent
   // for more than two report intervals but not yet the silence limit), so that a snapshot taken
   // next tells a stopped or cut-off rank from a slow one. Others: returns at once.

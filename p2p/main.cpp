@@ -14,6 +14,7 @@
 #include "common/cli.hpp"
 #include "common/error.hpp"
 #include "common/gpu_libraries.hpp"
+#include "common/job_end.hpp"
 #include "common/launch_world.hpp"
 #include "common/size_spec.hpp"
 #include "common/status.hpp"
@@ -305,11 +306,11 @@ int run_main(int argc, char** argv) {
   }
   const int code = result.verdict.exit_code;
 #if PREFLIGHT_HAVE_MPI
-  // A rank that lost its peer must not wait for it in MPI_Finalize: end the whole job now.
+  // A rank that lost its peer must not wait for it in MPI_Finalize: the job ends now. Rank 0 ends
+  // it once its report is written; the others wait for that (an abort from them would have the
+  // launcher kill rank 0 in the middle of its report), common/job_end.hpp.
   if (mpi && bootstrap->size() > 1 && (code == exit_code::error || code == exit_code::timeout)) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
+    end_job(code, nullptr, reporter, environment.abort_job);
   }
 #endif
   return code;

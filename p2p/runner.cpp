@@ -347,7 +347,7 @@ struct RankContext {
   std::string current_peer;           // for error messages
   StepBarrier* step_barrier = nullptr;
   const GpuLibraries* gpu = nullptr;  // --transport nccl / --mem cuda: the loaded libraries
-  std::string fabric_provider = {};  // what every node agreed on (p2p/provider_choice.hpp)
+  std::string fabric_provider = {};   // what every node agreed on (p2p/provider_choice.hpp)
 };
 
 void arm(RankContext& context, const std::string& phase) {
@@ -1278,11 +1278,12 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
   const int rank = environment.bootstrap != nullptr ? environment.bootstrap->rank() : 0;
   // On expiry: the partial report (written where this rank writes reports) gets the timeout
   // check, then the process ends with 124. The main thread is stuck and must not unwind.
-  // After a timeout the job ends, so the launcher exits too (common/job_end.hpp): the rank that
-  // writes aborts it once the report is written; the others leave after it had the moment to.
-  const std::function<void(int)> end_the_job = [&shared, writer, &environment](int code) {
-    end_job(code, shared.progress.load(),
-            writer != nullptr ? environment.abort_job : std::function<void(int)>());
+  // After a timeout the job ends, so the launcher exits too (common/job_end.hpp): rank 0 aborts it
+  // once its report is written (or its text printed, without --json); the others wait for that,
+  // at most past rank 0's own deadline (it may be waiting in a later phase than theirs).
+  const std::function<void(int)> end_the_job = [&shared, rank, &options, &environment](int code) {
+    end_job(code, shared.progress.load(), rank == 0, environment.abort_job,
+            {.writer_wait_s = options.timeout_s + JobEndTimes{}.writer_wait_s});
   };
   Watchdog watchdog(
       [&shared, writer, rank, &options, &end_the_job](const std::string& phase, double deadline_s) {
@@ -1300,11 +1301,6 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
                               stalled);
         std::fprintf(stderr, "%s: timeout: phase '%s' did not finish within %g s: %s\n",
                      std::string(kTool).c_str(), phase.c_str(), deadline_s, detail.c_str());
-        if (writer == nullptr) {
-          // Give the rank that writes the report the moment to do so (and to learn whether a host
-          // was cut off) before the launcher tears the job down because this rank left.
-          std::this_thread::sleep_for(std::chrono::seconds(4));
-        }
         abandon_run(
             shared, writer, options,
             reports::make_check("BENCH_TIMEOUT", Status::timeout,

@@ -111,7 +111,9 @@ TEST(ProgressChannel, AStragglerIsTheRankTheOthersWaitFor) {
 
 TEST(ProgressChannel, ARankThatEndsSaysGoodbye) {
   auto channels = open_channels(2, kFast);
-  ASSERT_TRUE(eventually([&] { return rank_of(*channels[0], 1).silent_s < 0.2; }));
+  // Heard from (a rank not heard from yet also reads silent for a moment after the start).
+  channels[1]->set_phase("teardown", 2);
+  ASSERT_TRUE(eventually([&] { return rank_of(*channels[0], 1).position.phase == "teardown"; }));
   channels[1].reset();
   ASSERT_TRUE(eventually([&] { return rank_of(*channels[0], 1).state == RankState::finished; }));
   EXPECT_TRUE(ranks_not_progressing(channels[0]->snapshot()).empty());
@@ -211,6 +213,52 @@ TEST(JobEnding, OnlyTheFirstWritesTheReport) {
   EXPECT_TRUE(ending.started());
   ending.report_written();
   EXPECT_EXIT(ending.leave_after_first(), ::testing::ExitedWithCode(124), "");
+}
+
+TEST(ProgressChannel, OtherRanksLearnThatRankZeroIsGone) {
+  auto channels = open_channels(3, kFast);
+  // Heard from rank 0 (its status every interval) and not gone while it runs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(channels[1]->rank0_gone());
+  EXPECT_FALSE(channels[0]->rank0_gone());
+  channels[0].reset();  // rank 0 exits: its connections close
+  EXPECT_TRUE(eventually([&] { return channels[1]->rank0_gone() && channels[2]->rank0_gone(); }));
+}
+
+// end_job ends the process: each case runs in a death-test child. The stand-in abort_job exits
+// 100 + the code when the job is ended at the moment the case expects, 99 otherwise.
+std::function<void(int)> abort_between(double earliest_s, double latest_s) {
+  const auto started = std::chrono::steady_clock::now();
+  return [=](int code) {
+    const double elapsed_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::_Exit(elapsed_s >= earliest_s && elapsed_s <= latest_s ? 100 + code : 99);
+  };
+}
+
+TEST(JobEnd, TheRankThatWritesTheReportEndsTheJobAtOnce) {
+  EXPECT_EXIT(end_job(4, nullptr, true, abort_between(0, 2), {.writer_wait_s = 30}),
+              ::testing::ExitedWithCode(104), "");
+}
+
+TEST(JobEnd, WithoutALauncherARankLeavesWithItsCode) {
+  EXPECT_EXIT(end_job(124, nullptr, false, {}), ::testing::ExitedWithCode(124), "");
+}
+
+TEST(JobEnd, AnotherRankWaitsForTheWriterAndEndsTheJobOnlyWhenTheWaitIsOver) {
+  // The writer never ends the job here: the other rank does, after its whole wait, not before
+  // (leaving early is what let Open MPI kill rank 0 in the middle of its report).
+  EXPECT_EXIT(end_job(4, nullptr, false, abort_between(0.5, 5), {.writer_wait_s = 0.5}),
+              ::testing::ExitedWithCode(104), "");
+}
+
+TEST(JobEnd, AnotherRankEndsTheJobAtOnceWhenRankZeroIsGone) {
+  auto channels = open_channels(2, kFast);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  channels[0].reset();
+  ASSERT_TRUE(eventually([&] { return channels[1]->rank0_gone(); }));
+  EXPECT_EXIT(end_job(124, channels[1].get(), false, abort_between(0, 2), {.writer_wait_s = 30}),
+              ::testing::ExitedWithCode(224), "");
 }
 
 LaunchRequest request_from(std::map<std::string, std::string> variables) {
