@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "cli/cluster_verdict.hpp"
 #include "cli/plan_run.hpp"
@@ -95,10 +97,16 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
         options.hosts.size()));
   }
   PlanRun run(general, 0);
-  // FI_PROVIDER only when the user named a provider: otherwise every rank chooses on its node.
+  // FI_PROVIDER only when the user named a provider. Otherwise every rank chooses on its own
+  // node, so an FI_PROVIDER of the launch host (a head node's own, often tcp) is taken out of the
+  // launcher's environment: srun and a local mpirun would hand it to every rank, which would then
+  // refuse it. A compute node's own FI_PROVIDER still reaches its rank and is honoured there.
   EnvironmentOverrides provider_env;
+  const char* launch_host_provider = std::getenv("FI_PROVIDER");  // NOLINT(concurrency-mt-unsafe)
   if (!options.provider.empty()) {
     provider_env["FI_PROVIDER"] = options.provider;
+  } else {
+    provider_env["FI_PROVIDER"] = std::nullopt;
   }
   const auto p2p_step = [&](const std::string& name, const std::vector<std::string>& hosts) {
     return run.tool_step(name, "preflight-p2p", survey_arguments(options), kClusterStepTimeout_s,
@@ -217,6 +225,10 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
   cluster["hosts"] = options.hosts;
   cluster["hosts_source"] = options.hosts_source;
   cluster["provider"] = options.provider.empty() ? "auto" : options.provider;
+  if (options.provider.empty() && launch_host_provider != nullptr) {
+    cluster["launch_host_fi_provider"] = fmt::format(
+        "{} (not passed on: each rank chose its node's own provider)", launch_host_provider);
+  }
   cluster["reachability"] = reachability;
   suite.details["cluster"] = cluster;
   reports::finish_report(suite, general.common.warn_as_fail, general.common.deterministic);
