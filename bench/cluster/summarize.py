@@ -1,24 +1,36 @@
 #!/usr/bin/env python3
 """Summarizes bench/cluster/accuracy.sh trials (trials.jsonl) as a markdown table.
 
-Per case: detection (the planted fault named: vc3 a bad node, vc2<->vc5 a bad link, vc4
-unreachable), false blame (anything else named a bad node or link: a failing verdict on something
-healthy), false warnings (anything healthy named a suspect), rounds and time to verdict."""
+Per case: detection (the planted fault named as what it is: vc3 a bad node, vc2<->vc5 a bad link,
+vc4 unreachable), the planted fault only suspected (a warning naming it, not a fail), wrong blame
+(anything else named a bad node or link: a failing verdict on something healthy, or the fault
+blamed on the wrong thing, such as a link of the slow node), healthy warnings (a suspect node or
+link that does not involve the planted fault), rounds (survey plus re-test) and time to verdict
+(the whole `preflight cluster` run)."""
 import json
 import statistics
 import sys
 
+# case -> (the list the fault belongs in, the fault, the nodes it involves)
 FAULT = {
-    "node50": ("bad_nodes", "vc3"),
-    "node70": ("bad_nodes", "vc3"),
-    "link50": ("bad_links", ["vc2", "vc5"]),
-    "isolated": ("unreachable", "vc4"),
+    "node50": ("bad_nodes", "vc3", {"vc3"}),
+    "node70": ("bad_nodes", "vc3", {"vc3"}),
+    "link50": ("bad_links", ["vc2", "vc5"], {"vc2", "vc5"}),
+    "isolated": ("unreachable", "vc4", {"vc4"}),
 }
 
 
-def named_wrongly(trial, key, fault):
-    items = trial.get(key) or []
-    return [item for item in items if item != fault]
+def same(item, fault):
+    if isinstance(item, list) and isinstance(fault, list):
+        return sorted(item) == sorted(fault)
+    return item == fault
+
+
+def involves(item, nodes):
+    names = item if isinstance(item, list) else [item]
+    if len(names) == 2 and len(nodes) == 2:  # a link fault: only that link
+        return set(names) == nodes
+    return bool(set(names) & nodes)
 
 
 def main(path):
@@ -27,27 +39,34 @@ def main(path):
     for trial in trials:
         if trial["case"] not in cases:
             cases.append(trial["case"])
-    print("| case | trials | planted fault named | healthy blamed (bad node/link) | "
-          "healthy warned (suspect) | rounds (median, max) | time to verdict s (median, max) | "
-          "exit codes |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| case | trials | planted fault named | planted fault only suspected | "
+          "wrong blame (bad node/link) | healthy warned (suspect) | rounds (median, max) | "
+          "time to verdict s (median, max) | exit codes |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for case in cases:
         rows = [t for t in trials if t["case"] == case]
-        key, fault = FAULT.get(case, (None, None))
-        detected = sum(1 for t in rows if key and fault in (t.get(key) or []))
+        key, fault, fault_nodes = FAULT.get(case, (None, None, set()))
+        detected = sum(1 for t in rows if key and any(same(i, fault) for i in t.get(key) or []))
+        suspected = sum(
+            1 for t in rows
+            if key and not any(same(i, fault) for i in t.get(key) or [])
+            and any(same(i, fault) for i in (t.get("suspect_nodes") or []) +
+                    (t.get("suspect_links") or [])))
         blamed = sum(1 for t in rows
-                     if named_wrongly(t, "bad_nodes", fault if key == "bad_nodes" else None)
-                     or named_wrongly(t, "bad_links", fault if key == "bad_links" else None))
+                     if any(not same(i, fault) for i in (t.get("bad_nodes") or []) +
+                            (t.get("bad_links") or [])))
         warned = sum(1 for t in rows
-                     if named_wrongly(t, "suspect_nodes", None)
-                     or named_wrongly(t, "suspect_links", None))
+                     if any(not involves(i, fault_nodes)
+                            for i in (t.get("suspect_nodes") or []) +
+                            (t.get("suspect_links") or [])))
         rounds = [t.get("rounds") or 0 for t in rows]
         seconds = [t["seconds"] for t in rows]
         exits = {}
         for t in rows:
             exits[t["exit"]] = exits.get(t["exit"], 0) + 1
-        print(f"| {case} | {len(rows)} | {f'{detected}/{len(rows)}' if key else '-'} | "
-              f"{blamed}/{len(rows)} | {warned}/{len(rows)} | "
+        n = len(rows)
+        print(f"| {case} | {n} | {f'{detected}/{n}' if key else '-'} | "
+              f"{f'{suspected}/{n}' if key else '-'} | {blamed}/{n} | {warned}/{n} | "
               f"{statistics.median(rounds):.0f}, {max(rounds)} | "
               f"{statistics.median(seconds):.1f}, {max(seconds):.1f} | "
               f"{', '.join(f'{code}: {count}' for code, count in sorted(exits.items()))} |")
