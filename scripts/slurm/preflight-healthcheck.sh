@@ -34,26 +34,18 @@
 # could not run.
 set -u
 
-# slurmd starts Prolog and HealthCheckProgram with an environment it builds (SLURM_* variables),
-# not its own: settings come from the first file found of $PREFLIGHT_ENV_FILE, preflight.env
-# beside this script, /etc/default/preflight. KEY=VALUE lines for PREFLIGHT_*, SCONTROL and
-# SLURM_CONF (a slurm.conf elsewhere than where scontrol looks); a
-# variable already set wins.
-load_settings() {
-    local file key value
-    for file in "${PREFLIGHT_ENV_FILE:-}" "$(dirname "${BASH_SOURCE[0]}")/preflight.env" \
-        /etc/default/preflight; do
-        [[ -n $file && -r $file ]] || continue
-        while IFS='=' read -r key value; do
-            [[ $key =~ ^(PREFLIGHT_[A-Z0-9_]+|SCONTROL|SLURM_CONF)$ ]] || continue
-            value=${value%\"}
-            value=${value#\"}
-            [[ -n ${!key+set} ]] || export "$key=$value"
-        done <"$file"
-        return 0
-    done
-}
-load_settings
+# Settings from preflight.env or /etc/default/preflight (slurmd gives this script an environment
+# of its own): preflight-settings.sh, installed beside this script.
+here=.
+[[ ${BASH_SOURCE[0]} == */* ]] && here=${BASH_SOURCE[0]%/*}
+settings=$here/preflight-settings.sh
+if [[ ! -r $settings ]]; then
+    echo "preflight-healthcheck.sh: $settings is missing: install it beside this script" >&2
+    exit 1
+fi
+# shellcheck source-path=SCRIPTDIR source=preflight-settings.sh
+source "$settings"
+load_settings "$here"
 
 readonly TAG=preflight-healthcheck
 readonly REASON_PREFIX='preflight:'

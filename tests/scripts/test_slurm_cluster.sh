@@ -30,7 +30,7 @@ if [[ ${1:-} != --inside ]]; then
     mkdir -p "$DIR/reports" "$DIR/scripts"
     # The scripts as a site installs them: with a preflight.env beside them, since slurmd gives
     # them an environment of its own.
-    cp "$REPO"/scripts/slurm/preflight-{prolog,healthcheck}.sh "$DIR/scripts/"
+    cp "$REPO"/scripts/slurm/preflight-{prolog,healthcheck,settings}.sh "$DIR/scripts/"
     printf 'PREFLIGHT_BIN=%s\nPREFLIGHT_REPORT_DIR=%s\nSLURM_CONF=%s\n' "$BIN/preflight" "$DIR/reports" "$DIR/cluster/slurm.conf" \
         >"$DIR/scripts/preflight.env"
     # The whole run stays within CTest's limit, so the cluster is always taken down.
