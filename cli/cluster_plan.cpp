@@ -1,8 +1,12 @@
-// `preflight cluster`: reachability, the pair survey between nodes, an all-node all-reduce, and the
-// verdict that names bad nodes, bad links and unreachable hosts (cli/cluster_verdict.hpp).
+// `preflight cluster`: reachability, the pair survey between nodes (one preflight-p2p job that
+// measures, re-tests its suspects beside a control pair and judges), an all-node all-reduce, and
+// the verdict that names bad nodes, bad links, suspects and unreachable hosts: preflight-p2p's own,
+// taken from its report (cli/cluster_verdict.hpp).
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "cli/cluster_verdict.hpp"
 #include "cli/plan_run.hpp"
@@ -14,15 +18,6 @@ namespace preflight::cli {
 namespace {
 
 constexpr double kClusterStepTimeout_s = 300;
-// Acceptance blames a node or link (and fails the run) only when it delivers less than a
-// quarter of the cluster's level (latency: more than 1.75x). A broken NIC, cable or throttle is
-// many times off, while healthy links on busy hosts were seen spread over 4x (105-450 MB/s on
-// the virtual cluster), which makes a MAD-based band wider than the level itself; so the band is
-// the relative floor alone. Smaller deviations stay visible as preflight-p2p's own warnings.
-const p2p::OutlierPolicy kAcceptancePolicy{.mad_multiplier = 0.0,
-                                           .min_relative_deviation = 0.75,
-                                           .node_slow_fraction = 0.75,
-                                           .min_partners = 2};
 
 // Which hosts answer a trivial launch, tested in parallel batches, each within `timeout_s`.
 nlohmann::json check_reachability(const PlanRun& run, const std::vector<std::string>& hosts,
@@ -70,12 +65,27 @@ std::vector<std::string> without(const std::vector<std::string>& hosts,
   return kept;
 }
 
-nlohmann::json pairs_json(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& [a, b] : pairs) {
-    list.push_back({a, b});
-  }
-  return list;
+// The preflight-p2p arguments of the pair survey: the test, the provider (the user's, or "auto":
+// each rank picks its own node's, never the launch host's), the survey's settings, then the
+// user's own arguments verbatim.
+std::vector<std::string> survey_arguments(const ClusterOptions& options) {
+  std::vector<std::string> args{"--transport", "libfabric",
+                                "--provider",  options.provider.empty() ? "auto" : options.provider,
+                                "--test",      options.p2p_test,
+                                "--pattern",   "all-pairs",
+                                "--sizes",     options.p2p_sizes};
+  const auto add = [&](const char* flag, const auto& value) {
+    if (value) {
+      args.emplace_back(flag);
+      args.push_back(fmt::format("{}", *value));
+    }
+  };
+  add("--max-rounds", options.max_rounds);
+  add("--retest-rounds", options.retest_rounds);
+  add("--slow-fraction", options.slow_fraction);
+  add("--retest-partners", options.partners_per_suspect);
+  args.insert(args.end(), options.p2p_args.begin(), options.p2p_args.end());
+  return args;
 }
 
 }  // namespace
@@ -87,18 +97,20 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
         options.hosts.size()));
   }
   PlanRun run(general, 0);
-  const LocalHardware hardware = detect_local_hardware();
-  const std::string provider =
-      !options.provider.empty()
-          ? options.provider
-          : (hardware.efa_devices.empty() ? std::string("tcp") : std::string("efa"));
+  // FI_PROVIDER only when the user named a provider. Otherwise every rank chooses on its own
+  // node, so an FI_PROVIDER of the launch host (a head node's own, often tcp) is taken out of the
+  // launcher's environment: srun and a local mpirun would hand it to every rank, which would then
+  // refuse it. A compute node's own FI_PROVIDER still reaches its rank and is honoured there.
+  EnvironmentOverrides provider_env;
+  const char* launch_host_provider = std::getenv("FI_PROVIDER");  // NOLINT(concurrency-mt-unsafe)
+  if (!options.provider.empty()) {
+    provider_env["FI_PROVIDER"] = options.provider;
+  } else {
+    provider_env["FI_PROVIDER"] = std::nullopt;
+  }
   const auto p2p_step = [&](const std::string& name, const std::vector<std::string>& hosts) {
-    std::vector<std::string> args{"--transport", "libfabric",      "--provider", provider,
-                                  "--test",      options.p2p_test, "--pattern",  "all-pairs",
-                                  "--sizes",     options.p2p_sizes};
-    args.insert(args.end(), options.p2p_args.begin(), options.p2p_args.end());
-    return run.tool_step(name, "preflight-p2p", args, kClusterStepTimeout_s, per_node_launch(hosts),
-                         {{"FI_PROVIDER", provider}});
+    return run.tool_step(name, "preflight-p2p", survey_arguments(options), kClusterStepTimeout_s,
+                         per_node_launch(hosts), provider_env);
   };
   constexpr std::size_t kPlannedSteps = 3;
 
@@ -135,7 +147,7 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
     }
   }
 
-  // Pass 1: every pair of nodes, one launch.
+  // The survey: every pair of nodes, the re-tests and the verdict, in one launch.
   StepSpec first_step = p2p_step("p2p-all-pairs", reachable);
   if (reachable.size() < 2 && first_step.skip_reason.empty()) {
     first_step.skip_reason = fmt::format("{} of {} hosts reachable: no pair to test",
@@ -143,78 +155,50 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
   }
   const std::size_t first_index = run.outcomes().size();
   const StepOutcome& first = run.run(std::move(first_step), kPlannedSteps);
-  std::vector<HostPairMeasurement> measurements = pairs_from_p2p_report(first.report_json);
+  std::optional<ClusterVerdict> verdict =
+      verdict_from_p2p_report(first.report_json, "p2p-all-pairs");
+  std::string not_judged = verdict ? std::string()
+                                   : fmt::format("step p2p-all-pairs ended {} without a verdict",
+                                                 to_string(first.status));
   const bool first_broke = first.status == Status::error || first.status == Status::timeout;
-  const auto every_pair_measured = [&] {
-    for (std::size_t a = 0; a < reachable.size(); ++a) {
-      for (std::size_t b = a + 1; b < reachable.size(); ++b) {
-        const bool measured = std::any_of(
-            measurements.begin(), measurements.end(), [&](const HostPairMeasurement& m) {
-              return (m.host_a == reachable[a] && m.host_b == reachable[b]) ||
-                     (m.host_a == reachable[b] && m.host_b == reachable[a]);
-            });
-        if (!measured) {
-          return false;
-        }
-      }
-    }
-    return true;
-  };
   if (first_broke && !run.runner().interrupted()) {
     // The job could not run across every host (one died or was cut off since the reachability
-    // check, perhaps after some of its pairs were measured): find which hosts do not answer, then
-    // measure the others where the first pass did not get to them, so one dead node costs its own
-    // verdict, not everyone's.
+    // check): find which hosts do not answer, then survey the others again, so one dead node costs
+    // its own verdict, not everyone's.
     std::vector<std::string> lost;
     reachability["after_first_pass"] =
         check_reachability(run, reachable, options.reach_timeout_s, lost);
     if (!lost.empty()) {
       unreachable.insert(unreachable.end(), lost.begin(), lost.end());
       reachable = without(reachable, lost);
-      const bool measure_again = reachable.size() >= 2 && !every_pair_measured();
+      const bool survey_again = reachable.size() >= 2;
       run.supersede(first_index,
-                    fmt::format("{} stopped answering during the step and {} named unreachable; "
-                                "the pairs between the others are kept{}",
+                    fmt::format("{} stopped answering during the step and {} named unreachable{}",
                                 join(lost, ", "), lost.size() == 1 ? "is" : "are",
-                                measure_again ? " and the missing ones measured again" : ""));
-      if (measure_again) {
+                                survey_again ? "; the others were surveyed again" : ""));
+      if (survey_again) {
         const auto& retry = run.run(p2p_step("p2p-all-pairs-reachable", reachable), kPlannedSteps);
-        const auto more = pairs_from_p2p_report(retry.report_json);
-        measurements.insert(measurements.end(), more.begin(), more.end());
+        verdict = verdict_from_p2p_report(retry.report_json, "p2p-all-pairs-reachable");
+        not_judged = verdict
+                         ? std::string()
+                         : fmt::format("step p2p-all-pairs-reachable ended {} without a verdict",
+                                       to_string(retry.status));
+      } else {
+        not_judged = fmt::format("{} of {} hosts reachable: no pair to test", reachable.size(),
+                                 options.hosts.size());
       }
     }
   }
 
   if (options.collective && reachable.size() >= 2) {
-    run.run(
-        run.tool_step("allreduce-all-nodes", "preflight-allreduce",
-                      {"--sizes", options.collective_sizes, "--check", "1"}, kClusterStepTimeout_s,
-                      per_node_launch(reachable), {{"FI_PROVIDER", provider}}),
-        kPlannedSteps);
+    run.run(run.tool_step("allreduce-all-nodes", "preflight-allreduce",
+                          {"--sizes", options.collective_sizes, "--check", "1"},
+                          kClusterStepTimeout_s, per_node_launch(reachable), provider_env),
+            kPlannedSteps);
   }
 
-  // Pass 2: the suspects of pass 1 against known-good partners.
-  const ClusterVerdict first_verdict = judge_cluster(reachable, measurements, kAcceptancePolicy);
-  auto second_hosts = second_pass_hosts(first_verdict, reachable, options.partners_per_suspect);
-  std::string second_pass_note;
-  if (first_verdict.suspects.empty()) {
-    second_pass_note = "no suspects after the first pass";
-  } else if (second_hosts.empty()) {
-    second_pass_note = "no known-good partner to re-test the suspects against";
-  } else if (std::is_permutation(second_hosts.begin(), second_hosts.end(), reachable.begin(),
-                                 reachable.end())) {
-    // All pairs of these very hosts were just measured (and preflight-p2p re-tests its suspects
-    // within the run): a second launch would repeat the first.
-    second_pass_note = "the first pass already paired every suspect with every known-good host";
-    second_hosts.clear();
-  }
-  if (!second_hosts.empty()) {
-    const auto& second = run.run(p2p_step("p2p-second-pass", second_hosts), kPlannedSteps);
-    const auto more = pairs_from_p2p_report(second.report_json);
-    measurements.insert(measurements.end(), more.begin(), more.end());
-  }
-  const ClusterVerdict verdict = judge_cluster(reachable, measurements, kAcceptancePolicy);
-
+  ClusterVerdict final_verdict = verdict.value_or(ClusterVerdict{});
+  final_verdict.unreachable = unreachable;
   auto suite = run.suite("cluster");
   for (const auto& host : unreachable) {
     suite.checks.push_back(reports::make_check(
@@ -224,66 +208,29 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
                                     to_string(run.launcher()), options.reach_timeout_s)),
         {{"host", host}}));
   }
-  const auto display = [&](double value) {
-    return verdict.metric == "latency_s" ? fmt::format("{:.1f} us", value * 1e6)
-                                         : fmt::format("{:.2f} GB/s", value / 1e9);
-  };
-  for (const auto& node : verdict.bad_nodes) {
-    const auto& evidence = verdict.evidence["nodes"][node];
+  // A verdict over fewer nodes than the hosts that answered is no verdict on the others: the
+  // survey never passes for a cluster it did not see whole.
+  if (verdict && verdict->nodes.size() < reachable.size()) {
     suite.checks.push_back(reports::make_check(
-        "P2P_NODE_OUTLIER", Status::fail,
-        finding_message(
-            "P2P_NODE_OUTLIER", node,
-            fmt::format("typical {} vs cluster {}", display(evidence.value("typical", 0.0)),
-                        display(verdict.reference))),
-        {{"host", node}, {"metric", verdict.metric}, {"detail", evidence}}));
-  }
-  for (const auto& [a, b] : verdict.bad_links) {
-    const auto& evidence = verdict.evidence["links"][a + "<->" + b];
-    suite.checks.push_back(reports::make_check(
-        "P2P_LINK_OUTLIER", Status::fail,
-        finding_message("P2P_LINK_OUTLIER", a, b,
-                        fmt::format("{} vs cluster {}", display(evidence.value("value", 0.0)),
-                                    display(verdict.reference))),
-        {{"hosts", {a, b}}, {"metric", verdict.metric}, {"detail", evidence}}));
-  }
-  for (const auto& [a, b] : verdict.suspect_pairs) {
-    suite.checks.push_back(reports::make_check(
-        "CLUSTER_LINK_SUSPECT", Status::warn,
-        finding_message("CLUSTER_LINK_SUSPECT", a, b, "too few partners to tell node from link"),
-        {{"hosts", {a, b}}}));
-  }
-  if (verdict.pairs_measured > 0 && verdict.bad_nodes.empty() && verdict.bad_links.empty() &&
-      verdict.suspect_pairs.empty()) {
-    suite.checks.push_back(reports::make_check(
-        "CLUSTER_PAIRS_HEALTHY", Status::pass,
-        finding_message("CLUSTER_PAIRS_HEALTHY", verdict.pairs_measured,
-                        fmt::format("{} around {}", verdict.metric, display(verdict.reference))),
-        {{"metric", verdict.metric}, {"reference", verdict.reference}}));
+        "LAUNCH_WORLD_MISMATCH", Status::error,
+        finding_message("LAUNCH_WORLD_MISMATCH",
+                        fmt::format("the pair survey measured {} node(s) ({}) of the {} reachable "
+                                    "hosts ({}): the launch did not place one rank on every host",
+                                    verdict->nodes.size(), join(verdict->nodes, ", "),
+                                    reachable.size(), join(reachable, ", "))),
+        {{"nodes_measured", verdict->nodes}, {"hosts", reachable}}));
   }
   suite.run.nodes = static_cast<int>(options.hosts.size());
-  suite.details["cluster"] = {
-      {"hosts", options.hosts},
-      {"hosts_source", options.hosts_source},
-      {"provider", provider},
-      {"metric", verdict.metric},
-      {"reference", verdict.reference},
-      {"pairs_measured", verdict.pairs_measured},
-      {"unreachable", unreachable},
-      {"bad_nodes", verdict.bad_nodes},
-      {"bad_links", pairs_json(verdict.bad_links)},
-      {"suspect_pairs", pairs_json(verdict.suspect_pairs)},
-      {"suspects", verdict.suspects},
-      {"known_good", verdict.known_good},
-      {"first_pass",
-       {{"hosts", reachable},
-        {"bad_nodes", first_verdict.bad_nodes},
-        {"bad_links", pairs_json(first_verdict.bad_links)}}},
-      {"second_pass_hosts", second_hosts},
-      {"second_pass_note", second_pass_note},
-      {"reachability", reachability},
-      {"evidence", verdict.evidence},
-  };
+  nlohmann::json cluster = cluster_details(final_verdict, not_judged);
+  cluster["hosts"] = options.hosts;
+  cluster["hosts_source"] = options.hosts_source;
+  cluster["provider"] = options.provider.empty() ? "auto" : options.provider;
+  if (options.provider.empty() && launch_host_provider != nullptr) {
+    cluster["launch_host_fi_provider"] = fmt::format(
+        "{} (not passed on: each rank chose its node's own provider)", launch_host_provider);
+  }
+  cluster["reachability"] = reachability;
+  suite.details["cluster"] = cluster;
   reports::finish_report(suite, general.common.warn_as_fail, general.common.deterministic);
   return suite;
 }

@@ -1,53 +1,37 @@
-// The cluster plan's verdict: link measurements between named hosts (read from preflight-p2p
-// all-pairs reports) judged by p2p's outlier method (p2p/outliers.hpp), so a bad node (slow with
-// every partner) is told from a bad link (slow with one partner). Plain functions of (hosts,
-// measurements), tested without a network.
+// The cluster plan's verdict. The judgement of nodes and links is preflight-p2p's own (the survey
+// and its confirmation rounds run inside the one all-pairs job, p2p/judgement.hpp): the plan takes
+// the verdict from that step's report as it is, adds the hosts the launcher could not reach, and
+// writes details.cluster and the summary line from it, so the pair step's findings, the summary,
+// details.cluster and the exit code cannot disagree.
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
-
-#include "p2p/outliers.hpp"
 
 namespace preflight::cli {
 
-struct HostPairMeasurement {
-  std::string host_a;
-  std::string host_b;
-  std::string metric;  // "bandwidth_Bps" (higher is better) or "latency_s" (lower is better)
-  double value = 0;
-};
-
-// The pair measurements in a preflight-p2p report: result rows whose labels name both ends
-// (src/dst, src_host/dst_host, host_a/host_b, node_a/node_b; host names, or rank numbers mapped
-// through details.hosts or run.hosts), and details.matrix {hosts, <metric>: [[...]]}. For each pair
-// and metric the largest message size counts (bandwidth), or the smallest (latency).
-[[nodiscard]] std::vector<HostPairMeasurement> pairs_from_p2p_report(const nlohmann::json& report);
-
 struct ClusterVerdict {
-  std::string metric;  // the metric judged
-  double reference = 0;
-  std::vector<std::string> bad_nodes;
-  std::vector<std::pair<std::string, std::string>> bad_links;
-  // Slow pairs whose cause cannot be told (a node with fewer partners than the policy needs).
-  std::vector<std::pair<std::string, std::string>> suspect_pairs;
-  std::vector<std::string> suspects;    // bad nodes and ends of bad links
-  std::vector<std::string> known_good;  // measured, not suspect
-  std::size_t pairs_measured = 0;
-  nlohmann::json evidence = nlohmann::json::object();  // per bad node/link values vs reference
+  bool judged = false;
+  std::string judged_by;           // the step whose report holds the verdict
+  std::vector<std::string> nodes;  // the nodes the survey measured (the ranks' names)
+  nlohmann::json verdict = nlohmann::json::object();  // p2p::judgement_json()
+  std::vector<std::string> unreachable;
+  int rounds = 0;
+  int retest_rounds = 0;
+  std::size_t measurements = 0;
 };
 
-// Judges `measurements` among `hosts` (bandwidth when there is any, else latency). Hosts without
-// any measurement are neither suspect nor known good.
-[[nodiscard]] ClusterVerdict judge_cluster(const std::vector<std::string>& hosts,
-                                           const std::vector<HostPairMeasurement>& measurements,
-                                           const p2p::OutlierPolicy& policy = {});
+// The verdict of a preflight-p2p all-pairs/ring report (details.survey), or nullopt when the
+// report holds none (the step broke before judging, or the report is of another shape).
+[[nodiscard]] std::optional<ClusterVerdict> verdict_from_p2p_report(const nlohmann::json& report,
+                                                                    const std::string& step);
 
-// Up to `count` known-good partners, in host order, for a second pass of the suspects.
-[[nodiscard]] std::vector<std::string> second_pass_hosts(const ClusterVerdict& verdict,
-                                                         const std::vector<std::string>& hosts,
-                                                         std::size_t partners_per_suspect);
+// details.cluster: the verdict's lists (bad_nodes, bad_links, suspect_nodes, suspect_links,
+// suspects, known_good), unreachable, settled, the evidence and the summary line ("bad nodes:
+// vc3; bad links: none; unreachable: none; suspects: none", or "not judged: <why>").
+[[nodiscard]] nlohmann::json cluster_details(const ClusterVerdict& verdict,
+                                             const std::string& not_judged_reason);
 
 }  // namespace preflight::cli

@@ -1,10 +1,13 @@
 #include "cli/launcher.hpp"
 
 #include <fmt/format.h>
+#include <stdlib.h>  // mkdtemp
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "common/error.hpp"
 #include "common/spawn.hpp"
@@ -74,6 +77,21 @@ std::vector<std::string> launch_argv(LauncherKind kind, const LaunchSpec& spec,
       argv.emplace_back("-x");
       argv.push_back(name);
     }
+    const bool keepalive_set =
+        std::any_of(spec.extra_args.begin(), spec.extra_args.end(),
+                    [](const std::string& arg) {
+                      return arg.find("oob_tcp_keepalive") != std::string::npos;
+                    }) ||
+        std::getenv("OMPI_MCA_oob_tcp_keepalive_time") != nullptr;  // NOLINT(concurrency-mt-unsafe)
+    if (!spec.hosts.empty() && !keepalive_set) {
+      for (const auto& [name, value] : {std::pair{"oob_tcp_keepalive_time", kKeepaliveIdle_s},
+                                        std::pair{"oob_tcp_keepalive_intvl", kKeepaliveInterval_s},
+                                        std::pair{"oob_tcp_keepalive_probes", kKeepaliveProbes}}) {
+        argv.emplace_back("--mca");
+        argv.emplace_back(name);
+        argv.push_back(std::to_string(value));
+      }
+    }
   } else {
     argv.emplace_back("srun");
     argv.push_back(fmt::format("--ntasks={}", spec.ranks));
@@ -88,12 +106,59 @@ std::vector<std::string> launch_argv(LauncherKind kind, const LaunchSpec& spec,
     if (spec.oversubscribe) {
       argv.emplace_back("--overcommit");
     }
+    if (!spec.srun_mpi.empty()) {
+      argv.push_back("--mpi=" + spec.srun_mpi);
+    }
     // A rank that dies takes the step down at once instead of leaving its peers blocked.
     argv.emplace_back("--kill-on-bad-exit=1");
   }
   argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
+}
+
+std::string choose_srun_mpi(const std::string& requested,
+                            const std::optional<std::string>& mpi_default) {
+  if (!requested.empty()) {
+    return requested;
+  }
+  return mpi_default && *mpi_default == "none" ? std::string("pmix") : std::string();
+}
+
+std::optional<std::string> scontrol_config_value(std::string_view output, std::string_view key) {
+  for (const auto line : split_lines(output)) {
+    const auto equals = line.find('=');
+    if (equals == std::string_view::npos || trim(line.substr(0, equals)) != key) {
+      continue;
+    }
+    return std::string(trim(line.substr(equals + 1)));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> slurm_mpi_default() {
+  if (find_executable("scontrol").empty()) {
+    return std::nullopt;
+  }
+  char directory_template[] = "/tmp/preflight-scontrol.XXXXXX";
+  if (::mkdtemp(directory_template) == nullptr) {
+    return std::nullopt;
+  }
+  const std::filesystem::path directory(directory_template);
+  const auto output = directory / "config";
+  ProcessOptions quiet;
+  quiet.stderr_path = "/dev/null";
+  const ProcessResult result = run_process({"scontrol", "show", "config"}, {}, 15, output, quiet);
+  std::string text;
+  if (std::ifstream input(output); input) {
+    text.assign(std::istreambuf_iterator<char>(input), {});
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(directory, ignored);
+  if (!result.started || result.timed_out || result.exit_code != 0) {
+    return std::nullopt;
+  }
+  return scontrol_config_value(text, "MpiDefault");
 }
 
 bool is_valid_host_name(std::string_view host) {

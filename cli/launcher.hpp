@@ -38,11 +38,34 @@ struct LaunchSpec {
   std::vector<std::string> forward_env;
   // Verbatim launcher flags (e.g. the virtual cluster's --mca settings).
   std::vector<std::string> extra_args;
+  // srun: the process-management interface to give the ranks (--mpi=VALUE); empty: srun's own
+  // default (slurm.conf MpiDefault).
+  std::string srun_mpi;
 };
 
-// The full argument vector: launcher, its flags, then `command`.
+// mpirun across hosts: Open MPI notices a host that stopped answering only through TCP keepalive
+// on its daemon connections, 300 + 9 x 20 s after they fell silent by default, and until then
+// waits for it even after every other rank ended. These settings make it notice within about
+// 11 s, so a job that lost a host ends (the launch also carries them unless the launcher
+// arguments or OMPI_MCA_oob_tcp_keepalive_time already set them).
+inline constexpr int kKeepaliveIdle_s = 5;
+inline constexpr int kKeepaliveInterval_s = 2;
+inline constexpr int kKeepaliveProbes = 3;
+
+// The full argument vector: launcher, its flags, then `command`. mpirun with hosts also gets the
+// keepalive settings above.
 [[nodiscard]] std::vector<std::string> launch_argv(LauncherKind kind, const LaunchSpec& spec,
                                                    const std::vector<std::string>& command);
+
+// The `--mpi=` value srun should get: the one asked for, else "pmix" when the site's MpiDefault is
+// "none" (srun would give MPI nothing to form a world with), else "" (the site's default).
+[[nodiscard]] std::string choose_srun_mpi(const std::string& requested,
+                                          const std::optional<std::string>& mpi_default);
+// MpiDefault from `scontrol show config` (spawned, no shell); nullopt when scontrol cannot say.
+[[nodiscard]] std::optional<std::string> slurm_mpi_default();
+// The value of `key` in `scontrol show config` output ("MpiDefault              = none").
+[[nodiscard]] std::optional<std::string> scontrol_config_value(std::string_view output,
+                                                               std::string_view key);
 
 // Host names from an Open MPI hostfile ("host slots=N", comments, blank lines) in file order,
 // duplicates dropped. Throws UsageError naming the file and line for an unreadable file or a bad

@@ -133,6 +133,15 @@ int run_main(int argc, char** argv) {
       ->check(CLI::IsMember({"mpirun", "srun"}));
   app.add_option("--launcher-args", launcher_args,
                  "Extra launcher flags, split on whitespace (no shell quoting)");
+  std::string srun_mpi;
+  app.add_option("--srun-mpi", srun_mpi,
+                 "srun --mpi=VALUE for the ranks' process-management interface (pmix, pmi2, ...; "
+                 "default: the site's MpiDefault, or pmix where MpiDefault=none)");
+  std::vector<std::string> launcher_arg;
+  app.add_option("--launcher-arg", launcher_arg,
+                 "One extra launcher argument, passed as it is; repeat it "
+                 "(--launcher-arg=--mca --launcher-arg=btl_tcp_if_include --launcher-arg=eth0)")
+      ->allow_extra_args(false);
   app.add_option("--budget", general.budget_s, "Seconds for the whole plan (node: 60, --quick: 10)")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--step-timeout", general.step_timeout_s, "Seconds per step (0: the plan's)")
@@ -158,21 +167,44 @@ int run_main(int argc, char** argv) {
   std::string hosts;
   std::string hostfile;
   std::string p2p_args;
+  std::vector<std::string> p2p_arg;
   auto* cluster_command =
       app.add_subcommand("cluster", "Pair tests and a collective across nodes: bad node or link");
   cluster_command->add_option("--hosts", hosts, "Comma-separated host names");
   cluster_command->add_option("--hostfile", hostfile, "Open MPI hostfile");
   cluster_command->add_option("--provider", cluster.provider,
-                              "libfabric provider of the pair tests (default efa, or tcp "
-                              "without EFA)");
+                              "libfabric provider of the pair tests (default auto: each rank "
+                              "uses efa where its node has EFA devices; tcp only when asked)");
   cluster_command->add_option("--p2p-test", cluster.p2p_test, "latency, bw or bibw")
       ->check(CLI::IsMember({"latency", "bw", "bibw"}));
   cluster_command->add_option("--p2p-sizes", cluster.p2p_sizes, "Sizes of the pair tests");
+  cluster_command
+      ->add_option("--p2p-arg", p2p_arg,
+                   "One extra preflight-p2p argument, passed as it is; repeat it "
+                   "(--p2p-arg=--window --p2p-arg=16)")
+      ->allow_extra_args(false);
   cluster_command->add_option("--p2p-args", p2p_args,
-                              "Extra preflight-p2p arguments, split on whitespace");
+                              "Extra preflight-p2p arguments, split on whitespace (no quoting: "
+                              "prefer --p2p-arg)");
+  cluster_command
+      ->add_option("--max-rounds", cluster.max_rounds,
+                   "Every pair while nodes - 1 <= this, else the ring plus random matchings "
+                   "(default 32)")
+      ->check(CLI::Range(1, 100000));
+  cluster_command
+      ->add_option("--retest-rounds", cluster.retest_rounds,
+                   "Rounds that re-test suspects (beside a control pair) before blame (default "
+                   "14)")
+      ->check(CLI::Range(0, 1000));
+  cluster_command
+      ->add_option("--slow-fraction", cluster.slow_fraction,
+                   "A link is slow below (1 - this) of the cluster's reference (default 0.3: a "
+                   "node or link at half rate is found, healthy noise is not)")
+      ->check(CLI::Range(0.01, 0.99));
   cluster_command
       ->add_option("--partners", cluster.partners_per_suspect,
-                   "Known-good partners per suspect in the second pass")
+                   "Known-good partners a suspect node must be slow with in re-tests (at least; "
+                   "more on a noisy cluster; default 2)")
       ->check(CLI::Range(1, 64));
   cluster_command
       ->add_option("--reach-timeout", cluster.reach_timeout_s,
@@ -213,6 +245,13 @@ int run_main(int argc, char** argv) {
   for (const auto word : preflight::split_whitespace(launcher_args)) {
     general.launcher_args.emplace_back(word);
   }
+  general.launcher_args.insert(general.launcher_args.end(), launcher_arg.begin(),
+                               launcher_arg.end());
+  if (cli::choose_launcher(general.launcher, cli::current_launcher_environment()) ==
+      cli::LauncherKind::srun) {
+    general.srun_mpi = cli::choose_srun_mpi(
+        srun_mpi, srun_mpi.empty() ? cli::slurm_mpi_default() : std::optional<std::string>());
+  }
   general.baseline_dirs = baseline_dirs;
   if (general.baseline_dirs.empty()) {
     general.baseline_dirs = {std::string(PREFLIGHT_DATA_INSTALL_DIR) + "/baselines",
@@ -231,6 +270,7 @@ int run_main(int argc, char** argv) {
     for (const auto word : preflight::split_whitespace(p2p_args)) {
       cluster.p2p_args.emplace_back(word);
     }
+    cluster.p2p_args.insert(cluster.p2p_args.end(), p2p_arg.begin(), p2p_arg.end());
     cluster.collective = !no_collective;
     suite = cli::run_cluster_plan(general, cluster);
   } else {

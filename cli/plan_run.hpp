@@ -88,9 +88,15 @@ class PlanRun {
     }
     LaunchSpec spec = *launch;
     spec.allow_run_as_root = running_as_root();
+    spec.srun_mpi = general_.srun_mpi;
     spec.extra_args.insert(spec.extra_args.begin(), general_.launcher_args.begin(),
                            general_.launcher_args.end());
-    for (const auto& [variable, value] : env) {
+    // The world asked for, so every rank can check the one MPI formed (common/launch_world.hpp).
+    step.env["PREFLIGHT_EXPECT_RANKS"] = std::to_string(spec.ranks);
+    if (spec.one_rank_per_node && !spec.hosts.empty()) {
+      step.env["PREFLIGHT_EXPECT_NODES"] = std::to_string(spec.hosts.size());
+    }
+    for (const auto& [variable, value] : step.env) {
       if (value) {
         spec.forward_env.push_back(variable);
       }

@@ -24,8 +24,9 @@ struct GeneralOptions {
   std::filesystem::path bin_dir;  // where the step binaries are (default: next to preflight)
   std::optional<LauncherKind> launcher;
   std::vector<std::string> launcher_args;  // verbatim, split on whitespace from --launcher-args
-  double budget_s = 0;                     // whole plan; 0: the plan's default
-  double step_timeout_s = 0;               // per step; 0: the plan's default
+  std::string srun_mpi;  // srun --mpi=VALUE (resolved by main: --srun-mpi, MpiDefault=none: pmix)
+  double budget_s = 0;   // whole plan; 0: the plan's default
+  double step_timeout_s = 0;       // per step; 0: the plan's default
   bool keep_work_dir = false;      // keep the step reports and logs (path in details.work_dir)
   bool show_progress = false;      // stderr is a terminal and not --quiet
   bool report_via_stdout = false;  // launched steps print their report (`--json -`)
@@ -46,11 +47,16 @@ struct NodeOptions {
 struct ClusterOptions {
   std::vector<std::string> hosts;  // resolved by main: --hosts, --hostfile, Slurm, MPI operator
   std::string hosts_source;        // where the list came from, for the report
-  std::string provider;            // libfabric provider for the pair tests (default efa|tcp)
+  // libfabric provider of the pair tests; empty: "auto", each rank choosing on its own node.
+  std::string provider;
   std::string p2p_test = "bw";
   std::string p2p_sizes = "1M";
-  std::vector<std::string> p2p_args;  // extra preflight-p2p arguments
-  std::size_t partners_per_suspect = 3;
+  std::vector<std::string> p2p_args;  // extra preflight-p2p arguments, each one argument
+  // The survey (preflight-p2p's own defaults when not given).
+  std::optional<int> max_rounds;            // all pairs while nodes - 1 <= this
+  std::optional<int> retest_rounds;         // confirm-before-blame budget
+  std::optional<double> slow_fraction;      // slow: below (1 - this) x the reference
+  std::optional<int> partners_per_suspect;  // known-good partners a suspect node is slow with
   double reach_timeout_s = 20;
   bool collective = true;
   std::string collective_sizes = "8:64M:x8";

@@ -617,18 +617,9 @@ std::string render_suite_text(const reports::Report& suite) {
                         step.value("duration_s", 0.0), tail);
   }
   if (suite.details.contains("cluster")) {
-    const auto& cluster = suite.details.at("cluster");
-    const auto list = [&](const char* key) {
-      std::vector<std::string> names;
-      for (const auto& item : cluster.value(key, nlohmann::json::array())) {
-        names.push_back(item.is_array()
-                            ? item.at(0).get<std::string>() + "<->" + item.at(1).get<std::string>()
-                            : item.get<std::string>());
-      }
-      return names.empty() ? std::string("none") : join(names, ", ");
-    };
-    text << fmt::format("cluster: bad nodes: {}; bad links: {}; unreachable: {}\n",
-                        list("bad_nodes"), list("bad_links"), list("unreachable"));
+    // The cluster plan's one summary of its verdict (cli/cluster_verdict.hpp).
+    text << "cluster: " << suite.details.at("cluster").value("summary", std::string("no verdict"))
+         << "\n";
   }
   text << baseline_and_trend_text(suite);
   text << render_checks_text(suite);

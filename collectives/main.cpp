@@ -19,6 +19,7 @@
 #include "common/cuda.hpp"
 #include "common/error.hpp"
 #include "common/gpu_libraries.hpp"
+#include "common/launch_world.hpp"
 #include "common/termination_watch.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/report_io.hpp"
@@ -110,8 +111,12 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
                  std::string(collective_info(kind).tool).c_str());
   }
 
+  // The world asked for (common/launch_world.hpp): a launch that cannot form it measures nothing.
+  const LaunchRequest launch_request = read_launch_request();
+  std::string launch_problem;
 #if PREFLIGHT_HAVE_MPI
-  const bool launched = launched_as_mpi_rank();
+  launch_problem = launch_problem_before_init(launch_request, mpi_pmi_needs()).value_or("");
+  const bool launched = launched_as_mpi_rank() && launch_problem.empty();
   std::optional<MpiSession> session;
   if (launched) {
     // SIGTERM is taken by the runner's termination watch (partial report naming the lost rank,
@@ -124,6 +129,9 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
     session.emplace(&argc, &argv, MPI_THREAD_SINGLE);
   }
   std::unique_ptr<Bootstrap> world = launched ? make_mpi_bootstrap() : make_single_bootstrap();
+  if (launched) {
+    launch_problem = check_launched_world(*world, launch_request).value_or("");
+  }
   std::optional<MpiMaxReducer> reducer;
   int local_rank = 0;
   if (launched) {
@@ -132,7 +140,7 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
     check_mpi(MPI_Comm_rank(node.get(), &local_rank), "MPI_Comm_rank", "node-local comm");
   }
 #else
-  if (current_process_identity().rank >= 0) {
+  if (launched_as_rank(launch_request)) {
     throw FeatureUnavailable("launching by mpirun/srun (MPI bootstrap)", "PREFLIGHT_WITH_MPI");
   }
   const bool launched = false;
@@ -143,12 +151,18 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   RunEnvironment environment(*world);
   environment.local_rank = local_rank;
   environment.watch_termination = launched;
+  environment.launch_problem = launch_problem;
   environment.environment = environ;
   environment.faults = faults;
   environment.nccl_log_file = decision.choice == BackendChoice::nccl ? nccl_log_file : "";
   environment.backend_name = std::string(to_string(decision.choice));
   environment.backend_selection = decision.selection;
 #if PREFLIGHT_HAVE_MPI
+  if (launched) {
+    // After a timeout the rank that wrote the report ends the whole job, a stopped rank included,
+    // so the launcher exits too (MPI_Abort: mpirun kills every rank; srun's PMIx the step).
+    environment.abort_job = [](int code) { MPI_Abort(MPI_COMM_WORLD, code); };
+  }
   if (reducer) {
     environment.max_over_ranks = [&reducer](std::span<double> values) { (*reducer)(values); };
     environment.versions["mpi"] = mpi_library_version();
@@ -194,7 +208,9 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
       return std::make_unique<LocalBackend>("mpi");
     };
   }
-  const bool rank0 = world->rank() == 0;
+  // A launch without PMI leaves N worlds of one: only the launcher's rank 0 speaks for the job.
+  const bool rank0 =
+      world->rank() == 0 && (launch_problem.empty() || reports_for_the_launch(launch_request));
   if (rank0 && !options.common.quiet && ::isatty(STDERR_FILENO) == 1) {
     environment.on_progress = print_progress;
   }

@@ -23,6 +23,8 @@
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/findings.hpp"
+#include "common/job_end.hpp"
+#include "common/progress_channel.hpp"
 #include "common/sampler.hpp"
 #include "common/size_spec.hpp"
 #include "common/stats.hpp"
@@ -43,10 +45,14 @@ using reports::ResultRow;
 
 namespace {
 
-// Ranks other than 0 wait this long after their watchdog fires before exiting, so that rank 0
-// (whose watchdog fired at about the same time) writes the partial report before the launcher
-// tears the job down.
+// Ranks other than 0, ended by the launcher (SIGTERM: a rank died), wait this long before
+// exiting, so that rank 0 (ended the same way) writes its partial report first.
 constexpr double kNonWriterExitGrace_s = 1.5;
+// How long the rank that writes waits for the progress channel to tell a rank that just went quiet
+// from a slow one: past the channel's silence limit, so that a rank whose host was cut off is
+// known as such before the job ends (mpirun, told of an exit, would wait for the cut-off host's
+// daemon). The other ranks wait for the writer to end the job (common/job_end.hpp).
+constexpr double kSettle_s = 3.5;
 // How often (in iterations) the wall-clock cap of one size is checked.
 constexpr std::size_t kWallCheckInterval = 64;
 // NCCL logs larger than this are judged on their first part only.
@@ -73,30 +79,58 @@ class ReportKeeper {
 // timeout check says where inside the size the run stalled.
 class PhaseDeadline {
  public:
-  PhaseDeadline(Watchdog& watchdog, double timeout_s)
-      : watchdog_(watchdog), timeout_s_(timeout_s) {}
+  PhaseDeadline(Watchdog& watchdog, double timeout_s, const std::atomic<ProgressChannel*>& progress)
+      : watchdog_(watchdog), timeout_s_(timeout_s), progress_(progress) {}
 
-  void begin(std::string phase) {
+  void begin(std::string phase, std::int64_t step = -1) {
     phase_ = std::move(phase);
+    step_ = step;
     clock_.restart();
     if (timeout_s_ > 0) {
       watchdog_.arm(phase_, timeout_s_);
     }
+    report(phase_);
   }
   void step(std::string_view what) {
+    const std::string phase = fmt::format("{}: {}", phase_, what);
     if (timeout_s_ > 0) {
       const double remaining_s = std::max(timeout_s_ - clock_.elapsed_s(), 1e-3);
-      watchdog_.arm(fmt::format("{}: {}", phase_, what), remaining_s);
+      watchdog_.arm(phase, remaining_s);
     }
+    report(phase);
   }
   void end() { watchdog_.disarm(); }
 
  private:
+  // Where this rank is, for rank 0's view of the job (the progress channel).
+  void report(const std::string& phase) const {
+    if (ProgressChannel* channel = progress_.load()) {
+      channel->set_phase(phase, step_);
+    }
+  }
+
   Watchdog& watchdog_;
   double timeout_s_;
+  const std::atomic<ProgressChannel*>& progress_;
   std::string phase_;
+  std::int64_t step_ = -1;
   Stopwatch clock_;
 };
+
+// The ranks to name when the run stalls or a peer is lost: from the progress channel (every
+// host) on the rank that has its view, else this host's ranks from /proc.
+nlohmann::json stalled_ranks(const std::atomic<ProgressChannel*>& progress,
+                             const nlohmann::json& local_ranks_not_running, bool deterministic) {
+  if (const ProgressChannel* channel = progress.load()) {
+    // A rank that went quiet a moment ago is told apart (stopped, cut off) before it is named.
+    channel->settle(kSettle_s);
+    const std::vector<RankProgress> ranks = channel->snapshot();
+    if (!ranks.empty()) {
+      return to_json(ranks_not_progressing(ranks), deterministic);
+    }
+  }
+  return local_ranks_not_running;
+}
 
 struct RankInfo {
   std::string host;
@@ -158,17 +192,23 @@ class RankDirectory {
   std::vector<RankInfo> ranks_;
 };
 
-// "rank 2 (ip-10-0-0-1, pid 4711, exited); rank 3 (..., stopped)", or "" when none.
+// "rank 2 (ip-10-0-0-1, pid 4711, exited); rank 3 (..., stopped, silent 7.5 s at '...',
+// iteration 37)", or "" when none.
 std::string describe_ranks(const nlohmann::json& ranks, bool deterministic) {
   std::vector<std::string> parts;
   for (const auto& entry : ranks) {
+    std::string where;
+    if (entry.contains("phase") && !entry.at("phase").get<std::string>().empty()) {
+      where = fmt::format(", silent {:.1f} s at '{}', iteration {}", entry.value("silent_s", 0.0),
+                          entry.at("phase").get<std::string>(), entry.value("iteration", 0));
+    }
     parts.push_back(deterministic
-                        ? fmt::format("rank {} ({})", entry.at("rank").get<int>(),
-                                      entry.at("state").get<std::string>())
-                        : fmt::format("rank {} ({}, pid {}, {})", entry.at("rank").get<int>(),
+                        ? fmt::format("rank {} ({}{})", entry.at("rank").get<int>(),
+                                      entry.at("state").get<std::string>(), where)
+                        : fmt::format("rank {} ({}, pid {}, {}{})", entry.at("rank").get<int>(),
                                       entry.at("host").get<std::string>(),
                                       entry.at("pid").get<long>(),
-                                      entry.at("state").get<std::string>()));
+                                      entry.at("state").get<std::string>(), where));
   }
   return join(parts, "; ");
 }
@@ -314,7 +354,7 @@ SamplingPolicy batch_sampling_policy(const SamplingPolicy& policy, std::size_t b
 // nccl-tests' method: barrier, `batch` calls back to back timed as one, divided by the count; the
 // sample is the mean over the ranks. The slowest rank's stays in own_s (its median names it).
 TimedSamples time_batches(CollectiveBackend& backend, Bootstrap& world,
-                          const CollectiveOptions& options) {
+                          const CollectiveOptions& options, ProgressChannel& progress) {
   const std::size_t batch = batch_length(options);
   AdaptiveSampler sampler(batch_sampling_policy(options.sampling, batch));
   const double wall_limit_s = 3 * options.sampling.time_budget_s + 1;
@@ -339,6 +379,7 @@ TimedSamples time_batches(CollectiveBackend& backend, Bootstrap& world,
     }
     timed.own_s.push_back(mine[0]);
     timed.host_s.push_back(mine[1]);
+    progress.set_iteration(static_cast<std::int64_t>(timed.own_s.size() * batch));
     done = sampler.add(sum_s / static_cast<double>(all.size()));
     if (!done && !options.sampling.fixed && slowest_wall_s > wall_limit_s) {
       done = wall_stop = true;
@@ -351,7 +392,8 @@ TimedSamples time_batches(CollectiveBackend& backend, Bootstrap& world,
 
 // One call per sample; the sample is the slowest rank's time of that call.
 TimedSamples time_iterations(CollectiveBackend& backend, const CollectiveOptions& options,
-                             const std::function<void(std::span<double>)>& max_over_ranks) {
+                             const std::function<void(std::span<double>)>& max_over_ranks,
+                             ProgressChannel& progress) {
   AdaptiveSampler sampler(options.sampling);
   const double wall_limit_s = 3 * options.sampling.time_budget_s + 1;
   const Stopwatch loop_clock;
@@ -369,6 +411,7 @@ TimedSamples time_iterations(CollectiveBackend& backend, const CollectiveOptions
     max_over_ranks(std::span<double>(shared.data(), wall_check ? 2 : 1));
     timed.own_s.push_back(time.sample_s);
     timed.host_s.push_back(time.host_s);
+    progress.set_iteration(static_cast<std::int64_t>(iteration));
     done = sampler.add(shared[0]);
     if (!done && wall_check && !options.sampling.fixed &&
         sampler.samples().size() >= options.sampling.min_iterations && shared[1] > wall_limit_s) {
@@ -463,7 +506,7 @@ Report timeout_report(Report base, std::string_view tool, const std::string& pha
   const std::string detail = fmt::format(
       "rank {}{} gave up waiting{}; the report holds the {} result rows finished before", rank,
       deterministic ? std::string() : fmt::format(" on {}", host),
-      stalled.empty() ? std::string() : fmt::format(" (on this host: {})", stalled),
+      stalled.empty() ? std::string() : fmt::format(" (not progressing: {})", stalled),
       base.results.size());
   nlohmann::json evidence{{"phase", phase},
                           {"deadline_s", deadline_s},
@@ -576,6 +619,13 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   }
   Report report = reports::start_report(info.tool, static_cast<int>(argv_pointers.size()),
                                         argv_pointers.data(), deterministic);
+  if (!environment.launch_problem.empty()) {
+    report.checks.push_back(
+        make_check("LAUNCH_WORLD_MISMATCH", Status::error,
+                   finding_message("LAUNCH_WORLD_MISMATCH", environment.launch_problem)));
+    reports::finish_report(report, options.common.warn_as_fail, deterministic);
+    return report;
+  }
 
   // ---- watchdog ----
   reports::IncrementalReportWriter report_writer(writer ? options.common.json_path : "");
@@ -584,12 +634,32 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   RankDirectory rank_directory;
   AbortSlot abortable;
   const std::string my_host = host_name();
+  // Where every rank is (rank 0's view, any host), once init has opened it. Declared before the
+  // watchdog and the termination watch, which read it, so it outlives them.
+  std::unique_ptr<ProgressChannel> progress_owner;
+  std::atomic<ProgressChannel*> progress{nullptr};
+  JobEnding ending;
+  const auto leave = [&](int code) {
+    if (environment.exit_process) {
+      environment.exit_process(code);  // thread ranks: the aborted backend ends the run
+      return;
+    }
+    end_job(code, progress.load(), writer, environment.abort_job);
+  };
   Watchdog watchdog([&](const std::string& phase, double /*remaining_s*/) {
-    const Report partial =
-        timeout_report(keeper.get(), info.tool, phase, options.timeout_s, world_rank, my_host,
-                       deterministic, rank_directory.local_ranks_not_running(world_rank, my_host));
-    std::fprintf(stderr, "%s: rank %d: timeout after %g s in phase '%s'\n",
-                 std::string(info.tool).c_str(), world_rank, options.timeout_s, phase.c_str());
+    if (!ending.begin(exit_code::timeout)) {
+      ending.leave_after_first();
+    }
+    const nlohmann::json stalled = stalled_ranks(
+        progress, rank_directory.local_ranks_not_running(world_rank, my_host), deterministic);
+    const Report partial = timeout_report(keeper.get(), info.tool, phase, options.timeout_s,
+                                          world_rank, my_host, deterministic, stalled);
+    std::fprintf(
+        stderr, "%s: rank %d: timeout after %g s in phase '%s'%s\n", std::string(info.tool).c_str(),
+        world_rank, options.timeout_s, phase.c_str(),
+        stalled.empty()
+            ? ""
+            : fmt::format("; not progressing: {}", describe_ranks(stalled, deterministic)).c_str());
     if (writer) {
       try {
         report_writer.finish(partial);
@@ -598,34 +668,34 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
                      std::string(info.tool).c_str(), e.what());
       }
     }
+    ending.report_written();
     abortable.abort();  // a request only: the thread using the backend aborts it
-    if (!writer) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(kNonWriterExitGrace_s));
-    }
-    if (environment.exit_process) {
-      environment.exit_process(exit_code::timeout);
-    } else {
-      std::_Exit(exit_code::timeout);
-    }
+    leave(exit_code::timeout);
   });
-  PhaseDeadline deadline(watchdog, options.timeout_s);
+  PhaseDeadline deadline(watchdog, options.timeout_s, progress);
   // Init starts here: even the first exchange between the ranks has a deadline.
   deadline.begin("init");
 
   const std::vector<RankInfo> ranks = gather_rank_info(world, environment.local_rank);
   rank_directory.set(ranks);
+  progress_owner = ProgressChannel::open(world, {.comparable_positions = true});
+  progress.store(progress_owner.get());
   // SIGTERM: a launcher ends the surviving ranks this way when one of them dies. The rank that
-  // writes the report names the ranks of this host that are gone and exits 4 with the sizes
-  // finished; the others first give it the moment to look, while the dead rank is the only one
-  // gone.
+  // writes the report names the ranks that are gone (from the progress channel: any host) and
+  // exits 4 with the sizes finished; the others first give it the moment to look, while the dead
+  // rank is the only one gone.
   std::optional<TerminationWatch> termination_watch;
   if (environment.watch_termination && world_size > 1) {
     termination_watch.emplace([&] {
+      if (!ending.begin(exit_code::error)) {
+        ending.leave_after_first();
+      }
       if (!writer) {
         std::this_thread::sleep_for(std::chrono::duration<double>(kNonWriterExitGrace_s));
       } else {
         const std::string phase = watchdog.current_phase();
-        const nlohmann::json gone = rank_directory.local_ranks_not_running(world_rank, my_host);
+        const nlohmann::json gone = stalled_ranks(
+            progress, rank_directory.local_ranks_not_running(world_rank, my_host), deterministic);
         const Report partial = lost_rank_report(keeper.get(), info.tool, phase, world_rank, my_host,
                                                 deterministic, gone);
         std::fprintf(stderr, "%s: rank %d: terminated (SIGTERM) in phase '%s': %s\n",
@@ -638,8 +708,10 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
                        std::string(info.tool).c_str(), e.what());
         }
       }
+      ending.report_written();
       std::fflush(stdout);
       std::fflush(stderr);
+      // The launcher is already ending the job.
       if (environment.exit_process) {
         environment.exit_process(exit_code::error);
       } else {
@@ -847,7 +919,7 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
     const PlannedSize& planned = plan[index];
     const std::string step_name = fmt::format("{} {} {} B", to_string(planned.dtype),
                                               to_string(planned.op), planned.layout.size_bytes());
-    deadline.begin(fmt::format("{} {}", info.name, step_name));
+    deadline.begin(fmt::format("{} {}", info.name, step_name), static_cast<std::int64_t>(index));
     if (i_hang && planned.requested_bytes == hang_size) {
       std::fprintf(stderr, "%s: rank %d: PREFLIGHT_FAULT_HANG_RANK: hanging (test-only hook)\n",
                    std::string(info.tool).c_str(), world_rank);
@@ -886,14 +958,16 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       backend->write_input(input);
 
       deadline.step("warm-up " + placement);
+      ProgressChannel* const channel = progress.load();
       for (std::size_t i = 0; i < options.sampling.warmup_iterations; ++i) {
         backend->run();
+        channel->set_iteration(static_cast<std::int64_t>(i + 1));
       }
 
       deadline.step("timing " + placement);
       const TimedSamples timed = options.timing == TimingMode::batch
-                                     ? time_batches(*backend, world, options)
-                                     : time_iterations(*backend, options, max_over_ranks);
+                                     ? time_batches(*backend, world, options, *channel)
+                                     : time_iterations(*backend, options, max_over_ranks, *channel);
       outcome.ran = true;
       outcome.samples_s = timed.samples_s;
       outcome.stop_reason = timed.stop_reason;
@@ -1174,6 +1248,8 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
   abortable.set(nullptr);
   backend.reset();
   deadline.end();
+  progress.store(nullptr);
+  progress_owner.reset();  // says goodbye: rank 0 sees this rank finished, not lost
 
   // ---- checks and verdict ----
   if (options.check_iterations == 0) {

@@ -57,11 +57,17 @@ struct RunEnvironment {
   FaultInjection faults;
   std::string nccl_log_file;  // this rank's NCCL_DEBUG_FILE when the log is captured
   std::function<void(const ProgressEvent&)> on_progress;  // rank 0, between sizes
-  // How the watchdog ends the process after writing the partial report (default _exit).
+  // How the watchdog ends the process after writing the partial report (default: end the whole
+  // job, common/job_end.hpp, through abort_job).
   std::function<void(int)> exit_process;
+  // Ends every rank of the job (MPI_Abort), so the launcher exits too; set by main under a launch.
+  std::function<void(int)> abort_job;
   // Take SIGTERM as a lost peer (partial report, PEER_LOST, exit 4); main must have called
   // block_termination_signal() before any thread started.
   bool watch_termination = false;
+  // The MPI world is not the one the launcher was asked for (common/launch_world.hpp): the run
+  // measures nothing and reports LAUNCH_WORLD_MISMATCH (error, exit 4) with this text.
+  std::string launch_problem;
 };
 
 // Runs the sweep and returns the report (the same verdict on every rank; only rank 0's report is
@@ -71,8 +77,9 @@ struct RunEnvironment {
                                              RunEnvironment& environment);
 
 // The partial report the watchdog writes: `base` plus a BENCH_TIMEOUT check, with its verdict.
-// `local_ranks_not_running` ([{rank, host, pid, state}]) names the ranks of this host that are
-// stopped or gone, the likely reason of the stall.
+// `local_ranks_not_running` ([{rank, host, pid, state, ...}]) names the ranks that are stopped,
+// gone, unreachable or behind (from the progress channel, common/progress_channel.hpp, on any
+// host; without it, this host's ranks from /proc), the likely reason of the stall.
 [[nodiscard]] reports::Report timeout_report(
     reports::Report base, std::string_view tool, const std::string& phase, double deadline_s,
     int rank, const std::string& host, bool deterministic,

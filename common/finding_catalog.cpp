@@ -197,9 +197,12 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"PEER_LOST", isolate, C::benchmark, "peer {} was lost: {}", "Check the named host"},
     {"NODE_UNREACHABLE", isolate, C::benchmark, "node {} could not be reached: {}",
      "Check the node's network and that it is up"},
-    {"P2P_LINK_OUTLIER", monitor, C::benchmark, "link {} <-> {} is slow: {}",
-     "Re-test the pair; report the link to AWS if it persists"},
-    {"P2P_NODE_OUTLIER", isolate, C::benchmark, "node {} is slow with every partner: {}",
+    // A confirmed bad link (slow in several measurements while both ends are fast with others)
+    // keeps the two nodes from running one job together at full speed: isolate, like a bad node.
+    {"P2P_LINK_OUTLIER", isolate, C::benchmark, "link {} <-> {} is slow: {}",
+     "Keep the two nodes out of one job (drain one of them) and report the pair, with this "
+     "evidence, to AWS support"},
+    {"P2P_NODE_OUTLIER", isolate, C::benchmark, "node {} is slow with most partners: {}",
      "Drain and replace the node"},
     {"BASELINE_REGRESSION", monitor, C::benchmark, "{} misses the baseline: {}",
      "Compare with history; check versions and topology of the node"},
@@ -263,6 +266,20 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"CLUSTER_LINK_SUSPECT", monitor, C::benchmark, "pair {} <-> {} is slow: {}",
      "With two nodes a bad node cannot be told from a bad link: add a third node and rerun"},
     {"CLUSTER_PAIRS_HEALTHY", info, C::benchmark, "{} node pairs measured, none slow: {}", ""},
+    // The pair survey's unconfirmed suspects (preflight-p2p all-pairs/ring, preflight cluster):
+    // slow, but not measured often enough (or against enough known-good partners) to blame.
+    {"P2P_NODE_SUSPECT", monitor, C::benchmark, "node {} may be slow: {}",
+     "Not confirmed: rerun the survey with more re-test rounds (--retest-rounds) before "
+     "draining the node"},
+    {"P2P_LINK_SUSPECT", monitor, C::benchmark, "link {} <-> {} may be slow: {}",
+     "Not confirmed: rerun the survey with more re-test rounds (--retest-rounds), or add nodes "
+     "so each end has a known-good partner"},
+    // The MPI world a binary sees is not the one its launcher was asked for (a launch without PMI
+    // gives N single-rank worlds). The message names what was asked, what was seen and the fix.
+    {"LAUNCH_WORLD_MISMATCH", info, C::harness, "{}",
+     "Give the ranks a process-management interface: srun --mpi=pmix (or --mpi=pmi2; `srun "
+     "--mpi=list` shows what this Slurm has), MpiDefault=pmix in slurm.conf, or launch with "
+     "mpirun"},
     // Args: the limit. MEMLOCK_LIMITED's case on a node without EFA, where nothing pins large
     // buffers yet: a finding of its own (monitor), so that MEMLOCK_LIMITED keeps its severity.
     {"MEMLOCK_LIMITED_NO_EFA", monitor, C::environment,

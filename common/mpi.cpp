@@ -1,13 +1,16 @@
 #include "common/mpi.hpp"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <array>
 #include <cstdlib>
+#include <filesystem>
 #include <numeric>
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/launch_world.hpp"
 
 namespace preflight {
 
@@ -25,13 +28,39 @@ void check_mpi(int result, std::string_view call, std::string_view arguments) {
 }
 
 bool launched_as_mpi_rank() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
-                           "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"}) {
-    if (std::getenv(name) != nullptr) {  // NOLINT(concurrency-mt-unsafe): read before threads
-      return true;
+  if (launched_as_rank(read_launch_request())) {
+    return true;
+  }
+  // MPICH's hydra gives MPI_LOCALNRANKS without a size.
+  return std::getenv("MPI_LOCALNRANKS") != nullptr;  // NOLINT(concurrency-mt-unsafe)
+}
+
+PmiNeeds mpi_pmi_needs() {
+#ifdef OPEN_MPI
+#if OMPI_MAJOR_VERSION >= 5
+  return PmiNeeds::pmix;  // Open MPI 5 speaks PMIx only
+#else
+  // Open MPI 4 loads its PMI-2 support as a component (mca_pmix_s2.so) from the component
+  // directory beside libmpi; without it, a PMI-2 launch aborts in MPI_Init.
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&MPI_Init), &info) == 0 ||  // NOLINT
+      info.dli_fname == nullptr) {
+    return PmiNeeds::pmix;
+  }
+  const std::filesystem::path library_directory =
+      std::filesystem::path(info.dli_fname).parent_path();
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(library_directory, error)) {
+    if (entry.is_directory(error) && entry.path().filename().string().starts_with("openmpi") &&
+        std::filesystem::exists(entry.path() / "mca_pmix_s2.so", error)) {
+      return PmiNeeds::pmix_or_pmi2;
     }
   }
-  return false;
+  return PmiNeeds::pmix;
+#endif
+#else
+  return PmiNeeds::nothing;
+#endif
 }
 
 MpiSession::MpiSession(int* argc, char*** argv, int required_thread_level) {

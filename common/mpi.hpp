@@ -9,15 +9,22 @@
 #include <string_view>
 
 #include "common/bootstrap.hpp"
+#include "common/launch_world.hpp"
 
 namespace preflight {
 
 // Throws preflight::Error with MPI_Error_string's text when `result` is not MPI_SUCCESS.
 void check_mpi(int result, std::string_view call, std::string_view arguments);
 
-// True when a launcher (mpirun, srun with PMI/PMIx) started this process as one rank of a job;
-// false for a plain single-process start, where MPI is not initialised at all.
+// True when a launcher (mpirun, srun, a PMI launcher, a preflight plan) started this process as one
+// rank of a job (common/launch_world.hpp); false for a plain single-process start, where MPI is not
+// initialised at all.
 [[nodiscard]] bool launched_as_mpi_rank();
+
+// What the MPI library this process runs needs from srun to join its ranks (launch_world.hpp):
+// Open MPI needs PMIx, or PMI-2 where its s2 component is installed beside libmpi; MPICH can
+// also use Slurm's PMI-1 library without either.
+[[nodiscard]] PmiNeeds mpi_pmi_needs();
 
 // Owns MPI_Init_thread/MPI_Finalize. Finalizes only what it initialised.
 class MpiSession {

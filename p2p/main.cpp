@@ -14,6 +14,8 @@
 #include "common/cli.hpp"
 #include "common/error.hpp"
 #include "common/gpu_libraries.hpp"
+#include "common/job_end.hpp"
+#include "common/launch_world.hpp"
 #include "common/size_spec.hpp"
 #include "common/status.hpp"
 #include "common/tcp_bootstrap.hpp"
@@ -120,13 +122,20 @@ void add_options(CLI::App& app, CommandLine& line) {
                  "(default 32)");
   app.add_option("--random-rounds", o.survey.random_rounds,
                  "scale mode: random perfect matchings after the ring (default 4)");
-  app.add_option("--retest-partners", o.survey.retest_partners,
-                 "known-good partners each suspect is re-tested with (default 3)");
-  app.add_flag("--no-retest", line.no_retest, "skip the re-test of suspects");
+  app.add_option("--retest-rounds", o.survey.max_retest_rounds,
+                 "all-pairs/ring: at most this many rounds re-testing suspects before blame "
+                 "(default 14)");
+  app.add_option("--retest-partners", o.survey.judgement.node_confirmations,
+                 "known-good partners a suspect node must be slow with in re-tests before it is "
+                 "blamed (default 2)");
+  app.add_option("--link-confirmations", o.survey.judgement.link_confirmations,
+                 "slow measurements (one a re-test) before a link is blamed (default 3)");
+  app.add_flag("--no-retest", line.no_retest,
+               "skip the re-tests: suspects stay suspects (warnings), nothing is blamed");
   app.add_option("--seed", o.survey.seed, "seed of the random matchings (default 1)");
-  app.add_option("--outlier-deviation", o.survey.outliers.min_relative_deviation,
-                 "a link is slow when worse than the reference by more than this fraction and "
-                 "5 MADs (default 0.25)");
+  app.add_option("--slow-fraction,--outlier-deviation", o.survey.judgement.slow_fraction,
+                 "a link is slow when its best rate is below (1 - this) x the cluster's reference "
+                 "(latency: its inverse); default 0.3, so a node or link at half rate is found");
   app.add_flag("--loopback", o.loopback,
                "both endpoints in this process through one device (--domain; EFA: shm disabled)");
   app.add_flag("--all-devices", o.all_devices, "--loopback on every EFA device of this node");
@@ -215,7 +224,11 @@ int run_main(int argc, char** argv) {
     tcp = TcpBootstrap::connect(parse_tcp_endpoint(options.connect, "--connect"), tcp_options);
   } else if (!loopback) {
 #if PREFLIGHT_HAVE_MPI
-    if (launched_as_mpi_rank()) {
+    // The world asked for (common/launch_world.hpp): a launch that cannot form it measures nothing.
+    const LaunchRequest launch_request = read_launch_request();
+    environment.launch_problem =
+        launch_problem_before_init(launch_request, mpi_pmi_needs()).value_or("");
+    if (launched_as_mpi_rank() && environment.launch_problem.empty()) {
       block_termination_signal();  // before MPI starts its threads: they inherit the mask
       // MPI_THREAD_SINGLE, as OSU and the reference loops: only this thread calls MPI (the
       // watchdog and signal threads never do), and Open MPI 4.1 adds 60-100 ns to every small
@@ -223,6 +236,13 @@ int run_main(int argc, char** argv) {
       mpi.emplace(&argc, &argv, MPI_THREAD_SINGLE);
       other = make_mpi_bootstrap();
       environment.mpi_initialised = true;
+      environment.launch_problem = check_launched_world(*other, launch_request).value_or("");
+      // After a timeout the rank that wrote the report ends the whole job, so the launcher exits.
+      environment.abort_job = [](int code) { MPI_Abort(MPI_COMM_WORLD, code); };
+    }
+#else
+    if (launched_as_rank(read_launch_request())) {
+      throw FeatureUnavailable("launching by mpirun/srun (MPI bootstrap)", "PREFLIGHT_WITH_MPI");
     }
 #endif
     if (!other) {
@@ -238,7 +258,9 @@ int run_main(int argc, char** argv) {
   environment.bootstrap = bootstrap;
   environment.gpu = &gpu;
   const int rank = bootstrap != nullptr ? bootstrap->rank() : 0;
-  const bool reporter = rank == 0;
+  // A launch without PMI leaves N worlds of one: only the launcher's rank 0 speaks for the job.
+  const bool reporter = rank == 0 && (environment.launch_problem.empty() ||
+                                      reports_for_the_launch(read_launch_request()));
 
   reports::Report report = reports::start_report(kTool, argc, argv, options.common.deterministic);
   report.inventory.env = reports::allowlisted_environment(environ);
@@ -284,11 +306,11 @@ int run_main(int argc, char** argv) {
   }
   const int code = result.verdict.exit_code;
 #if PREFLIGHT_HAVE_MPI
-  // A rank that lost its peer must not wait for it in MPI_Finalize: end the whole job now.
+  // A rank that lost its peer must not wait for it in MPI_Finalize: the job ends now. Rank 0 ends
+  // it once its report is written; the others wait for that (an abort from them would have the
+  // launcher kill rank 0 in the middle of its report), common/job_end.hpp.
   if (mpi && bootstrap->size() > 1 && (code == exit_code::error || code == exit_code::timeout)) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);
+    end_job(code, nullptr, reporter, environment.abort_job);
   }
 #endif
   return code;

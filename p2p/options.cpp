@@ -101,11 +101,20 @@ void validate_options(const P2pOptions& options) {
     throw UsageError("--transport mpi needs an MPI launch (mpirun/srun), not --listen/--connect");
   }
   const SurveyPolicy& survey = options.survey;
-  if (survey.max_rounds < 1 || survey.random_rounds < 1 || survey.retest_partners < 1) {
-    throw UsageError("--max-rounds, --random-rounds and --retest-partners must be at least 1");
+  if (survey.max_rounds < 1 || survey.random_rounds < 1 ||
+      survey.judgement.node_confirmations < 1 || survey.judgement.link_confirmations < 1) {
+    throw UsageError(
+        "--max-rounds, --random-rounds, --retest-partners and --link-confirmations must be at "
+        "least 1");
   }
-  if (!(survey.outliers.min_relative_deviation > 0)) {
-    throw UsageError("--outlier-deviation: must be a positive fraction, e.g. 0.25");
+  if (survey.max_retest_rounds < 0) {
+    throw UsageError("--retest-rounds: must be 0 or more");
+  }
+  if (!(survey.judgement.slow_fraction > 0 && survey.judgement.slow_fraction < 1)) {
+    throw UsageError(fmt::format(
+        "--slow-fraction {}: must be a fraction between 0 and 1 (0.3: slow below 70% of the "
+        "reference)",
+        survey.judgement.slow_fraction));
   }
 }
 

@@ -177,6 +177,9 @@ PairSizeOutcome run_initiator(PairChannel& channel, const PairTestSpec& spec) {
       stamps[i + 1] = MonotonicClock::now();
     }
     outcome.timed_iterations += batch;
+    if (spec.on_iterations) {
+      spec.on_iterations(static_cast<std::int64_t>(outcome.timed_iterations));
+    }
     for (std::size_t i = 0; i < batch; ++i) {
       if (sampler.add(seconds_between(stamps[i], stamps[i + 1]))) {
         break;

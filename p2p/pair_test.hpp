@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/sampler.hpp"
@@ -32,6 +33,9 @@ struct PairTestSpec {
   int window = 64;
   int check_iterations = 1;
   SamplingPolicy sampling;
+  // The initiator's timed iterations so far, after each batch (never inside the timed region):
+  // where this rank is, for rank 0's view of the job (common/progress_channel.hpp).
+  std::function<void(std::int64_t)> on_iterations;
 };
 
 struct PairSizeOutcome {

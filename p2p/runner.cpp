@@ -15,6 +15,8 @@
 
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
+#include "common/job_end.hpp"
+#include "common/progress_channel.hpp"
 #include "common/size_spec.hpp"
 #include "common/stats.hpp"
 #include "common/sysfs.hpp"
@@ -22,6 +24,7 @@
 #include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/watchdog.hpp"
+#include "p2p/judgement_report.hpp"
 #include "p2p/pair_test.hpp"
 #include "p2p/provider_choice.hpp"
 #include "preflight/build_config.hpp"
@@ -81,6 +84,27 @@ class SharedReport {
   [[nodiscard]] std::string peer() const {
     const std::lock_guard lock(mutex_);
     return peer_;
+  }
+
+  // Where every rank is (rank 0's view of the job, common/progress_channel.hpp), while the
+  // measuring rank has it open; read by the watchdog and signal threads.
+  std::atomic<ProgressChannel*> progress{nullptr};
+  // The watchdog or the termination watch, whichever comes first, writes the report.
+  JobEnding ending;
+
+  // The ranks not progressing, described ("" when none is known), and as JSON.
+  [[nodiscard]] std::pair<std::string, json> stalled(bool deterministic) const {
+    const ProgressChannel* channel = progress.load();
+    if (channel == nullptr) {
+      return {"", json::array()};
+    }
+    channel->settle(3.5);
+    const std::vector<RankProgress> named = ranks_not_progressing(channel->snapshot());
+    std::vector<std::string> parts;
+    for (const RankProgress& rank : named) {
+      parts.push_back(describe(rank, deterministic));
+    }
+    return {join(parts, "; "), to_json(named, deterministic)};
   }
 
  private:
@@ -330,6 +354,9 @@ void arm(RankContext& context, const std::string& phase) {
   if (context.watchdog != nullptr) {
     context.watchdog->arm(phase, context.options.timeout_s);
   }
+  if (ProgressChannel* channel = context.shared.progress.load()) {
+    channel->set_phase(phase, -1);
+  }
 }
 
 // The partial report after a finished size. Until the run ends it says so (BENCH_INCOMPLETE, an
@@ -392,6 +419,7 @@ struct PairTask {
   int responder_rank = 1;
   int initiator_node = 0;
   int responder_node = 1;
+  MeasurementRole role = MeasurementRole::survey;  // why the survey measures the pair
 };
 
 struct GatheredResult {
@@ -457,6 +485,7 @@ ResultRow make_row(const RankContext& context, const Session& session, TestKind 
   }
   if (!phase.empty()) {
     row.labels["phase"] = phase;
+    row.labels["role"] = std::string(to_string(task.role));
   }
   if (options.keep_samples) {
     row.samples_s = scaled;
@@ -507,6 +536,9 @@ std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, 
         spec.window = options.window;
         spec.check_iterations = options.check_iterations;
         spec.sampling = options.sampling;
+        if (ProgressChannel* progress = context.shared.progress.load()) {
+          spec.on_iterations = [progress](std::int64_t done) { progress->set_iteration(done); };
+        }
         if (mine->initiator_rank == me) {
           const PairSizeOutcome outcome = run_initiator(*channel, spec);
           const ResultRow row = make_row(context, session, test, bytes, outcome, *mine, map, phase,
@@ -614,24 +646,20 @@ double metric_value(const MetricPlan& plan, const ResultRow& row) {
   return plan.test == TestKind::latency ? row.time_s.median : row.algbw_Bps;
 }
 
-std::string format_metric(const MetricPlan& plan, double value) {
-  if (plan.test == TestKind::latency) {
-    return fmt::format("{:.2f} us", value * 1e6);
-  }
-  return fmt::format("{:.3f} GB/s", value / 1e9);
-}
-
-json matrix_json(const std::vector<std::string>& names, const OutlierVerdict& verdict) {
+json matrix_json(const std::vector<std::string>& names, const MetricJudgement& judged) {
   const std::size_t n = names.size();
   json values = json::array();
   for (std::size_t i = 0; i < n; ++i) {
     values.push_back(json(std::vector<std::nullptr_t>(n, nullptr)));
   }
-  for (const LinkAssessment& link : verdict.links) {
+  for (const LinkEvidence& link : judged.links) {
+    if (link.valid == 0) {
+      continue;
+    }
     values[static_cast<std::size_t>(link.pair.a)][static_cast<std::size_t>(link.pair.b)] =
-        link.value;
+        link.best;
     values[static_cast<std::size_t>(link.pair.b)][static_cast<std::size_t>(link.pair.a)] =
-        link.value;
+        link.best;
   }
   return values;
 }
@@ -744,62 +772,21 @@ Report finish(RankContext& context) {
   return report;
 }
 
-void add_outlier_checks(RankContext& context, const NodeMap& map,
-                        const std::vector<MetricPlan>& plans, const SurveyResult& survey) {
-  for (std::size_t m = 0; m < plans.size(); ++m) {
-    const OutlierVerdict& verdict = survey.verdicts[m];
-    const MetricPlan& plan = plans[m];
-    for (const NodeAssessment& node : verdict.bad_nodes) {
-      const std::string name = display_node(context, map, node.node);
-      add_check(context,
-                reports::make_check(
-                    "P2P_NODE_OUTLIER", Status::fail,
-                    finding_message("P2P_NODE_OUTLIER", name,
-                                    fmt::format("{} at {} B: typical {} vs {} reference, slow with "
-                                                "{} of {} partners",
-                                                plan.metric.name, plan.size_bytes,
-                                                format_metric(plan, node.typical_value),
-                                                format_metric(plan, verdict.reference),
-                                                node.slow_partners, node.partners)),
-                    json{{"node", name},
-                         {"metric", plan.metric.name},
-                         {"size_bytes", plan.size_bytes},
-                         {"typical", node.typical_value},
-                         {"reference", verdict.reference},
-                         {"threshold", verdict.threshold},
-                         {"partners", node.partners},
-                         {"slow_partners", node.slow_partners}}));
-    }
-    for (const LinkAssessment& link : verdict.bad_links) {
-      const std::string a = display_node(context, map, link.pair.a);
-      const std::string b = display_node(context, map, link.pair.b);
-      add_check(context,
-                reports::make_check(
-                    "P2P_LINK_OUTLIER", Status::warn,
-                    finding_message("P2P_LINK_OUTLIER", a, b,
-                                    fmt::format("{} at {} B: {} vs {} reference ({:+.0f}% worse), "
-                                                "measured {} time(s)",
-                                                plan.metric.name, plan.size_bytes,
-                                                format_metric(plan, link.value),
-                                                format_metric(plan, verdict.reference),
-                                                100 * link.worse_by_fraction, link.measurements)),
-                    json{{"nodes", {a, b}},
-                         {"metric", plan.metric.name},
-                         {"size_bytes", plan.size_bytes},
-                         {"value", link.value},
-                         {"reference", verdict.reference},
-                         {"threshold", verdict.threshold},
-                         {"measurements", link.measurements}}));
-    }
+JudgementContext judgement_context(const RankContext& context, const NodeMap& map,
+                                   const std::vector<MetricPlan>& plans) {
+  JudgementContext judged;
+  for (int node = 0; node < static_cast<int>(map.nodes.size()); ++node) {
+    judged.node_names.push_back(display_node(context, map, node));
   }
+  for (const MetricPlan& plan : plans) {
+    judged.metrics.push_back({plan.metric, std::string(to_string(plan.test)), plan.size_bytes});
+  }
+  return judged;
 }
 
-json survey_details(const RankContext& context, const NodeMap& map,
-                    const std::vector<MetricPlan>& plans, const SurveyResult& survey) {
-  std::vector<std::string> names;
-  for (int node = 0; node < static_cast<int>(map.nodes.size()); ++node) {
-    names.push_back(display_node(context, map, node));
-  }
+json survey_details(const RankContext& context, const JudgementContext& judged,
+                    const SurveyResult& survey) {
+  const std::vector<std::string>& names = judged.node_names;
   const SurveyPolicy& policy = context.options.survey;
   json details{{"mode", survey.mode},
                {"nodes", names},
@@ -808,51 +795,40 @@ json survey_details(const RankContext& context, const NodeMap& map,
                {"rounds", survey.initial_rounds + survey.retest_rounds},
                {"max_rounds", policy.max_rounds},
                {"random_rounds", policy.random_rounds},
-               {"retest_partners", policy.retest_partners},
+               {"max_retest_rounds", policy.retest ? policy.max_retest_rounds : 0},
+               {"retest_budget_spent", survey.budget_spent},
                {"seed", policy.seed},
-               {"retested_nodes", json::array()}};
-  for (const int node : survey.retested_nodes) {
-    details["retested_nodes"].push_back(names[static_cast<std::size_t>(node)]);
-  }
+               {"value", "best of the link's valid measurements (noise only lowers a rate)"}};
   json matrices = json::object();
-  json outliers = json::object();
-  for (std::size_t m = 0; m < plans.size(); ++m) {
-    const OutlierVerdict& verdict = survey.verdicts[m];
-    const MetricPlan& plan = plans[m];
-    json entry{{"size_bytes", plan.size_bytes},
-               {"test", to_string(plan.test)},
-               {"better", to_string(plan.metric.better)},
-               {"value", "best of the link's measurements"}};
+  for (const MetricJudgement& group : survey.judgement.metrics) {
+    const auto plan =
+        std::find_if(judged.metrics.begin(), judged.metrics.end(),
+                     [&](const JudgedMetric& m) { return m.metric.name == group.metric; });
+    json entry{{"size_bytes", plan->size_bytes},
+               {"test", plan->test},
+               {"better", to_string(group.better)},
+               {"reference", group.reference},
+               {"threshold", group.threshold}};
     if (static_cast<int>(names.size()) <= kMaxMatrixNodes) {
-      entry["matrix"] = matrix_json(names, verdict);
+      entry["matrix"] = matrix_json(names, group);
     }
     json links = json::array();
-    for (const LinkAssessment& link : verdict.links) {
+    for (const LinkEvidence& link : group.links) {
       links.push_back(json{{"a", names[static_cast<std::size_t>(link.pair.a)]},
                            {"b", names[static_cast<std::size_t>(link.pair.b)]},
-                           {"value", link.value},
+                           {"value", link.best},
                            {"measurements", link.measurements},
+                           {"valid", link.valid},
                            {"slow", link.slow}});
     }
     entry["links"] = links;
-    matrices[plan.metric.name] = entry;
-    json bad_nodes = json::array();
-    for (const NodeAssessment& node : verdict.bad_nodes) {
-      bad_nodes.push_back(names[static_cast<std::size_t>(node.node)]);
-    }
-    json bad_links = json::array();
-    for (const LinkAssessment& link : verdict.bad_links) {
-      bad_links.push_back({names[static_cast<std::size_t>(link.pair.a)],
-                           names[static_cast<std::size_t>(link.pair.b)]});
-    }
-    outliers[plan.metric.name] = json{{"reference", verdict.reference},
-                                      {"spread", verdict.spread},
-                                      {"threshold", verdict.threshold},
-                                      {"bad_nodes", bad_nodes},
-                                      {"bad_links", bad_links}};
+    matrices[group.metric] = entry;
   }
   details["matrices"] = matrices;
-  details["outliers"] = outliers;
+  details["verdict"] = judgement_json(survey.judgement, judged);
+  details["initial_verdict"] = judgement_json(survey.initial, judged);
+  details["initial_verdict"].erase("evidence");
+  details["measurements"] = measurements_json(survey.measurements, judged);
   return details;
 }
 
@@ -895,6 +871,27 @@ Report run_rank(RankContext& context) {
                                   options.transport == Transport::libfabric
                                       ? local_provider_choice(options.provider, options.root)
                                       : "");
+    // Rank 0's view of where every rank is, for the report of a stall or a lost peer (launched
+    // runs; loopback pairs two threads of this process).
+    std::unique_ptr<ProgressChannel> progress;
+    if (context.watchdog != nullptr && bootstrap.size() > 1 && !options.loopback &&
+        !options.all_devices) {
+      progress = ProgressChannel::open(bootstrap);
+      context.shared.progress.store(progress.get());
+    }
+    class ForgetProgress {
+     public:
+      explicit ForgetProgress(SharedReport& shared) : shared_(shared) {}
+      ForgetProgress(const ForgetProgress&) = delete;
+      ForgetProgress& operator=(const ForgetProgress&) = delete;
+      ForgetProgress(ForgetProgress&&) = delete;
+      ForgetProgress& operator=(ForgetProgress&&) = delete;
+      ~ForgetProgress() { shared_.progress.store(nullptr); }
+
+     private:
+      SharedReport& shared_;
+    };
+    const ForgetProgress forget_progress(context.shared);
     StepBarrier step_barrier(context.mpi_initialised && bootstrap.kind() == "mpi" &&
                              bootstrap.size() > 2);
     context.step_barrier = &step_barrier;
@@ -1032,55 +1029,66 @@ Report run_rank(RankContext& context) {
       const int node_count = static_cast<int>(map.nodes.size());
       const std::size_t initial_steps = plan_initial_rounds(node_count, policy).rounds.size() *
                                         options.tests.size() * options.sizes.size();
-      const MeasureRound measure = [&](const Round& round, SurveyPhase phase, int index) {
+      const MeasureRound measure = [&](const PlannedRound& round, int index) {
         std::vector<PairTask> tasks;
-        for (const NodePair& pair : round) {
+        for (std::size_t i = 0; i < round.pairs.size(); ++i) {
+          const NodePair& pair = round.pairs[i];
           tasks.push_back({map.node_leader[static_cast<std::size_t>(pair.a)],
-                           map.node_leader[static_cast<std::size_t>(pair.b)], pair.a, pair.b});
+                           map.node_leader[static_cast<std::size_t>(pair.b)], pair.a, pair.b,
+                           round.roles[i]});
         }
         // The re-tests measure only what the verdict looks at.
         std::vector<std::uint64_t> sizes = options.sizes;
-        std::vector<TestKind> tests = options.tests;
         std::size_t total = initial_steps;
-        if (phase == SurveyPhase::retest) {
-          sizes = {options.sizes.front()};
-          if (options.sizes.back() != options.sizes.front()) {
-            sizes.push_back(options.sizes.back());
+        if (round.phase == SurveyPhase::retest) {
+          sizes.clear();
+          for (const MetricPlan& plan : plans) {
+            if (std::find(sizes.begin(), sizes.end(), plan.size_bytes) == sizes.end()) {
+              sizes.push_back(plan.size_bytes);
+            }
           }
-          total = steps_done + tests.size() * sizes.size();
+          std::sort(sizes.begin(), sizes.end());
+          total = steps_done + options.tests.size() * sizes.size();
         }
-        const auto results =
-            run_round(context, map, *session, tasks, tests, sizes,
-                      fmt::format("{} round {}", to_string(phase), index + 1), steps_done, total);
-        std::vector<SurveyMeasurement> measurements;
+        const auto results = run_round(
+            context, map, *session, tasks, options.tests, sizes,
+            fmt::format("{} round {}", to_string(round.phase), index + 1), steps_done, total);
+        std::vector<Measurement> measurements;
         for (const GatheredResult& result : results) {
           for (std::size_t m = 0; m < plans.size(); ++m) {
             if (result.test == to_string(plans[m].test) &&
                 result.row.size_bytes == plans[m].size_bytes) {
-              measurements.push_back(
-                  {make_pair_of(result.task.initiator_node, result.task.responder_node), m,
-                   metric_value(plans[m], result.row)});
+              Measurement measurement;
+              measurement.pair =
+                  make_pair_of(result.task.initiator_node, result.task.responder_node);
+              measurement.metric = m;
+              measurement.value = metric_value(plans[m], result.row);
+              measurements.push_back(measurement);
             }
           }
         }
         return measurements;
       };
       const SurveyResult survey = run_survey(node_count, metrics, policy, measure);
-      add_outlier_checks(context, map, plans, survey);
-      const json details = survey_details(context, map, plans, survey);
+      const JudgementContext judged = judgement_context(context, map, plans);
+      for (Check& check : judgement_checks(survey.judgement, judged)) {
+        add_check(context, std::move(check));
+      }
+      const json details = survey_details(context, judged, survey);
       context.shared.update([&](Report& report) { report.details["survey"] = details; });
+      std::size_t links_measured = 0;
+      for (const MetricJudgement& group : survey.judgement.metrics) {
+        links_measured = std::max(links_measured, group.links.size());
+      }
       add_check(context,
-                reports::make_check(
-                    "P2P_LINK_SURVEY", Status::pass,
-                    finding_message("P2P_LINK_SURVEY", node_count,
-                                    details.at("matrices").empty()
-                                        ? 0
-                                        : details.at("matrices").begin()->at("links").size(),
-                                    survey.initial_rounds + survey.retest_rounds, survey.mode,
-                                    survey.retest_rounds),
-                    json{{"nodes", node_count},
-                         {"initial_rounds", survey.initial_rounds},
-                         {"retest_rounds", survey.retest_rounds}}));
+                reports::make_check("P2P_LINK_SURVEY", Status::pass,
+                                    finding_message("P2P_LINK_SURVEY", node_count, links_measured,
+                                                    survey.initial_rounds + survey.retest_rounds,
+                                                    survey.mode, survey.retest_rounds),
+                                    json{{"nodes", node_count},
+                                         {"initial_rounds", survey.initial_rounds},
+                                         {"retest_rounds", survey.retest_rounds},
+                                         {"measurements", survey.measurements.size()}}));
     }
 
     arm(context, "teardown");
@@ -1204,8 +1212,9 @@ std::string device_list(const std::vector<std::string>& domains) {
 // Ends the process from a watchdog or signal thread: the partial report gets `check` and is
 // written where this rank writes reports, then _exit (the main thread may be blocked for good and
 // must not run destructors that wait on a dead peer).
-[[noreturn]] void abandon_run(const SharedReport& shared, reports::IncrementalReportWriter* writer,
-                              const P2pOptions& options, Check check, int code) {
+[[noreturn]] void abandon_run(SharedReport& shared, reports::IncrementalReportWriter* writer,
+                              const P2pOptions& options, Check check, int code,
+                              const std::function<void(int)>& end) {
   if (writer != nullptr) {
     Report partial = shared.snapshot();
     partial.checks.push_back(std::move(check));
@@ -1217,8 +1226,12 @@ std::string device_list(const std::vector<std::string>& domains) {
                    std::string(kTool).c_str(), e.what());
     }
   }
+  shared.ending.report_written();
   std::fflush(stdout);
   std::fflush(stderr);
+  if (end) {
+    end(code);
+  }
   ::_exit(code);
 }
 
@@ -1226,6 +1239,13 @@ std::string device_list(const std::vector<std::string>& domains) {
 
 Report run(const P2pOptions& options, Report report, const RunEnvironment& environment) {
   validate_options(options);
+  if (!environment.launch_problem.empty()) {
+    report.checks.push_back(
+        reports::make_check("LAUNCH_WORLD_MISMATCH", Status::error,
+                            finding_message("LAUNCH_WORLD_MISMATCH", environment.launch_problem)));
+    reports::finish_report(report, options.common.warn_as_fail, options.common.deterministic);
+    return report;
+  }
   {
     // A size this host cannot hold is a usage error before anything runs, not a bad_alloc on
     // both sides. Each endpoint holds a send and a receive buffer of the largest size, plus the
@@ -1258,36 +1278,55 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
   const int rank = environment.bootstrap != nullptr ? environment.bootstrap->rank() : 0;
   // On expiry: the partial report (written where this rank writes reports) gets the timeout
   // check, then the process ends with 124. The main thread is stuck and must not unwind.
-  Watchdog watchdog([&shared, writer, rank, &options](const std::string& phase, double deadline_s) {
-    const std::string who = fmt::format("{} rank {} on {}", kTool, rank, host_name());
-    const std::string detail =
-        "no progress from the peer named in the phase (hung, stopped or unreachable); the partial "
-        "report keeps every size finished";
-    std::fprintf(stderr, "%s: timeout: phase '%s' did not finish within %g s: %s\n",
-                 std::string(kTool).c_str(), phase.c_str(), deadline_s, detail.c_str());
-    if (writer == nullptr) {
-      // Give the rank that writes the report the moment to do so before the launcher tears the
-      // job down because this rank left.
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-    }
-    abandon_run(
-        shared, writer, options,
-        reports::make_check("BENCH_TIMEOUT", Status::timeout,
-                            finding_message("BENCH_TIMEOUT", who, deadline_s, phase, detail),
-                            json{{"phase", phase}, {"deadline_s", deadline_s}, {"rank", rank}}),
-        exit_code::timeout);
-  });
+  // After a timeout the job ends, so the launcher exits too (common/job_end.hpp): rank 0 aborts it
+  // once its report is written (or its text printed, without --json); the others wait for that,
+  // at most past rank 0's own deadline (it may be waiting in a later phase than theirs).
+  const std::function<void(int)> end_the_job = [&shared, rank, &options, &environment](int code) {
+    end_job(code, shared.progress.load(), rank == 0, environment.abort_job,
+            {.writer_wait_s = options.timeout_s + JobEndTimes{}.writer_wait_s});
+  };
+  Watchdog watchdog(
+      [&shared, writer, rank, &options, &end_the_job](const std::string& phase, double deadline_s) {
+        if (!shared.ending.begin(exit_code::timeout)) {
+          shared.ending.leave_after_first();
+        }
+        const std::string who = fmt::format("{} rank {} on {}", kTool, rank, host_name());
+        const auto [stalled, stalled_json] = shared.stalled(options.common.deterministic);
+        const std::string detail =
+            stalled.empty()
+                ? std::string(
+                      "no progress from the peer named in the phase (hung, stopped or "
+                      "unreachable); the partial report keeps every size finished")
+                : fmt::format("not progressing: {}; the partial report keeps every size finished",
+                              stalled);
+        std::fprintf(stderr, "%s: timeout: phase '%s' did not finish within %g s: %s\n",
+                     std::string(kTool).c_str(), phase.c_str(), deadline_s, detail.c_str());
+        abandon_run(
+            shared, writer, options,
+            reports::make_check("BENCH_TIMEOUT", Status::timeout,
+                                finding_message("BENCH_TIMEOUT", who, deadline_s, phase, detail),
+                                json{{"phase", phase},
+                                     {"deadline_s", deadline_s},
+                                     {"rank", rank},
+                                     {"ranks_not_progressing", stalled_json}}),
+            exit_code::timeout, end_the_job);
+      });
 
   // SIGTERM (blocked by main in every thread) arrives here: a launcher ends the other ranks this
   // way when one of them dies, so under a multi-rank launch the rank names the peer of the phase
-  // it was in and exits 4 with its partial report.
+  // it was in (and, from the progress channel, every rank that is gone or cut off) and exits 4
+  // with its partial report.
   std::optional<TerminationWatch> termination_watch;
   if (environment.watch_termination) {
     const bool launched = environment.bootstrap != nullptr && environment.bootstrap->size() > 1 &&
                           environment.mpi_initialised;
     termination_watch.emplace([&shared, writer, rank, &options, &watchdog, launched] {
+      if (!shared.ending.begin(exit_code::error)) {
+        shared.ending.leave_after_first();
+      }
       const std::string phase = watchdog.current_phase();
-      const std::string peer = shared.peer();
+      const auto [stalled, stalled_json] = shared.stalled(options.common.deterministic);
+      const std::string peer = !stalled.empty() ? stalled : shared.peer();
       const std::string detail = fmt::format(
           "rank {} on {} was terminated (SIGTERM) in phase '{}'{}", rank, host_name(), phase,
           launched ? ": the launcher ends a job this way when one of its ranks dies" : "");
@@ -1298,11 +1337,14 @@ Report run(const P2pOptions& options, Report report, const RunEnvironment& envir
                             "PEER_LOST", Status::error,
                             finding_message("PEER_LOST",
                                             peer.empty() ? "(none in this phase)" : peer, detail),
-                            json{{"peer", peer}, {"phase", phase}, {"signal", "SIGTERM"}})
+                            json{{"peer", peer},
+                                 {"phase", phase},
+                                 {"signal", "SIGTERM"},
+                                 {"ranks_not_progressing", stalled_json}})
                       : reports::make_check("HARNESS_ERROR", Status::error,
                                             finding_message("HARNESS_ERROR", detail),
                                             json{{"phase", phase}, {"signal", "SIGTERM"}}),
-                  exit_code::error);
+                  exit_code::error, {});
     });
   }
 

@@ -50,6 +50,12 @@ struct RunEnvironment {
   // main blocked SIGTERM in every thread: run() waits for it on a thread of its own and ends the
   // run with the partial report (exit 4) instead of dying without a word.
   bool watch_termination = false;
+  // Ends every rank of the job (MPI_Abort), so the launcher exits too after the report of a
+  // timeout is written; set by main under an MPI launch.
+  std::function<void(int)> abort_job;
+  // The MPI world is not the one the launcher was asked for (common/launch_world.hpp): the run
+  // measures nothing and reports LAUNCH_WORLD_MISMATCH (error, exit 4) with this text.
+  std::string launch_problem;
   // --transport nccl / --mem cuda: NCCL and the CUDA runtime main loaded (null otherwise).
   const GpuLibraries* gpu = nullptr;
 };

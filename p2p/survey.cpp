@@ -1,6 +1,8 @@
 #include "p2p/survey.hpp"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
 
 namespace preflight::p2p {
@@ -28,75 +30,214 @@ SurveyPlan plan_initial_rounds(int node_count, const SurveyPolicy& policy) {
   return plan;
 }
 
-std::vector<OutlierVerdict> judge_survey(int node_count, std::span<const SurveyMetric> metrics,
-                                         std::span<const SurveyMeasurement> measurements,
-                                         const OutlierPolicy& policy) {
-  std::vector<OutlierVerdict> verdicts;
-  for (std::size_t metric = 0; metric < metrics.size(); ++metric) {
-    std::vector<LinkMeasurement> links;
-    for (const SurveyMeasurement& measurement : measurements) {
-      if (measurement.metric == metric) {
-        links.push_back({measurement.pair, measurement.value});
+namespace {
+
+// What the measurements so far say about each link, over every metric.
+struct LinkHistory {
+  int measurements = 0;
+  int valid_retests = 0;  // re-test or control measurements that count (fewest over the metrics)
+  bool healthy = true;    // fast (valid, not slow) in every metric that measured it
+};
+
+class RoundBuilder {
+ public:
+  RoundBuilder(int node_count, const Judgement& judgement, std::span<const Measurement> measured)
+      : judgement_(judgement), busy_(static_cast<std::size_t>(node_count), false) {
+    for (const Measurement& m : measured) {
+      LinkHistory& history = history_[make_pair_of(m.pair.a, m.pair.b)];
+      // Every metric of a pair test is one measurement of the link: count the first metric only.
+      if (m.metric == 0) {
+        ++history.measurements;
       }
     }
-    verdicts.push_back(find_outliers(node_count, links, metrics[metric].better, policy));
-  }
-  return verdicts;
-}
-
-std::vector<Round> plan_retest_rounds(int node_count, std::span<const OutlierVerdict> verdicts,
-                                      std::span<const SurveyMeasurement> measured,
-                                      const SurveyPolicy& policy) {
-  std::set<NodePair> bad_links;
-  std::set<int> suspects;
-  std::vector<bool> suspect_somewhere(static_cast<std::size_t>(std::max(node_count, 0)), false);
-  std::vector<bool> good_somewhere(suspect_somewhere.size(), false);
-  for (const OutlierVerdict& verdict : verdicts) {
-    for (const LinkAssessment& link : verdict.bad_links) {
-      bad_links.insert(link.pair);
-    }
-    for (const int node : verdict.suspects) {
-      suspects.insert(node);
-      suspect_somewhere[static_cast<std::size_t>(node)] = true;
-    }
-    for (const int node : verdict.known_good) {
-      good_somewhere[static_cast<std::size_t>(node)] = true;
-    }
-  }
-  // Known good in every metric: measured, and a suspect in none.
-  std::vector<int> known_good;
-  for (int node = 0; node < node_count; ++node) {
-    if (good_somewhere[static_cast<std::size_t>(node)] &&
-        !suspect_somewhere[static_cast<std::size_t>(node)]) {
-      known_good.push_back(node);
-    }
-  }
-  std::set<NodePair> already;
-  for (const SurveyMeasurement& measurement : measured) {
-    already.insert(measurement.pair);
-  }
-
-  std::vector<NodePair> pairs(bad_links.begin(), bad_links.end());
-  if (!known_good.empty()) {
-    // A cursor that keeps moving across suspects spreads the load over the known-good nodes, so
-    // few of them are needed twice and the re-test stays a handful of rounds.
-    std::size_t cursor = 0;
-    for (const int suspect : suspects) {
-      int chosen = 0;
-      for (std::size_t tried = 0; tried < known_good.size() && chosen < policy.retest_partners;
-           ++tried) {
-        const int partner = known_good[cursor % known_good.size()];
-        ++cursor;
-        if (partner == suspect || already.contains(make_pair_of(suspect, partner))) {
-          continue;
+    std::set<NodePair> seen;
+    for (const MetricJudgement& group : judgement.metrics) {
+      for (const LinkEvidence& link : group.links) {
+        auto found = history_.find(link.pair);
+        if (found != history_.end()) {
+          LinkHistory& history = found->second;
+          history.healthy = history.healthy && !link.slow && link.valid > 0;
+          // A re-test taken during a slow spell (or without a control) does not count.
+          history.valid_retests = seen.insert(link.pair).second
+                                      ? link.retests
+                                      : std::min(history.valid_retests, link.retests);
         }
-        pairs.push_back(make_pair_of(suspect, partner));
-        ++chosen;
+      }
+    }
+    adjacency_.resize(busy_.size());
+    for (const auto& [pair, history] : history_) {
+      adjacency_[static_cast<std::size_t>(pair.a)].push_back({pair.b, &history});
+      adjacency_[static_cast<std::size_t>(pair.b)].push_back({pair.a, &history});
+    }
+    round_.phase = SurveyPhase::retest;
+  }
+
+  void add_suspect_links() {
+    // Measured too few times (outside slow spells), or never in a re-test: measure it again.
+    std::set<NodePair> remeasure;
+    for (const MetricJudgement& group : judgement_.metrics) {
+      for (const LinkEvidence& link : group.suspect_links) {
+        if (link.valid < group.link_confirmations || link.retests == 0) {
+          remeasure.insert(link.pair);
+        }
+      }
+    }
+    for (const NodePair& pair : judgement_.suspect_links) {
+      if (remeasure.contains(pair)) {
+        take(pair, MeasurementRole::retest);
+        continue;
+      }
+      // Measured enough and still not attributable: an end lacks a fast partner. Test the ends
+      // against known-good partners.
+      for (const int end : {pair.a, pair.b}) {
+        if (!fast_with_another(end, end == pair.a ? pair.b : pair.a)) {
+          add_new_partner(end);
+        }
       }
     }
   }
-  return pack_into_rounds(pairs);
+
+  void add_suspect_nodes() {
+    for (const int node : judgement_.suspect_nodes) {
+      add_new_partner(node);
+    }
+  }
+
+  // A known-good link between two free known-good nodes, measured healthy in every metric.
+  void add_control() {
+    const std::set<int> good(judgement_.known_good.begin(), judgement_.known_good.end());
+    const NodePair* best = nullptr;
+    int best_measurements = 0;
+    for (const auto& [pair, history] : history_) {
+      if (!good.contains(pair.a) || !good.contains(pair.b) || is_busy(pair) || !history.healthy) {
+        continue;
+      }
+      if (best == nullptr || history.measurements > best_measurements) {
+        best = &pair;
+        best_measurements = history.measurements;
+      }
+    }
+    if (best != nullptr) {
+      take(*best, MeasurementRole::control);
+    }
+  }
+
+  PlannedRound finish() { return std::move(round_); }
+
+ private:
+  [[nodiscard]] bool is_busy(const NodePair& pair) const {
+    return busy_[static_cast<std::size_t>(pair.a)] || busy_[static_cast<std::size_t>(pair.b)];
+  }
+
+  void take(const NodePair& pair, MeasurementRole role) {
+    if (is_busy(pair)) {
+      return;
+    }
+    busy_[static_cast<std::size_t>(pair.a)] = true;
+    busy_[static_cast<std::size_t>(pair.b)] = true;
+    round_.pairs.push_back(pair);
+    round_.roles.push_back(role);
+  }
+
+  // Fast (in every metric) with a partner other than `except`.
+  [[nodiscard]] bool fast_with_another(int node, int except) const {
+    const auto& mine = adjacency_[static_cast<std::size_t>(node)];
+    return std::any_of(mine.begin(), mine.end(), [&](const auto& entry) {
+      return entry.first != except && entry.second->healthy;
+    });
+  }
+
+  // Pairs `node` with a free known-good partner: one it never met first (new evidence), else one
+  // it has not been re-tested with (so far as the judgement counts it), else one whose link with
+  // it is still slow, measured the fewest times (one fast reading clears a link; for a suspect
+  // node in a small cluster, its partners are all there is).
+  void add_new_partner(int node) {
+    if (busy_[static_cast<std::size_t>(node)]) {
+      return;
+    }
+    std::optional<NodePair> not_retested;
+    std::optional<NodePair> still_slow;
+    int fewest = 0;
+    for (const int partner : judgement_.known_good) {
+      if (partner == node || busy_[static_cast<std::size_t>(partner)]) {
+        continue;
+      }
+      const NodePair pair = make_pair_of(node, partner);
+      const auto found = history_.find(pair);
+      if (found == history_.end()) {
+        take(pair, MeasurementRole::retest);
+        return;
+      }
+      const LinkHistory& history = found->second;
+      if (history.valid_retests == 0 && !not_retested) {
+        not_retested = pair;
+      }
+      if (!history.healthy && (!still_slow || history.measurements < fewest)) {
+        still_slow = pair;
+        fewest = history.measurements;
+      }
+    }
+    if (not_retested || still_slow) {
+      take(not_retested ? *not_retested : *still_slow, MeasurementRole::retest);
+    }
+  }
+
+  const Judgement& judgement_;
+  std::vector<bool> busy_;
+  std::map<NodePair, LinkHistory> history_;
+  std::vector<std::vector<std::pair<int, const LinkHistory*>>> adjacency_;  // into history_
+  PlannedRound round_;
+};
+
+}  // namespace
+
+PlannedRound plan_confirmation_round(int node_count, const Judgement& judgement,
+                                     std::span<const Measurement> measured) {
+  const auto retests = [](const PlannedRound& round) {
+    return std::count(round.roles.begin(), round.roles.end(), MeasurementRole::retest);
+  };
+  const auto has_control = [](const PlannedRound& round) {
+    return std::find(round.roles.begin(), round.roles.end(), MeasurementRole::control) !=
+           round.roles.end();
+  };
+  // The re-tests first, then a control pair among the nodes left free.
+  RoundBuilder builder(node_count, judgement, measured);
+  builder.add_suspect_nodes();
+  builder.add_suspect_links();
+  builder.add_control();
+  PlannedRound round = builder.finish();
+  if (!has_control(round)) {
+    // The re-tests took the known-good pairs a control needs (a slow spell of the survey makes
+    // half the cluster suspect): give the control its place first. Without a control, the round's
+    // slow readings are no evidence (p2p/judgement.hpp); its fast ones still clear suspects.
+    RoundBuilder reserved(node_count, judgement, measured);
+    reserved.add_control();
+    reserved.add_suspect_nodes();
+    reserved.add_suspect_links();
+    PlannedRound with_control = reserved.finish();
+    if (retests(with_control) > 0) {
+      round = std::move(with_control);
+    }
+  }
+  return retests(round) > 0 ? round : PlannedRound{SurveyPhase::retest, {}, {}};
 }
+
+namespace {
+
+void measure_into(SurveyResult& result, const MeasureRound& measure, const PlannedRound& round,
+                  int round_index) {
+  for (Measurement m : measure(round, round_index)) {
+    m.round = round_index;
+    const NodePair pair = make_pair_of(m.pair.a, m.pair.b);
+    const auto found = std::find(round.pairs.begin(), round.pairs.end(), pair);
+    m.role = found == round.pairs.end()
+                 ? MeasurementRole::survey
+                 : round.roles[static_cast<std::size_t>(found - round.pairs.begin())];
+    result.measurements.push_back(m);
+  }
+}
+
+}  // namespace
 
 SurveyResult run_survey(int node_count, std::span<const SurveyMetric> metrics,
                         const SurveyPolicy& policy, const MeasureRound& measure) {
@@ -104,32 +245,28 @@ SurveyResult run_survey(int node_count, std::span<const SurveyMetric> metrics,
   const SurveyPlan plan = plan_initial_rounds(node_count, policy);
   result.mode = plan.mode;
   result.initial_rounds = static_cast<int>(plan.rounds.size());
-  for (std::size_t index = 0; index < plan.rounds.size(); ++index) {
-    for (const SurveyMeasurement& measurement :
-         measure(plan.rounds[index], SurveyPhase::initial, static_cast<int>(index))) {
-      result.measurements.push_back(measurement);
-    }
+  int round_index = 0;
+  for (const Round& pairs : plan.rounds) {
+    PlannedRound round{SurveyPhase::initial, pairs,
+                       std::vector<MeasurementRole>(pairs.size(), MeasurementRole::survey)};
+    measure_into(result, measure, round, round_index++);
   }
-  result.initial_verdicts = judge_survey(node_count, metrics, result.measurements, policy.outliers);
-  if (policy.retest) {
-    const std::vector<Round> retests =
-        plan_retest_rounds(node_count, result.initial_verdicts, result.measurements, policy);
-    result.retest_rounds = static_cast<int>(retests.size());
-    std::set<int> suspects;
-    for (const OutlierVerdict& verdict : result.initial_verdicts) {
-      suspects.insert(verdict.suspects.begin(), verdict.suspects.end());
+  result.initial = judge(node_count, metrics, result.measurements, policy.judgement);
+  result.judgement = result.initial;
+  while (policy.retest && !result.judgement.settled()) {
+    if (result.retest_rounds >= policy.max_retest_rounds) {
+      result.budget_spent = true;
+      break;
     }
-    result.retested_nodes.assign(suspects.begin(), suspects.end());
-    for (std::size_t index = 0; index < retests.size(); ++index) {
-      for (const SurveyMeasurement& measurement :
-           measure(retests[index], SurveyPhase::retest, static_cast<int>(index))) {
-        result.measurements.push_back(measurement);
-      }
+    const PlannedRound round =
+        plan_confirmation_round(node_count, result.judgement, result.measurements);
+    if (round.pairs.empty()) {
+      break;
     }
+    measure_into(result, measure, round, round_index++);
+    ++result.retest_rounds;
+    result.judgement = judge(node_count, metrics, result.measurements, policy.judgement);
   }
-  result.verdicts = result.retest_rounds > 0
-                        ? judge_survey(node_count, metrics, result.measurements, policy.outliers)
-                        : result.initial_verdicts;
   return result;
 }
 

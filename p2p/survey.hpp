@@ -1,15 +1,16 @@
-// A link survey of a cluster: which pair tests to run, in which rounds, and what they say about
-// nodes and links. Plain functions of (node count, measurements); the measuring itself is a
-// callback, so the same code drives real pair tests (preflight-p2p, preflight cluster) and the
-// simulated 1,024-node cluster of the unit tests.
+// A link survey of a cluster: which pair tests to run, in which rounds, until the judgement
+// (p2p/judgement.hpp) is settled. Plain functions of (node count, measurements); the measuring is a
+// callback, so the same code drives real pair tests (preflight-p2p, inside its one job: the
+// re-tests cost no extra launch) and the simulated 1,024-node clusters of the unit tests.
 //
 //   1. initial rounds: every pair ("circle" schedule, N-1 rounds) while N-1 <= max_rounds, else the
 //      scale mode: the ring neighbours plus `random_rounds` random perfect matchings (O(k) rounds);
-//   2. verdict per metric (p2p/outliers.hpp);
-//   3. re-test rounds: each bad link once more, and each suspect node against `retest_partners`
-//      known-good partners it has not met yet (slow with every partner: a bad node; slow with one
-//      partner only: a bad link);
-//   4. final verdict on all measurements (a link counts with its best value).
+//   2. judge;
+//   3. confirm before blame: while something is only suspected and the re-test budget lasts, one
+//      more round: each suspect link measured again, each suspect node against a known-good partner
+//      it has not been re-tested with, the ends of a link that cannot be attributed against
+//      known-good partners, and beside them a control pair (a known-good link), so that a slow
+//      spell of the whole machine is seen as one; then judge again.
 //
 // In the scale mode a bad link is found only if one of the initial rounds measured it: the ring and
 // k matchings cover about (k + 2) N / 2 of the N (N - 1) / 2 links. Bad nodes are always found.
@@ -21,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "p2p/outliers.hpp"
+#include "p2p/judgement.hpp"
 #include "p2p/schedule.hpp"
 
 namespace preflight::p2p {
@@ -30,23 +31,12 @@ enum class InitialSchedule { automatic, all_pairs, ring };
 
 struct SurveyPolicy {
   InitialSchedule schedule = InitialSchedule::automatic;
-  int max_rounds = 32;      // automatic: all pairs while N - 1 <= max_rounds
-  int random_rounds = 4;    // scale mode: k random perfect matchings after the ring
-  int retest_partners = 3;  // known-good partners per suspect node
+  int max_rounds = 32;         // automatic: all pairs while N - 1 <= max_rounds
+  int random_rounds = 4;       // scale mode: k random perfect matchings after the ring
+  int max_retest_rounds = 14;  // confirm-before-blame budget (1,024 nodes: 6 + 14 = 20 rounds)
   bool retest = true;
   std::uint64_t seed = 1;
-  OutlierPolicy outliers;
-};
-
-struct SurveyMetric {
-  std::string name;  // e.g. "latency_s", "bandwidth_Bps"
-  Better better = Better::higher;
-};
-
-struct SurveyMeasurement {
-  NodePair pair;
-  std::size_t metric = 0;  // index into the metrics
-  double value = 0;
+  JudgementPolicy judgement;
 };
 
 enum class SurveyPhase { initial, retest };
@@ -59,30 +49,31 @@ struct SurveyPlan {
 
 [[nodiscard]] SurveyPlan plan_initial_rounds(int node_count, const SurveyPolicy& policy);
 
-// One verdict per metric over all measurements so far.
-[[nodiscard]] std::vector<OutlierVerdict> judge_survey(
-    int node_count, std::span<const SurveyMetric> metrics,
-    std::span<const SurveyMeasurement> measurements, const OutlierPolicy& policy);
+// One round of pair tests and why each pair is in it (parallel to `pairs`).
+struct PlannedRound {
+  SurveyPhase phase = SurveyPhase::initial;
+  Round pairs;
+  std::vector<MeasurementRole> roles;
+};
 
-// The re-test rounds after `verdicts` (one per metric): bad links again, suspects against
-// known-good partners (known good in every metric), avoiding partners already measured.
-[[nodiscard]] std::vector<Round> plan_retest_rounds(int node_count,
-                                                    std::span<const OutlierVerdict> verdicts,
-                                                    std::span<const SurveyMeasurement> measured,
-                                                    const SurveyPolicy& policy);
+// The next confirmation round after `judgement` over `measured`: empty when nothing a measurement
+// could settle is left (or nothing can be paired).
+[[nodiscard]] PlannedRound plan_confirmation_round(int node_count, const Judgement& judgement,
+                                                   std::span<const Measurement> measured);
 
-// Runs one round of pair tests and returns its measurements (every metric of every pair).
-using MeasureRound = std::function<std::vector<SurveyMeasurement>(
-    const Round& round, SurveyPhase phase, int round_index)>;
+// Runs one round of pair tests and returns the measurements of every metric of every pair (pair,
+// metric and value; the survey fills in the round and the role).
+using MeasureRound =
+    std::function<std::vector<Measurement>(const PlannedRound& round, int round_index)>;
 
 struct SurveyResult {
   std::string mode;
   int initial_rounds = 0;
   int retest_rounds = 0;
-  std::vector<int> retested_nodes;  // the suspects of the initial verdicts
-  std::vector<SurveyMeasurement> measurements;
-  std::vector<OutlierVerdict> initial_verdicts;  // before the re-tests
-  std::vector<OutlierVerdict> verdicts;          // final, one per metric
+  bool budget_spent = false;  // stopped with suspects left because the re-test budget ran out
+  std::vector<Measurement> measurements;  // every one, in the order taken
+  Judgement initial;                      // after the initial rounds
+  Judgement judgement;                    // final
 };
 
 [[nodiscard]] SurveyResult run_survey(int node_count, std::span<const SurveyMetric> metrics,

@@ -43,11 +43,13 @@ build_packages=(
   iproute2
 )
 # Test tools: independent validators for what preflight writes (JSON Schema, JUnit XML, HTML,
-# Prometheus textfiles and rules, YAML, shell scripts), and clang with its sanitizer and
-# libFuzzer runtimes for the fuzz targets.
+# Prometheus textfiles and rules, YAML, shell scripts), clang with its sanitizer and libFuzzer
+# runtimes for the fuzz targets, and a real Slurm (controller, node daemon, munge) that the tests
+# start as a one-node cluster (scripts/slurm/test-cluster.sh).
 test_packages=(
   python3 python3-jsonschema python3-yaml libxml2-utils shellcheck chromium prometheus yamllint
   fonts-dejavu-core hyperfine clang libclang-rt-dev
+  slurmctld slurmd slurm-client munge
 )
 
 packages=("${build_packages[@]}")

@@ -534,11 +534,16 @@ cmd_mpirun_args() {
     [[ $AGENT != *[[:space:]]* ]] ||
         echo "$PROG: warning: the agent path contains spaces; quote it yourself" >&2
     # ob1 + tcp btl so traffic really crosses the veths (no UCX, no ofi mtl, no shared memory);
-    # no tree spawn: every daemon is started from mpirun through the agent.
+    # no tree spawn: every daemon is started from mpirun through the agent. TCP keepalive on the
+    # daemons' connections makes mpirun notice a host cut off ('isolate') within about 5 s and end
+    # the job, as a site sets it in openmpi-mca-params.conf; by default Open MPI waits 8 minutes.
     echo "--allow-run-as-root" \
         "--mca plm_rsh_agent $AGENT" \
         "--mca plm_rsh_no_tree_spawn 1" \
         "--mca oob_tcp_if_include $NET_CIDR" \
+        "--mca oob_tcp_keepalive_time 2" \
+        "--mca oob_tcp_keepalive_intvl 1" \
+        "--mca oob_tcp_keepalive_probes 3" \
         "--mca pml ob1" \
         "--mca btl self,tcp" \
         "--mca btl_tcp_if_include $NET_CIDR"

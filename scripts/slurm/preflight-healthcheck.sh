@@ -34,6 +34,19 @@
 # could not run.
 set -u
 
+# Settings from preflight.env or /etc/default/preflight (slurmd gives this script an environment
+# of its own): preflight-settings.sh, installed beside this script.
+here=.
+[[ ${BASH_SOURCE[0]} == */* ]] && here=${BASH_SOURCE[0]%/*}
+settings=$here/preflight-settings.sh
+if [[ ! -r $settings ]]; then
+    echo "preflight-healthcheck.sh: $settings is missing: install it beside this script" >&2
+    exit 1
+fi
+# shellcheck source-path=SCRIPTDIR source=preflight-settings.sh
+source "$settings"
+load_settings "$here"
+
 readonly TAG=preflight-healthcheck
 readonly REASON_PREFIX='preflight:'
 NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null || hostname)}

@@ -22,6 +22,19 @@
 # Slurm provides SLURM_JOB_ID and SLURMD_NODENAME.
 set -u
 
+# Settings from preflight.env or /etc/default/preflight (slurmd gives this script an environment
+# of its own): preflight-settings.sh, installed beside this script.
+here=.
+[[ ${BASH_SOURCE[0]} == */* ]] && here=${BASH_SOURCE[0]%/*}
+settings=$here/preflight-settings.sh
+if [[ ! -r $settings ]]; then
+    echo "preflight-prolog.sh: $settings is missing: install it beside this script" >&2
+    exit 1
+fi
+# shellcheck source-path=SCRIPTDIR source=preflight-settings.sh
+source "$settings"
+load_settings "$here"
+
 readonly TAG=preflight-prolog
 NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null || hostname)}
 JOBID=${SLURM_JOB_ID:-${SLURM_JOBID:-manual-$$}}

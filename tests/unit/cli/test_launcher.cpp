@@ -30,10 +30,19 @@ TEST(Launcher, MpirunArgvOneRankPerNode) {
   spec.allow_run_as_root = true;
   spec.forward_env = {"FI_PROVIDER"};
   spec.extra_args = {"--mca", "pml", "ob1"};
+  // Across hosts, Open MPI is told to notice a host that stops answering (keepalive).
   EXPECT_THAT(
       launch_argv(LauncherKind::mpirun, spec, {"/bin/preflight-p2p", "--x"}),
       ElementsAre("mpirun", "--allow-run-as-root", "--host", "vc1,vc2,vc3", "-np", "3", "--map-by",
-                  "node", "-x", "FI_PROVIDER", "--mca", "pml", "ob1", "/bin/preflight-p2p", "--x"));
+                  "node", "-x", "FI_PROVIDER", "--mca", "oob_tcp_keepalive_time", "5", "--mca",
+                  "oob_tcp_keepalive_intvl", "2", "--mca", "oob_tcp_keepalive_probes", "3", "--mca",
+                  "pml", "ob1", "/bin/preflight-p2p", "--x"));
+  // Unless the site's launcher arguments already say how.
+  spec.extra_args = {"--mca", "oob_tcp_keepalive_time", "2"};
+  EXPECT_THAT(
+      launch_argv(LauncherKind::mpirun, spec, {"cmd"}),
+      ElementsAre("mpirun", "--allow-run-as-root", "--host", "vc1,vc2,vc3", "-np", "3", "--map-by",
+                  "node", "-x", "FI_PROVIDER", "--mca", "oob_tcp_keepalive_time", "2", "cmd"));
 }
 
 TEST(Launcher, MpirunDoesNotRepeatFlagsGivenVerbatim) {
@@ -54,6 +63,27 @@ TEST(Launcher, SrunArgv) {
   EXPECT_THAT(launch_argv(LauncherKind::srun, spec, {"cmd"}),
               ElementsAre("srun", "--ntasks=2", "--nodes=2", "--ntasks-per-node=1",
                           "--nodelist=a,b", "--kill-on-bad-exit=1", "cmd"));
+}
+
+TEST(Launcher, SrunGetsTheMpiTheSiteNeeds) {
+  LaunchSpec spec;
+  spec.ranks = 2;
+  spec.srun_mpi = "pmix";
+  EXPECT_THAT(launch_argv(LauncherKind::srun, spec, {"cmd"}),
+              ElementsAre("srun", "--ntasks=2", "--mpi=pmix", "--kill-on-bad-exit=1", "cmd"));
+  // MpiDefault=none would start every rank as a world of one: pmix unless asked otherwise.
+  EXPECT_EQ(choose_srun_mpi("", std::string("none")), "pmix");
+  EXPECT_EQ(choose_srun_mpi("pmi2", std::string("none")), "pmi2");
+  EXPECT_EQ(choose_srun_mpi("", std::string("pmix_v4")), "");
+  EXPECT_EQ(choose_srun_mpi("", std::nullopt), "");
+  const std::string config =
+      "Configuration data as of 2026-12-03T10:00:00\n"
+      "MinJobAge               = 300 sec\n"
+      "MpiDefault              = none\n"
+      "MpiParams               = (null)\n";
+  EXPECT_EQ(scontrol_config_value(config, "MpiDefault"), "none");
+  EXPECT_EQ(scontrol_config_value(config, "MpiParams"), "(null)");
+  EXPECT_FALSE(scontrol_config_value(config, "Mpi").has_value());
 }
 
 TEST(Hosts, ParsesListsAndRejectsShellSyntax) {

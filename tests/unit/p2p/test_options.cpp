@@ -65,8 +65,14 @@ TEST(Options, InconsistentCombinationsNameTheFlag) {
   options.sampling.min_iterations = 0;
   expect_usage(options, "--min-iters");
   options = valid();
-  options.survey.retest_partners = 0;
+  options.survey.judgement.node_confirmations = 0;
   expect_usage(options, "--retest-partners");
+  options = valid();
+  options.survey.judgement.slow_fraction = 1.0;
+  expect_usage(options, "--slow-fraction");
+  options = valid();
+  options.survey.max_retest_rounds = -1;
+  expect_usage(options, "--retest-rounds");
 }
 
 }  // namespace

@@ -1,0 +1,50 @@
+// The judgement (p2p/judgement.hpp) as people and programs read it: the findings, the JSON of the
+// verdict with the evidence behind it and every measurement, and one summary line. preflight-p2p
+// writes these into its report; `preflight cluster` takes the verdict from that report as it is,
+// so the pair step's findings, the plan's summary line, details.cluster and the exit code all come
+// from the same judgement.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "p2p/survey.hpp"
+#include "reports/report.hpp"
+
+namespace preflight::p2p {
+
+struct JudgedMetric {
+  SurveyMetric metric;
+  std::string test;              // "latency", "bw", "bibw"
+  std::uint64_t size_bytes = 0;  // the message size the metric is taken at
+};
+
+struct JudgementContext {
+  std::vector<std::string> node_names;  // index -> name as the report shows it
+  std::vector<JudgedMetric> metrics;    // parallel to the judgement's metric indices
+};
+
+// The findings: P2P_NODE_OUTLIER / P2P_LINK_OUTLIER (fail) for every confirmed bad node and link,
+// P2P_NODE_SUSPECT / P2P_LINK_SUSPECT (warn) for what is slow but unconfirmed or cannot be
+// attributed, CLUSTER_PAIRS_HEALTHY (pass) when nothing is slow. Each names how many measurements
+// support it.
+[[nodiscard]] std::vector<reports::Check> judgement_checks(const Judgement& judgement,
+                                                           const JudgementContext& context);
+
+// {"bad_nodes": [name], "bad_links": [[a, b]], "suspect_nodes": [name], "suspect_links": [[a, b]],
+//  "suspects": [name] (suspect nodes and the ends of suspect links), "known_good": [name],
+//  "settled": bool, "policy": {...}, "evidence": {<metric>: {reference, threshold, spell_rounds,
+//  bad_nodes, bad_links, suspect_nodes, suspect_links}}}
+[[nodiscard]] nlohmann::json judgement_json(const Judgement& judgement,
+                                            const JudgementContext& context);
+
+// Every measurement: [{"a", "b", "metric", "value", "round", "role", "rail"?}].
+[[nodiscard]] nlohmann::json measurements_json(std::span<const Measurement> measurements,
+                                               const JudgementContext& context);
+
+// "bad nodes: vc3; bad links: none; suspects: none" from a judgement_json() verdict.
+[[nodiscard]] std::string verdict_summary(const nlohmann::json& verdict);
+
+}  // namespace preflight::p2p
