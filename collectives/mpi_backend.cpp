@@ -181,7 +181,8 @@ MpiBackend::MpiBackend(MPI_Comm world, int color, int key) : HostMemoryBackend(C
 }
 
 nlohmann::json MpiBackend::describe() const {
-  return {{"memory", "host"}, {"mpi_library", mpi_library_version()}};
+  return {
+      {"memory", "host"}, {"mpi_library", mpi_library_version()}, {"clock", clock().describe()}};
 }
 
 std::optional<std::string> MpiBackend::unsupported(const CollectiveCall& call) const {
@@ -246,13 +247,6 @@ void MpiBackend::run() {
   if (c.op == ReduceOp::avg) {
     divide_by_ranks();
   }
-}
-
-IterationTime MpiBackend::run_timed() {
-  const auto start = MonotonicClock::now();
-  run();
-  const double elapsed_s = seconds_between(start, MonotonicClock::now());
-  return {elapsed_s, elapsed_s};
 }
 
 void MpiBackend::divide_by_ranks() {

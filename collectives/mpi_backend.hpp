@@ -45,7 +45,6 @@ class MpiBackend final : public HostMemoryBackend {
   [[nodiscard]] std::optional<std::string> unsupported(const CollectiveCall& call) const override;
   void prepare(const CollectiveCall& call) override;
   void run() override;
-  IterationTime run_timed() override;
   void abort() noexcept override {}  // the watchdog's _exit ends the job; MPI_Abort from a second
                                      // thread is not safe at MPI_THREAD_SERIALIZED
 

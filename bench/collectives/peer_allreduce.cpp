@@ -1,5 +1,6 @@
 // The peer of preflight-allreduce --backend mpi: the smallest honest MPI_Allreduce timing loop.
-// Each iteration times one MPI_Allreduce (float, sum, out of place) with the monotonic clock, then
+// Each iteration times one MPI_Allreduce (float, sum, out of place) with two readings of the
+// harness's sample clock (common/timer.hpp: the TSC where invariant, else CLOCK_MONOTONIC), then
 // (outside the timed region) takes the maximum over ranks; rank 0 prints the median of those
 // maxima. Same method as the harness, none of its machinery, so the difference is the harness's
 // overhead.
@@ -13,11 +14,12 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "common/timer.hpp"
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
@@ -58,13 +60,13 @@ int main(int argc, char** argv) {
   for (int i = 0; i < warmup; ++i) {
     MPI_Allreduce(send, recv, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   }
+  const preflight::SampleClock& clock = preflight::process_sample_clock();
   std::vector<double> samples;
   samples.reserve(static_cast<std::size_t>(iterations));
   for (int i = 0; i < iterations; ++i) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = clock.now();
     MPI_Allreduce(send, recv, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    const double elapsed_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed_s = clock.seconds(start, clock.now());
     double slowest_s = 0;
     MPI_Allreduce(&elapsed_s, &slowest_s, 1, MPI_DOUBLE, MPI_MAX, time_comm);
     samples.push_back(slowest_s);
