@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,10 +52,8 @@ def mpirun(ranks):
 
 
 def run(argv, timeout=900):
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"{argv} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+    """bench_common.run: measured processes share one priority (bench/floor.py sets it)."""
+    return bench_common.run(argv, timeout=timeout)
 
 
 def peer(bench_dir, ranks, size, iterations, warmup):

@@ -259,7 +259,7 @@ class AllreduceSuite {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     return rank;
   }
-  [[nodiscard]] static int count_of(std::size_t bytes) {
+  [[nodiscard]] static int float_count(std::size_t bytes) {
     return static_cast<int>(bytes / sizeof(float));
   }
 
@@ -285,7 +285,7 @@ class AllreduceSuite {
 
   void warm(std::size_t bytes, MPI_Comm comm) {
     for (std::size_t i = 0; i < settings_.warmup; ++i) {
-      MPI_Allreduce(send_.data(), recv_.data(), count_of(bytes), MPI_FLOAT, MPI_SUM, comm);
+      MPI_Allreduce(send_.data(), recv_.data(), float_count(bytes), MPI_FLOAT, MPI_SUM, comm);
     }
   }
 
@@ -298,11 +298,11 @@ class AllreduceSuite {
       double own_s = 0;
       if (steady) {
         const auto start = std::chrono::steady_clock::now();
-        MPI_Allreduce(send_.data(), recv_.data(), count_of(bytes), MPI_FLOAT, MPI_SUM, comm);
+        MPI_Allreduce(send_.data(), recv_.data(), float_count(bytes), MPI_FLOAT, MPI_SUM, comm);
         own_s = steady_seconds(start, std::chrono::steady_clock::now());
       } else {
         const auto start = clock.now();
-        MPI_Allreduce(send_.data(), recv_.data(), count_of(bytes), MPI_FLOAT, MPI_SUM, comm);
+        MPI_Allreduce(send_.data(), recv_.data(), float_count(bytes), MPI_FLOAT, MPI_SUM, comm);
         own_s = clock.seconds(start, clock.now());
       }
       MPI_Allreduce(MPI_IN_PLACE, &own_s, 1, MPI_DOUBLE, MPI_MAX, max_comm_.get());
@@ -338,7 +338,8 @@ class AllreduceSuite {
     const preflight::Stopwatch loop_clock;
     for (std::size_t iteration = 1; iteration <= samples.size(); ++iteration) {
       const auto start = clock.now();
-      MPI_Allreduce(send_.data(), recv_.data(), count_of(bytes), MPI_FLOAT, MPI_SUM, split_.get());
+      MPI_Allreduce(send_.data(), recv_.data(), float_count(bytes), MPI_FLOAT, MPI_SUM,
+                    split_.get());
       const double own_s = clock.seconds(start, clock.now());
       const bool check = wall_check && iteration % 64 == 0;
       std::array<double, 2> shared{own_s, check ? loop_clock.elapsed_s() : 0.0};
@@ -408,7 +409,8 @@ class AllreduceSuite {
     MPI_Barrier(split_.get());
     const auto start = clock.now();
     for (std::size_t i = 0; i < settings_.iterations; ++i) {
-      MPI_Allreduce(send_.data(), recv_.data(), count_of(bytes), MPI_FLOAT, MPI_SUM, split_.get());
+      MPI_Allreduce(send_.data(), recv_.data(), float_count(bytes), MPI_FLOAT, MPI_SUM,
+                    split_.get());
     }
     double mean_s = clock.seconds(start, clock.now()) / static_cast<double>(settings_.iterations);
     MPI_Allreduce(MPI_IN_PLACE, &mean_s, 1, MPI_DOUBLE, MPI_SUM, max_comm_.get());
