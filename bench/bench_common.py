@@ -26,7 +26,10 @@ def load_average():
 
 
 def wait_for_quiet(threshold, timeout_s, poll_s=30.0, log=sys.stderr):
-    """Polls the 1-minute load average until it is below `threshold`; returns (quiet, load)."""
+    """Polls the 1-minute load average until it is below `threshold`; returns (quiet, load). A
+    threshold of 0 or less does not wait (quiet is then True: nothing was asked)."""
+    if threshold <= 0:
+        return True, load_average()
     deadline = time.monotonic() + timeout_s
     while True:
         load = load_average()

@@ -35,6 +35,8 @@ COMPARISONS = {
         ("preflight batched mean / bare batch", "preflight_batch", "bare_batch"),
         ("legacy loop / bare", "legacy", "bare"),
         ("+dispatch / bare", "+dispatch", "bare"),
+        ("+run_dispatch / bare", "+run_dispatch", "bare"),
+        ("+run_dispatch / +dispatch", "+run_dispatch", "+dispatch"),
         ("+sampler / bare", "+sampler", "bare"),
         ("+vectors / bare", "+vectors", "bare"),
         ("+wallcheck / bare", "+wallcheck", "bare"),
