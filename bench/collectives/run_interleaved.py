@@ -56,14 +56,25 @@ def run(argv, timeout=900):
     return bench_common.run(argv, timeout=timeout)
 
 
-def peer(bench_dir, ranks, size, iterations, warmup):
+def peer_fields(bench_dir, ranks, size, iterations, warmup):
+    """The peer's printed figures (median_s, mean_s, batch_mean_s, busbw_Bps, ...)."""
     out = run(mpirun(ranks) + [os.path.join(bench_dir, "collectives_peer_allreduce"), str(size),
                                str(iterations), str(warmup)])
-    fields = dict(item.split("=") for item in out.split())
+    return dict(item.split("=") for item in out.split())
+
+
+def peer(bench_dir, ranks, size, iterations, warmup):
+    fields = peer_fields(bench_dir, ranks, size, iterations, warmup)
     return float(fields["median_s"]), float(fields["busbw_Bps"])
 
 
 def harness(bin_dir, ranks, size, iterations, warmup):
+    row = harness_row(bin_dir, ranks, size, iterations, warmup)
+    return row["time_s"]["median"], row["busbw_Bps"]
+
+
+def harness_row(bin_dir, ranks, size, iterations, warmup):
+    """preflight-allreduce's result row (time_s, busbw_Bps, labels with the batched mean)."""
     with tempfile.TemporaryDirectory() as directory:
         report_path = os.path.join(directory, "r.json")
         run(mpirun(ranks) + [os.path.join(bin_dir, "preflight-allreduce"), "--backend", "mpi",
@@ -71,8 +82,7 @@ def harness(bin_dir, ranks, size, iterations, warmup):
                              "--placement", "out-of-place", "--check", "0", "--dtype", "float",
                              "--op", "sum", "--timeout", "0", "--quiet", "--json", report_path])
         with open(report_path, encoding="utf-8") as stream:
-            row = json.load(stream)["results"][0]
-    return row["time_s"]["median"], row["busbw_Bps"]
+            return json.load(stream)["results"][0]
 
 
 def main():

@@ -30,6 +30,8 @@
 //   +wallcheck      (allreduce) bare + a wall-clock read riding a 2-double reduction every 64th
 //                   call;
 //   legacy          (allreduce) the loop before this change: all the pieces above, steady clock;
+//   +getcount       (mpi) bare + MPI_Get_count on each receive's status (into the whole buffer),
+//                   on the round trip;
 //   +txpoll         (shm, tcp) bare + a read of the transmit CQ after each inject (what
 //                   fabtests' ft_post_inject does and fi_pingpong does not);
 //   channel         (p2p) bare through preflight's channel (PairChannel::ping/pong);
@@ -596,8 +598,39 @@ class MpiPairSuite final : public PairSuite {
     MPI_Send(send_.data(), static_cast<int>(bytes), MPI_BYTE, 0, 1, comm_.get());
   }
   preflight::p2p::PairChannel& channel() override { return *channel_; }
+  // bare + each receive's length read with MPI_Get_count right after it, on the round trip (what
+  // preflight's MPI channel did before it moved the check off the round trip).
+  VariantList extra_variants() override {
+    return {{"+getcount", [this](std::size_t b) {
+               if (initiator()) {
+                 return stamped(
+                     [&] {
+                       MPI_Send(send_.data(), static_cast<int>(b), MPI_BYTE, 1, 1, comm_.get());
+                       received(b, 1);
+                     },
+                     false);
+               }
+               return stamped(
+                   [&] {
+                     received(b, 0);
+                     MPI_Send(send_.data(), static_cast<int>(b), MPI_BYTE, 0, 1, comm_.get());
+                   },
+                   false);
+             }}};
+  }
 
  private:
+  void received(std::size_t bytes, int source) {
+    MPI_Status status;
+    MPI_Recv(recv_.data(), static_cast<int>(recv_.size()), MPI_BYTE, source, 1, comm_.get(),
+             &status);
+    int count = 0;
+    MPI_Get_count(&status, MPI_BYTE, &count);
+    if (count != static_cast<int>(bytes)) {
+      throw std::runtime_error("+getcount: wrong length");
+    }
+  }
+
   preflight::p2p::MpiTransport transport_;
   std::unique_ptr<preflight::p2p::PairChannel> channel_;
   preflight::MpiCommunicator comm_;

@@ -49,6 +49,7 @@ COMPARISONS = {
         ("preflight batched mean / bare batch", "preflight_batch", "bare_batch"),
         ("channel / bare", "channel", "bare"),
         ("+txpoll / bare", "+txpoll", "bare"),
+        ("+getcount / bare", "+getcount", "bare"),
         ("bare on steady_clock / bare", "bare_steady", "bare"),
     ],
 }
