@@ -50,8 +50,11 @@ struct ClockChoice {
 
 // The clock of timed regions: now() is one instruction (rdtsc) with the TSC, and seconds()
 // converts a difference of readings with a rate calibrated against CLOCK_MONOTONIC when the clock
-// is made. On this project's VMs CLOCK_MONOTONIC advances in steps of about 10 ns, which
-// quantises a 250 ns median by 4%; the TSC's step is under half a nanosecond.
+// is made. Reading it costs less than CLOCK_MONOTONIC's vDSO call (3-8% of an 8-byte MPI time on
+// this project's VMs). Its step is the CPU's: a fraction of a nanosecond on many, but on this
+// project's AMD EPYC VMs consecutive readings differ by 26 ticks of 2.6 GHz, a 10 ns step like
+// CLOCK_MONOTONIC's, which quantises a 230 ns median by 4.5%: means and batched means are
+// reported next to medians.
 class SampleClock {
  public:
   using Ticks = std::uint64_t;
