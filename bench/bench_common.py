@@ -60,6 +60,27 @@ def prioritise(nice):
         print(f"note: autogroup nice not set ({error})", file=sys.stderr)
 
 
+def add_priority_arguments(parser):
+    """--nice, --quiet-load and --wait-quiet-s, for settle()."""
+    parser.add_argument("--nice", type=int, default=-20 if os.geteuid() == 0 else 0,
+                        help="niceness of every measured process (both tools alike)")
+    parser.add_argument("--quiet-load", type=float, default=0.0,
+                        help="first wait for a 1-minute load average below this (0: do not)")
+    parser.add_argument("--wait-quiet-s", type=float, default=1200)
+
+
+def settle(args):
+    """Waits for a quiet machine if --quiet-load asks for one, then gives the measured processes
+    their priority; returns a note for the results line (empty when nothing was waited for)."""
+    note = ""
+    if args.quiet_load > 0:
+        quiet, load = wait_for_quiet(args.quiet_load, args.wait_quiet_s)
+        note = (f", {'quiet' if quiet else 'NOT quiet'} (load {load:.2f}, threshold "
+                f"{args.quiet_load})")
+    prioritise(args.nice)
+    return note
+
+
 def run(argv, timeout=600):
     """Runs a measured command (argument vector, no shell); its stdout, or an error with both
     streams."""
@@ -76,6 +97,17 @@ def cacheline_ns(bench_dir):
     if not os.access(probe, os.X_OK):
         return None
     return float(run([probe]).split()[1])
+
+
+def interleaved_pair(bench_dir, rep, run_tool):
+    """Calls run_tool("peer") and run_tool("ours") in repetition rep's order (the peer first in
+    even repetitions, A B / B A), bracketed by the cache-line probe; returns (state, before_ns,
+    after_ns)."""
+    before = cacheline_ns(bench_dir)
+    for tool in ("peer", "ours") if rep % 2 == 0 else ("ours", "peer"):
+        run_tool(tool)
+    after = cacheline_ns(bench_dir)
+    return state_of(before, after), before, after
 
 
 def state_of(before_ns, after_ns):

@@ -64,44 +64,53 @@ TARGETS = {
 }
 
 
-def allreduce_pair(a, order):
-    for tool in order:
+def allreduce_pair(a, rep):
+    out = {}
+
+    def run_tool(tool):
         if tool == "peer":
-            peer = run_interleaved.peer_fields(a.bench_dir, 2, 8, a.allreduce_iters,
-                                               a.allreduce_warmup)
+            out["peer"] = run_interleaved.peer_fields(a.bench_dir, 2, 8, a.allreduce_iters,
+                                                      a.allreduce_warmup)
         else:
-            row = run_interleaved.harness_row(a.bin_dir, 2, 8, a.allreduce_iters,
-                                              a.allreduce_warmup)
+            out["row"] = run_interleaved.harness_row(a.bin_dir, 2, 8, a.allreduce_iters,
+                                                     a.allreduce_warmup)
+
+    bracket = bench_common.interleaved_pair(a.bench_dir, rep, run_tool)
+    row, peer = out["row"], out["peer"]
     ours_us, peer_us = row["time_s"]["median"] * 1e6, float(peer["median_s"]) * 1e6
     ours_mean_us, peer_mean_us = row["time_s"]["mean"] * 1e6, float(peer["mean_s"]) * 1e6
     ours_batch_us = float(row["labels"]["batch_mean_time_s"]) * 1e6
     peer_batch_us = float(peer["batch_mean_s"]) * 1e6
-    return {"ratio": ours_us / peer_us, "mean_ratio": ours_mean_us / peer_mean_us,
-            "batch_ratio": ours_batch_us / peer_batch_us, "ours_us": ours_us, "peer_us": peer_us,
-            "ours_mean_us": ours_mean_us, "peer_mean_us": peer_mean_us,
-            "ours_batch_us": ours_batch_us, "peer_batch_us": peer_batch_us}
+    return bracket, {"ratio": ours_us / peer_us, "mean_ratio": ours_mean_us / peer_mean_us,
+                     "batch_ratio": ours_batch_us / peer_batch_us, "ours_us": ours_us,
+                     "peer_us": peer_us, "ours_mean_us": ours_mean_us,
+                     "peer_mean_us": peer_mean_us, "ours_batch_us": ours_batch_us,
+                     "peer_batch_us": peer_batch_us}
 
 
-def shm_pair(a, order, ports, workdir):
+def shm_pair(a, rep, ports, workdir):
     figures = {}
-    for tool in order:
+
+    def run_tool(tool):
         if tool == "peer":
             figures["raw"] = compare.fi_pingpong_one_way_us("shm", 64, a.shm_iters, ports.take())
         else:
             figures["median"], _, figures["batch"] = compare.preflight_latency(
                 a.binary_p2p, "shm", 64, a.shm_iters, ports.take(), workdir)
-    # The loop's mean holds the set-up once: loop = 2 I raw, set-up part = setup_us.
-    share = a.shm_setup_us / (2 * a.shm_iters * figures["raw"])
-    corrected = figures["raw"] * (1 - min(share, 0.5))
-    return {"ratio": figures["batch"] / corrected, "median_ratio": figures["median"] / corrected,
-            "ours_us": figures["batch"], "ours_median_us": figures["median"],
-            "peer_us": corrected, "peer_raw_us": figures["raw"], "setup_share": share}
+
+    bracket = bench_common.interleaved_pair(a.bench_dir, rep, run_tool)
+    corrected, share = compare.without_setup(figures["raw"], a.shm_setup_us, a.shm_iters)
+    return bracket, {"ratio": figures["batch"] / corrected,
+                     "median_ratio": figures["median"] / corrected,
+                     "ours_us": figures["batch"], "ours_median_us": figures["median"],
+                     "peer_us": corrected, "peer_raw_us": figures["raw"], "setup_share": share}
 
 
-def mpi_pair(a, order, workdir, rep):
+def mpi_pair(a, rep, workdir):
     loop = os.path.join(a.bench_dir, "p2p_mpi_loop")
     figures = {}
-    for tool in order:
+
+    def run_tool(tool):
         if tool == "peer":
             fields = bench_common.run(compare.MPIRUN + [loop, "latency", "8",
                                                         str(a.mpi_iters)]).split()
@@ -115,11 +124,14 @@ def mpi_pair(a, order, workdir, rep):
             figures["ours"] = row["time_s"]["median"] * 1e6
             figures["ours_mean"] = row["time_s"]["mean"] * 1e6
             figures["ours_batch"] = float(row["labels"]["batch_mean_time_s"]) * 1e6
-    return {"ratio": figures["ours"] / figures["peer"],
-            "mean_ratio": figures["ours_mean"] / figures["peer_mean"],
-            "batch_ratio": figures["ours_batch"] / figures["peer_batch"],
-            "ours_us": figures["ours"], "peer_us": figures["peer"],
-            "ours_batch_us": figures["ours_batch"], "peer_batch_us": figures["peer_batch"]}
+
+    bracket = bench_common.interleaved_pair(a.bench_dir, rep, run_tool)
+    return bracket, {"ratio": figures["ours"] / figures["peer"],
+                     "mean_ratio": figures["ours_mean"] / figures["peer_mean"],
+                     "batch_ratio": figures["ours_batch"] / figures["peer_batch"],
+                     "ours_us": figures["ours"], "peer_us": figures["peer"],
+                     "ours_batch_us": figures["ours_batch"],
+                     "peer_batch_us": figures["peer_batch"]}
 
 
 def quartiles(values):
@@ -182,19 +194,11 @@ def main():
                         help="fi_pingpong -I and preflight-p2p --iters")
     parser.add_argument("--mpi-iters", type=int, default=100000)
     parser.add_argument("--comparisons", default="allreduce,shm,mpi")
-    parser.add_argument("--nice", type=int, default=-20 if os.geteuid() == 0 else 0)
-    parser.add_argument("--quiet-load", type=float, default=0.0,
-                        help="first wait for a 1-minute load average below this (0: do not)")
-    parser.add_argument("--wait-quiet-s", type=float, default=1200)
+    bench_common.add_priority_arguments(parser)
     parser.add_argument("--out", help="append the markdown to this file")
     parser.add_argument("--jsonl", help="write every repetition's figures here")
     a = parser.parse_args()
-    quiet_note = ""
-    if a.quiet_load > 0:
-        quiet, load = bench_common.wait_for_quiet(a.quiet_load, a.wait_quiet_s)
-        quiet_note = (f", {'quiet' if quiet else 'NOT quiet'} (load {load:.2f}, threshold "
-                      f"{a.quiet_load})")
-    bench_common.prioritise(a.nice)
+    quiet_note = bench_common.settle(a)
     a.bin_dir = os.path.join(a.build, "bin")
     a.bench_dir = os.path.join(a.build, "bench")
     a.binary_p2p = os.path.join(a.bin_dir, "preflight-p2p")
@@ -221,22 +225,19 @@ def main():
                 break
             loads.append(bench_common.load_average())
             rotated = comparisons[rep % len(comparisons):] + comparisons[:rep % len(comparisons)]
-            order = ("peer", "ours") if rep % 2 == 0 else ("ours", "peer")
             for name in rotated:
                 if near[name] >= a.reps:
                     continue
-                before = bench_common.cacheline_ns(a.bench_dir)
                 if name == "allreduce":
-                    record = allreduce_pair(a, order)
+                    (state, before, after), record = allreduce_pair(a, rep)
                 elif name == "shm":
-                    record = shm_pair(a, order, ports, workdir)
+                    (state, before, after), record = shm_pair(a, rep, ports, workdir)
                 else:
-                    record = mpi_pair(a, order, workdir, rep)
-                after = bench_common.cacheline_ns(a.bench_dir)
-                record.update({"comparison": name, "rep": rep, "order": order[0] + " first",
+                    (state, before, after), record = mpi_pair(a, rep, workdir)
+                record.update({"comparison": name, "rep": rep,
+                               "order": "peer first" if rep % 2 == 0 else "preflight first",
                                "cacheline_before_ns": before, "cacheline_after_ns": after,
-                               "state": bench_common.state_of(before, after),
-                               "load": loads[-1]})
+                               "state": state, "load": loads[-1]})
                 records.append(record)
                 print(json.dumps(record), flush=True)
             rep += 1

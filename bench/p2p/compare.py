@@ -105,6 +105,15 @@ def fi_pingpong_setup_us(provider, size, ports, runs=3):
                              for _ in range(runs))
 
 
+def without_setup(raw_us, setup_us, iterations):
+    """fi_pingpong's mean one-way time without its set-up, and the set-up's share of its loop
+    (2 x iterations one-way transfers): the set-up is taken out once; with enough iterations the
+    share is small, and the figure can never approach zero or go negative (at most half is taken
+    out), as the former slope between two iteration counts could."""
+    share = setup_us / (2 * iterations * raw_us)
+    return raw_us * (1 - min(share, 0.5)), share
+
+
 def preflight_latency(binary, provider, size, iterations, port, workdir):
     report = os.path.join(workdir, f"lat-{port}.json")
     common = ["--provider", provider, *domain_args(provider, "--domain"), "--test", "latency",
@@ -166,21 +175,18 @@ def latency_block(a, provider, sizes, ports, workdir, lines):
         setup_us = fi_pingpong_setup_us(provider, size, ports)
         reps = {"near": [], "far": [], "mixed": []}
         for rep in range(a.reps):
-            before = cacheline(a.bench_dir)
-            order = ("peer", "ours") if rep % 2 == 0 else ("ours", "peer")
-            for tool in order:
+            got = {}
+
+            def run_tool(tool):
                 if tool == "peer":
-                    raw_us = fi_pingpong_one_way_us(provider, size, iterations, ports.take())
+                    got["raw"] = fi_pingpong_one_way_us(provider, size, iterations, ports.take())
                 else:
-                    median_us, mean_us, batch_us = preflight_latency(
+                    got["median"], _, got["batch"] = preflight_latency(
                         a.binary, provider, size, iterations, ports.take(), workdir)
-            after = cacheline(a.bench_dir)
-            loop_us = 2 * iterations * raw_us
-            share = setup_us / loop_us
-            corrected_us = raw_us * (1 - min(share, 0.5))  # never near zero, never negative
-            reps.setdefault(bench_common.state_of(before, after), []).append(
-                {"median": median_us, "batch": batch_us, "raw": raw_us, "share": share,
-                 "corrected": corrected_us})
+
+            state, _, _ = bench_common.interleaved_pair(a.bench_dir, rep, run_tool)
+            got["corrected"], got["share"] = without_setup(got["raw"], setup_us, iterations)
+            reps.setdefault(state, []).append(got)
         for state in ("near", "far"):
             got = reps[state]
             if not got:
@@ -272,18 +278,21 @@ def mpi_block(a, workdir, lines):
     for size in a.lat_sizes:
         reps = {"near": [], "far": [], "mixed": []}
         for rep in range(a.reps):
-            before = cacheline(a.bench_dir)
-            order = ("peer", "ours") if rep % 2 == 0 else ("ours", "peer")
-            for tool in order:
+            out = {}
+
+            def run_tool(tool):
                 if tool == "peer":
-                    fields = run(MPIRUN + [loop, "latency", str(size), str(a.lat_iters)]).split()
+                    out["fields"] = run(MPIRUN + [loop, "latency", str(size),
+                                                  str(a.lat_iters)]).split()
                 else:
-                    row = preflight_mpirun(a.binary, ["--transport", "mpi", "--test", "latency",
-                                                      "--sizes", str(size), "--iters",
-                                                      str(a.lat_iters)],
-                                           workdir, f"mpi-latency-{size}-{rep}")
-            after = cacheline(a.bench_dir)
-            reps.setdefault(bench_common.state_of(before, after), []).append({
+                    out["row"] = preflight_mpirun(
+                        a.binary, ["--transport", "mpi", "--test", "latency", "--sizes",
+                                   str(size), "--iters", str(a.lat_iters)],
+                        workdir, f"mpi-latency-{size}-{rep}")
+
+            state, _, _ = bench_common.interleaved_pair(a.bench_dir, rep, run_tool)
+            fields, row = out["fields"], out["row"]
+            reps.setdefault(state, []).append({
                 "ours": row["time_s"]["median"] * 1e6,
                 "ours_batch": float(row["labels"]["batch_mean_time_s"]) * 1e6,
                 "loop": float(fields[fields.index("median_us") + 1]),
@@ -345,18 +354,9 @@ def main():
     parser.add_argument("--blocks", default="latency,bw",
                         help="libfabric comparisons to run: latency, bw or both")
     parser.add_argument("--out", help="append the markdown tables to this file")
-    parser.add_argument("--nice", type=int, default=-20 if os.geteuid() == 0 else 0,
-                        help="niceness of every measured process (both tools alike)")
-    parser.add_argument("--quiet-load", type=float, default=0.0,
-                        help="first wait for a 1-minute load average below this (0: do not)")
-    parser.add_argument("--wait-quiet-s", type=float, default=1200)
+    bench_common.add_priority_arguments(parser)
     a = parser.parse_args()
-    quiet_note = ""
-    if a.quiet_load > 0:
-        quiet, load = bench_common.wait_for_quiet(a.quiet_load, a.wait_quiet_s)
-        quiet_note = (f", {'quiet' if quiet else 'NOT quiet'} (load {load:.2f}, threshold "
-                      f"{a.quiet_load})")
-    bench_common.prioritise(a.nice)
+    quiet_note = bench_common.settle(a)
     a.binary = os.path.join(a.build, "bin", "preflight-p2p")
     a.bench_dir = os.path.join(a.build, "bench")
     a.lat_sizes = [int(s) for s in a.lat_sizes.split(",")]
