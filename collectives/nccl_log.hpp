@@ -1,6 +1,6 @@
 // Proving NCCL really used EFA: facts read from an NCCL_DEBUG=INFO log (NCCL_DEBUG_SUBSYS=INIT,NET)
 // and the judgement of those facts, both pure functions of text so that they are tested on real
-// logs (shared/corpus). The rules (shared/reference/platforms.md):
+// logs. The rules (docs/platform-rules.md, "Proving that NCCL used EFA"):
 //   - aws-ofi-nccl loaded and initialised ("NET/OFI Initializing aws-ofi-nccl X", older
 //     "NET/OFI Using aws-ofi-nccl X"); init failures ("aws-ofi-nccl initialization failed",
 //     "Couldn't find any optimal provider", "fi_getinfo ... provider efa output empty list", ...)

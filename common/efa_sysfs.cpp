@@ -189,7 +189,8 @@ const std::vector<std::string>& efa_health_counter_names() {
 }
 
 const std::vector<std::string>& efa_setup_error_counter_names() {
-  // platforms.md's list, and no_completion_cmds: admin commands the device never completed.
+  // docs/platform-rules.md's list, and no_completion_cmds: admin commands the device never
+  // completed.
   static const std::vector<std::string> names{
       "alloc_pd_err", "alloc_ucontext_err", "create_ah_err", "create_cq_err",     "create_qp_err",
       "reg_mr_err",   "mmap_err",           "cmds_err",      "no_completion_cmds"};

@@ -76,10 +76,12 @@ using EfaCounterSnapshot = std::map<std::string, EfaCounterMap>;  // device -> c
 [[nodiscard]] EfaCounterSnapshot efa_counter_deltas(const EfaCounterSnapshot& before,
                                                     const EfaCounterSnapshot& after);
 
-// Counter names from platforms.md and the efa driver (EFA_DEFINE_PORT_STATS, _DEVICE_STATS).
+// Counter names from docs/platform-rules.md and the efa driver (EFA_DEFINE_PORT_STATS,
+// _DEVICE_STATS).
 [[nodiscard]] const std::vector<std::string>& efa_port_counter_names();
 [[nodiscard]] const std::vector<std::string>& efa_device_counter_names();
-// Health counters (platforms.md): a rise during a test is a finding (EFA_ERROR_COUNTERS_RISING).
+// Health counters (docs/platform-rules.md): a rise during a test is a finding
+// (EFA_ERROR_COUNTERS_RISING).
 [[nodiscard]] const std::vector<std::string>& efa_health_counter_names();
 // Setup error counters (device level since the kernel split device and port statistics, port 1's
 // hw_counters before): non-zero is EFA_SETUP_ERRORS.

@@ -263,6 +263,13 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"CLUSTER_LINK_SUSPECT", monitor, C::benchmark, "pair {} <-> {} is slow: {}",
      "With two nodes a bad node cannot be told from a bad link: add a third node and rerun"},
     {"CLUSTER_PAIRS_HEALTHY", info, C::benchmark, "{} node pairs measured, none slow: {}", ""},
+    // Args: the limit. MEMLOCK_LIMITED's case on a node without EFA, where nothing pins large
+    // buffers yet: a finding of its own (monitor), so that MEMLOCK_LIMITED keeps its severity.
+    {"MEMLOCK_LIMITED_NO_EFA", monitor, C::environment,
+     "memlock limit is {} (EFA and GPUDirect RDMA need unlimited or >= 16 GiB; no EFA device "
+     "here)",
+     "Set 'memlock unlimited' in /etc/security/limits.conf and for the Slurm/container runtime "
+     "(--ulimit memlock=-1) before EFA is used"},
 });
 
 // Compile-time proof that ids are unique.

@@ -1,4 +1,4 @@
-// Status values and the one exit-code table every preflight binary obeys (DESIGN.md).
+// Status values and the one exit-code table every preflight binary obeys (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <optional>

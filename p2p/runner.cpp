@@ -324,7 +324,7 @@ struct RankContext {
   std::string current_peer;           // for error messages
   StepBarrier* step_barrier = nullptr;
   const GpuLibraries* gpu = nullptr;  // --transport nccl / --mem cuda: the loaded libraries
-  std::string fabric_provider = {};  // what every node agreed on (p2p/provider_choice.hpp)
+  std::string fabric_provider = {};   // what every node agreed on (p2p/provider_choice.hpp)
 };
 
 void arm(RankContext& context, const std::string& phase) {

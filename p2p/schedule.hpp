@@ -1,6 +1,7 @@
-// Schedules of pair tests between nodes, as plain functions of the node count (DESIGN.md, "Scale:
-// from one node to thousands"). A schedule is a list of rounds; a round is a set of disjoint node
-// pairs, so no node is in two tests at once and a round costs one pair test. `preflight-p2p
+// Schedules of pair tests between nodes, as plain functions of the node count
+// (docs/ARCHITECTURE.md, "Scale: from one node to thousands"). A schedule is a list of rounds; a
+// round is a set of disjoint node pairs, so no node is in two tests at once and a round costs one
+// pair test. `preflight-p2p
 // --pattern all-pairs|ring` and `preflight cluster` run these schedules; the unit tests check them
 // without any network.
 #pragma once

@@ -1,4 +1,5 @@
-// The environment rules of platforms.md (EFA cheat sheet, aws-ofi-nccl documentation) as data.
+// The environment rules of docs/platform-rules.md (EFA cheat sheet, aws-ofi-nccl documentation)
+// as data.
 // judge_env evaluates them: a rule fires when its variable matches and every version condition
 // holds; an unknown version makes it `skip`, never a silent pass.
 #pragma once
@@ -34,7 +35,8 @@ struct EnvRule {
   std::string_view source;
 };
 
-inline constexpr std::string_view kCheatSheet = "platforms.md environment rules (EFA cheat sheet)";
+inline constexpr std::string_view kCheatSheet =
+    "docs/platform-rules.md environment rules (EFA cheat sheet)";
 
 // clang-format off
 inline constexpr std::array kEnvRules = std::to_array<EnvRule>({

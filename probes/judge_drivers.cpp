@@ -307,13 +307,10 @@ Check judge_memlock(const MemlockLimit& memlock, bool efa_expected) {
                     memlock.unlimited ? "unlimited" : format_bytes(memlock.bytes), memlock.source),
         evidence);
   }
-  std::string message = finding_message("MEMLOCK_LIMITED", format_bytes(memlock.bytes));
-  if (!efa_expected) {
-    // Without EFA nothing pins large buffers: worth a look, not a reason to drain the node.
-    message += "; no EFA device here, so this only warns";
-    return reports::make_check("MEMLOCK_LIMITED", Status::warn, std::move(message), evidence);
-  }
-  return finding_check("MEMLOCK_LIMITED", std::move(message), evidence);
+  // Without EFA nothing pins large buffers: worth a look, not a reason to drain the node. That is
+  // a finding of its own rather than MEMLOCK_LIMITED downgraded, so an id keeps one severity.
+  const std::string_view id = efa_expected ? "MEMLOCK_LIMITED" : "MEMLOCK_LIMITED_NO_EFA";
+  return finding_check(id, finding_message(id, format_bytes(memlock.bytes)), evidence);
 }
 
 std::vector<Check> judge_pci_links(const std::vector<const PciDevice*>& devices,

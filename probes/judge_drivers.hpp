@@ -9,7 +9,7 @@
 
 namespace preflight::probes {
 
-// Memlock needed by EFA and GPUDirect RDMA registrations (platforms.md).
+// Memlock needed by EFA and GPUDirect RDMA registrations (docs/platform-rules.md).
 inline constexpr std::uint64_t kMemlockMinimumBytes = 16ULL << 30U;
 
 [[nodiscard]] std::vector<reports::Check> judge_drivers(const DriverFacts& facts,

@@ -1,5 +1,5 @@
-// The version rules of platforms.md as data: minimum versions, "X from version V needs Y >= W",
-// and "X must not be older than Y". judge_versions evaluates them; nothing here is code.
+// The version rules of docs/platform-rules.md as data: minimum versions, "X from version V needs Y
+// >= W", and "X must not be older than Y". judge_versions evaluates them; nothing here is code.
 #pragma once
 
 #include <array>
@@ -24,7 +24,7 @@ struct VersionRule {
 };
 
 inline constexpr std::string_view kMinimumsSource =
-    "platforms.md: minimums on p5 (AWS EFA and aws-ofi-nccl documentation)";
+    "docs/platform-rules.md: minimums on p5 (AWS EFA and aws-ofi-nccl documentation)";
 
 inline constexpr std::array kVersionRules = std::to_array<VersionRule>({
     {"EFA_INSTALLER_TOO_OLD", VersionRuleKind::minimum, "efa_installer", "1.29.0", "", "",
@@ -34,7 +34,7 @@ inline constexpr std::array kVersionRules = std::to_array<VersionRule>({
      kMinimumsSource},
     {"CUDA_TOO_OLD", VersionRuleKind::minimum, "cuda_runtime", "12.0", "", "", kMinimumsSource},
     {"OFI_NCCL_LIBFABRIC_TOO_OLD", VersionRuleKind::requires_other, "aws_ofi_nccl", "1.17.2",
-     "libfabric", "1.22", "platforms.md: aws-ofi-nccl >= 1.17.2 needs libfabric >= 1.22"},
+     "libfabric", "1.22", "docs/platform-rules.md: aws-ofi-nccl >= 1.17.2 needs libfabric >= 1.22"},
     {"CUDA_DRIVER_TOO_OLD", VersionRuleKind::not_older_than, "cuda_driver", "", "cuda_runtime", "",
      "CUDA: the driver API version must be >= the runtime's (CUDA compatibility guide)"},
     {"LIBFABRIC_HEADER_RUNTIME_MISMATCH", VersionRuleKind::not_older_than, "libfabric", "",

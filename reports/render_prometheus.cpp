@@ -141,7 +141,6 @@ constexpr std::array kStatuses{Status::pass,  Status::warn,  Status::fail,   Sta
 constexpr std::array kRowVerdicts{RowVerdict::improved,     RowVerdict::pass, RowVerdict::warn,
                                   RowVerdict::inconclusive, RowVerdict::fail, RowVerdict::missing};
 
-
 // hw_counters_delta keys are "DEVICE" or "HOST/DEVICE" (several nodes); counters are "NAME" for
 // port 1, "portN/NAME" for other ports, and the device-level names of the efa driver.
 void add_efa_counters(std::map<std::string, Family>& families, const Report& report,

@@ -372,7 +372,7 @@ class Runner:
                 tool in ("preflight", "preflight-report"):
             argv.append(rest[0])
             rest = rest[1:]
-            if rest and rest[0] in ("add", "list", "show", "trend", "create", "nccl-tests"):
+            if rest and rest[0] in ("add", "list", "show", "trend", "create", "model", "nccl-tests"):
                 continue
             break
         return argv, rest

@@ -4,7 +4,7 @@
 #   run_case.sh EXPECTED_EXITS MAX_SECONDS CHECKER [CHECK_ARGS...] -- COMMAND...
 #
 # Runs COMMAND (each @REPORT@ in it becomes a fresh report path) and asserts that its exit code is
-# one of EXPECTED_EXITS ("0", "3|0"), that it took at most MAX_SECONDS of wall time, and, unless
+# one of EXPECTED_EXITS ("0", "1|124"), that it took at most MAX_SECONDS of wall time, and, unless
 # CHECK_ARGS is the single word "none", that CHECKER (collectives_report_check) accepts the report
 # with CHECK_ARGS. Prints the command's output when anything fails.
 set -u
@@ -19,6 +19,19 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   shift
 done
 [ $# -gt 0 ] && shift  # the --
+
+# PREFLIGHT_CASE_WHEN=gpu|no-gpu: the case needs (or needs the absence of) an NVIDIA GPU; on the
+# other kind of machine it is a skip (77), never a pass.
+if [ -n "${PREFLIGHT_CASE_WHEN:-}" ]; then
+  has_gpu=no
+  if [ -e /dev/nvidiactl ] || nvidia-smi -L >/dev/null 2>&1; then
+    has_gpu=yes
+  fi
+  case "$PREFLIGHT_CASE_WHEN/$has_gpu" in
+    gpu/no) echo "skip: no NVIDIA GPU on this machine"; exit 77 ;;
+    no-gpu/yes) echo "skip: this machine has an NVIDIA GPU"; exit 77 ;;
+  esac
+fi
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT

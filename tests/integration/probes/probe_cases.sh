@@ -44,7 +44,8 @@ check() {
 
 value() { sed -n "s/^$1=//p" "$work/check.txt"; }
 
-# expect_fired REPORT "ID,ID": the exact set of ids that fired (warn/fail).
+# expect_fired REPORT "ID,ID": the exact multiset of ids that fired (warn/fail), sorted: an id that
+# fires twice is listed twice.
 expect_fired() {
   check "$1" || return
   local fired
@@ -54,6 +55,14 @@ expect_fired() {
 
 # Ids that only the live libraries can raise under --root (API rows stay live).
 live_only_version_ids="CUDA_DRIVER_TOO_OLD CUDA_TOO_OLD NCCL_TOO_OLD LIBFABRIC_HEADER_RUNTIME_MISMATCH EFA_PROVIDER_MISSING"
+
+# expect_finding REPORT "ID STATUS EVIDENCE-PREFIX": one finding line starts with that text
+# (evidence as compact JSON with sorted keys).
+expect_finding() {
+  check "$1" || return
+  grep -qF "finding=$2" "$work/check.txt" ||
+    fail "$1: no finding '$2' among: $(grep '^finding=' "$work/check.txt" | head -5)"
+}
 
 # expect_fired_file_based REPORT "ID,ID": as expect_fired, ignoring live-only ids.
 expect_fired_file_based() {
@@ -78,7 +87,26 @@ case "$case_name" in
     # Text mode: one line per row, a verdict line, nothing else on stdout.
     run versions_text "0,1,3" -- "$bin/preflight-versions"
     grep -q '^verdict: ' "$work/versions_text.out" || fail "no verdict line"
-    grep -Eq '^(PASS|SKIP) +VERSION_LIBFABRIC ' "$work/versions_text.out" || fail "no libfabric row"
+    # What this machine has installed is found, at its version: a probe that lost libfabric,
+    # Open MPI or NCCL detection must fail here, not skip.
+    text=$work/versions_text.out
+    if command -v fi_info >/dev/null; then
+      want=$(fi_info --version | sed -n 's/^libfabric: \([0-9]*\.[0-9]*\).*/\1/p')
+      grep -Eq "^PASS +VERSION_LIBFABRIC +libfabric $want " "$text" ||
+        fail "libfabric $want (fi_info) not found: $(grep VERSION_LIBFABRIC "$text" | head -1)"
+    fi
+    if command -v ompi_info >/dev/null; then
+      want=$(ompi_info --version | sed -n 's/^Open MPI v\([0-9.]*\).*/\1/p' | head -1)
+      grep -Eq "^PASS +VERSION_MPI .*Open MPI v$want " "$text" ||
+        fail "Open MPI $want (ompi_info) not found: $(grep VERSION_MPI "$text" | head -1)"
+    fi
+    nccl_header=/usr/local/cuda/include/nccl.h
+    if [[ -f $nccl_header ]] && compgen -G '/usr/local/cuda/lib*/libnccl.so.2' >/dev/null; then
+      want=$(awk '/^#define NCCL_(MAJOR|MINOR|PATCH) /{printf "%s%s", sep, $3; sep="."}' \
+        "$nccl_header")
+      grep -Eq "^PASS +VERSION_NCCL +NCCL $want " "$text" ||
+        fail "NCCL $want ($nccl_header) not found: $(grep 'VERSION_NCCL ' "$text" | head -1)"
+    fi
     ;;
   versions_live_jsonschema)
     if ! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
@@ -133,8 +161,8 @@ PY
   topology_fixtures)
     declare -A expected=(
       [p4d]="" [p5]="" [p5en]=""
-      [p4d-missing-efa]="EFA_COUNT_MISMATCH,EFA_PER_GPU_MISMATCH"
-      [p5-efa-wrong-socket]="EFA_PER_GPU_MISMATCH,GPU_NIC_CROSS_NUMA"
+      [p4d-missing-efa]="EFA_COUNT_MISMATCH,EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH"
+      [p5-efa-wrong-socket]="EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH,GPU_NIC_CROSS_NUMA"
       [p5en-link-downtrained]="PCIE_LINK_DOWNTRAINED")
     for name in "${!expected[@]}"; do
       run "$name" "0,1" -- "$bin/preflight-topology" --hwloc-xml "$topology/$name.xml" \
@@ -142,6 +170,17 @@ PY
       expect_fired "$work/$name.json" "${expected[$name]}"
     done
     [[ $(cat "$work/p4d-missing-efa.code") == 1 ]] || fail "missing EFA must fail the run"
+    # The p4d's missing EFA leaves exactly the two GPUs it served without a local NIC.
+    expect_finding "$work/p4d-missing-efa.json" 'EFA_COUNT_MISMATCH fail {"expected":4,"found":3}'
+    expect_finding "$work/p4d-missing-efa.json" \
+      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:90:1c.0","local_efa":[]}'
+    expect_finding "$work/p4d-missing-efa.json" \
+      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:90:1d.0","local_efa":[]}'
+    # The p5's NIC on the wrong socket: its GPU has 3 local NICs, the other socket's GPU 5.
+    expect_finding "$work/p5-efa-wrong-socket.json" \
+      'GPU_NIC_CROSS_NUMA warn {"distance":"SYS","efa":"0000:a9:00.0","gpu":"0000:64:00.0"}'
+    expect_finding "$work/p5-efa-wrong-socket.json" \
+      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:64:00.0","local_efa":["rdmap96s0","rdmap98s0","rdmap99s0"]}'
     ;;
   topology_p4d_mapping)
     run p4d "0" -- "$bin/preflight-topology" --hwloc-xml "$topology/p4d.xml" \
@@ -195,6 +234,12 @@ PY
       run "$tree" "0,1" -- "$bin/preflight-efa" --root "$sysfs/$tree" --json "$work/$tree.json"
       expect_fired "$work/$tree.json" "${expected[$tree]}"
     done
+    # The evidence names the one device and port at fault, not only the finding's id.
+    expect_finding "$work/p5en-port-down.json" \
+      'EFA_PORT_DOWN fail {"device":"rdmap118s0","pci_bus_id":"0000:76:00.0","phys_state":"3: Disabled","port":1,"state":"1: DOWN"}'
+    expect_finding "$work/p5en-missing-device.json" \
+      'EFA_COUNT_MISMATCH fail {"expected":16,"found":15,"retries":0}'
+    expect_finding "$work/p5en-slow-nic.json" 'EFA_PORT_RATE_LOW warn {"device":"rdmap86s0",'
     ;;
   efa_counters)
     run before "0" -- "$bin/preflight-efa" --root "$sysfs/p5en-counters-before" \

@@ -1,14 +1,16 @@
 // Reads a preflight.report/1 file written by a probe binary, validates it with the C++ schema
 // validator (reports::report_schema()), and prints what the integration script asserts on:
 //   exit_code=<verdict exit code>
-//   fired=<sorted ids of warn/fail checks, comma-separated>
+//   fired=<sorted ids of warn/fail checks, comma-separated, one entry per check: a multiset, so
+//          three ports down read EFA_PORT_DOWN,EFA_PORT_DOWN,EFA_PORT_DOWN>
+//   finding=<id> <status> <evidence as compact JSON>   (one per warn/fail check)
 //   deltas=<devices in hw_counters_delta>
 //   pair=<gpu bus id> <efa bus id> <class>   (one per assigned GPU/EFA pair, topology reports)
 // Exit 0 when the file is a valid report, 1 otherwise.
 #include <algorithm>
 #include <iostream>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "reports/json_schema.hpp"
 #include "reports/report_io.hpp"
@@ -27,13 +29,18 @@ int main(int argc, char** argv) {
     if (!errors.empty()) {
       return 1;
     }
-    std::set<std::string> fired;
+    std::vector<std::string> fired;
+    std::vector<std::string> findings;
     for (const auto& check : document.at("checks")) {
       const std::string status = check.at("status").get<std::string>();
       if (status == "warn" || status == "fail" || status == "error" || status == "timeout") {
-        fired.insert(check.at("id").get<std::string>());
+        fired.push_back(check.at("id").get<std::string>());
+        findings.push_back(fired.back() + " " + status + " " +
+                           check.value("evidence", nlohmann::json(nullptr)).dump());
       }
     }
+    std::sort(fired.begin(), fired.end());
+    std::sort(findings.begin(), findings.end());
     std::string joined;
     for (const auto& id : fired) {
       joined += (joined.empty() ? "" : ",") + id;
@@ -42,6 +49,9 @@ int main(int argc, char** argv) {
               << "fired=" << joined << "\n"
               << "deltas=" << document.value("hw_counters_delta", nlohmann::json::object()).size()
               << "\n";
+    for (const auto& finding : findings) {
+      std::cout << "finding=" << finding << "\n";
+    }
     const auto details = document.value("details", nlohmann::json::object());
     if (details.contains("topology")) {
       for (const auto& gpu : details.at("topology").at("gpus")) {

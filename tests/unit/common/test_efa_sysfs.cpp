@@ -151,7 +151,7 @@ TEST(EfaSysfs, FailedRdmaWorkRequestsIsolateTheDevice) {
 }
 
 TEST(EfaSysfs, HealthCountersArePlatformsMdList) {
-  // platforms.md: "Health (a rise during a test is a finding)"; retransmissions included.
+  // docs/platform-rules.md: "Health (a rise during a test is a finding)"; retransmissions included.
   const auto& health = efa_health_counter_names();
   EXPECT_EQ(health.size(), 8U);
   for (const char* name :

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "common/error.hpp"
@@ -22,9 +25,18 @@ TEST(FabricErrors, DecodesFiErrno) {
   EXPECT_NO_THROW(check_fi(0, "fi_close", ""));
 }
 
-TEST(FabricErrors, RuntimeVersionIsDotted) {
-  const std::string version = fabric_runtime_version();
-  EXPECT_NE(version.find('.'), std::string::npos);
+// The version is the installed library's as its own tool prints it ("libfabric: 1.17.0").
+TEST(FabricErrors, RuntimeVersionIsWhatFiInfoSays) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(
+      popen("fi_info --version 2>/dev/null | sed -n 's/^libfabric: //p'", "r"), pclose);
+  ASSERT_NE(pipe, nullptr);
+  std::array<char, 64> line{};
+  if (std::fgets(line.data(), line.size(), pipe.get()) == nullptr) {
+    GTEST_SKIP() << "fi_info is not installed";
+  }
+  const std::string printed(line.data());  // "1.17.0\n"
+  EXPECT_EQ(printed.rfind(fabric_runtime_version() + ".", 0), 0U)
+      << "fi_info: " << printed << ", preflight: " << fabric_runtime_version();
 }
 
 TEST(FabricApi, AsksForAtLeast118) {

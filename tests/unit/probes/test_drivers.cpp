@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/utsname.h>
+
+#include <filesystem>
 
 #include "probe_test_support.hpp"
 #include "probes/drivers_probe.hpp"
@@ -76,7 +79,12 @@ TEST(Memlock, LimitsFile) {
 TEST(Memlock, JudgedByWhetherEfaIsThere) {
   MemlockLimit limit{true, false, 8U << 20U, "test", ""};
   EXPECT_EQ(judge_memlock(limit, true).status, Status::fail);
+  EXPECT_EQ(judge_memlock(limit, true).id, "MEMLOCK_LIMITED");
+  // Without EFA: a monitor finding of its own, never MEMLOCK_LIMITED downgraded.
   EXPECT_EQ(judge_memlock(limit, false).status, Status::warn);
+  EXPECT_EQ(judge_memlock(limit, false).id, "MEMLOCK_LIMITED_NO_EFA");
+  EXPECT_EQ(finding_status(judge_memlock(limit, false).id), Status::warn);
+  EXPECT_EQ(finding_status(judge_memlock(limit, true).id), Status::fail);
   limit.bytes = 16ULL << 30U;
   EXPECT_EQ(judge_memlock(limit, true).status, Status::pass);
   EXPECT_EQ(judge_memlock(MemlockLimit{}, true).status, Status::skip);
@@ -206,6 +214,18 @@ TEST(DriversLive, RunsHere) {
     EXPECT_FALSE(run.facts.nvidia_driver.reason.empty());
   }
   EXPECT_TRUE(run.facts.memlock.known);  // getrlimit always answers
+  // What this machine has, asserted: the driver and the EFA module are found exactly where the
+  // kernel shows them, and the kernel release is this one.
+  const bool nvidia_loaded = std::filesystem::exists("/sys/module/nvidia") ||
+                             std::filesystem::exists("/proc/driver/nvidia/version");
+  EXPECT_EQ(run.facts.nvidia_driver.present, nvidia_loaded) << run.facts.nvidia_driver.reason;
+  EXPECT_EQ(run.facts.efa_kmod.present, std::filesystem::exists("/sys/module/efa"))
+      << run.facts.efa_kmod.reason;
+  utsname system{};
+  ASSERT_EQ(uname(&system), 0);
+  EXPECT_TRUE(run.facts.kernel.present);
+  EXPECT_NE(run.facts.kernel.display.find(system.release), std::string::npos)
+      << run.facts.kernel.display << " vs " << system.release;
 }
 
 }  // namespace

@@ -16,7 +16,9 @@ TEST(PlatformCatalog, HoldsEveryInstanceTypeOfTheReference) {
   for (const Platform& platform : platform_catalog()) {
     found.insert(platform.instance_type);
     EXPECT_FALSE(platform.source.empty()) << platform.instance_type;
-    EXPECT_NE(platform.source.find("platforms.md"), std::string::npos) << platform.instance_type;
+    // Sources are public documents and the project's own docs, never a path outside it.
+    EXPECT_NE(platform.source.find("AWS EC2"), std::string::npos) << platform.instance_type;
+    EXPECT_EQ(platform.source.find("shared/"), std::string::npos) << platform.instance_type;
     EXPECT_GT(platform.gpu_count, 0) << platform.instance_type;
     EXPECT_GT(platform.efa_count, 0) << platform.instance_type;
     EXPECT_GT(platform.nvlink_per_gpu, 0) << platform.instance_type;

@@ -261,6 +261,19 @@ TEST(VersionsLive, RunsWithWhateverThisMachineHas) {
     EXPECT_FALSE(run.facts.nccl.reason.empty());
   }
   EXPECT_TRUE(run.facts.kernel.present);
+  // What the build found is installed here, so the probe must find it too (at run time, through
+  // its own search), whatever else the machine lacks.
+#if PREFLIGHT_TEST_BUILT_WITH_LIBFABRIC
+  EXPECT_TRUE(run.facts.libfabric.present) << run.facts.libfabric.reason;
+  EXPECT_TRUE(run.facts.libfabric.version.has_value());
+  ASSERT_TRUE(run.facts.libfabric_header.version.has_value());
+  // pkg-config's version of the libfabric the build compiled against ("1.17.0": major.minor).
+  EXPECT_EQ(*run.facts.libfabric_header.version, *parse_version(PREFLIGHT_TEST_LIBFABRIC_VERSION));
+#endif
+#if PREFLIGHT_TEST_BUILT_WITH_MPI
+  EXPECT_TRUE(run.facts.mpi.present) << run.facts.mpi.reason;
+  EXPECT_NE(run.facts.mpi.display.find("MPI"), std::string::npos) << run.facts.mpi.display;
+#endif
 }
 
 }  // namespace
