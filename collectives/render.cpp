@@ -33,6 +33,16 @@ std::string label(const ResultRow& row, const std::string& key, std::string fall
   return it == row.labels.end() ? std::move(fallback) : it->second;
 }
 
+// What a row's time is, in words: batches timed as one (nccl-tests' method) or single calls.
+std::string time_statistic(const ResultRow& row) {
+  if (label(row, "timing", "") == "batch") {
+    const std::string calls = label(row, "batch_iterations", "?");
+    return row.time_s.n == 1 ? fmt::format("mean of {} calls timed as one batch", calls)
+                             : fmt::format("median of {} batches of {} calls", row.time_s.n, calls);
+  }
+  return fmt::format("median of {} iterations", row.time_s.n);
+}
+
 std::string string_field(const nlohmann::json& object, const char* key, std::string fallback) {
   if (object.is_object() && object.contains(key) && object[key].is_string()) {
     return object[key].get<std::string>();
@@ -205,19 +215,26 @@ std::string render_collective_text(const Report& report) {
     return a.busbw_Bps < b.busbw_Bps;
   });
   if (peak != rows.end()) {
-    out += fmt::format("# {:<20} : {:.2f} GB/s at {} B ({} {}, {}; median of {} iterations)\n",
-                       "Peak bus bandwidth", peak->busbw_Bps / 1e9, peak->size_bytes, peak->dtype,
-                       peak->op, label(*peak, "placement", "?"), peak->time_s.n);
+    out += fmt::format("# {:<20} : {:.2f} GB/s at {} B ({} {}, {}; {})\n", "Peak bus bandwidth",
+                       peak->busbw_Bps / 1e9, peak->size_bytes, peak->dtype, peak->op,
+                       label(*peak, "placement", "?"), time_statistic(*peak));
     const auto smallest =
         std::min_element(rows.begin(), rows.end(),
                          [](const auto& a, const auto& b) { return a.size_bytes < b.size_bytes; });
-    out += fmt::format("# {:<20} : {} us at {} B ({}, 95% CI of the median {}..{} us)\n",
-                       "Smallest-size time", fmt::format("{:.2f}", smallest->time_s.median * 1e6),
-                       smallest->size_bytes, label(*smallest, "placement", "?"),
-                       fmt::format("{:.2f}", smallest->time_s.ci95_lo * 1e6),
-                       fmt::format("{:.2f}", smallest->time_s.ci95_hi * 1e6));
+    // One sample (one fixed batch) has no spread to show.
+    const std::string spread =
+        smallest->time_s.n > 1
+            ? fmt::format(", 95% CI of the median {:.2f}..{:.2f} us",
+                          smallest->time_s.ci95_lo * 1e6, smallest->time_s.ci95_hi * 1e6)
+            : std::string();
+    out += fmt::format("# {:<20} : {:.2f} us at {} B ({}; {}{})\n", "Smallest-size time",
+                       smallest->time_s.median * 1e6, smallest->size_bytes,
+                       label(*smallest, "placement", "?"), time_statistic(*smallest), spread);
   }
-  out += "# time: median of the per-iteration maximum over ranks; GB/s = 1e9 B/s\n";
+  const bool batched = !rows.empty() && label(rows.front(), "timing", "") == "batch";
+  out += batched ? "# time: per-call mean of batches timed as one (nccl-tests' method), mean over "
+                   "ranks; GB/s = 1e9 B/s\n"
+                 : "# time: median of the per-iteration maximum over ranks; GB/s = 1e9 B/s\n";
   out += "#\n";
   out += reports::render_checks_text(report);
   return out;
