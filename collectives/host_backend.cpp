@@ -16,6 +16,23 @@ BatchTime CollectiveBackend::run_batch(std::size_t iterations) {
   return {elapsed_s, elapsed_s};
 }
 
+IterationTime HostMemoryBackend::run_timed() {
+  const SampleClock::Ticks start = clock_.now();
+  run();
+  const SampleClock::Ticks end = clock_.now();
+  const double elapsed_s = clock_.seconds(start, end);
+  return {elapsed_s, elapsed_s};
+}
+
+BatchTime HostMemoryBackend::run_batch(std::size_t iterations) {
+  const SampleClock::Ticks start = clock_.now();
+  for (std::size_t i = 0; i < iterations; ++i) {
+    run();
+  }
+  const double elapsed_s = clock_.seconds(start, clock_.now());
+  return {elapsed_s, elapsed_s};
+}
+
 void HostMemoryBackend::prepare(const CollectiveCall& call) {
   call_ = call;
   placement_ = place_call(call, rank(), convention_);
@@ -60,6 +77,7 @@ LocalBackend::LocalBackend(std::string requested_name)
 
 nlohmann::json LocalBackend::describe() const {
   return {{"memory", "host"},
+          {"clock", clock().describe()},
           {"note",
            "single process without a launcher: MPI is not initialised and the "
            "collectives of one rank are copies of its input"}};
@@ -77,13 +95,6 @@ void LocalBackend::run() {
   if (source != destination) {
     std::memmove(destination, source, placement().output.length_bytes);
   }
-}
-
-IterationTime LocalBackend::run_timed() {
-  const auto start = MonotonicClock::now();
-  run();
-  const double elapsed_s = seconds_between(start, MonotonicClock::now());
-  return {elapsed_s, elapsed_s};
 }
 
 }  // namespace preflight::collectives

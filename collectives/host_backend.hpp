@@ -5,18 +5,26 @@
 #include "collectives/backend.hpp"
 #include "collectives/host_buffer.hpp"
 #include "collectives/placement.hpp"
+#include "common/timer.hpp"
 
 namespace preflight::collectives {
 
+// Timed calls are read on the process's sample clock (common/timer.hpp: the TSC where the kernel
+// says it is invariant), described with the rank's device as "clock".
 class HostMemoryBackend : public CollectiveBackend {
  public:
   void prepare(const CollectiveCall& call) override;
   void write_input(std::span<const std::byte> input) override;
   void write_output(std::span<const std::byte> output) override;
   void read_output(std::span<std::byte> output) override;
+  // Two clock readings around run(), nothing else.
+  IterationTime run_timed() override;
+  BatchTime run_batch(std::size_t iterations) override;
 
  protected:
-  explicit HostMemoryBackend(Convention convention) : convention_(convention) {}
+  explicit HostMemoryBackend(Convention convention)
+      : convention_(convention), clock_(process_sample_clock()) {}
+  [[nodiscard]] const SampleClock& clock() const { return clock_; }
   [[nodiscard]] std::byte* address(const Region& region) const;
   [[nodiscard]] const CollectiveCall& call() const { return call_; }
   [[nodiscard]] const CallPlacement& placement() const { return placement_; }
@@ -25,6 +33,7 @@ class HostMemoryBackend : public CollectiveBackend {
 
  private:
   Convention convention_;
+  const SampleClock& clock_;
   HostBuffer send_;
   HostBuffer recv_;
   CollectiveCall call_;
@@ -42,7 +51,6 @@ class LocalBackend final : public HostMemoryBackend {
   [[nodiscard]] nlohmann::json describe() const override;
   [[nodiscard]] std::optional<std::string> unsupported(const CollectiveCall& call) const override;
   void run() override;
-  IterationTime run_timed() override;
   void abort() noexcept override {}
 
  private:

@@ -181,7 +181,8 @@ MpiBackend::MpiBackend(MPI_Comm world, int color, int key) : HostMemoryBackend(C
 }
 
 nlohmann::json MpiBackend::describe() const {
-  return {{"memory", "host"}, {"mpi_library", mpi_library_version()}};
+  return {
+      {"memory", "host"}, {"mpi_library", mpi_library_version()}, {"clock", clock().describe()}};
 }
 
 std::optional<std::string> MpiBackend::unsupported(const CollectiveCall& call) const {
@@ -197,6 +198,14 @@ std::optional<std::string> MpiBackend::unsupported(const CollectiveCall& call) c
 void MpiBackend::prepare(const CollectiveCall& call) {
   HostMemoryBackend::prepare(call);
   datatype_ = mpi_datatype(call.dtype);
+  const CallPlacement& p = placement();
+  bound_ = {.send = call.in_place ? MPI_IN_PLACE : address(p.call_send),
+            .recv = address(p.call_recv),
+            .broadcast = rank_ == call.root ? address(p.input) : address(p.output),
+            .count = static_cast<int>(call.layout.param_count),
+            .root = call.root,
+            .kind = call.kind,
+            .divides = call.op == ReduceOp::avg};
   op_ = MPI_OP_NULL;
   user_op_ = MpiUserOp();
   if (!collective_info(call.kind).reduces) {
@@ -213,45 +222,65 @@ void MpiBackend::prepare(const CollectiveCall& call) {
   }
 }
 
-void MpiBackend::run() {
-  const CollectiveCall& c = call();
-  const CallPlacement& p = placement();
-  const int count = static_cast<int>(c.layout.param_count);
-  void* recv = address(p.call_recv);
-  const void* send = c.in_place ? MPI_IN_PLACE : address(p.call_send);
+int MpiBackend::call_mpi() const {
+  const BoundCall& b = bound_;
   const MPI_Comm comm = group_.get();
-  switch (c.kind) {
+  switch (b.kind) {
     case CollectiveKind::all_reduce:
-      check_mpi(MPI_Allreduce(send, recv, count, datatype_, op_, comm), "MPI_Allreduce", "");
+      return MPI_Allreduce(b.send, b.recv, b.count, datatype_, op_, comm);
+    case CollectiveKind::all_gather:
+      return MPI_Allgather(b.send, b.count, datatype_, b.recv, b.count, datatype_, comm);
+    case CollectiveKind::reduce_scatter:
+      return MPI_Reduce_scatter_block(b.send, b.recv, b.count, datatype_, op_, comm);
+    case CollectiveKind::broadcast:
+      return MPI_Bcast(b.broadcast, b.count, datatype_, b.root, comm);
+    case CollectiveKind::alltoall:
+      return MPI_Alltoall(b.send, b.count, datatype_, b.recv, b.count, datatype_, comm);
+  }
+  return MPI_ERR_OTHER;  // unreachable: every kind is handled above
+}
+
+void MpiBackend::check_call(int result) const {
+  if (result == MPI_SUCCESS) [[likely]] {
+    return;
+  }
+  std::string_view name = "MPI_Allreduce";
+  switch (bound_.kind) {
+    case CollectiveKind::all_reduce:
       break;
     case CollectiveKind::all_gather:
-      check_mpi(MPI_Allgather(send, count, datatype_, recv, count, datatype_, comm),
-                "MPI_Allgather", "");
+      name = "MPI_Allgather";
       break;
     case CollectiveKind::reduce_scatter:
-      check_mpi(MPI_Reduce_scatter_block(send, recv, count, datatype_, op_, comm),
-                "MPI_Reduce_scatter_block", "");
+      name = "MPI_Reduce_scatter_block";
       break;
-    case CollectiveKind::broadcast: {
-      // One buffer: the root's input (its send buffer out of place), everyone else's output.
-      void* buffer = rank_ == c.root ? address(p.input) : address(p.output);
-      check_mpi(MPI_Bcast(buffer, count, datatype_, c.root, comm), "MPI_Bcast", "");
+    case CollectiveKind::broadcast:
+      name = "MPI_Bcast";
       break;
-    }
     case CollectiveKind::alltoall:
-      check_mpi(MPI_Alltoall(send, count, datatype_, recv, count, datatype_, comm), "MPI_Alltoall",
-                "");
+      name = "MPI_Alltoall";
       break;
   }
-  if (c.op == ReduceOp::avg) {
+  check_mpi(result, name, fmt::format("{} elements", bound_.count));
+}
+
+void MpiBackend::run() {
+  const int result = call_mpi();
+  check_call(result);
+  if (bound_.divides) {
     divide_by_ranks();
   }
 }
 
 IterationTime MpiBackend::run_timed() {
-  const auto start = MonotonicClock::now();
-  run();
-  const double elapsed_s = seconds_between(start, MonotonicClock::now());
+  const SampleClock::Ticks start = clock().now();
+  const int result = call_mpi();
+  if (bound_.divides && result == MPI_SUCCESS) {
+    divide_by_ranks();
+  }
+  const SampleClock::Ticks end = clock().now();
+  check_call(result);
+  const double elapsed_s = clock().seconds(start, end);
   return {elapsed_s, elapsed_s};
 }
 

@@ -20,6 +20,7 @@
 
 #include "collectives/expected.hpp"
 #include "collectives/nccl_log.hpp"
+#include "collectives/timing.hpp"
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/findings.hpp"
@@ -53,8 +54,6 @@ constexpr double kNonWriterExitGrace_s = 1.5;
 // known as such before the job ends (mpirun, told of an exit, would wait for the cut-off host's
 // daemon). The other ranks wait for the writer to end the job (common/job_end.hpp).
 constexpr double kSettle_s = 3.5;
-// How often (in iterations) the wall-clock cap of one size is checked.
-constexpr std::size_t kWallCheckInterval = 64;
 // NCCL logs larger than this are judged on their first part only.
 constexpr std::size_t kMaxLogBytes = 64U << 20U;
 
@@ -227,7 +226,8 @@ struct PlacementOutcome {
   std::string stop_reason;
   double own_median_s = 0;
   double host_median_s = 0;
-  std::int64_t wrong = -1;  // this rank's wrong elements, -1 when not checked
+  std::optional<BatchedMean> batched;  // per-iteration timing: the batched mean of the same call
+  std::int64_t wrong = -1;             // this rank's wrong elements, -1 when not checked
   std::int64_t first_wrong_element = -1;
 };
 
@@ -315,112 +315,6 @@ void check_host_memory(const std::vector<PlannedSize>& plan, const RunEnvironmen
         format_size(largest_requested), largest_bytes, buffers, largest_bytes, ranks_here, my_host,
         *available));
   }
-}
-
-// What the timing loop of one size and placement produced.
-struct TimedSamples {
-  std::vector<double> samples_s;  // what the sampler was fed: identical on every rank
-  std::vector<double> own_s;      // this rank's own time per call, per sample
-  std::vector<double> host_s;     // this rank's host-clock time per call, per sample
-  std::string stop_reason;
-};
-
-// The calls per timed batch: --batch-iters (or -n), never more than --max-iters allows.
-std::size_t batch_length(const CollectiveOptions& options) {
-  if (options.sampling.fixed) {
-    return options.batch_iterations;
-  }
-  return std::max<std::size_t>(1,
-                               std::min(options.batch_iterations, options.sampling.max_iterations));
-}
-
-// The sampling policy in batches: the sampler sees one sample per batch (the mean time per call),
-// so its counts become batch counts and its time budget, which adds up sample values, a budget
-// of per-call time. -n N (fixed) is exactly one batch of N calls.
-SamplingPolicy batch_sampling_policy(const SamplingPolicy& policy, std::size_t batch) {
-  constexpr std::size_t kMinBatches = 5;  // the median's confidence interval needs a few
-  SamplingPolicy batches = policy;
-  if (policy.fixed) {
-    batches.min_iterations = batches.max_iterations = 1;
-    return batches;
-  }
-  batches.max_iterations = std::max<std::size_t>(1, policy.max_iterations / batch);
-  batches.min_iterations = std::min(
-      batches.max_iterations, std::max(kMinBatches, (policy.min_iterations + batch - 1) / batch));
-  batches.time_budget_s = policy.time_budget_s / static_cast<double>(batch);
-  return batches;
-}
-
-// nccl-tests' method: barrier, `batch` calls back to back timed as one, divided by the count; the
-// sample is the mean over the ranks. The slowest rank's stays in own_s (its median names it).
-TimedSamples time_batches(CollectiveBackend& backend, Bootstrap& world,
-                          const CollectiveOptions& options, ProgressChannel& progress) {
-  const std::size_t batch = batch_length(options);
-  AdaptiveSampler sampler(batch_sampling_policy(options.sampling, batch));
-  const double wall_limit_s = 3 * options.sampling.time_budget_s + 1;
-  const Stopwatch loop_clock;
-  TimedSamples timed;
-  bool wall_stop = false;
-  bool done = false;
-  while (!done) {
-    world.barrier();
-    const BatchTime time = backend.run_batch(batch);
-    const std::array<double, 3> mine{time.device_s / static_cast<double>(batch),
-                                     time.host_s / static_cast<double>(batch),
-                                     loop_clock.elapsed_s()};
-    // Outside the timed region: every rank gets every rank's figures, so all take the same
-    // sample and stop at the same batch.
-    const auto all = world.allgather_value(mine);
-    double sum_s = 0;
-    double slowest_wall_s = 0;
-    for (const auto& rank : all) {
-      sum_s += rank[0];
-      slowest_wall_s = std::max(slowest_wall_s, rank[2]);
-    }
-    timed.own_s.push_back(mine[0]);
-    timed.host_s.push_back(mine[1]);
-    progress.set_iteration(static_cast<std::int64_t>(timed.own_s.size() * batch));
-    done = sampler.add(sum_s / static_cast<double>(all.size()));
-    if (!done && !options.sampling.fixed && slowest_wall_s > wall_limit_s) {
-      done = wall_stop = true;
-    }
-  }
-  timed.samples_s.assign(sampler.samples().begin(), sampler.samples().end());
-  timed.stop_reason = wall_stop ? "wall_time" : std::string(to_string(sampler.stop_reason()));
-  return timed;
-}
-
-// One call per sample; the sample is the slowest rank's time of that call.
-TimedSamples time_iterations(CollectiveBackend& backend, const CollectiveOptions& options,
-                             const std::function<void(std::span<double>)>& max_over_ranks,
-                             ProgressChannel& progress) {
-  AdaptiveSampler sampler(options.sampling);
-  const double wall_limit_s = 3 * options.sampling.time_budget_s + 1;
-  const Stopwatch loop_clock;
-  TimedSamples timed;
-  bool wall_stop = false;
-  bool done = false;
-  for (std::size_t iteration = 1; !done; ++iteration) {
-    const IterationTime time = backend.run_timed();
-    // Outside the timed region: the iteration's time is the slowest rank's. Every
-    // kWallCheckInterval-th iteration the slowest rank's elapsed wall time rides along, so that
-    // tiny messages (whose wall time is mostly this reduction) stop on a wall-clock cap too, on
-    // every rank at the same iteration.
-    const bool wall_check = iteration % kWallCheckInterval == 0;
-    std::array<double, 2> shared{time.sample_s, wall_check ? loop_clock.elapsed_s() : 0.0};
-    max_over_ranks(std::span<double>(shared.data(), wall_check ? 2 : 1));
-    timed.own_s.push_back(time.sample_s);
-    timed.host_s.push_back(time.host_s);
-    progress.set_iteration(static_cast<std::int64_t>(iteration));
-    done = sampler.add(shared[0]);
-    if (!done && wall_check && !options.sampling.fixed &&
-        sampler.samples().size() >= options.sampling.min_iterations && shared[1] > wall_limit_s) {
-      done = wall_stop = true;
-    }
-  }
-  timed.samples_s.assign(sampler.samples().begin(), sampler.samples().end());
-  timed.stop_reason = wall_stop ? "wall_time" : std::string(to_string(sampler.stop_reason()));
-  return timed;
 }
 
 // The algorithm and protocol NCCL chose for each row, from every rank's TUNING lines (each
@@ -773,6 +667,11 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
         batch_length(options), options.cuda_graph ? ", the batch captured as one CUDA graph" : "");
   } else {
     details["sampling"]["sample"] = "per-iteration maximum over ranks";
+    details["sampling"]["batch_mean"] =
+        "labels batch_mean_time_s / batch_mean_iterations: after the samples, one batch of calls "
+        "back to back after a barrier, the time per call averaged over ranks (nccl-tests' and "
+        "OSU's mean), as many calls as samples (-n N: N), at most about a quarter of the time "
+        "budget";
   }
   if (std::find(options.ops.begin(), options.ops.end(), ReduceOp::avg) != options.ops.end()) {
     details["avg"] =
@@ -965,14 +864,23 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
       }
 
       deadline.step("timing " + placement);
-      const TimedSamples timed = options.timing == TimingMode::batch
-                                     ? time_batches(*backend, world, options, *channel)
-                                     : time_iterations(*backend, options, max_over_ranks, *channel);
+      const TimedSamples timed =
+          options.timing == TimingMode::batch
+              ? time_batches(*backend, world, options, channel)
+              : time_iterations(*backend, options.sampling, max_over_ranks, channel);
       outcome.ran = true;
       outcome.samples_s = timed.samples_s;
       outcome.stop_reason = timed.stop_reason;
       outcome.own_median_s = median(timed.own_s);
       outcome.host_median_s = median(timed.host_s);
+      if (options.timing == TimingMode::per_iteration) {
+        // The mean nccl-tests and OSU print, measured right after the distribution, so a row
+        // compares like for like with either kind of peer.
+        outcome.batched =
+            time_batched_mean(*backend, world,
+                              batched_mean_iterations(options.sampling, timed.samples_s.size(),
+                                                      median(timed.samples_s)));
+      }
 
       if (check) {
         deadline.step("check " + placement);
@@ -1049,6 +957,14 @@ Report run_collective(const CollectiveOptions& options, RunEnvironment& environm
         }
         row.labels["host_time_median_s"] =
             fmt::format("{:.9g}", *std::max_element(host_medians.begin(), host_medians.end()));
+      }
+      if (outcome.batched) {
+        row.labels["batch_mean_time_s"] = fmt::format("{:.9g}", outcome.batched->mean_s);
+        row.labels["batch_mean_iterations"] = std::to_string(outcome.batched->iterations);
+        if (backend->name() == "nccl") {
+          row.labels["batch_mean_host_time_s"] =
+              fmt::format("{:.9g}", outcome.batched->host_mean_s);
+        }
       }
       if (options.split) {
         row.labels["split"] = options.split->text;

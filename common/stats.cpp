@@ -130,6 +130,41 @@ SampleSummary summarize(std::span<const double> samples) {
   return summary;
 }
 
+double relative_ci_half_width(std::span<const double> samples, std::vector<double>& scratch) {
+  const std::size_t n = samples.size();
+  if (n == 0) {
+    throw std::invalid_argument("statistics of an empty sample set");
+  }
+  scratch.assign(samples.begin(), samples.end());
+  // k-th smallest (0-based): each selection leaves everything below it on its left, so the next
+  // (larger) rank searches only the right part.
+  const auto select = [&scratch](std::size_t from, std::size_t k) {
+    std::nth_element(scratch.begin() + static_cast<std::ptrdiff_t>(from),
+                     scratch.begin() + static_cast<std::ptrdiff_t>(k), scratch.end());
+    return scratch[k];
+  };
+  std::size_t lower = 0;
+  std::size_t upper = n - 1;
+  if (n >= 6) {
+    const Ranks ranks = median_ci_ranks(n);
+    lower = ranks.lower - 1;
+    upper = ranks.upper - 1;
+  }
+  const double low = select(0, lower);
+  double middle = select(lower, (n - 1) / 2);
+  if (n % 2 == 0) {
+    // The upper middle is the smallest value right of the lower one.
+    middle = (middle + *std::min_element(scratch.begin() + static_cast<std::ptrdiff_t>(n / 2),
+                                         scratch.end())) /
+             2.0;
+  }
+  const double high = select((n - 1) / 2, upper);
+  if (middle == 0) {
+    return std::numeric_limits<double>::infinity();
+  }
+  return (high - low) / 2.0 / std::abs(middle);
+}
+
 double relative_ci_half_width(const SampleSummary& summary) {
   if (summary.median == 0) {
     return std::numeric_limits<double>::infinity();

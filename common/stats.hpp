@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 namespace preflight {
 
@@ -39,5 +40,10 @@ struct SampleSummary {
 // Half-width of the median's CI relative to the median: the adaptive runners stop when this is
 // within the target precision. Infinite when the median is 0.
 [[nodiscard]] double relative_ci_half_width(const SampleSummary& summary);
+// The same figure straight from the samples, as summarize() would compute it, but with three
+// selections (O(n)) in `scratch` instead of a sorted copy: the adaptive sampler's precision check,
+// which runs between timed iterations. Samples must be finite (the sampler's are).
+[[nodiscard]] double relative_ci_half_width(std::span<const double> samples,
+                                            std::vector<double>& scratch);
 
 }  // namespace preflight

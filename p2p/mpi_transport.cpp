@@ -33,14 +33,20 @@ class MpiChannel final : public PairChannel {
   [[nodiscard]] MessageBuffer& send_buffer() override { return send_buffer_; }
   [[nodiscard]] MessageBuffer& recv_buffer() override { return recv_buffer_; }
 
+  // A ping-pong message's length is checked off the round trip: the reply's while the next ping
+  // is on its way (or when the errors are taken), the ping's after the reply is sent. Checked
+  // between the receive and the send (or the clock reading), MPI_Get_count added about 5 ns to
+  // each one-way time of an 8-byte message, 4% of it.
   void ping(std::size_t bytes) override {
     send(send_buffer_.data(), bytes, kTagPingPong);
-    receive_data(bytes, kTagPingPong);
+    check_pending_size();
+    receive_pending(bytes, kTagPingPong);
   }
 
   void pong(std::size_t bytes) override {
-    receive_data(bytes, kTagPingPong);
+    receive_pending(bytes, kTagPingPong);
     send(send_buffer_.data(), bytes, kTagPingPong);
+    check_pending_size();
   }
 
   void send_window(std::size_t bytes, int window) override {
@@ -87,7 +93,10 @@ class MpiChannel final : public PairChannel {
     return message;
   }
 
-  [[nodiscard]] std::uint64_t take_size_errors() override { return std::exchange(size_errors_, 0); }
+  [[nodiscard]] std::uint64_t take_size_errors() override {
+    check_pending_size();
+    return std::exchange(size_errors_, 0);
+  }
   [[nodiscard]] bool checks_sizes() const override { return true; }
 
  private:
@@ -105,13 +114,22 @@ class MpiChannel final : public PairChannel {
   }
 
   // Receives into the whole buffer, so a longer message is a counted size error, not a
-  // truncation error.
-  void receive_data(std::size_t bytes, int tag) {
-    MPI_Status status;
+  // truncation error; its length is checked by check_pending_size() (before the next receive at
+  // the latest).
+  void receive_pending(std::size_t bytes, int tag) {
+    check_pending_size();
     check(MPI_Recv(recv_buffer_.data(), count_of(recv_buffer_.bytes()), MPI_BYTE, peer_, tag, comm_,
-                   &status),
+                   &pending_status_),
           "MPI_Recv", bytes);
-    count_size(status, bytes);
+    pending_bytes_ = bytes;
+    size_pending_ = true;
+  }
+
+  void check_pending_size() {
+    if (size_pending_) {
+      size_pending_ = false;
+      count_size(pending_status_, pending_bytes_);
+    }
   }
 
   void post_receives(int window) {
@@ -149,6 +167,9 @@ class MpiChannel final : public PairChannel {
   std::vector<MPI_Request> requests_;
   std::vector<MPI_Status> statuses_;
   std::uint64_t size_errors_ = 0;
+  MPI_Status pending_status_{};  // the last ping-pong receive, its length not yet checked
+  std::size_t pending_bytes_ = 0;
+  bool size_pending_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "common/stats.hpp"
 #include "common/timer.hpp"
 
 namespace preflight::p2p {
@@ -163,33 +164,49 @@ PairSizeOutcome run_initiator(PairChannel& channel, const PairTestSpec& spec) {
     outcome.warmup_iterations = 1 + remaining;
   }
 
+  // Timed batches: one reading of the sample clock per iteration into storage sized before the
+  // batch (so already faulted in), nothing else between iterations; the sampler sees the batch
+  // after it ends.
+  const SampleClock& clock = process_sample_clock();
   AdaptiveSampler sampler(spec.sampling);
-  std::vector<MonotonicClock::time_point> stamps;
+  std::vector<SampleClock::Ticks> stamps;
+  std::vector<double> batch_samples_s;
   double seconds_per_iteration = 0;
   while (!sampler.done()) {
     const std::size_t batch = next_batch(spec.sampling, sampler, seconds_per_iteration);
     stamps.resize(batch + 1);
+    batch_samples_s.resize(batch);
     channel.send_control({.kind = ControlMessage::Kind::run, .count = batch});
-    // Timed region: one timestamp per iteration, nothing else.
-    stamps[0] = MonotonicClock::now();
+    stamps[0] = clock.now();
     for (std::size_t i = 0; i < batch; ++i) {
       initiator_iteration(channel, spec);
-      stamps[i + 1] = MonotonicClock::now();
+      stamps[i + 1] = clock.now();
     }
     outcome.timed_iterations += batch;
     if (spec.on_iterations) {
       spec.on_iterations(static_cast<std::int64_t>(outcome.timed_iterations));
     }
     for (std::size_t i = 0; i < batch; ++i) {
-      if (sampler.add(seconds_between(stamps[i], stamps[i + 1]))) {
-        break;
-      }
+      batch_samples_s[i] = clock.seconds(stamps[i], stamps[i + 1]);
     }
+    (void)sampler.add(std::span<const double>(batch_samples_s));
     seconds_per_iteration =
-        seconds_between(stamps.front(), stamps.back()) / static_cast<double>(batch);
+        clock.seconds(stamps.front(), stamps.back()) / static_cast<double>(batch);
   }
   outcome.samples_s.assign(sampler.samples().begin(), sampler.samples().end());
   outcome.stop_reason = sampler.stop_reason();
+
+  // The batched mean (OSU's and fi_pingpong's figure): iterations back to back between two
+  // readings of the clock, none in between.
+  outcome.batch_mean_iterations =
+      batched_mean_iterations(spec.sampling, outcome.samples_s.size(), median(outcome.samples_s));
+  channel.send_control({.kind = ControlMessage::Kind::run, .count = outcome.batch_mean_iterations});
+  const SampleClock::Ticks batch_start = clock.now();
+  for (std::size_t i = 0; i < outcome.batch_mean_iterations; ++i) {
+    initiator_iteration(channel, spec);
+  }
+  outcome.batch_mean_s =
+      clock.seconds(batch_start, clock.now()) / static_cast<double>(outcome.batch_mean_iterations);
 
   channel.send_control({.kind = ControlMessage::Kind::stop});
   const ControlMessage result = expect_control(channel, ControlMessage::Kind::result);

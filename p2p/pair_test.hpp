@@ -9,10 +9,15 @@
 //                              refills nothing: a bibw peer may still be reading its buffers);
 //   run warm-up                (untimed, discarded, counted; at most half the time budget
 //                              unless the iteration count is fixed);
-//   run k, run k', ...         (timed) batches of iterations: the initiator takes one timestamp
-//                              per iteration into a preallocated array and feeds the samples to
-//                              the shared AdaptiveSampler between batches, which decides when to
-//                              stop (precision, time budget, iteration cap, or a fixed count);
+//   run k, run k', ...         (timed) batches of iterations: the initiator takes one reading of
+//                              the sample clock per iteration into a preallocated array and feeds
+//                              the samples to the shared AdaptiveSampler between batches, which
+//                              decides when to stop (precision, time budget, iteration cap, or a
+//                              fixed count);
+//   run m                      (timed as a whole) the batched mean: m iterations back to back
+//                              between two clock readings (as many as samples were taken, --iters
+//                              N: N, at most about a quarter of the time budget), the mean OSU
+//                              and fi_pingpong print;
 //   stop -> result             the responder returns the wrong lengths it counted.
 // Samples are per iteration: a round trip (latency over send/write; the one-way time is half of
 // it), one read (latency over read), or one window (bw, bibw).
@@ -46,6 +51,8 @@ struct PairSizeOutcome {
   std::uint64_t size_errors = 0;  // both sides, verification and timed iterations
   std::uint64_t verified_messages = 0;
   std::uint64_t timed_iterations = 0;  // run, including any past the sampler's stop
+  double batch_mean_s = 0;             // per iteration, of the batched-mean run
+  std::size_t batch_mean_iterations = 0;
 };
 
 // Which side's payload each test moves: for send and write the initiator's data goes to the

@@ -23,6 +23,7 @@
 #include "common/tcp_bootstrap.hpp"
 #include "common/termination_watch.hpp"
 #include "common/text.hpp"
+#include "common/timer.hpp"
 #include "common/watchdog.hpp"
 #include "p2p/judgement_report.hpp"
 #include "p2p/pair_test.hpp"
@@ -480,6 +481,9 @@ ResultRow make_row(const RankContext& context, const Session& session, TestKind 
   row.labels["size_check"] = sizes_checked ? "checked" : "not_checked";
   row.labels["verified_messages"] = std::to_string(outcome.verified_messages);
   row.labels["timed_iterations"] = std::to_string(outcome.timed_iterations);
+  // The batched mean in the row's unit: OSU's and fi_pingpong's figure next to the distribution.
+  row.labels["batch_mean_time_s"] = fmt::format("{:.9g}", outcome.batch_mean_s * scale);
+  row.labels["batch_mean_iterations"] = std::to_string(outcome.batch_mean_iterations);
   if (test != TestKind::latency) {
     row.labels["window"] = std::to_string(options.window);
   }
@@ -923,6 +927,7 @@ Report run_rank(RankContext& context) {
       report.details["check_iterations"] = options.check_iterations;
       report.details["sizes"] = options.sizes;
       report.details["sampling"] = sampling_json(options.sampling);
+      report.details["clock"] = process_sample_clock().describe();  // the initiators' timed loops
       report.details["timeout_s"] = options.timeout_s;
       report.details["bootstrap"] = bootstrap.kind();
       report.details["nodes"] = nodes;

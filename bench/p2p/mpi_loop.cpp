@@ -1,6 +1,9 @@
 // A minimal MPI loop, the reference preflight-p2p --transport mpi is compared with (2 ranks):
-//   p2p_mpi_loop latency SIZE ITERATIONS   MPI_Send/MPI_Recv ping-pong; one timestamp per round
-//                                          trip; prints the median and the mean one-way time
+//   p2p_mpi_loop latency SIZE ITERATIONS   MPI_Send/MPI_Recv ping-pong; one reading of the sample
+//                                          clock (preflight's: the TSC where invariant) per round
+//                                          trip; prints the median and the mean one-way time, then
+//                                          the batched mean of as many round trips timed as one
+//                                          (osu_latency's figure: no reading in between)
 //   p2p_mpi_loop bw SIZE WINDOWS [WINDOW]  MPI_Isend x WINDOW, MPI_Waitall, 1-byte ack (osu_bw's
 //                                          loop); prints the bandwidth over all windows and from
 //                                          the median window time
@@ -37,12 +40,8 @@ int main(int argc, char** argv) {
   char ack = 0;
 
   if (mode == "latency") {
-    std::vector<preflight::MonotonicClock::time_point> stamps(static_cast<std::size_t>(iterations) +
-                                                              1);
-    for (int i = -warmup; i < iterations; ++i) {
-      if (i == 0) {
-        stamps[0] = preflight::MonotonicClock::now();
-      }
+    const preflight::SampleClock& clock = preflight::process_sample_clock();
+    const auto round_trip = [&] {
       if (rank == 0) {
         MPI_Send(send.data(), size, MPI_BYTE, peer, 1, MPI_COMM_WORLD);
         MPI_Recv(recv.data(), size, MPI_BYTE, peer, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -50,20 +49,33 @@ int main(int argc, char** argv) {
         MPI_Recv(recv.data(), size, MPI_BYTE, peer, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         MPI_Send(send.data(), size, MPI_BYTE, peer, 1, MPI_COMM_WORLD);
       }
-      if (i >= 0) {
-        stamps[static_cast<std::size_t>(i) + 1] = preflight::MonotonicClock::now();
-      }
+    };
+    for (int i = 0; i < warmup; ++i) {
+      round_trip();
     }
+    std::vector<preflight::SampleClock::Ticks> stamps(static_cast<std::size_t>(iterations) + 1);
+    stamps[0] = clock.now();
+    for (int i = 0; i < iterations; ++i) {
+      round_trip();
+      stamps[static_cast<std::size_t>(i) + 1] = clock.now();
+    }
+    const auto batch_start = clock.now();
+    for (int i = 0; i < iterations; ++i) {
+      round_trip();
+    }
+    const double batch_mean = clock.seconds(batch_start, clock.now()) / iterations / 2;
     if (rank == 0) {
       std::vector<double> one_way(static_cast<std::size_t>(iterations));
       for (std::size_t i = 0; i < one_way.size(); ++i) {
-        one_way[i] = preflight::seconds_between(stamps[i], stamps[i + 1]) / 2;
+        one_way[i] = clock.seconds(stamps[i], stamps[i + 1]) / 2;
       }
-      const double mean =
-          preflight::seconds_between(stamps.front(), stamps.back()) / iterations / 2;
+      const double mean = clock.seconds(stamps.front(), stamps.back()) / iterations / 2;
       std::nth_element(one_way.begin(), one_way.begin() + iterations / 2, one_way.end());
-      std::printf("mpi_latency size %d iterations %d median_us %.4f mean_us %.4f\n", size,
-                  iterations, one_way[static_cast<std::size_t>(iterations / 2)] * 1e6, mean * 1e6);
+      std::printf(
+          "mpi_latency size %d iterations %d median_us %.4f mean_us %.4f batch_mean_us %.4f "
+          "clock %s\n",
+          size, iterations, one_way[static_cast<std::size_t>(iterations / 2)] * 1e6, mean * 1e6,
+          batch_mean * 1e6, std::string(preflight::to_string(clock.source())).c_str());
     }
   } else {
     std::vector<MPI_Request> requests(static_cast<std::size_t>(window));

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   int row_ranks = -1;
   int dtypes = -1;
   int ops = -1;
+  std::vector<std::string> row_labels;
+  std::vector<std::string> details;
   app.add_option("report", path, "Report file")->required();
   app.add_option("--status", status, "Verdict status (alternatives with |)");
   app.add_option("--has-check", has_checks, "ID or ID:STATUS a check must match");
@@ -55,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--row-ranks", row_ranks, "Every row ran on this many ranks");
   app.add_option("--dtypes", dtypes, "Distinct data types among the rows");
   app.add_option("--ops", ops, "Distinct ops among the rows");
+  app.add_option("--row-label", row_labels,
+                 "Every row carries this label (a positive number when it ends in _s)");
+  app.add_option("--detail", details,
+                 "POINTER=VALUE: details at this JSON pointer is the string VALUE");
   CLI11_PARSE(app, argc, argv);
 
   Report report;
@@ -130,9 +136,26 @@ int main(int argc, char** argv) {
     expect(row.time_s.n > 0 && row.time_s.min <= row.time_s.median &&
                row.time_s.median <= row.time_s.max,
            "row " + where + ": inconsistent time statistics");
+    for (const std::string& label : row_labels) {
+      const auto found = row.labels.find(label);
+      if (found == row.labels.end()) {
+        expect(false, "row " + where + ": no label " + label);
+      } else if (label.ends_with("_s")) {
+        expect(std::stod(found->second) > 0,
+               "row " + where + ": " + label + " is " + found->second);
+      }
+    }
     total += std::max<long long>(row.wrong_elements, 0);
     seen_dtypes.insert(row.dtype);
     seen_ops.insert(row.op);
+  }
+  for (const std::string& detail : details) {
+    const auto equals = detail.find('=');
+    const nlohmann::json::json_pointer pointer(detail.substr(0, equals));
+    const std::string wanted = equals == std::string::npos ? "" : detail.substr(equals + 1);
+    const bool found = report.details.contains(pointer) && report.details[pointer].is_string() &&
+                       report.details[pointer].get<std::string>() == wanted;
+    expect(found, "details" + detail.substr(0, equals) + " is not \"" + wanted + "\"");
   }
   if (wrong_total >= 0) {
     expect(total == wrong_total, "wrong elements in total: " + std::to_string(total) +

@@ -258,7 +258,15 @@ TEST(Runner, RowsFollowNcclTestsCountsAndTimesAreMaxOverRanks) {
     EXPECT_EQ(row.labels.at("placement"), row.in_place ? "in-place" : "out-of-place");
     EXPECT_GE(row.slowest_rank, 0);
     EXPECT_LT(row.slowest_rank, 4);
+    // The batched mean in the same row: one batch of calls, as many as samples (the budget
+    // allows: 1 ms over 4 at the median's pace), timed as a whole.
+    const auto batch_iterations = std::stoul(row.labels.at("batch_mean_iterations"));
+    EXPECT_GE(batch_iterations, 1U);
+    EXPECT_LE(batch_iterations, row.time_s.n);
+    EXPECT_GT(std::stod(row.labels.at("batch_mean_time_s")), 0.0);
   }
+  EXPECT_NE(report.details["sampling"]["batch_mean"].get<std::string>().find("averaged over ranks"),
+            std::string::npos);
   // Identical samples on every rank: the per-iteration maximum is shared.
   for (const auto& other : reports) {
     for (std::size_t i = 0; i < report.results.size(); ++i) {
@@ -287,6 +295,7 @@ TEST(Runner, BatchesAreTheDefaultAndSharedByEveryRank) {
     EXPECT_EQ(row.labels.at("timing"), "batch");
     EXPECT_EQ(row.labels.at("batch_iterations"), "4");
     EXPECT_GT(std::stod(row.labels.at("host_time_s")), 0.0);
+    EXPECT_EQ(row.labels.count("batch_mean_time_s"), 0U);  // the row's time already is one
   }
   for (const auto& other : reports) {
     for (std::size_t i = 0; i < report.results.size(); ++i) {

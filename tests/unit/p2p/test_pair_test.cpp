@@ -179,6 +179,9 @@ TEST(PairTest, LatencyVerifiesBothDirectionsAndTimesExactlyTheFixedCount) {
   for (const double sample : outcome.samples_s) {
     EXPECT_GT(sample, 0);
   }
+  // The batched mean: as many iterations as the fixed count, timed as one run.
+  EXPECT_EQ(outcome.batch_mean_iterations, 50U);
+  EXPECT_GT(outcome.batch_mean_s, 0);
 }
 
 TEST(PairTest, BandwidthVerifiesTheWindowAtTheReceiver) {
@@ -208,8 +211,9 @@ TEST(PairTest, CorruptedPayloadIsCountedOnEitherSide) {
 TEST(PairTest, WrongLengthsAreCountedInTimedIterationsToo) {
   const PairSizeOutcome outcome =
       run_pair(fixed_spec(TestKind::bw, 64, 5), DataOp::send, Fault::shorten);
-  // Every message of every window: 2 checks + 3 warm-up + 5 timed windows of 4.
-  EXPECT_EQ(outcome.size_errors, (2U + 3U + 5U) * 4U);
+  // Every message of every window: 2 checks + 3 warm-up + 5 timed + 5 batched-mean windows of 4.
+  EXPECT_EQ(outcome.batch_mean_iterations, 5U);
+  EXPECT_EQ(outcome.size_errors, (2U + 3U + 5U + 5U) * 4U);
 }
 
 TEST(PairTest, ReadLatencyVerifiesTheResponderData) {
@@ -236,6 +240,10 @@ TEST(PairTest, AdaptiveSamplingStopsWithinTheBudget) {
   }
   EXPECT_GE(total, 0.05);
   EXPECT_LT(total, 1.0);
+  // The batched mean after it: no more iterations than samples, about a quarter of the budget.
+  EXPECT_GE(outcome.batch_mean_iterations, 1U);
+  EXPECT_LE(outcome.batch_mean_iterations, outcome.samples_s.size());
+  EXPECT_LT(outcome.batch_mean_s * static_cast<double>(outcome.batch_mean_iterations), 0.5);
 }
 
 }  // namespace
