@@ -9,6 +9,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "reports/baseline_match.hpp"
 #include "reports/json_schema.hpp"
 #include "reports/report_io.hpp"
 
@@ -70,8 +71,20 @@ CiPlan parse_ci_plan(std::string_view text, const std::filesystem::path& path) {
     plan.baseline_path = relative_to_plan(document.at("baseline").at("path").get<std::string>());
   }
   if (document.contains("history")) {
-    plan.history_db = document.at("history").value("db", std::string());
-    plan.history_record = document.at("history").value("record", true);
+    const auto& history = document.at("history");
+    plan.history_db = relative_to_plan(history.value("db", std::string()));
+    plan.history_record = history.value("record", true);
+    if (history.contains("trend")) {
+      const auto& trend = history.at("trend");
+      if (trend.is_boolean()) {
+        plan.trend.enabled = trend.get<bool>();
+      } else {
+        plan.trend.window = trend.value("window", plan.trend.window);
+        plan.trend.k = trend.value("k", plan.trend.k);
+        plan.trend.min_band = trend.value("min_band", plan.trend.min_band);
+        plan.trend.min_runs = trend.value("min_runs", plan.trend.min_runs);
+      }
+    }
   }
   if (document.contains("outputs")) {
     const auto& outputs = document.at("outputs");
@@ -81,6 +94,23 @@ CiPlan parse_ci_plan(std::string_view text, const std::filesystem::path& path) {
   }
   return plan;
 }
+
+namespace {
+
+// The run id `preflight-report history add --json` gave the suite, 0 when it recorded nothing.
+std::int64_t recorded_run_id(const StepOutcome& record) {
+  if (!record.report) {
+    return 0;
+  }
+  const auto& history = record.report->details;
+  if (!history.contains("history") ||
+      history.at("history").value("runs", nlohmann::json::array()).empty()) {
+    return 0;
+  }
+  return history.at("history").at("runs").at(0).value("id", std::int64_t{0});
+}
+
+}  // namespace
 
 reports::Report run_ci_plan(const GeneralOptions& general, const CiPlan& plan) {
   PlanRun run(general, plan.budget_s > 0 ? plan.budget_s : 3600);
@@ -101,33 +131,63 @@ reports::Report run_ci_plan(const GeneralOptions& general, const CiPlan& plan) {
     }
     steps.push_back(run.tool_step(step.name, step.tool, step.args, step.timeout_s, launch, env));
   }
-  const bool compare = !plan.baseline_path.empty();
   const bool record = plan.history_record && !plan.history_db.empty();
-  const std::size_t total = steps.size() + (compare ? 1 : 0) + (record ? 1 : 0);
+  const bool trend = record && plan.trend.enabled;
+  const std::size_t total = steps.size() + (record ? 1 : 0) + (trend ? 1 : 0);
   for (auto& step : steps) {
     run.run(std::move(step), total);
   }
-  // The follow-up steps read the suite so far, written to the work directory.
-  const auto interim = run.runner().work_dir() / "suite.json";
-  {
-    auto so_far = run.suite("ci");
+  // Every step is compared with the baselines that match it: those of the plan's baseline file
+  // or directory, else those of --baseline-dir (the shipped ones).
+  const bool named_baseline = !plan.baseline_path.empty();
+  std::vector<std::filesystem::path> baseline_paths;
+  if (named_baseline) {
+    baseline_paths.emplace_back(plan.baseline_path);
+  } else {
+    baseline_paths.assign(general.baseline_dirs.begin(), general.baseline_dirs.end());
+  }
+  const auto baselines = reports::load_baselines(baseline_paths, named_baseline);
+  const auto suite_so_far = [&] {
+    auto suite = run.suite("ci");
+    suite.details["ci"] = {
+        {"name", plan.name}, {"baseline", plan.baseline_path}, {"history_db", plan.history_db}};
+    add_baseline_comparisons(suite, run.outcomes(), baselines, named_baseline);
+    return suite;
+  };
+  if (record) {
+    // The history records the suite of the measuring steps, their comparisons included.
+    const auto recorded = run.runner().work_dir() / "suite.json";
+    auto so_far = suite_so_far();
     reports::finish_report(so_far, plan.warn_as_fail || general.common.warn_as_fail,
                            general.common.deterministic);
-    write_file_atomic(interim, reports::dump_report(so_far));
+    write_file_atomic(recorded, reports::dump_report(so_far));
+    auto add = run.tool_step("history-record", "preflight-report",
+                             {"history", "add", "--db", plan.history_db, "--source",
+                              "preflight ci plan " + plan.name, recorded.string()},
+                             60);
+    add.own_check_ids = {"HISTORY_RECORDED"};
+    const std::int64_t run_id = recorded_run_id(run.run(std::move(add), total));
+    if (trend) {
+      auto judge = run.tool_step(
+          "history-trend", "preflight-report",
+          {"history", "trend", "--db", plan.history_db, "--run", std::to_string(run_id), "--window",
+           std::to_string(plan.trend.window), "--k", fmt::format("{}", plan.trend.k), "--min-band",
+           plan.trend.min_band, "--min-runs", std::to_string(plan.trend.min_runs)},
+          60);
+      judge.own_check_ids = {"HISTORY_PASS", "HISTORY_REGRESSION"};
+      if (run_id == 0 && judge.skip_reason.empty()) {
+        judge.skip_reason = "the run was not recorded in the history (see history-record)";
+      }
+      run.run(std::move(judge), total);
+    }
   }
-  if (compare) {
-    run.run(run.tool_step("baseline-compare", "preflight-report",
-                          {"compare", "--baseline", plan.baseline_path, interim.string()}, 60),
-            total);
+  auto suite = suite_so_far();
+  for (const auto& outcome : run.outcomes()) {
+    if (outcome.spec.name == "history-trend" && outcome.report &&
+        outcome.report->details.contains("trend")) {
+      suite.details["trend"] = outcome.report->details.at("trend");
+    }
   }
-  if (record) {
-    run.run(run.tool_step("history-record", "preflight-report",
-                          {"history", "record", "--db", plan.history_db, interim.string()}, 60),
-            total);
-  }
-  auto suite = run.suite("ci");
-  suite.details["ci"] = {
-      {"name", plan.name}, {"baseline", plan.baseline_path}, {"history_db", plan.history_db}};
   reports::finish_report(suite, plan.warn_as_fail || general.common.warn_as_fail,
                          general.common.deterministic);
   return suite;

@@ -8,6 +8,7 @@
 #include "cli/plans.hpp"
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "reports/baseline_match.hpp"
 
 namespace preflight::cli {
 namespace {
@@ -50,34 +51,6 @@ StepSpec efa_loopback_step(const PlanRun& run, const LocalHardware& hardware) {
 
 const std::vector<std::string> kProbes{"versions", "drivers", "topology", "env", "efa"};
 
-// The platform's baseline for the instance type the probes found, compared by preflight-report.
-void compare_with_platform_baseline(PlanRun& run, reports::Report& suite) {
-  const auto& instance_type = suite.inventory.instance_type;
-  nlohmann::json baseline = {{"status", "none"}};
-  if (instance_type.empty()) {
-    baseline["reason"] = "no instance type known (not on EC2, or the probes did not run)";
-    suite.details["baseline"] = baseline;
-    return;
-  }
-  std::filesystem::path found;
-  for (const auto& directory : run.general().baseline_dirs) {
-    const auto candidate = std::filesystem::path(directory) / (instance_type + ".json");
-    std::error_code error;
-    if (std::filesystem::is_regular_file(candidate, error)) {
-      found = candidate;
-      break;
-    }
-  }
-  if (found.empty()) {
-    baseline["reason"] = fmt::format("no baseline for {} in {}", instance_type,
-                                     join(run.general().baseline_dirs, ", "));
-    suite.details["baseline"] = baseline;
-    return;
-  }
-  baseline = {{"status", "compared"}, {"path", found.string()}};
-  suite.details["baseline"] = baseline;
-}
-
 }  // namespace
 
 std::vector<std::string> node_nccl_sweep_args(const NodeOptions& options) {
@@ -114,6 +87,8 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
       steps.push_back(run.tool_step("nccl-allgather", "preflight-allgather", sweep, 30, gpus));
       auto over_efa = run.tool_step("nccl-allreduce-over-efa", "preflight-allreduce", sweep, 30,
                                     gpus, {{"NCCL_P2P_DISABLE", "1"}, {"NCCL_SHM_DISABLE", "1"}});
+      // The platform's baselines measured NVLink: this run measures EFA instead.
+      over_efa.compare_with_baselines = false;
       if (hardware.efa_devices.empty() && over_efa.skip_reason.empty()) {
         over_efa.skip_reason = "no EFA device: NCCL traffic cannot be sent across EFA";
       }
@@ -154,7 +129,11 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
         {"phase_deadline_s", kLoopbackPhaseDeadline_s},
         {"planned_timeout_s", efa_loopback_timeout_s(hardware.efa_devices.size())}};
   }
-  compare_with_platform_baseline(run, suite);
+  // The platform's baselines, found by what they match (instance type, nodes, benchmark,
+  // backend), for every step that measured something.
+  std::vector<std::filesystem::path> directories(general.baseline_dirs.begin(),
+                                                 general.baseline_dirs.end());
+  add_baseline_comparisons(suite, run.outcomes(), reports::load_baselines(directories));
   reports::finish_report(suite, general.common.warn_as_fail, general.common.deterministic);
   return suite;
 }

@@ -102,6 +102,7 @@ class PlanRun {
       }
     }
     step.argv = launch_argv(launcher_, spec, command);
+    step.launcher = std::string(to_string(launcher_));
     if (find_executable(step.argv.front()).empty()) {
       step.skip_reason = fmt::format("{} is not installed (not on PATH)", step.argv.front());
     }

@@ -55,7 +55,12 @@ int write_outputs(reports::Report& suite, const GeneralOptions& general) {
   if (!general.common.json_path.empty()) {
     reports::write_report(suite, general.common.json_path);
   }
-  if (!general.common.quiet && general.common.json_path != "-") {
+  // The text summary goes to stdout unless an output already does (`--html -`, `--junit
+  // /dev/stdout`): one document there, never a mix.
+  const bool stdout_taken = writes_to_stdout(general.common.json_path) ||
+                            writes_to_stdout(general.html_path) ||
+                            writes_to_stdout(general.junit_path);
+  if (!general.common.quiet && !stdout_taken) {
     std::cout << render_suite_text(suite) << std::flush;
   }
   return suite.verdict.exit_code;

@@ -31,7 +31,7 @@ struct GeneralOptions {
   bool show_progress = false;      // stderr is a terminal and not --quiet
   bool report_via_stdout = false;  // launched steps print their report (`--json -`)
   std::vector<std::string> argv;   // for run.argv
-  std::vector<std::string> baseline_dirs;  // searched for <instance_type>.json
+  std::vector<std::string> baseline_dirs;  // baselines matched by what they match
 };
 
 struct NodeOptions {
@@ -75,13 +75,26 @@ struct CiStep {
   std::map<std::string, std::string> env;
 };
 
+// `history.trend` of a plan: the recorded run against the previous comparable runs
+// (`preflight-report history trend`), as a step after the record.
+struct CiTrend {
+  bool enabled = true;
+  int window = 10;
+  double k = 3;
+  std::string min_band = "1%";
+  int min_runs = 3;
+};
+
 struct CiPlan {
   std::string name;
   double budget_s = 0;
   std::vector<CiStep> steps;
-  std::string baseline_path;  // compared with preflight-report when set
-  std::string history_db;     // recorded with preflight-report when set
+  // A baseline file or a directory of baselines, matched to the steps by what they match; empty:
+  // the --baseline-dir directories (the shipped baselines by default).
+  std::string baseline_path;
+  std::string history_db;  // recorded with `preflight-report history add` when set
   bool history_record = false;
+  CiTrend trend;
   std::string json_path;  // outputs named by the plan; the command line wins
   std::string junit_path;
   std::string html_path;

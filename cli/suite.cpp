@@ -10,6 +10,9 @@
 
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "reports/compare.hpp"
+#include "reports/format.hpp"
+#include "reports/history_format.hpp"
 #include "reports/json_schema.hpp"
 #include "reports/render_text.hpp"
 #include "reports/report_io.hpp"
@@ -114,6 +117,80 @@ std::string xml_escape(std::string_view text) {
   return escaped;
 }
 
+// The verdict summary of a step's report, of its own checks only when it judges earlier steps.
+std::string own_summary(const StepOutcome& outcome) {
+  const auto& own = outcome.spec.own_check_ids;
+  if (own.empty()) {
+    return outcome.report->verdict.summary;
+  }
+  std::vector<reports::Check> checks;
+  for (const auto& check : outcome.report->checks) {
+    if (std::find(own.begin(), own.end(), check.id) != own.end()) {
+      checks.push_back(check);
+    }
+  }
+  return reports::compute_verdict(checks, false).summary;
+}
+
+// The summary of a step's report as details.steps[] keeps it: for a step that judges the
+// earlier ones, the summary of its own checks (step_to_json), else its report's verdict.
+std::string report_summary(const nlohmann::json& step) {
+  return step.contains("own_summary")
+             ? step.at("own_summary").get<std::string>()
+             : step.at("report").at("verdict").value("summary", std::string());
+}
+
+// The rows of a trend (details.trend) that left their band, one line each.
+std::vector<std::string> regressed_rows(const nlohmann::json& trend) {
+  std::vector<std::string> lines;
+  for (const auto& row : trend.value("rows", nlohmann::json::array())) {
+    if (row.value("verdict", std::string()) != "regression") {
+      continue;
+    }
+    const std::string metric = row.value("metric", std::string());
+    const auto shown = [&](double value) {
+      return fmt::format("{:.4g}", reports::metric_display_value(metric, value));
+    };
+    const auto band = row.value("band", nlohmann::json::array());
+    lines.push_back(fmt::format(
+        "{} {} B: {} {} {}, outside the band [{}, {}] (median {} of {} previous runs)",
+        reports::readable_series(row.value("series", std::string())), row.value("size_bytes", 0ULL),
+        reports::metric_label(metric), shown(row.value("value", 0.0)), reports::metric_unit(metric),
+        band.size() == 2 ? shown(band[0].get<double>()) : "?",
+        band.size() == 2 ? shown(band[1].get<double>()) : "?", shown(row.value("median", 0.0)),
+        row.value("previous_runs", 0)));
+  }
+  return lines;
+}
+
+std::string baseline_and_trend_text(const reports::Report& suite) {
+  std::ostringstream text;
+  if (suite.details.contains("baseline")) {
+    const auto& baseline = suite.details.at("baseline");
+    if (baseline.value("status", std::string()) == "compared") {
+      for (const auto& comparison : baseline.at("comparisons")) {
+        text << fmt::format(
+            "baseline: step {} against {} ({}): {}\n", comparison.value("step", std::string()),
+            comparison.value("baseline", std::string()), comparison.value("path", std::string()),
+            comparison.value("summary", std::string()));
+        for (const auto& row : comparison.value("failed_rows", nlohmann::json::array())) {
+          text << "  " << row.get<std::string>() << "\n";
+        }
+      }
+    } else {
+      text << "baseline: none: " << baseline.value("reason", std::string()) << "\n";
+    }
+  }
+  if (suite.details.contains("trend")) {
+    const auto& trend = suite.details.at("trend");
+    text << "trend: " << trend.value("summary", std::string()) << "\n";
+    for (const auto& line : regressed_rows(trend)) {
+      text << "  regression: " << line << "\n";
+    }
+  }
+  return text.str();
+}
+
 }  // namespace
 
 Status status_for_exit_code(int exit_code) {
@@ -207,13 +284,29 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
     }
   }
   load_report(outcome);
-  if (outcome.status == Status::pass && !outcome.spec.report_path.empty() && !outcome.report) {
+  const bool no_report = !outcome.spec.report_path.empty() && !outcome.report;
+  if (outcome.status == Status::pass && no_report) {
     // Exit 0 without a readable report is not a pass: nothing says what was checked.
     outcome.status = Status::error;
     outcome.note = "exit 0 but " + outcome.report_error;
+  } else if (outcome.status == Status::fail && no_report) {
+    // Exit 1 without a report names no failed check: the launch or the tool broke (mpirun's
+    // "not enough slots", srun's "Unable to allocate resources").
+    outcome.status = Status::error;
   }
   if (outcome.status != Status::pass) {
     outcome.stderr_tail = read_tail(options.stderr_path, 4096, 12);
+  }
+  if (outcome.status == Status::error) {
+    outcome.cause = cause_from_stderr(read_tail(options.stderr_path, 16384, 80));
+  }
+  if (outcome.status == Status::error && no_report && outcome.note.empty()) {
+    const std::string& cause = outcome.cause;
+    outcome.note = outcome.spec.launcher.empty()
+                       ? fmt::format("exit {} without a report{}", outcome.exit_code,
+                                     cause.empty() ? "" : ": " + cause)
+                       : fmt::format("launch failed ({} exit {}){}", outcome.spec.launcher,
+                                     outcome.exit_code, cause.empty() ? "" : ": " + cause);
   }
   if (show_progress_) {
     std::cerr << fmt::format("{}: {} (exit {}) in {:.1f} s, elapsed {:.1f} s\n", prefix,
@@ -239,6 +332,12 @@ nlohmann::json step_to_json(const StepOutcome& outcome) {
   }
   if (!outcome.superseded_by.empty()) {
     step["superseded_by"] = outcome.superseded_by;
+  }
+  if (!outcome.spec.own_check_ids.empty()) {
+    step["own_check_ids"] = outcome.spec.own_check_ids;
+    if (outcome.report) {
+      step["own_summary"] = own_summary(outcome);
+    }
   }
   if (!outcome.note.empty()) {
     step["note"] = outcome.note;
@@ -267,8 +366,13 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
                  ? Status::warn
                  : status;
     };
+    const auto& own_ids = outcome.spec.own_check_ids;
+    const bool judge = !own_ids.empty();
     if (outcome.report) {
       for (auto check : outcome.report->checks) {
+        if (judge && std::find(own_ids.begin(), own_ids.end(), check.id) == own_ids.end()) {
+          continue;  // a check of an earlier step, repeated in the judge's report
+        }
         if (!check.evidence.is_object()) {
           check.evidence = nlohmann::json::object();
         }
@@ -282,6 +386,9 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         suite.checks.push_back(std::move(check));
       }
       for (auto row : outcome.report->results) {
+        if (judge) {
+          break;
+        }
         row.labels["step"] = name;
         suite.results.push_back(std::move(row));
       }
@@ -294,7 +401,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
       for (const auto& [key, value] : inventory.versions) {
         suite.inventory.versions.emplace(key, value);
       }
-      if (!have_inventory &&
+      if (!have_inventory && !judge &&
           (!inventory.instance_type.empty() || !inventory.gpus.empty() || !inventory.efa.empty())) {
         suite.inventory.instance_type = inventory.instance_type;
         suite.inventory.gpus = inventory.gpus;
@@ -304,7 +411,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
     }
     std::string detail = !outcome.note.empty()           ? outcome.note
                          : !outcome.report_error.empty() ? outcome.report_error
-                         : outcome.report                ? outcome.report->verdict.summary
+                         : outcome.report                ? own_summary(outcome)
                                                          : std::string("no report");
     nlohmann::json evidence = {{"step", name}, {"exit_code", outcome.exit_code}};
     if (superseded) {
@@ -329,15 +436,16 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         step_check("STEP_FAILED", Status::fail,
                    finding_message("STEP_FAILED", name, outcome.exit_code, detail));
         break;
-      case Status::error:
-        step_check(
-            "STEP_ERROR", Status::error,
-            finding_message("STEP_ERROR", name, outcome.exit_code,
-                            outcome.stderr_tail.empty()
-                                ? detail
-                                : detail + "; stderr: " +
-                                      std::string(trim(split_lines(outcome.stderr_tail).back()))));
+      case Status::error: {
+        // The note already carries the cause when the step wrote no report.
+        const std::string& cause = outcome.cause;
+        step_check("STEP_ERROR", Status::error,
+                   finding_message("STEP_ERROR", name, outcome.exit_code,
+                                   cause.empty() || detail.find(cause) != std::string::npos
+                                       ? detail
+                                       : detail + "; stderr: " + cause));
         break;
+      }
       case Status::timeout:
         step_check("STEP_TIMEOUT", Status::timeout,
                    finding_message("STEP_TIMEOUT", name,
@@ -345,6 +453,136 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         break;
     }
   }
+}
+
+std::string cause_from_stderr(const std::string& stderr_text) {
+  constexpr std::size_t kMaxCause = 400;
+  const auto lines = split_lines(stderr_text);
+  const auto is_rule = [](std::string_view line) {
+    const std::string_view text = trim(line);
+    return text.size() >= 3 && text.find_first_not_of("-=*_") == std::string_view::npos;
+  };
+  std::string cause;
+  for (const auto& line : lines) {
+    const std::string lowered = to_lower(line);
+    if (lowered.find("error") != std::string::npos && !is_rule(line)) {
+      cause = std::string(trim(line));
+      break;
+    }
+  }
+  if (cause.empty()) {
+    // Open MPI prints its launch failures between rules of dashes: the first paragraphs say
+    // what went wrong and what to do.
+    constexpr int kParagraphs = 3;
+    std::vector<std::string> words;
+    int paragraphs = 0;
+    bool in_paragraph = false;
+    for (const auto& line : lines) {
+      if (is_rule(line)) {
+        if (!words.empty()) {
+          break;
+        }
+        continue;
+      }
+      const std::string_view text = trim(line);
+      if (text.empty()) {
+        in_paragraph = false;
+        continue;
+      }
+      if (!in_paragraph && ++paragraphs > kParagraphs) {
+        break;
+      }
+      in_paragraph = true;
+      words.emplace_back(text);
+    }
+    cause = join(words, " ");
+  }
+  if (cause.size() > kMaxCause) {
+    cause = cause.substr(0, kMaxCause - 3) + "...";
+  }
+  return cause;
+}
+
+void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutcome>& outcomes,
+                              const reports::BaselineLibrary& library, bool named) {
+  nlohmann::json baseline = {{"searched", library.searched}};
+  if (!library.problems.empty()) {
+    baseline["problems"] = library.problems;
+  }
+  nlohmann::json comparisons = nlohmann::json::array();
+  std::vector<std::string> unmatched;
+  bool instance_type_known = false;
+  auto& steps = suite.details["steps"];
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& outcome = outcomes[i];
+    if (!outcome.report || outcome.report->results.empty() ||
+        !outcome.spec.compare_with_baselines || !outcome.spec.own_check_ids.empty()) {
+      continue;
+    }
+    const auto& name = outcome.spec.name;
+    const auto matching = reports::compare_with_matching_baselines(*outcome.report, library,
+                                                                   fmt::format("step {}", name));
+    for (const auto& reason : matching.unmatched) {
+      unmatched.push_back(fmt::format("{}: {}", name, reason));
+    }
+    for (const auto& key : matching.unmatched_keys) {
+      instance_type_known = instance_type_known || !key.instance_type.empty();
+    }
+    for (const auto& use : matching.compared) {
+      auto check = reports::comparison_check(use.comparison);
+      check.evidence["step"] = name;
+      check.evidence["baseline_path"] = use.path.string();
+      suite.checks.push_back(std::move(check));
+      nlohmann::json comparison = use.comparison;
+      if (i < steps.size()) {
+        steps[i]["comparison"] = comparison;
+      }
+      std::vector<std::string> failed_rows;
+      for (const auto& row : use.comparison.rows) {
+        if ((row.verdict == reports::RowVerdict::fail && !row.within_budget) ||
+            row.verdict == reports::RowVerdict::missing) {
+          failed_rows.push_back(fmt::format("{} B: {}: {}", row.size_bytes,
+                                            reports::to_string(row.verdict), row.reason));
+        }
+      }
+      comparisons.push_back({{"step", name},
+                             {"baseline", use.comparison.reference},
+                             {"path", use.path.string()},
+                             {"status", std::string(to_string(use.comparison.status))},
+                             {"summary", use.comparison.summary},
+                             {"failed_rows", failed_rows}});
+    }
+  }
+  if (!comparisons.empty()) {
+    baseline["status"] = "compared";
+    baseline["comparisons"] = comparisons;
+    if (!unmatched.empty()) {
+      baseline["not_compared"] = unmatched;
+    }
+  } else {
+    baseline["status"] = "none";
+    const std::string where = library.searched.empty() ? std::string("no baseline directory")
+                                                       : join(library.searched, ", ");
+    baseline["reason"] =
+        library.files.empty() ? fmt::format("no baseline found in {}", where)
+        : unmatched.empty()   ? std::string("no step measured anything a baseline could match")
+        : !instance_type_known
+            ? std::string(
+                  "the instance type is unknown (not an EC2 instance, or "
+                  "PREFLIGHT_INSTANCE_TYPE unset): no platform baseline applies")
+            : fmt::format("no baseline in {} matches: {}", where, join(unmatched, "; "));
+    if (!unmatched.empty()) {
+      baseline["not_compared"] = unmatched;
+    }
+    if (named) {
+      suite.checks.push_back(
+          reports::make_check("HARNESS_ERROR", Status::error,
+                              fmt::format("the plan's baseline {} was compared with no step: {}",
+                                          where, baseline["reason"].get<std::string>()),
+                              {{"baseline", library.searched}, {"problems", library.problems}}));
+    }
+  }
+  suite.details["baseline"] = baseline;
 }
 
 std::filesystem::path find_tool(const std::filesystem::path& bin_dir, const std::string& name) {
@@ -370,7 +608,7 @@ std::string render_suite_text(const reports::Report& suite) {
     if (step.contains("note")) {
       tail = step.at("note").get<std::string>();
     } else if (step.contains("report") && step.at("report").is_object()) {
-      tail = step.at("report").at("verdict").value("summary", std::string());
+      tail = report_summary(step);
     } else if (step.contains("report_error")) {
       tail = step.at("report_error").get<std::string>();
     }
@@ -383,6 +621,7 @@ std::string render_suite_text(const reports::Report& suite) {
     text << "cluster: " << suite.details.at("cluster").value("summary", std::string("no verdict"))
          << "\n";
   }
+  text << baseline_and_trend_text(suite);
   text << render_checks_text(suite);
   return text.str();
 }
@@ -404,13 +643,20 @@ std::string render_junit(const reports::Report& suite) {
     const std::string name = step.value("name", std::string());
     std::string message = step.value("note", std::string());
     if (message.empty() && step.contains("report") && step.at("report").is_object()) {
-      message = step.at("report").at("verdict").value("summary", std::string());
+      message = report_summary(step);
     }
     cases << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
                          xml_escape(suite_name), xml_escape(name), duration_s);
+    std::string body = step.value("stderr_tail", std::string());
+    if (step.contains("report") && step.at("report").is_object() &&
+        step.at("report").contains("details") &&
+        step.at("report").at("details").contains("trend")) {
+      // The trend step: name every row that left its band.
+      const auto rows = regressed_rows(step.at("report").at("details").at("trend"));
+      body = join(rows, "\n") + (body.empty() ? "" : "\n" + body);
+    }
     const std::string detail =
-        xml_escape(fmt::format("exit {}: {}\n{}", step.value("exit_code", -1), message,
-                               step.value("stderr_tail", std::string())));
+        xml_escape(fmt::format("exit {}: {}\n{}", step.value("exit_code", -1), message, body));
     switch (status) {
       case Status::pass:
       case Status::warn:
@@ -431,16 +677,60 @@ std::string render_junit(const reports::Report& suite) {
     }
     cases << "    </testcase>\n";
   }
+  // One case per baseline comparison, failing with the rows that missed the baseline.
+  std::size_t tests = steps.size();
+  nlohmann::json properties = nlohmann::json::array();
+  if (suite.details.contains("baseline")) {
+    const auto& baseline = suite.details.at("baseline");
+    properties.push_back({"preflight.baseline",
+                          baseline.value("status", std::string()) == "compared"
+                              ? fmt::format("{} comparison(s)", baseline.at("comparisons").size())
+                              : "none: " + baseline.value("reason", std::string())});
+    for (const auto& comparison : baseline.value("comparisons", nlohmann::json::array())) {
+      ++tests;
+      const std::string summary = comparison.value("summary", std::string());
+      cases << fmt::format(
+          "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n", xml_escape(suite_name),
+          xml_escape(fmt::format("baseline {} vs {}", comparison.value("step", std::string()),
+                                 comparison.value("baseline", std::string()))));
+      const auto status =
+          parse_status(comparison.value("status", std::string("error"))).value_or(Status::error);
+      if (status == Status::fail) {
+        ++failures;
+        std::vector<std::string> rows;
+        for (const auto& row : comparison.value("failed_rows", nlohmann::json::array())) {
+          rows.push_back(row.get<std::string>());
+        }
+        cases << fmt::format(
+            "      <failure message=\"{}\" type=\"baseline\">{}</failure>\n", xml_escape(summary),
+            xml_escape(comparison.value("path", std::string()) + "\n" + join(rows, "\n")));
+      }
+      cases << "    </testcase>\n";
+    }
+  }
+  if (suite.details.contains("trend")) {
+    properties.push_back(
+        {"preflight.trend", suite.details.at("trend").value("summary", std::string())});
+  }
   std::ostringstream xml;
   xml << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   xml << fmt::format(
       "<testsuites name=\"preflight\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\">\n",
-      steps.size(), failures, errors, skipped, total_s);
+      tests, failures, errors, skipped, total_s);
   xml << fmt::format(
       "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\">\n",
-      xml_escape(suite_name), steps.size(), failures, errors, skipped, total_s);
+      xml_escape(suite_name), tests, failures, errors, skipped, total_s);
+  if (!properties.empty()) {
+    xml << "    <properties>\n";
+    for (const auto& property : properties) {
+      xml << fmt::format("      <property name=\"{}\" value=\"{}\"/>\n",
+                         xml_escape(property.at(0).get<std::string>()),
+                         xml_escape(property.at(1).get<std::string>()));
+    }
+    xml << "    </properties>\n";
+  }
   xml << cases.str();
   xml << "  </testsuite>\n</testsuites>\n";
   return xml.str();

@@ -12,6 +12,7 @@
 #include "common/spawn.hpp"
 #include "common/status.hpp"
 #include "common/timer.hpp"
+#include "reports/baseline_match.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::cli {
@@ -27,6 +28,15 @@ struct StepSpec {
   bool report_on_stdout = false;
   // Non-empty: the step is not run and is recorded as skip with this reason.
   std::string skip_reason;
+  // The launcher (mpirun, srun) when the step is launched through one: a launch that fails
+  // before any rank writes a report is `error`, with the launcher's message.
+  std::string launcher;
+  // False: the step's rows are not compared with the platform's baselines (a run that changes
+  // what the baseline measured, such as NCCL with P2P and SHM disabled).
+  bool compare_with_baselines = true;
+  // Non-empty: the step judges the steps before it (history trend) and its report repeats their
+  // checks and rows; only its checks with these ids enter the suite, none of its rows.
+  std::vector<std::string> own_check_ids;
 };
 
 struct StepOutcome {
@@ -39,7 +49,8 @@ struct StepOutcome {
   nlohmann::json report_json;             // the step's report as read (null: none)
   std::string report_error;               // why there is no report (missing, invalid)
   std::string stderr_tail;                // last lines of the step's stderr when it did not pass
-  std::string note;                       // skip reason or start error
+  std::string cause;  // the launcher's or tool's message in stderr when the step broke
+  std::string note;   // skip reason or start error
   // Non-empty: the step broke for a cause the plan then found and worked around (a node lost
   // mid-step, whose pairs were measured again without it). Its failing checks enter the suite as
   // warnings that say so; the cause itself is the plan's own finding.
@@ -94,15 +105,31 @@ class StepRunner {
 // inventory of the first step that has one.
 void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& outcomes);
 
+// Compares every step's report (unless the step opts out) with the baselines of `library` that
+// match it (reports/baseline_match.hpp) and adds to `suite`: one BASELINE_* check per comparison
+// (evidence: step, baseline path), details.steps[i].comparison, and details.baseline: status
+// `compared` with the comparisons, or `none` with the reason. A baseline the plan named
+// explicitly (`named`) that matches no step is an error of the plan (HARNESS_ERROR), never a
+// silent pass.
+void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutcome>& outcomes,
+                              const reports::BaselineLibrary& library, bool named = false);
+
+// The launcher's or the tool's own message in a step's stderr: the first line that says
+// "error", else the first paragraph (Open MPI's banners), on one line.
+[[nodiscard]] std::string cause_from_stderr(const std::string& stderr_text);
+
 // A step's binary: `bin_dir`/name when executable there, else empty.
 [[nodiscard]] std::filesystem::path find_tool(const std::filesystem::path& bin_dir,
                                               const std::string& name);
 // The directory this executable lives in (build/bin or the install's bin).
 [[nodiscard]] std::filesystem::path own_bin_dir();
 
-// Text for people: one line per step, then the checks and the verdict.
+// Text for people: one line per step, the baseline comparisons and the trend, then the checks
+// and the verdict.
 [[nodiscard]] std::string render_suite_text(const reports::Report& suite);
-// JUnit XML: one testsuite, one testcase per step (failure / error / skipped as the step ended).
+// JUnit XML: one testsuite, one testcase per step (failure / error / skipped as the step ended;
+// a failed trend names its regressed rows) and one per baseline comparison (its failed rows);
+// the baseline and trend verdicts also as testsuite properties.
 [[nodiscard]] std::string render_junit(const reports::Report& suite);
 
 }  // namespace preflight::cli

@@ -28,6 +28,7 @@ option(PREFLIGHT_WITH_LIBFABRIC "libfabric point-to-point and provider probing" 
 option(PREFLIGHT_WITH_HWLOC "hwloc topology discovery" ON)
 option(PREFLIGHT_WITH_IBVERBS "ibverbs / efadv device queries" ON)
 option(PREFLIGHT_WITH_SQLITE "SQLite regression history" ON)
+option(PREFLIGHT_WITH_SIMDJSON "simdjson: reports and baselines read at memory speed" ON)
 
 macro(preflight_feature_off feature why)
   message(STATUS "PREFLIGHT_WITH_${feature}=OFF: ${why}")
@@ -91,7 +92,15 @@ if(PREFLIGHT_WITH_SQLITE)
   endif()
 endif()
 
+if(PREFLIGHT_WITH_SIMDJSON)
+  # Without it the reports are read through nlohmann's DOM only (the same results, slower).
+  find_package(simdjson 3 QUIET)
+  if(NOT simdjson_FOUND)
+    preflight_feature_off(SIMDJSON "simdjson >= 3 not found (Debian: libsimdjson-dev)")
+  endif()
+endif()
+
 # cmakedefine01 reads these names.
-foreach(_feature CUDA NCCL MPI LIBFABRIC HWLOC IBVERBS EFADV SQLITE)
+foreach(_feature CUDA NCCL MPI LIBFABRIC HWLOC IBVERBS EFADV SQLITE SIMDJSON)
   set(PREFLIGHT_HAVE_${_feature} ${PREFLIGHT_WITH_${_feature}})
 endforeach()

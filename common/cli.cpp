@@ -209,7 +209,9 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
   app.set_version_flag("--version", version_line(app.get_name()));
   app.add_option("--json", options.json_path,
                  "Write the preflight.report/1 JSON report to PATH ('-' for stdout)")
-      ->option_text("PATH|-");
+      ->option_text("PATH|-")
+      // /dev/stdout is stdout: spelled either way, the report is all that goes there.
+      ->transform([](std::string path) { return writes_to_stdout(path) ? "-" : path; });
   app.add_flag("--quiet,-q", options.quiet, "Print nothing but errors (and JSON to stdout)");
   app.add_flag("--deterministic", options.deterministic,
                "Drop timestamps, host names and versions from the report (golden files)");

@@ -217,12 +217,18 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "Compare versions, environment and topology with the previous runs (preflight-report diff)"},
     {"HISTORY_PASS", info, C::benchmark,
      "{} within the band of the previous {} comparable runs: {}", ""},
+    // preflight-report history add --json: the report, the run id, the database.
+    {"HISTORY_RECORDED", info, C::benchmark, "{} recorded as run {} in {}", ""},
     {"NCCL_TESTS_IMPORTED", info, C::benchmark, "imported {} result rows of {} from {}", ""},
     {"NCCL_TESTS_FAILED", isolate, C::benchmark, "nccl-tests reported a failure in {}: {}",
      "Read the failure lines in the evidence; rerun with NCCL_DEBUG=INFO and drain the named host "
      "if it recurs"},
     {"NCCL_TESTS_INCOMPLETE", monitor, C::benchmark, "nccl-tests output {} is incomplete: {}",
      "The run hung or was cut short: rerun under a timeout with NCCL_DEBUG=INFO"},
+    {"NCCL_TESTS_RANKS_UNKNOWN", info, C::benchmark,
+     "{} does not say how many ranks ran ({}): times and printed bandwidths imported with ranks "
+     "unknown",
+     "Import with --ranks N (and --nodes N) so the rows compare with baselines and trend"},
     // Collectives (preflight-allreduce, ...). COLLECTIVE_MEASURED: collective, ranks, summary
     // naming the peak bus bandwidth and where it was reached. BENCH_INCOMPLETE (partial reports
     // written after every size): tool, sizes finished, sizes planned, why.

@@ -30,8 +30,8 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
-std::vector<std::string_view> split_whitespace(std::string_view text) {
-  std::vector<std::string_view> fields;
+void split_whitespace(std::string_view text, std::vector<std::string_view>& fields) {
+  fields.clear();
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
@@ -45,6 +45,11 @@ std::vector<std::string_view> split_whitespace(std::string_view text) {
       fields.push_back(text.substr(start, i - start));
     }
   }
+}
+
+std::vector<std::string_view> split_whitespace(std::string_view text) {
+  std::vector<std::string_view> fields;
+  split_whitespace(text, fields);
   return fields;
 }
 

@@ -19,6 +19,8 @@ concept TemporaryString =
 [[nodiscard]] std::vector<std::string_view> split(std::string_view text, char separator);
 // Splits on runs of spaces and tabs, dropping empty fields.
 [[nodiscard]] std::vector<std::string_view> split_whitespace(std::string_view text);
+// The same into `fields` (cleared first): a loop over many lines reuses one vector.
+void split_whitespace(std::string_view text, std::vector<std::string_view>& fields);
 [[nodiscard]] std::vector<std::string_view> split_lines(std::string_view text);
 template <TemporaryString T>
 std::string_view trim(T&& text) = delete;
@@ -26,6 +28,8 @@ template <TemporaryString T>
 std::vector<std::string_view> split(T&& text, char separator) = delete;
 template <TemporaryString T>
 std::vector<std::string_view> split_whitespace(T&& text) = delete;
+template <TemporaryString T>
+void split_whitespace(T&& text, std::vector<std::string_view>& fields) = delete;
 template <TemporaryString T>
 std::vector<std::string_view> split_lines(T&& text) = delete;
 [[nodiscard]] bool starts_with(std::string_view text, std::string_view prefix);

@@ -13,6 +13,7 @@
 #include "common/stats.hpp"
 #include "common/text.hpp"
 #include "common/timer.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::reports {
@@ -273,7 +274,13 @@ std::vector<SchemaError> validate_baseline_document(const json& document, std::s
 
 Baseline read_baseline(const std::filesystem::path& path) {
   const std::string origin = path == "-" ? "stdin" : path.string();
-  const json document = read_json_file(path);
+  const PaddedText text = read_padded_file(path);
+  // Valid files the streaming reader is sure of go straight into the struct; the rest (every
+  // invalid file included) the slow way, whose messages name the JSON pointer.
+  if (auto baseline = fast_read_baseline(text)) {
+    return std::move(*baseline);
+  }
+  const json document = parse_json_text(text.view(), origin);
   const auto errors = validate_baseline_document(document, 5);
   if (!errors.empty()) {
     std::string message = fmt::format("{}: not a valid {} baseline:", origin, kBaselineSchema);

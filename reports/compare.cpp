@@ -1,5 +1,6 @@
 #include "reports/compare.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -109,7 +110,8 @@ std::string describe_metric(const MetricOutcome& m) {
     return fmt::format("{} not measured (expected {})", metric_label(m.metric),
                        format_metric(m.metric, m.expected));
   }
-  return fmt::format("{} {} vs {} expected ({})", metric_label(m.metric),
+  // Compiled: every row of a comparison of 10,000 sizes gets its reason.
+  return fmt::format(FMT_COMPILE("{} {} vs {} expected ({})"), metric_label(m.metric),
                      format_metric(m.metric, *m.measured), format_metric(m.metric, m.expected),
                      format_percent(m.delta));
 }
@@ -193,21 +195,25 @@ void finish_comparison(Comparison& c, std::string_view what) {
 std::map<std::uint64_t, int> index_by_size(const std::vector<ResultRow>& results,
                                            const std::vector<int>& selected,
                                            std::vector<std::string>& notes) {
-  std::map<std::uint64_t, std::vector<int>> by_size;
-  for (const int i : selected) {
-    by_size[results[static_cast<std::size_t>(i)].size_bytes].push_back(i);
-  }
+  // Sorted by (size, median time): each size's rows are then one run, its median in the middle
+  // (no container per size: a report of 10,000 sizes would allocate 10,000 of them).
+  std::vector<int> order = selected;
+  const auto row = [&](int i) -> const ResultRow& { return results[static_cast<std::size_t>(i)]; };
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return row(x).size_bytes != row(y).size_bytes ? row(x).size_bytes < row(y).size_bytes
+                                                  : row(x).time_s.median < row(y).time_s.median;
+  });
   std::map<std::uint64_t, int> index;
   int duplicated = 0;
-  for (auto& [size, rows] : by_size) {
-    if (rows.size() > 1) {
-      ++duplicated;
-      std::stable_sort(rows.begin(), rows.end(), [&](int x, int y) {
-        return results[static_cast<std::size_t>(x)].time_s.median <
-               results[static_cast<std::size_t>(y)].time_s.median;
-      });
+  for (std::size_t start = 0; start < order.size();) {
+    std::size_t end = start + 1;
+    while (end < order.size() && row(order[end]).size_bytes == row(order[start]).size_bytes) {
+      ++end;
     }
-    index[size] = rows[(rows.size() - 1) / 2];
+    duplicated += end - start > 1 ? 1 : 0;
+    index.emplace_hint(index.end(), row(order[start]).size_bytes,
+                       order[start + (end - start - 1) / 2]);
+    start = end;
   }
   if (duplicated > 0) {
     notes.push_back(fmt::format(
@@ -298,6 +304,7 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
   // Row-level selection.
   std::vector<int> selected;
   std::set<int> wrong_ranks;
+  int unknown_ranks = 0;
   for (std::size_t i = 0; i < report.results.size(); ++i) {
     const ResultRow& row = report.results[i];
     if (row.benchmark != m.benchmark || (!m.backend.empty() && row.backend != m.backend) ||
@@ -307,11 +314,19 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
         !labels_match(m.labels, row.labels)) {
       continue;
     }
-    if (expected_ranks > 0 && row.ranks != expected_ranks) {
+    if (expected_ranks > 0 && row.ranks > 0 && row.ranks != expected_ranks) {
       wrong_ranks.insert(row.ranks);
       continue;
     }
+    unknown_ranks += row.ranks == 0 ? 1 : 0;
     selected.push_back(static_cast<int>(i));
+  }
+  if (unknown_ranks > 0) {
+    c.notes.push_back(fmt::format(
+        "{} row(s) do not state their rank count (an imported log that does not say); {}",
+        unknown_ranks,
+        expected_ranks > 0 ? fmt::format("assumed {} (import with --ranks)", expected_ranks)
+                           : std::string("compared as they are")));
   }
   for (const auto& field : {std::pair{"backend", m.backend}, std::pair{"benchmark", m.benchmark},
                             std::pair{"dtype", m.dtype}, std::pair{"placement", m.placement}}) {
@@ -350,6 +365,7 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
 
   const auto index = index_by_size(report.results, selected, c.notes);
   std::set<std::uint64_t> expected_sizes;
+  c.rows.reserve(baseline.rows.size());
   for (const BaselineRow& expected : baseline.rows) {
     expected_sizes.insert(expected.size_bytes);
     RowOutcome row;
@@ -485,6 +501,29 @@ RowIndex index_rows(const Report& report, std::vector<std::string>& notes, std::
   return index;
 }
 
+// Variables a launcher sets differently for every launch (job ids, URIs, session directories,
+// the command line): their differences say nothing about the runs and would bury the ones that
+// do (OMPI_MCA_btl, NCCL_ALGO).
+bool varies_per_launch(std::string_view name) {
+  static constexpr std::array<std::string_view, 11> kNames{
+      "OMPI_ARGV",          "OMPI_COMMAND",           "OMPI_FILE_LOCATION",
+      "OMPI_FIRST_RANKS",   "OMPI_APP_CTX_NUM_PROCS", "OMPI_NUM_APP_CTX",
+      "OMPI_UNIVERSE_SIZE", "OMPI_MCA_initial_wdir",  "OMPI_MCA_orte_precondition_transports",
+      "SLURM_JOB_ID",       "SLURM_JOB_NAME"};
+  static constexpr std::array<std::string_view, 4> kPrefixes{"OMPI_COMM_WORLD_", "OMPI_MCA_ess_",
+                                                             "OMPI_MCA_pmix_", "PMIX_"};
+  static constexpr std::array<std::string_view, 4> kSuffixes{"_uri", "_jobid", "_session_dir",
+                                                             "_pid"};
+  const auto ends_with = [&](std::string_view suffix) {
+    return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  return std::find(kNames.begin(), kNames.end(), name) != kNames.end() ||
+         std::any_of(
+             kPrefixes.begin(), kPrefixes.end(),
+             [&](std::string_view prefix) { return name.substr(0, prefix.size()) == prefix; }) ||
+         std::any_of(kSuffixes.begin(), kSuffixes.end(), ends_with);
+}
+
 void note_differences(const Report& a, const Report& b, std::vector<std::string>& notes) {
   const RunShape sa = run_shape(a);
   const RunShape sb = run_shape(b);
@@ -518,11 +557,23 @@ void note_differences(const Report& a, const Report& b, std::vector<std::string>
   for (const auto& [name, value] : b.inventory.env) {
     names.insert(name);
   }
+  int per_launch = 0;
   for (const auto& name : names) {
     const auto x = a.inventory.env.find(name);
     const auto y = b.inventory.env.find(name);
-    differ("env " + name, x == a.inventory.env.end() ? "" : x->second,
-           y == b.inventory.env.end() ? "" : y->second);
+    const std::string before = x == a.inventory.env.end() ? "" : x->second;
+    const std::string after = y == b.inventory.env.end() ? "" : y->second;
+    if (varies_per_launch(name)) {
+      per_launch += before != after ? 1 : 0;
+      continue;
+    }
+    differ("env " + name, before, after);
+  }
+  if (per_launch > 0) {
+    notes.push_back(
+        fmt::format("{} launcher variable(s) that change with every launch (job ids, URIs, session "
+                    "directories, OMPI_ARGV) differ too; not listed",
+                    per_launch));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "reports/format.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <array>
@@ -53,10 +54,16 @@ double metric_display_value(std::string_view metric, double value) {
 
 std::string format_metric(std::string_view metric, double value) {
   const double shown = metric_display_value(metric, value);
-  // Two decimals like nccl-tests, fewer for large values so columns stay narrow.
-  const std::string number =
-      std::fabs(shown) >= 100000 ? fmt::format("{:.0f}", shown) : fmt::format("{:.2f}", shown);
-  return fmt::format("{} {}", number, metric_unit(metric));
+  // Two decimals like nccl-tests, fewer for large values so columns stay narrow. Compiled formats
+  // into a buffer (a std::string's back_inserter takes a character at a time): a comparison of
+  // 10,000 sizes formats this 20,000 times.
+  fmt::memory_buffer text;
+  if (std::fabs(shown) >= 100000) {
+    fmt::format_to(std::back_inserter(text), FMT_COMPILE("{:.0f} {}"), shown, metric_unit(metric));
+  } else {
+    fmt::format_to(std::back_inserter(text), FMT_COMPILE("{:.2f} {}"), shown, metric_unit(metric));
+  }
+  return fmt::to_string(text);
 }
 
 std::string human_size(std::uint64_t bytes) {
@@ -81,7 +88,9 @@ std::string format_percent(double fraction) {
   if (!std::isfinite(fraction)) {
     return "n/a";
   }
-  return fmt::format("{:+.1f}%", fraction * 100);
+  fmt::memory_buffer text;
+  fmt::format_to(std::back_inserter(text), FMT_COMPILE("{:+.1f}%"), fraction * 100);
+  return fmt::to_string(text);
 }
 
 namespace {

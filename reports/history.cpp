@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <set>
 #include <thread>
@@ -23,6 +25,7 @@
 #include "common/text.hpp"
 #include "common/timer.hpp"
 #include "reports/baseline.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::reports {
@@ -268,6 +271,84 @@ void create_parents(const std::filesystem::path& path) {
 
 }  // namespace
 
+namespace {
+
+// Versions most likely to move a collective's figures, named first.
+constexpr std::array<std::string_view, 10> kVersionOrder{
+    "nccl",        "aws_ofi_nccl", "libfabric",    "efa_installer", "nvidia_driver",
+    "cuda_driver", "efa_kmod",     "cuda_runtime", "rdma_core",     "mpi"};
+// Environment that steers NCCL, the plugin, libfabric and the launcher.
+constexpr std::array<std::string_view, 5> kEnvPrefixes{"NCCL_", "FI_", "RDMAV_", "OMPI_MCA_",
+                                                       "CUDA_"};
+
+std::string shown(const std::map<std::string, std::string>& map, const std::string& key) {
+  const auto found = map.find(key);
+  return found == map.end() ? std::string("(unset)") : found->second;
+}
+
+void differing(const std::map<std::string, std::string>& a,
+               const std::map<std::string, std::string>& b, std::set<std::string>& keys) {
+  for (const auto& [key, value] : a) {
+    const auto other = b.find(key);
+    if (other == b.end() || other->second != value) {
+      keys.insert(key);
+    }
+  }
+  for (const auto& [key, value] : b) {
+    if (a.count(key) == 0) {
+      keys.insert(key);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> describe_changes(const Report& before, const Report& after) {
+  std::vector<std::string> changes;
+  std::set<std::string> versions;
+  differing(before.inventory.versions, after.inventory.versions, versions);
+  for (const std::string_view name : kVersionOrder) {
+    const std::string key(name);
+    if (versions.erase(key) > 0) {
+      changes.push_back(fmt::format("{} {} -> {}", key, shown(before.inventory.versions, key),
+                                    shown(after.inventory.versions, key)));
+    }
+  }
+  for (const auto& key : versions) {
+    changes.push_back(fmt::format("{} {} -> {}", key, shown(before.inventory.versions, key),
+                                  shown(after.inventory.versions, key)));
+  }
+  std::set<std::string> env;
+  differing(before.inventory.env, after.inventory.env, env);
+  for (const std::string_view prefix : kEnvPrefixes) {
+    for (const auto& key : env) {
+      if (starts_with(key, prefix)) {
+        changes.push_back(fmt::format("env {} {} -> {}", key, shown(before.inventory.env, key),
+                                      shown(after.inventory.env, key)));
+      }
+    }
+  }
+  const std::set<std::string> hosts_before(before.run.hosts.begin(), before.run.hosts.end());
+  const std::set<std::string> hosts_after(after.run.hosts.begin(), after.run.hosts.end());
+  if (hosts_before != hosts_after && !hosts_before.empty() && !hosts_after.empty()) {
+    std::vector<std::string> left;
+    std::vector<std::string> joined;
+    std::set_difference(hosts_before.begin(), hosts_before.end(), hosts_after.begin(),
+                        hosts_after.end(), std::back_inserter(left));
+    std::set_difference(hosts_after.begin(), hosts_after.end(), hosts_before.begin(),
+                        hosts_before.end(), std::back_inserter(joined));
+    const auto few = [](const std::vector<std::string>& names) {
+      std::vector<std::string> head(
+          names.begin(),
+          names.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(names.size(), 4)));
+      return join(head, ",") + (names.size() > 4 ? fmt::format(",+{}", names.size() - 4) : "");
+    };
+    changes.push_back(fmt::format("hosts: without {} with {}", left.empty() ? "-" : few(left),
+                                  joined.empty() ? "-" : few(joined)));
+  }
+  return changes;
+}
+
 std::filesystem::path default_history_path() {
   const char* xdg = std::getenv("XDG_DATA_HOME");  // NOLINT(concurrency-mt-unsafe)
   if (xdg != nullptr && xdg[0] == '/') {
@@ -289,6 +370,20 @@ HistoryStore& HistoryStore::operator=(HistoryStore&&) noexcept = default;
 HistoryStore HistoryStore::open(const std::filesystem::path& path, bool create) {
   if (path.empty()) {
     throw UsageError("--db: empty path");
+  }
+  // A device, FIFO or socket is refused before it is opened (opening a FIFO would block, and
+  // SQLite cannot keep a database in a stream), also behind a symbolic link (/dev/stdout).
+  struct stat node {};
+  if (::stat(path.c_str(), &node) == 0 && !S_ISREG(node.st_mode)) {
+    throw UsageError(
+        fmt::format("--db {}: not a regular file ({}); the history database must be "
+                    "a file",
+                    path.string(),
+                    S_ISDIR(node.st_mode)    ? "a directory"
+                    : S_ISCHR(node.st_mode)  ? "a character device"
+                    : S_ISBLK(node.st_mode)  ? "a block device"
+                    : S_ISFIFO(node.st_mode) ? "a FIFO"
+                                             : "a socket"));
   }
   if (create) {
     create_parents(path);
@@ -459,9 +554,12 @@ Report HistoryStore::show(std::int64_t id) const {
   if (!query.step()) {
     throw UsageError(fmt::format("history {}: no run {}", path_.string(), id));
   }
-  const std::string text = query.text(0);
+  const PaddedText text(query.text(0));
+  if (auto report = fast_read_report(text)) {
+    return std::move(*report);
+  }
   try {
-    return parse_json_text(text, fmt::format("{} run {}", path_.string(), id)).get<Report>();
+    return parse_json_text(text.view(), fmt::format("{} run {}", path_.string(), id)).get<Report>();
   } catch (const json::exception& e) {
     throw UsageError(fmt::format("history {}: run {} holds an unreadable report: {}",
                                  path_.string(), id, e.what()));
@@ -502,6 +600,15 @@ Trend HistoryStore::trend(const TrendOptions& options) const {
       "SELECT run, time_s, algbw_Bps, busbw_Bps, message_rate_per_s FROM results "
       "WHERE series = ?1 AND size_bytes = ?2 AND run IN (SELECT DISTINCT run FROM results WHERE "
       "series = ?1 AND size_bytes = ?2 AND run < ?3 ORDER BY run DESC LIMIT ?4)");
+  // Reports of the runs a regression is traced between, read once each.
+  std::map<std::int64_t, Report> reports;
+  const auto stored = [&](std::int64_t id) -> const Report& {
+    auto found = reports.find(id);
+    if (found == reports.end()) {
+      found = reports.emplace(id, show(id)).first;
+    }
+    return found->second;
+  };
   std::set<std::pair<std::string, std::uint64_t>> done;
   int regressions = 0;
   int improved = 0;
@@ -543,8 +650,10 @@ Trend HistoryStore::trend(const TrendOptions& options) const {
           pick(previous.real(1), previous.real(2), previous.real(3), previous.real(4)));
     }
     std::vector<double> values;
+    std::vector<std::pair<std::int64_t, double>> run_values;  // oldest first
     for (auto& [run, samples] : by_run) {
       values.push_back(median(samples));
+      run_values.emplace_back(run, values.back());
     }
     row.previous_runs = static_cast<int>(values.size());
     if (row.previous_runs < options.min_runs || !std::isfinite(row.value)) {
@@ -559,9 +668,25 @@ Trend HistoryStore::trend(const TrendOptions& options) const {
     row.hi = row.median + half;
     const bool higher_better = natural_direction(row.metric) == Direction::higher;
     ++judged;
-    if (higher_better ? row.value < row.lo : row.value > row.hi) {
+    const auto worse = [&](double value) {
+      return higher_better ? value < row.lo : value > row.hi;
+    };
+    if (worse(row.value)) {
       row.verdict = "regression";
       ++regressions;
+      // The streak of runs outside the band that ends with this one, and the run before it.
+      row.first_out_of_band_run = trend.run;
+      for (auto it = run_values.rbegin(); it != run_values.rend(); ++it) {
+        if (!worse(it->second)) {
+          row.last_in_band_run = it->first;
+          break;
+        }
+        row.first_out_of_band_run = it->first;
+      }
+      if (row.last_in_band_run > 0) {
+        row.changes =
+            describe_changes(stored(row.last_in_band_run), stored(row.first_out_of_band_run));
+      }
     } else if (higher_better ? row.value > row.hi : row.value < row.lo) {
       row.verdict = "improved";
       ++improved;
@@ -584,8 +709,43 @@ Trend HistoryStore::trend(const TrendOptions& options) const {
         "history",
         to_string(trend.status), trend.run, judged, options.window, regressions, improved,
         judged - regressions - improved, options.k, options.min_band * 100, insufficient);
+    for (const auto& change : change_points(trend)) {
+      trend.summary += "; " + change;
+    }
   }
   return trend;
+}
+
+std::vector<std::string> change_points(const Trend& trend) {
+  // Regressed rows grouped by the pair of runs they left the band between.
+  std::map<std::pair<std::int64_t, std::int64_t>, std::pair<int, const TrendRow*>> pairs;
+  int untraced = 0;
+  for (const auto& row : trend.rows) {
+    if (row.verdict != "regression") {
+      continue;
+    }
+    if (row.last_in_band_run == 0) {
+      ++untraced;
+      continue;
+    }
+    auto& entry = pairs[{row.last_in_band_run, row.first_out_of_band_run}];
+    ++entry.first;
+    entry.second = &row;
+  }
+  std::vector<std::string> lines;
+  for (const auto& [runs, entry] : pairs) {
+    const TrendRow& row = *entry.second;
+    lines.push_back(fmt::format(
+        "{} row(s) left the band between run {} (last inside) and run {} (first outside): {}",
+        entry.first, runs.first, runs.second,
+        row.changes.empty() ? std::string("no version, environment or host change recorded")
+                            : "changed " + join(row.changes, ", ")));
+  }
+  if (untraced > 0) {
+    lines.push_back(fmt::format(
+        "{} row(s) have no run inside the band in the window to trace the change from", untraced));
+  }
+  return lines;
 }
 
 void to_json(json& j, const Trend& trend) {
@@ -597,6 +757,11 @@ void to_json(json& j, const Trend& trend) {
       r["median"] = row.median;
       r["mad"] = row.mad;
       r["band"] = {row.lo, row.hi};
+    }
+    if (row.verdict == "regression") {
+      r["changed"] = {{"last_in_band_run", row.last_in_band_run},
+                      {"first_out_of_band_run", row.first_out_of_band_run},
+                      {"differences", row.changes}};
     }
     rows.push_back(r);
   }

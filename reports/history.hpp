@@ -1,6 +1,7 @@
 // Regression history: every report recorded in an embedded SQLite database, listed, shown, and
 // trended. `trend` flags a regression when a metric leaves the band of the previous N comparable
-// runs: median +- max(k * MAD, min_band * median), direction-aware.
+// runs: median +- max(k * MAD, min_band * median), direction-aware, and names what changed in the
+// stack between the last run inside the band and the first one outside it.
 //
 // Safety: the database file is created 0600 without following a symlink planted at its path;
 // WAL journaling, a busy timeout and BEGIN IMMEDIATE transactions let concurrent writers
@@ -70,7 +71,20 @@ struct TrendRow {
   double hi = 0;
   int previous_runs = 0;
   std::string verdict;  // pass | regression | improved | insufficient
+  // A regression: the last run inside the band before the row left it, the first run outside it
+  // (this run, or the start of a streak of runs all outside it), and what differs between their
+  // reports: versions (NCCL, aws-ofi-nccl, libfabric, EFA installer, drivers, ...), FI_* and
+  // NCCL_* (and RDMAV_*, OMPI_MCA_*, CUDA_*) environment, the hosts. last_in_band_run 0: no run
+  // of the window was inside the band.
+  std::int64_t last_in_band_run = 0;
+  std::int64_t first_out_of_band_run = 0;
+  std::vector<std::string> changes;
 };
+
+// What differs between two runs' reports, most likely culprits first: versions ("nccl 2.18.5 ->
+// 2.21.5"), then the environment that steers NCCL and libfabric ("env NCCL_PROTO (unset) ->
+// simple"), then the host set. Empty when nothing recorded differs.
+[[nodiscard]] std::vector<std::string> describe_changes(const Report& before, const Report& after);
 
 struct Trend {
   std::int64_t run = 0;
@@ -81,6 +95,8 @@ struct Trend {
   std::string summary;
 };
 void to_json(nlohmann::json& j, const Trend& trend);
+// One line per pair of runs that regressed rows left the band between, naming what changed.
+[[nodiscard]] std::vector<std::string> change_points(const Trend& trend);
 
 class HistoryStore {
  public:

@@ -8,10 +8,12 @@
 #include <cmath>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "common/error.hpp"
@@ -71,6 +73,37 @@ std::optional<double> parse_double(std::string_view text) {
 std::optional<double> parse_scaled(std::string_view text, int exponent) {
   if (text.empty() || text.size() > 64) {
     return std::nullopt;
+  }
+  // Fast path for what nccl-tests prints ("123.45", "66132"): the digits as an integer below
+  // 2^53 and a power of ten up to 10^22 are both exact doubles, so one multiplication or
+  // division rounds correctly (Clinger's fast path): the same double as from_chars, 10x faster.
+  {
+    std::uint64_t digits = 0;
+    int decimals = 0;
+    int count = 0;
+    bool dot = false;
+    bool plain = true;
+    for (const char c : text) {
+      if (c >= '0' && c <= '9') {
+        digits = digits * 10 + static_cast<std::uint64_t>(c - '0');
+        decimals += dot ? 1 : 0;
+        ++count;
+      } else if (c == '.' && !dot) {
+        dot = true;
+      } else {
+        plain = false;
+        break;
+      }
+    }
+    static constexpr std::array<double, 23> kPowers{1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const int scale = exponent - decimals;
+    if (plain && count > 0 && count <= 15 && scale >= -22 && scale <= 22) {
+      const auto value = static_cast<double>(digits);
+      return scale >= 0 ? value * kPowers[static_cast<std::size_t>(scale)]
+                        : value / kPowers[static_cast<std::size_t>(-scale)];
+    }
   }
   if (text.find_first_of("eE") != std::string_view::npos) {
     const auto value = parse_double(text);
@@ -325,17 +358,39 @@ struct Placement {
   std::string_view i_max;
   std::string_view i_p99;
   std::string_view i_cv;
+  // Parsed as soon as the row is read, while its line is in the cache: in a long log the rows
+  // are long gone from it when the report is built (that first touch was most of an import).
+  // NaN: unreadable, reported with the printed text when the row is used.
+  double time_s = std::numeric_limits<double>::quiet_NaN();
+  double algbw_Bps = std::numeric_limits<double>::quiet_NaN();
+  double busbw_Bps = std::numeric_limits<double>::quiet_NaN();
+  bool wrong_not_checked = false;  // "N/A"
+  bool wrong_fractional = false;   // "5e-07", "0.01": old nccl-tests' max relative error
+  std::optional<double> wrong_value;
 };
 
+void parse_figures(Placement& p) {
+  constexpr double kUnreadable = std::numeric_limits<double>::quiet_NaN();
+  p.time_s = parse_scaled(p.time, -6).value_or(kUnreadable);
+  p.algbw_Bps = parse_scaled(p.algbw, 9).value_or(kUnreadable);
+  p.busbw_Bps = parse_scaled(p.busbw, 9).value_or(kUnreadable);
+  p.wrong_not_checked = p.wrong == "N/A";
+  p.wrong_fractional =
+      p.wrong.find('.') != std::string_view::npos || p.wrong.find("e-") != std::string_view::npos;
+  p.wrong_value = parse_double(p.wrong);
+}
+
+// Views into the input (text) or into the importer's storage (JSON), which outlive the rows.
 struct TableRow {
   std::uint64_t size = 0;
   std::uint64_t count = 0;
-  std::string type;
-  std::string redop;
+  std::string_view type;
+  std::string_view redop;
   std::int64_t root = -1;
   std::optional<Placement> out_of_place;
   std::optional<Placement> in_place;
-  std::string timestamp;
+  std::string_view timestamp_date;  // -S: "YYYY-MM-DD" and "HH:MM:SS"
+  std::string_view timestamp_time;
   std::size_t line = 0;
 };
 
@@ -386,6 +441,7 @@ Placement placement_at(const std::vector<std::string_view>& tokens, std::size_t 
     p.i_p99 = tokens[at + 6];
     p.i_cv = tokens[at + 7];
   }
+  parse_figures(p);
   return p;
 }
 
@@ -418,8 +474,8 @@ std::optional<TableRow> parse_row(const std::vector<std::string_view>& tokens, L
   }
   row.size = *size;
   row.count = *elements;
-  row.type = std::string(tokens[2]);
-  row.redop = std::string(tokens[3]);
+  row.type = tokens[2];
+  row.redop = tokens[3];
   if (layout.has_root) {
     const auto root = parse_i64(tokens[4]);
     if (!root) {
@@ -435,7 +491,8 @@ std::optional<TableRow> parse_row(const std::vector<std::string_view>& tokens, L
   row.in_place = placement_at(tokens, at, layout);
   at += layout.group();
   if (layout.timestamp && at + 1 < tokens.size()) {
-    row.timestamp = fmt::format("{} {}", tokens[at], tokens[at + 1]);
+    row.timestamp_date = tokens[at];
+    row.timestamp_time = tokens[at + 1];
   }
   return row;
 }
@@ -471,7 +528,8 @@ struct Parsed {
   std::string format = "text";
   Header header;
   std::vector<Device> devices;
-  std::vector<TableRow> rows;
+  // A deque: a long log grows it without copying the rows it already holds.
+  std::deque<TableRow> rows;
   Layout layout;
   bool header_line_seen = false;
   std::string program;  // all_reduce_perf
@@ -669,6 +727,8 @@ void keep_evidence(std::vector<std::string>& lines, std::string_view text) {
 void parse_text(std::string_view content, Parsed& parsed) {
   std::size_t line_number = 0;
   std::size_t start = 0;
+  std::vector<std::string_view> row_tokens;
+  row_tokens.reserve(32);
   while (start <= content.size()) {
     const auto end = content.find('\n', start);
     std::string_view raw =
@@ -737,9 +797,9 @@ void parse_text(std::string_view content, Parsed& parsed) {
       continue;
     }
     if (is_digit(line[0])) {
-      const auto tokens = split_whitespace(line);
-      if (looks_like_row(tokens)) {
-        if (auto row = parse_row(tokens, parsed.layout)) {
+      split_whitespace(line, row_tokens);
+      if (looks_like_row(row_tokens)) {
+        if (auto row = parse_row(row_tokens, parsed.layout)) {
           row->line = line_number;
           parsed.rows.push_back(std::move(*row));
         } else {
@@ -875,6 +935,7 @@ Placement json_placement(const json& body, const std::string& pointer, std::stri
                fmt::format("expected a number or null, found {}", wrong.dump()));
   }
   p.wrong = storage.back();
+  parse_figures(p);
   return p;
 }
 
@@ -979,8 +1040,10 @@ void parse_json(const json& document, std::string_view origin, Parsed& parsed,
     TableRow row;
     row.size = static_cast<std::uint64_t>(require_number(r, "size", pointer, origin));
     row.count = static_cast<std::uint64_t>(require_number(r, "count", pointer, origin));
-    row.type = require_string(r, "type", pointer, origin);
-    row.redop = require_string(r, "redop", pointer, origin);
+    storage.push_back(require_string(r, "type", pointer, origin));
+    row.type = storage.back();
+    storage.push_back(require_string(r, "redop", pointer, origin));
+    row.redop = storage.back();
     const json& root = member(r, "root", pointer, origin);
     if (root.is_string()) {
       const std::string text = root.get<std::string>();
@@ -1054,7 +1117,7 @@ struct Inferred {
   std::string ranks_from;
 };
 
-const TableRow* largest_row(const std::vector<TableRow>& rows) {
+const TableRow* largest_row(const std::deque<TableRow>& rows) {
   const TableRow* best = nullptr;
   for (const auto& row : rows) {
     if (row.count > 0 && (best == nullptr || row.size > best->size)) {
@@ -1085,8 +1148,8 @@ std::string infer_benchmark(const Parsed& parsed, std::string& from) {
   const bool rooted = row->root >= 0;
   const bool in_place_unchecked =
       std::all_of(parsed.rows.begin(), parsed.rows.end(), [](const TableRow& r) {
-        return r.in_place && r.in_place->wrong == "N/A" &&
-               (!r.out_of_place || r.out_of_place->wrong != "N/A");
+        return r.in_place && r.in_place->wrong_not_checked &&
+               (!r.out_of_place || !r.out_of_place->wrong_not_checked);
       });
   if (reduces) {
     from = "rows: a reduction";
@@ -1210,6 +1273,11 @@ std::string to_rfc3339_local(std::string_view stamp) {
   return text;
 }
 
+// -S: "YYYY-MM-DD HH:MM:SS" (local time, as printed).
+std::string timestamp_of(const TableRow& row) {
+  return fmt::format("{} {}", row.timestamp_date, row.timestamp_time);
+}
+
 std::uint64_t fnv1a(std::string_view text) {
   std::uint64_t hash = 1469598103934665603ULL;
   for (const char c : text) {
@@ -1218,6 +1286,278 @@ std::uint64_t fnv1a(std::string_view text) {
   }
   return hash;
 }
+
+// ---- rows of the report ----------------------------------------------------------------------
+
+// What every result row of one import shares.
+struct RowContext {
+  const Parsed& parsed;
+  std::string_view origin;
+  const std::string& backend;
+  const std::string& benchmark;
+  int ranks = 0;  // 0: unknown
+  double factor = 0;
+  std::size_t n_per_row = 1;
+};
+
+std::vector<std::vector<std::size_t>> single_row_groups(std::size_t rows) {
+  std::vector<std::vector<std::size_t>> groups(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    groups[i].push_back(i);
+  }
+  return groups;
+}
+
+// Table rows measuring the same thing (size, dtype, op, root), in the order of first appearance.
+std::vector<std::vector<std::size_t>> repeat_groups(const std::deque<TableRow>& rows) {
+  struct Key {
+    std::uint64_t size;
+    std::string_view type;
+    std::string_view redop;
+    std::int64_t root;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const {
+      std::size_t hash = std::hash<std::uint64_t>()(key.size);
+      hash = hash * 31 + std::hash<std::string_view>()(key.type);
+      hash = hash * 31 + std::hash<std::string_view>()(key.redop);
+      return hash * 31 + std::hash<std::int64_t>()(key.root);
+    }
+  };
+  std::unordered_map<Key, std::size_t, KeyHash> index;
+  std::vector<std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const TableRow& row = rows[i];
+    const auto [found, added] =
+        index.try_emplace(Key{row.size, row.type, row.redop, row.root}, groups.size());
+    if (added) {
+      groups.emplace_back();
+    }
+    groups[found->second].push_back(i);
+  }
+  return groups;
+}
+
+const Placement& placement_in(const TableRow& row, bool in_place) {
+  return in_place ? *row.in_place : *row.out_of_place;
+}
+
+std::string row_position(const RowContext& context, const TableRow& row) {
+  return context.parsed.format == "text" ? fmt::format("{}", row.line)
+                                         : fmt::format("/results/{}", row.line);
+}
+
+struct Figures {
+  double time_s = 0;
+  double algbw_Bps = 0;
+  double busbw_Bps = 0;
+};
+
+Figures figures_of(const RowContext& context, const TableRow& row, bool in_place) {
+  const Placement& placement = placement_in(row, in_place);
+  // NaN (unreadable) fails every comparison.
+  if (!(placement.time_s >= 0 && placement.algbw_Bps >= 0 && placement.busbw_Bps >= 0)) {
+    throw UsageError(fmt::format(
+        "{}:{}: unreadable time or bandwidth in the {} columns ('{}', '{}', '{}')", context.origin,
+        row_position(context, row), in_place ? "in-place" : "out-of-place", placement.time,
+        placement.algbw, placement.busbw));
+  }
+  return {placement.time_s, placement.algbw_Bps, placement.busbw_Bps};
+}
+
+// The #wrong column: a count of wrong elements, N/A (not checked), or with old nccl-tests a max
+// relative error (`max_error`, kept as printed; not a count).
+struct Wrong {
+  std::int64_t elements = -1;  // -1: not checked
+  std::string max_error;
+};
+
+Wrong wrong_of(const RowContext& context, const TableRow& row, bool in_place) {
+  const Placement& placement = placement_in(row, in_place);
+  Wrong wrong;
+  if (placement.wrong_not_checked) {
+    return wrong;
+  }
+  if (context.parsed.layout.old_error || placement.wrong_fractional) {
+    wrong.max_error = std::string(placement.wrong);
+    return wrong;
+  }
+  if (!placement.wrong_value || *placement.wrong_value < 0) {
+    throw UsageError(fmt::format("{}:{}: unreadable #wrong value '{}'", context.origin, row.line,
+                                 placement.wrong));
+  }
+  wrong.elements = static_cast<std::int64_t>(std::llround(*placement.wrong_value));
+  return wrong;
+}
+
+ResultRow row_identity(const RowContext& context, const TableRow& table_row, bool in_place) {
+  ResultRow row;
+  row.benchmark = context.benchmark;
+  row.backend = context.backend;
+  row.dtype = table_row.type;
+  row.op = table_row.redop;  // "none" for collectives without a reduction, as printed
+  row.in_place = in_place;
+  row.size_bytes = table_row.size;
+  row.count = table_row.count;
+  row.ranks = context.ranks;  // 0: unknown (the schema's "ranks unknown")
+  if (table_row.root >= 0) {
+    row.labels["root"] = std::to_string(table_row.root);
+  }
+  if (!table_row.timestamp_date.empty()) {
+    row.labels["timestamp"] = to_rfc3339_local(timestamp_of(table_row));
+  }
+  const Header& header = context.parsed.header;
+  row.warmup_iterations =
+      header.warmup_iters > 0 ? static_cast<std::size_t>(header.warmup_iters) : 0;
+  row.stop_reason = "fixed";
+  return row;
+}
+
+double busbw_factor_of(const RowContext& context, double algbw, double busbw) {
+  if (context.factor > 0) {
+    return context.factor;
+  }
+  return algbw > 0 ? busbw / algbw : 0;
+}
+
+// One table row as printed.
+ResultRow single_result_row(const RowContext& context, std::size_t index, bool in_place) {
+  const TableRow& table_row = context.parsed.rows[index];
+  const Placement& placement = placement_in(table_row, in_place);
+  ResultRow row = row_identity(context, table_row, in_place);
+  const Figures figures = figures_of(context, table_row, in_place);
+  const auto samples = context.parsed.samples_s.find({index, in_place});
+  if (samples != context.parsed.samples_s.end()) {
+    const int skip = std::clamp(context.parsed.skipped_iterations.at({index, in_place}), 0,
+                                static_cast<int>(samples->second.size()) - 1);
+    const std::span<const double> kept(samples->second.data() + skip,
+                                       samples->second.size() - static_cast<std::size_t>(skip));
+    row.time_s = to_time_stats(summarize(kept));
+    row.samples_s = samples->second;
+  } else {
+    row.time_s = point_stats(figures.time_s, context.n_per_row);
+    if (!placement.i_min.empty()) {
+      // -I text columns: extremes, p99 and the coefficient of variation of the iterations.
+      // A negative figure is garbled output: the row's time stands in (a cv of 0).
+      const auto column = [&](std::string_view text) {
+        const auto value = parse_scaled(text, -6);
+        return value && *value >= 0 ? *value : figures.time_s;
+      };
+      row.time_s.min = column(placement.i_min);
+      row.time_s.max = column(placement.i_max);
+      row.time_s.p99 = column(placement.i_p99);
+      row.time_s.stdev =
+          std::max(0.0, parse_double(placement.i_cv).value_or(0)) / 100 * figures.time_s;
+    }
+  }
+  row.algbw_Bps = figures.algbw_Bps;
+  row.busbw_Bps = figures.busbw_Bps;
+  row.busbw_factor = busbw_factor_of(context, figures.algbw_Bps, figures.busbw_Bps);
+  Wrong wrong = wrong_of(context, table_row, in_place);
+  row.wrong_elements = wrong.elements;
+  if (!wrong.max_error.empty()) {
+    row.labels["max_error"] = std::move(wrong.max_error);
+  }
+  return row;
+}
+
+// The median of `values` (reordered), as common/stats' median: the mean of the middle two for an
+// even count. O(n), where median() sorts a copy.
+double median_in_place(std::vector<double>& values) {
+  const std::size_t middle = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle),
+                   values.end());
+  const double upper = values[middle];
+  if (values.size() % 2 == 1) {
+    return upper;
+  }
+  return (*std::max_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle)) +
+          upper) /
+         2;
+}
+
+// Repeats of one size folded: time_s holds the statistics over the repeats (each repeat is
+// nccl-tests' mean over its timed iterations; with -J -I, over every kept iteration of every
+// repeat), algbw and busbw the medians of the printed figures, wrong_elements the sum over the
+// repeats that were checked, the first repeat's timestamp.
+ResultRow folded_result_row(const RowContext& context, const std::vector<std::size_t>& members,
+                            bool in_place) {
+  const TableRow& first = context.parsed.rows[members.front()];
+  ResultRow row = row_identity(context, first, in_place);
+  std::vector<double> times;
+  std::vector<double> algbw;
+  std::vector<double> busbw;
+  times.reserve(members.size());
+  algbw.reserve(members.size());
+  busbw.reserve(members.size());
+  std::vector<double> samples;
+  bool all_sampled = true;
+  std::int64_t wrong_total = 0;
+  bool checked = false;
+  std::optional<double> max_error;
+  std::string max_error_text;
+  for (const std::size_t index : members) {
+    const TableRow& table_row = context.parsed.rows[index];
+    const Figures figures = figures_of(context, table_row, in_place);
+    times.push_back(figures.time_s);
+    algbw.push_back(figures.algbw_Bps);
+    busbw.push_back(figures.busbw_Bps);
+    const auto sampled = context.parsed.samples_s.find({index, in_place});
+    if (sampled == context.parsed.samples_s.end()) {
+      all_sampled = false;
+    } else if (all_sampled) {
+      const int skip = std::clamp(context.parsed.skipped_iterations.at({index, in_place}), 0,
+                                  static_cast<int>(sampled->second.size()) - 1);
+      samples.insert(samples.end(), sampled->second.begin() + skip, sampled->second.end());
+    }
+    const Wrong wrong = wrong_of(context, table_row, in_place);
+    if (wrong.elements >= 0) {
+      checked = true;
+      wrong_total += wrong.elements;
+    } else if (!wrong.max_error.empty()) {
+      const auto value = parse_double(wrong.max_error);
+      if (value && (!max_error || *value > *max_error)) {
+        max_error = value;
+        max_error_text = wrong.max_error;
+      }
+    }
+  }
+  row.time_s = to_time_stats(summarize(all_sampled && !samples.empty() ? samples : times));
+  row.algbw_Bps = median_in_place(algbw);
+  row.busbw_Bps = median_in_place(busbw);
+  row.busbw_factor = busbw_factor_of(context, row.algbw_Bps, row.busbw_Bps);
+  row.wrong_elements = checked ? wrong_total : -1;
+  if (!max_error_text.empty()) {
+    row.labels["max_error"] = max_error_text;
+  }
+  return row;
+}
+
+// Rows with wrong elements, for the RESULT_WRONG check.
+struct WrongTally {
+  std::size_t checked_rows = 0;
+  std::vector<std::string> rows;
+  std::int64_t total = 0;
+  std::uint64_t first_size = 0;
+
+  void add(const ResultRow& row, bool in_place, std::size_t repeats) {
+    if (row.wrong_elements < 0) {
+      return;
+    }
+    ++checked_rows;
+    if (row.wrong_elements == 0) {
+      return;
+    }
+    total += row.wrong_elements;
+    if (first_size == 0) {
+      first_size = row.size_bytes;
+    }
+    rows.push_back(fmt::format("{} B {}: {}{}", row.size_bytes,
+                               in_place ? "in-place" : "out-of-place", row.wrong_elements,
+                               repeats > 1 ? fmt::format(" over {} repeats", repeats) : ""));
+  }
+};
 
 Report build_report(const Parsed& parsed, std::string_view content, std::string_view origin,
                     const NcclTestsImportOptions& options) {
@@ -1254,15 +1594,18 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   } else {
     inferred.ranks = infer_ranks(parsed, inferred.benchmark, inferred.ranks_from);
   }
+  // Without the rank count the log still states its times and printed bandwidths: they are
+  // imported with ranks 0 (unknown) and a warning, never refused.
+  std::string ranks_unknown_why;
   if (inferred.ranks == 0 && !parsed.rows.empty()) {
-    throw UsageError(fmt::format(
-        "{}: cannot tell the number of ranks: no '# Using devices' rows, and {}; pass --ranks N",
-        origin,
+    ranks_unknown_why = fmt::format(
+        "no '# Using devices' rows, and {}",
         inferred.benchmark == "all_reduce" || inferred.benchmark == "all_gather" ||
                 inferred.benchmark == "reduce_scatter" || inferred.benchmark == "alltoall"
             ? "busbw/algbw of the rows does not pin one rank count (bandwidths printed as 0.00 "
               "say nothing)"
-            : "the bus factor of " + inferred.benchmark + " does not depend on it"));
+            : "the bus factor of " + inferred.benchmark + " does not depend on it");
+    inferred.ranks_from = "unknown: " + ranks_unknown_why;
   }
 
   Report report;
@@ -1270,11 +1613,11 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   report.tool.version = parsed.nccl_tests_version;
   report.run.id = fmt::format("nccl-tests-{:016x}", fnv1a(content));
   report.run.argv = parsed.argv;
-  report.run.ranks = std::max(1, inferred.ranks);
+  report.run.ranks = inferred.ranks;  // 0: unknown
   if (!parsed.start_time.empty()) {
     report.run.started_at = to_rfc3339_local(parsed.start_time);
-  } else if (!parsed.rows.empty() && !parsed.rows.front().timestamp.empty()) {
-    report.run.started_at = to_rfc3339_local(parsed.rows.front().timestamp);
+  } else if (!parsed.rows.empty() && !parsed.rows.front().timestamp_date.empty()) {
+    report.run.started_at = to_rfc3339_local(timestamp_of(parsed.rows.front()));
   }
   std::vector<std::string> hosts;
   for (const auto& device : parsed.devices) {
@@ -1322,107 +1665,42 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
     report.inventory.env = allowlisted_environment(pointers.data());
   }
 
-  // Rows.
-  report.results.reserve(parsed.rows.size() * 2);
+  // Rows: one per (size, dtype, op, root, placement). Repeated tables (-R, -N, or a log holding
+  // several runs of the same sweep) fold into one row whose time_s carries the statistics over
+  // the repeats, unless --keep-repeats asks for the rows as printed.
   const double factor = nccl_tests_busbw_factor(inferred.benchmark, inferred.ranks);
   const std::size_t n_per_row =
       parsed.header.iters > 0 ? static_cast<std::size_t>(parsed.header.iters) : 1;
-  std::size_t checked_rows = 0;
-  std::vector<std::string> wrong_rows;
-  std::int64_t wrong_total = 0;
-  std::uint64_t first_wrong_size = 0;
-  for (std::size_t index = 0; index < parsed.rows.size(); ++index) {
-    const TableRow& table_row = parsed.rows[index];
+  const std::vector<std::vector<std::size_t>> groups =
+      options.keep_repeats ? single_row_groups(parsed.rows.size()) : repeat_groups(parsed.rows);
+  report.results.reserve(groups.size() * 2);
+  RowContext context{parsed,         origin, options.backend, inferred.benchmark,
+                     inferred.ranks, factor, n_per_row};
+  WrongTally wrong;
+  std::size_t repeats_max = 1;
+  for (const auto& members : groups) {
+    repeats_max = std::max(repeats_max, members.size());
     for (const bool in_place : {false, true}) {
-      const auto& placement = in_place ? table_row.in_place : table_row.out_of_place;
-      if (!placement) {
+      std::vector<std::size_t> present;
+      present.reserve(members.size());
+      for (const std::size_t index : members) {
+        if (in_place ? parsed.rows[index].in_place : parsed.rows[index].out_of_place) {
+          present.push_back(index);
+        }
+      }
+      if (present.empty()) {
         continue;
       }
-      ResultRow row;
-      row.benchmark = inferred.benchmark;
-      row.backend = options.backend;
-      row.dtype = table_row.type;
-      row.op = table_row.redop;  // "none" for collectives without a reduction, as printed
-      row.in_place = in_place;
-      row.size_bytes = table_row.size;
-      row.count = table_row.count;
-      row.ranks = std::max(1, inferred.ranks);
-      const auto time_s = parse_scaled(placement->time, -6);
-      const auto algbw = parse_scaled(placement->algbw, 9);
-      const auto busbw = parse_scaled(placement->busbw, 9);
-      if (!time_s || !algbw || !busbw || *time_s < 0 || *algbw < 0 || *busbw < 0) {
-        throw UsageError(fmt::format(
-            "{}:{}: unreadable time or bandwidth in the {} columns ('{}', '{}', '{}')", origin,
-            parsed.format == "text" ? fmt::format("{}", table_row.line)
-                                    : fmt::format("/results/{}", table_row.line),
-            in_place ? "in-place" : "out-of-place", placement->time, placement->algbw,
-            placement->busbw));
-      }
-      const auto samples = parsed.samples_s.find({index, in_place});
-      if (samples != parsed.samples_s.end()) {
-        const int skip = std::clamp(parsed.skipped_iterations.at({index, in_place}), 0,
-                                    static_cast<int>(samples->second.size()) - 1);
-        const std::span<const double> kept(samples->second.data() + skip,
-                                           samples->second.size() - static_cast<std::size_t>(skip));
-        row.time_s = to_time_stats(summarize(kept));
-        row.samples_s = samples->second;
-      } else {
-        row.time_s = point_stats(*time_s, n_per_row);
-        if (!placement->i_min.empty()) {
-          // -I text columns: extremes, p99 and the coefficient of variation of the iterations.
-          // A negative figure is garbled output: the row's time stands in (a cv of 0).
-          const auto column = [&](std::string_view text) {
-            const auto value = parse_scaled(text, -6);
-            return value && *value >= 0 ? *value : *time_s;
-          };
-          row.time_s.min = column(placement->i_min);
-          row.time_s.max = column(placement->i_max);
-          row.time_s.p99 = column(placement->i_p99);
-          row.time_s.stdev =
-              std::max(0.0, parse_double(placement->i_cv).value_or(0)) / 100 * *time_s;
-        }
-      }
-      row.algbw_Bps = *algbw;
-      row.busbw_Bps = *busbw;
-      row.busbw_factor = factor > 0 ? factor : (*algbw > 0 ? *busbw / *algbw : 0);
-      if (placement->wrong == "N/A") {
-        row.wrong_elements = -1;
-      } else if (parsed.layout.old_error ||
-                 placement->wrong.find_first_of(".") != std::string_view::npos ||
-                 (placement->wrong.find("e-") != std::string_view::npos)) {
-        // Old nccl-tests: a max relative error, not a count of wrong elements.
-        row.wrong_elements = -1;
-        row.labels["max_error"] = std::string(placement->wrong);
-      } else {
-        const auto wrong = parse_double(placement->wrong);
-        if (!wrong || *wrong < 0) {
-          throw UsageError(fmt::format("{}:{}: unreadable #wrong value '{}'", origin,
-                                       table_row.line, placement->wrong));
-        }
-        row.wrong_elements = static_cast<std::int64_t>(std::llround(*wrong));
-        ++checked_rows;
-        if (row.wrong_elements > 0) {
-          wrong_total += row.wrong_elements;
-          if (first_wrong_size == 0) {
-            first_wrong_size = row.size_bytes;
-          }
-          wrong_rows.push_back(fmt::format("{} B {}: {}", row.size_bytes,
-                                           in_place ? "in-place" : "out-of-place",
-                                           row.wrong_elements));
-        }
-      }
-      if (table_row.root >= 0) {
-        row.labels["root"] = std::to_string(table_row.root);
-      }
-      if (!table_row.timestamp.empty()) {
-        row.labels["timestamp"] = to_rfc3339_local(table_row.timestamp);
-      }
-      row.warmup_iterations =
-          parsed.header.warmup_iters > 0 ? static_cast<std::size_t>(parsed.header.warmup_iters) : 0;
-      row.stop_reason = "fixed";
+      ResultRow row = present.size() == 1 ? single_result_row(context, present.front(), in_place)
+                                          : folded_result_row(context, present, in_place);
+      wrong.add(row, in_place, present.size());
       report.results.push_back(std::move(row));
     }
   }
+  const std::size_t checked_rows = wrong.checked_rows;
+  const std::vector<std::string>& wrong_rows = wrong.rows;
+  const std::int64_t wrong_total = wrong.total;
+  const std::uint64_t first_wrong_size = wrong.first_size;
 
   // Checks.
   const std::string what = inferred.benchmark.empty() ? "nccl-tests" : inferred.benchmark;
@@ -1431,8 +1709,16 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
         make_check("NCCL_TESTS_IMPORTED", Status::pass,
                    finding_message("NCCL_TESTS_IMPORTED", report.results.size(), what, origin),
                    {{"rows", report.results.size()},
-                    {"sizes", parsed.rows.size()},
+                    {"sizes", groups.size()},
+                    {"table_rows", parsed.rows.size()},
+                    {"repeats_max", repeats_max},
                     {"rows_with_wrong_count_checked", checked_rows}}));
+  }
+  if (!ranks_unknown_why.empty()) {
+    report.checks.push_back(
+        make_check("NCCL_TESTS_RANKS_UNKNOWN", Status::warn,
+                   finding_message("NCCL_TESTS_RANKS_UNKNOWN", origin, ranks_unknown_why),
+                   {{"benchmark", inferred.benchmark}, {"rows", report.results.size()}}));
   }
   if (wrong_total > 0 || (parsed.out_of_bounds && *parsed.out_of_bounds > 0)) {
     const std::string detail = wrong_rows.empty()
@@ -1508,6 +1794,17 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
              "per-iteration columns"
            : "time_s from the per-iteration samples (-I), after the skipped iterations; "
              "algbw and busbw as nccl-tests computed them from the loop mean"}};
+  if (repeats_max > 1) {
+    details["repeats"] = {
+        {"most_per_size", repeats_max},
+        {"folded", !options.keep_repeats},
+        {"time_stats",
+         options.keep_repeats
+             ? "--keep-repeats: every printed row kept"
+             : "each size's repeats folded into one row: time_s statistics over the repeats "
+               "(n = repeats; each repeat is nccl-tests' mean over its timed iterations), "
+               "algbw and busbw the medians of the printed figures, wrong_elements the sum"}};
+  }
   if (parsed.header.seen) {
     details["header"] = {{"nthread", parsed.header.nthread},
                          {"ngpus", parsed.header.ngpus},

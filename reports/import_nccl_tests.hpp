@@ -16,7 +16,10 @@
 // JSON (`-J FILE`, JSON_FILE_VERSION 1-3 of nccl-tests' src/util.cu writer): config, devices,
 // results with out_of_place/in_place and the per-iteration sections (-I, version >= 2).
 //
-// Figures are kept exactly as printed: "15.95" GB/s becomes 15950000000 B/s.
+// Figures are kept exactly as printed: "15.95" GB/s becomes 15950000000 B/s. Repeats of a size
+// fold into one row (see NcclTestsImportOptions::keep_repeats). A log that does not say how many
+// ranks ran (no device rows, bandwidths printed as 0.00) imports with ranks 0 (unknown) and a
+// NCCL_TESTS_RANKS_UNKNOWN warning.
 #pragma once
 
 #include <filesystem>
@@ -34,6 +37,10 @@ struct NcclTestsImportOptions {
   std::string benchmark;      // "": from the program name, else inferred from the rows
   std::string backend = "nccl";
   bool deterministic = false;  // leave the importer's version out (golden files)
+  // Repeated tables (-R, -N, several sweeps in one log) fold into one row per (size, dtype, op,
+  // root, placement) whose time_s holds the statistics over the repeats; true keeps every
+  // printed row.
+  bool keep_repeats = false;
 };
 
 // Imports text or JSON (detected from the first non-blank character). `origin` names the input
@@ -46,7 +53,7 @@ struct NcclTestsImportOptions {
 [[nodiscard]] Report import_nccl_tests_file(const std::filesystem::path& path,
                                             const NcclTestsImportOptions& options);
 
-// Bus-bandwidth factor of an nccl-tests benchmark at `ranks` ranks (DESIGN.md measurement rules);
+// Bus-bandwidth factor of an nccl-tests benchmark at `ranks` ranks (nccl-tests' definitions);
 // 0 when the benchmark is unknown.
 [[nodiscard]] double nccl_tests_busbw_factor(std::string_view benchmark, int ranks);
 

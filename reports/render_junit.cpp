@@ -7,6 +7,7 @@
 
 #include "common/text.hpp"
 #include "reports/format.hpp"
+#include "reports/history_format.hpp"
 #include "reports/render.hpp"
 
 namespace preflight::reports {
@@ -189,6 +190,46 @@ std::string render_junit(const Report& report, const Comparison* comparison) {
           c.outcome = "skipped";
           c.message = "inconclusive: " + row.reason;
           break;
+      }
+      rows.cases.push_back(std::move(c));
+    }
+    suites.push_back(std::move(rows));
+  }
+
+  // A `history trend --json` report: one case per judged row, a regression failing by name.
+  if (report.details.is_object() && report.details.contains("trend") &&
+      report.details.at("trend").contains("rows")) {
+    const auto& trend = report.details.at("trend");
+    Suite rows{tool + ".trend", {}};
+    for (const auto& row : trend.at("rows")) {
+      Case c;
+      c.classname = "preflight." + tool + ".trend";
+      const std::string metric = row.value("metric", std::string());
+      c.name = fmt::format("{} ({} B)", readable_series(row.value("series", std::string())),
+                           row.value("size_bytes", std::uint64_t{0}));
+      const std::string verdict = row.value("verdict", std::string());
+      const auto band = row.value("band", nlohmann::json::array());
+      const std::string evidence =
+          band.size() == 2
+              ? fmt::format("{} {}, band [{}, {}], median {} of {} previous runs",
+                            metric_label(metric), format_metric(metric, row.value("value", 0.0)),
+                            format_metric(metric, band[0].get<double>()),
+                            format_metric(metric, band[1].get<double>()),
+                            format_metric(metric, row.value("median", 0.0)),
+                            row.value("previous_runs", 0))
+              : fmt::format("{} {}, {} previous runs", metric_label(metric),
+                            format_metric(metric, row.value("value", 0.0)),
+                            row.value("previous_runs", 0));
+      if (verdict == "regression") {
+        c.outcome = "failure";
+        c.type = "regression";
+        c.message = "regression: " + evidence;
+        c.body = trend.value("summary", std::string());
+      } else if (verdict == "insufficient") {
+        c.outcome = "skipped";
+        c.message = "not enough comparable runs: " + evidence;
+      } else {
+        c.system_out = verdict + ": " + evidence;
       }
       rows.cases.push_back(std::move(c));
     }

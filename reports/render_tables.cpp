@@ -1,6 +1,10 @@
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <string_view>
 
 #include "common/text.hpp"
 #include "reports/format.hpp"
@@ -84,21 +88,47 @@ std::string render_comparison_text(const Comparison& c) {
     out += fmt::format("# note:     {}\n", note);
   }
   const bool diff = c.kind == "diff";
+  // The series column as wide as the longest series (labels included), so series that differ
+  // only in a label stay apart; capped so a line still fits a wide terminal.
+  constexpr std::size_t kMaxSeriesWidth = 100;
+  std::size_t width = std::string_view("# series").size();
+  for (const auto& row : c.rows) {
+    width = std::max(width, std::min(row.series.size(), kMaxSeriesWidth));
+  }
+  const auto series_cell = [&](std::string_view text) {
+    const std::string cut =
+        text.size() > width ? std::string(text.substr(0, width - 3)) + "..." : std::string(text);
+    return fmt::format("{:<{}} ", cut, width);
+  };
   out += fmt::format("{}{:>14}  {:<6} {:>14} {:>14} {:>8}  {:>16}  {}\n",
-                     diff ? fmt::format("{:<34}", "# series") : "#", "size (B)", "metric",
+                     diff ? series_cell("# series") : "#", "size (B)", "metric",
                      diff ? "A" : "expected", diff ? "B" : "measured", "delta", "warn/fail band",
                      "verdict");
+  // One line per row of a comparison of maybe 10,000 sizes: compiled formats into one buffer
+  // (fmt writes a std::string's back_inserter a character at a time).
+  fmt::memory_buffer lines;
+  const auto append = [&](const auto& format, const auto&... args) {
+    fmt::format_to(std::back_inserter(lines), format, args...);
+  };
+  // Cells padded as a whole are formatted first, each into a buffer of its own.
+  std::array<fmt::memory_buffer, 3> cells;
+  const auto cell = [&](std::size_t which, const auto& format, const auto&... args) {
+    cells.at(which).clear();
+    fmt::format_to(std::back_inserter(cells.at(which)), format, args...);
+    return std::string_view(cells.at(which).data(), cells.at(which).size());
+  };
   for (const auto& row : c.rows) {
-    const std::string series = diff ? fmt::format("{:<34}", row.series.substr(0, 33)) : " ";
+    const std::string series = diff ? series_cell(row.series) : " ";
     if (row.metrics.empty()) {
-      out += fmt::format("{}{:>14}  {}\n", series, row.size_bytes, to_string(row.verdict));
+      append(FMT_COMPILE("{}{:>14}  {}\n"), series, row.size_bytes, to_string(row.verdict));
       continue;
     }
     for (std::size_t k = 0; k < row.metrics.size(); ++k) {
       const MetricOutcome& m = row.metrics[k];
       const double shown_expected = metric_display_value(m.metric, m.expected);
-      const std::string measured =
-          m.measured ? fmt::format("{:.2f}", metric_display_value(m.metric, *m.measured)) : "-";
+      const std::string_view measured =
+          m.measured ? cell(0, FMT_COMPILE("{:.2f}"), metric_display_value(m.metric, *m.measured))
+                     : std::string_view("-");
       const double warn_pct = m.expected != 0 ? m.warn_allowance / m.expected * 100 : 0;
       const double fail_pct = m.expected != 0 ? m.fail_allowance / m.expected * 100 : 0;
       const char sign = m.direction == Direction::higher ? '-' : '+';
@@ -106,17 +136,18 @@ std::string render_comparison_text(const Comparison& c) {
       if (k == 0 && row.within_budget) {
         verdict += " (within budget)";
       }
-      out += fmt::format(
-          "{}{:>14}  {:<6} {:>14} {:>14} {:>8}  {:>16}  {}\n", series, row.size_bytes,
-          metric_label(m.metric), fmt::format("{:.2f} {}", shown_expected, metric_unit(m.metric)),
-          measured, m.measured ? format_percent(m.delta) : "-",
-          fmt::format("{}{:.0f}%/{}{:.0f}%", sign, warn_pct, sign, fail_pct), verdict);
+      append(FMT_COMPILE("{}{:>14}  {:<6} {:>14} {:>14} {:>8}  {:>16}  {}\n"), series,
+             row.size_bytes, metric_label(m.metric),
+             cell(1, FMT_COMPILE("{:.2f} {}"), shown_expected, metric_unit(m.metric)), measured,
+             m.measured ? format_percent(m.delta) : "-",
+             cell(2, FMT_COMPILE("{}{:.0f}%/{}{:.0f}%"), sign, warn_pct, sign, fail_pct), verdict);
     }
     if (row.verdict != RowVerdict::pass && row.verdict != RowVerdict::improved &&
         !row.reason.empty()) {
-      out += fmt::format("{}{:>14}  -> {}\n", series, "", row.reason);
+      append(FMT_COMPILE("{}{:>14}  -> {}\n"), series, "", row.reason);
     }
   }
+  out.append(lines.data(), lines.size());
   out += fmt::format("comparison: {}\n", c.summary);
   return out;
 }

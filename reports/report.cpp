@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <filesystem>
 #include <random>
 
 #include "common/error.hpp"
@@ -59,9 +60,15 @@ void from_json(const json& j, Check& check) {
 namespace {
 
 json time_stats_json(const TimeStats& t) {
-  json j{{"median", t.median}, {"mean", t.mean},   {"min", t.min},
-         {"max", t.max},       {"p90", t.p90},     {"p99", t.p99},
-         {"stdev", t.stdev},   {"ci95_median", {t.ci95_lo, t.ci95_hi}}, {"n", t.n}};
+  json j{{"median", t.median},
+         {"mean", t.mean},
+         {"min", t.min},
+         {"max", t.max},
+         {"p90", t.p90},
+         {"p99", t.p99},
+         {"stdev", t.stdev},
+         {"ci95_median", {t.ci95_lo, t.ci95_hi}},
+         {"n", t.n}};
   if (t.p999) {
     j["p999"] = *t.p999;
   }
@@ -180,8 +187,8 @@ void to_json(json& j, const Report& report) {
 void from_json(const json& j, Report& report) {
   report.schema = j.at("schema").get<std::string>();
   if (report.schema != kReportSchema) {
-    throw UsageError(fmt::format("unsupported schema '{}' (expected {})", report.schema,
-                                 kReportSchema));
+    throw UsageError(
+        fmt::format("unsupported schema '{}' (expected {})", report.schema, kReportSchema));
   }
   const auto& tool = j.at("tool");
   report.tool = {tool.at("name").get<std::string>(), tool.value("version", ""),
@@ -249,8 +256,8 @@ Verdict compute_verdict(const std::vector<Check>& checks, bool warn_as_fail) {
   }
   verdict.exit_code = exit_code_for(verdict.status, warn_as_fail);
   std::vector<std::string> parts;
-  for (const Status status : {Status::pass, Status::warn, Status::fail, Status::skip,
-                              Status::error, Status::timeout}) {
+  for (const Status status :
+       {Status::pass, Status::warn, Status::fail, Status::skip, Status::error, Status::timeout}) {
     if (counts[status] > 0) {
       parts.push_back(fmt::format("{} {}", counts[status], to_string(status)));
     }
@@ -263,6 +270,31 @@ Verdict compute_verdict(const std::vector<Check>& checks, bool warn_as_fail) {
   return verdict;
 }
 
+namespace {
+
+// --deterministic: the same run gives the same bytes wherever the binary lives and wherever its
+// outputs go, so argv keeps the binary's name only and the output paths as "PATH".
+std::string deterministic_argument(std::string_view argument, std::string_view previous,
+                                   bool first) {
+  static constexpr std::array<std::string_view, 7> kOutputOptions{
+      "--json", "--html", "--junit", "--output", "-o", "--textfile-dir", "--save-counters"};
+  if (first) {
+    return std::filesystem::path(argument).filename().string();
+  }
+  for (const auto option : kOutputOptions) {
+    if (previous == option && argument != "-") {
+      return "PATH";
+    }
+    if (argument.size() > option.size() + 1 && argument.substr(0, option.size()) == option &&
+        argument[option.size()] == '=' && argument.substr(option.size() + 1) != "-") {
+      return std::string(option) + "=PATH";
+    }
+  }
+  return std::string(argument);
+}
+
+}  // namespace
+
 Report start_report(std::string_view tool_name, int argc, const char* const* argv,
                     bool deterministic) {
   Report report;
@@ -270,7 +302,12 @@ Report start_report(std::string_view tool_name, int argc, const char* const* arg
   report.tool.version = deterministic ? "" : PREFLIGHT_VERSION_STRING;
   report.tool.git = deterministic ? "" : PREFLIGHT_GIT_SHA;
   for (int i = 0; i < argc; ++i) {
-    report.run.argv.emplace_back(argv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    const std::string_view argument =
+        argv[i];  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+    report.run.argv.emplace_back(
+        deterministic
+            ? deterministic_argument(argument, i > 0 ? argv[i - 1] : "", i == 0)  // NOLINT
+            : std::string(argument));
   }
   if (!deterministic) {
     std::random_device device;
@@ -289,13 +326,14 @@ void finish_report(Report& report, bool warn_as_fail, bool deterministic) {
 }
 
 std::map<std::string, std::string> allowlisted_environment(const char* const* environment) {
-  static constexpr std::array kPrefixes{"FI_",         "NCCL_",     "OMPI_", "CUDA_",
-                                        "PREFLIGHT_",  "RDMAV_",    "SLURM_JOB_"};
+  static constexpr std::array kPrefixes{"FI_",        "NCCL_",  "OMPI_",     "CUDA_",
+                                        "PREFLIGHT_", "RDMAV_", "SLURM_JOB_"};
   // Even an allow-listed prefix may carry a credential (PREFLIGHT_API_TOKEN, ...).
-  static constexpr std::array kSecretMarkers{"TOKEN", "SECRET", "PASSWORD", "PASSWD",
-                                             "CREDENTIAL", "KEY", "AUTH"};
+  static constexpr std::array kSecretMarkers{"TOKEN",      "SECRET", "PASSWORD", "PASSWD",
+                                             "CREDENTIAL", "KEY",    "AUTH"};
   std::map<std::string, std::string> selected;
-  for (const char* const* entry = environment; entry != nullptr && *entry != nullptr; ++entry) {  // NOLINT
+  for (const char* const* entry = environment; entry != nullptr && *entry != nullptr;
+       ++entry) {  // NOLINT
     const std::string_view text(*entry);
     const auto equals = text.find('=');
     if (equals == std::string_view::npos) {
@@ -305,9 +343,9 @@ std::map<std::string, std::string> allowlisted_environment(const char* const* en
     const bool allowed = std::any_of(kPrefixes.begin(), kPrefixes.end(),
                                      [&](const char* prefix) { return starts_with(name, prefix); });
     const std::string upper = to_upper(name);
-    const bool secret = std::any_of(kSecretMarkers.begin(), kSecretMarkers.end(), [&](const char* m) {
-      return upper.find(m) != std::string::npos;
-    });
+    const bool secret =
+        std::any_of(kSecretMarkers.begin(), kSecretMarkers.end(),
+                    [&](const char* m) { return upper.find(m) != std::string::npos; });
     if (allowed && !secret) {
       selected.emplace(name, text.substr(equals + 1));
     }

@@ -19,9 +19,12 @@
 #include "common/text.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/baseline.hpp"
+#include "reports/baseline_model.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
+#include "reports/history_format.hpp"
 #include "reports/import_nccl_tests.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/render.hpp"
 #include "reports/report_io.hpp"
 #include "reports/validate.hpp"
@@ -122,9 +125,21 @@ struct BaselineCliOptions {
   std::string latency_floor = "0us";
 };
 
+struct ModelCliOptions {
+  std::string instance_type;
+  int nodes = 0;
+  int ranks_per_node = 0;
+  std::string benchmark = "all_reduce";
+  std::string min_size = "8";
+  std::string max_size = "16G";
+  std::string name;
+  std::string output;
+};
+
 struct HistoryCliOptions {
   std::string db;
   std::vector<std::string> reports;
+  std::string source;  // history add: what the runs are recorded as coming from
   std::int64_t run = 0;
   std::int64_t show = 0;
   int limit = 20;
@@ -152,6 +167,7 @@ struct ImportCliOptions {
   int ranks = 0;
   std::string benchmark;
   std::string backend = "nccl";
+  bool keep_repeats = false;
 };
 
 struct ValidateCliOptions {
@@ -164,9 +180,13 @@ int run_compare(const CompareOptions& options, const CommonOptions& common) {
   Report report = read_report(options.report);
   const Baseline baseline = read_baseline(options.baseline);
   const Comparison comparison = compare_to_baseline(report, baseline, origin_of(options.report));
-  attach_comparison(report, comparison, common.warn_as_fail);
   if (!common.json_path.empty()) {
+    attach_comparison(report, comparison, common.warn_as_fail);
     write_report(report, common.json_path);
+  } else {
+    // Only the verdict is needed: skip building details.comparison (a DOM of every row).
+    report.checks.push_back(comparison_check(comparison));
+    report.verdict = compute_verdict(report.checks, common.warn_as_fail);
   }
   if (!common.quiet && common.json_path != "-") {
     std::cout << render_comparison_text(comparison);
@@ -235,6 +255,60 @@ int run_baseline_create(const BaselineCliOptions& cli, const CommonOptions& comm
   return exit_code::pass;
 }
 
+int run_baseline_model(const ModelCliOptions& cli, const CommonOptions& common) {
+  if (cli.nodes < 1) {
+    throw UsageError("--nodes: at least 1");
+  }
+  if (cli.ranks_per_node < 0) {
+    throw UsageError("--ranks-per-node: at least 1");
+  }
+  BaselineModelOptions options;
+  options.instance_type = cli.instance_type;
+  options.nodes = cli.nodes;
+  options.ranks_per_node = cli.ranks_per_node;
+  options.benchmark = cli.benchmark;
+  options.min_size_bytes = parse_size(cli.min_size);
+  options.max_size_bytes = parse_size(cli.max_size);
+  options.name = cli.name;
+  options.deterministic = common.deterministic;
+  if (options.benchmark != "all_reduce") {
+    throw UsageError(fmt::format("--benchmark {}: the model is fitted to all_reduce runs only",
+                                 options.benchmark));
+  }
+  const PlatformModel model = fit_platform_model(cli.instance_type);
+  const Baseline baseline = model_baseline(options, model);
+  // What we write must be what we would accept.
+  const auto errors = validate_baseline_document(nlohmann::json(baseline));
+  if (!errors.empty()) {
+    throw Error("preflight-report", "model_baseline", "",
+                errors.front().pointer + ": " + errors.front().message, 0);
+  }
+  write_output(cli.output, dump_baseline(baseline));
+  if (!common.quiet) {
+    std::cerr << fmt::format(
+        "{}: wrote baseline '{}' ({} sizes, {} node(s) x {} ranks) to {}; model fitted on {}\n",
+        kTool, baseline.name, baseline.rows.size(), baseline.match.nodes,
+        baseline.match.ranks_per_node, cli.output == "-" ? "stdout" : cli.output, model.fitted_on);
+    std::cerr << fmt::format(
+        "{}: error on the published points held out of the fit "
+        "(largest {:.1f}%):\n",
+        kTool, model.worst_held_out_error() * 100);
+    for (const auto& point : model.points) {
+      if (point.use != ModelPoint::Use::held_out) {
+        continue;
+      }
+      const bool time = point.metric == kMetricTime;
+      std::cerr << fmt::format(
+          "  {:<40} {:>12} B  {:<6} {:>9.2f} measured {:>9.2f} model "
+          "{:>+6.1f}%  ({} {})\n",
+          point.run.substr(0, 40), point.size_bytes, time ? "us" : "GB/s",
+          point.measured * (time ? 1e6 : 1e-9), point.predicted * (time ? 1e6 : 1e-9),
+          point.error * 100, point.algorithm, point.protocol);
+    }
+  }
+  return exit_code::pass;
+}
+
 int run_render(const RenderCliOptions& cli, const CommonOptions& common) {
   const auto format = parse_render_format(cli.format);
   if (!format) {
@@ -265,15 +339,23 @@ int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
   options.benchmark = cli.benchmark;
   options.backend = cli.backend;
   options.deterministic = common.deterministic;
+  options.keep_repeats = cli.keep_repeats;
   const Report report = import_nccl_tests_file(cli.file, options);
   write_report(report, common.json_path.empty() ? std::string("-") : common.json_path);
   if (!common.quiet) {
     const RunShape shape = run_shape(report);
     std::cerr << fmt::format(
-        "{}: imported {} rows of {} ({} ranks{}) from {}: {}\n", kTool, report.results.size(),
+        "{}: imported {} rows of {} ({}{}) from {}: {}\n", kTool, report.results.size(),
         report.results.empty() ? std::string("nccl-tests") : report.results.front().benchmark,
-        shape.ranks, shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "",
-        origin_of(cli.file), report.verdict.summary);
+        shape.ranks > 0 ? fmt::format("{} ranks", shape.ranks) : std::string("ranks unknown"),
+        shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "", origin_of(cli.file),
+        report.verdict.summary);
+    for (const auto& check : report.checks) {
+      if (check.status == Status::warn) {
+        std::cerr << fmt::format("{}: warning: {}{}\n", kTool, check.message,
+                                 check.remediation.empty() ? "" : " (" + check.remediation + ")");
+      }
+    }
   }
   return report.verdict.exit_code;
 }
@@ -282,15 +364,14 @@ int run_validate(const ValidateCliOptions& cli, const CommonOptions& common) {
   bool all_valid = true;
   for (const auto& path : cli.files) {
     const std::string origin = origin_of(path);
-    nlohmann::json document;
+    Validation validation;
     try {
-      document = read_json_file(path);
+      validation = validate_text(read_padded_file(path), origin);
     } catch (const UsageError& e) {
       std::cout << e.what() << "\n";
       all_valid = false;
       continue;
     }
-    const Validation validation = validate_document(document);
     if (validation.valid()) {
       if (!common.quiet) {
         std::cout << fmt::format("{}: valid {}\n", origin, validation.schema);
@@ -320,9 +401,23 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
     reports.push_back(read_report(path));
   }
   HistoryStore store = HistoryStore::open(history_path(cli), true);
+  // With --json, a report of what was recorded (the plans read the run ids from it).
+  std::vector<const char*> no_argv;
+  Report recorded = start_report(kTool, 0, no_argv.data(), common.deterministic);
+  nlohmann::json runs = nlohmann::json::array();
   for (std::size_t i = 0; i < reports.size(); ++i) {
-    const auto added = store.add(reports[i], origin_of(cli.reports[i]));
-    if (!common.quiet) {
+    const std::string source = cli.source.empty() ? origin_of(cli.reports[i]) : cli.source;
+    const auto added = store.add(reports[i], source);
+    runs.push_back({{"id", added.id},
+                    {"source", source},
+                    {"duplicate", added.duplicate},
+                    {"results", added.results}});
+    recorded.checks.push_back(make_check(
+        "HISTORY_RECORDED", Status::pass,
+        finding_message("HISTORY_RECORDED", source, added.id, store.path().string()) +
+            (added.duplicate ? " (already recorded: the same report)" : ""),
+        {{"run", added.id}, {"db", store.path().string()}, {"duplicate", added.duplicate}}));
+    if (!common.quiet && common.json_path != "-") {
       if (added.duplicate) {
         std::cout << fmt::format("{}: already recorded as run {}\n", origin_of(cli.reports[i]),
                                  added.id);
@@ -331,6 +426,11 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
                                  origin_of(cli.reports[i]), added.id, added.results);
       }
     }
+  }
+  if (!common.json_path.empty()) {
+    recorded.details["history"] = {{"db", store.path().string()}, {"runs", runs}};
+    finish_report(recorded, common.warn_as_fail, common.deterministic);
+    write_report(recorded, common.json_path);
   }
   return exit_code::pass;
 }
@@ -428,15 +528,21 @@ int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common)
         "# trend of run {} against up to {} previous comparable runs "
         "(median +- max({} MAD, {}))\n",
         trend.run, options.window, options.k, cli.min_band);
-    std::cout << fmt::format("{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", "# series",
-                             "size (B)", "metric", "value", "median", "band", "runs", "verdict");
+    // The series column as wide as the longest series, in words (reports/history_format.hpp).
+    std::size_t width = std::string_view("# series").size();
+    for (const auto& row : trend.rows) {
+      width = std::max(width, readable_series(row.series).size());
+    }
+    std::cout << fmt::format("{:<{}} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", "# series",
+                             width, "size (B)", "metric", "value", "median", "band", "runs",
+                             "verdict");
     for (const auto& row : trend.rows) {
       const auto shown = [&](double v) {
         return fmt::format("{:.2f}", metric_display_value(row.metric, v));
       };
       std::cout << fmt::format(
-          "{:<60} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", row.series.substr(0, 60),
-          row.size_bytes, metric_label(row.metric), shown(row.value),
+          "{:<{}} {:>14} {:<6} {:>12} {:>12} {:>25} {:>5}  {}\n", readable_series(row.series),
+          width, row.size_bytes, metric_label(row.metric), shown(row.value),
           row.verdict == "insufficient" ? "-" : shown(row.median),
           row.verdict == "insufficient" ? "-"
                                         : fmt::format("[{}, {}]", shown(row.lo), shown(row.hi)),
@@ -519,6 +625,22 @@ int main_report(int argc, char** argv) {
   create_cmd->add_option("--latency-floor", baseline.latency_floor,
                          "absolute warn allowance for times, e.g. 10us on EFA (0; fail: twice)");
 
+  ModelCliOptions model;
+  auto* model_cmd = baseline_cmd->add_subcommand(
+      "model",
+      "An expected all_reduce curve for any node count: a latency-bandwidth model (ring and "
+      "tree, NVLink inside a node, EFA between nodes) fitted to published runs; wider bands");
+  model_cmd->add_option("--instance-type", model.instance_type, "e.g. p5.48xlarge")->required();
+  model_cmd->add_option("--nodes", model.nodes, "node count")->required();
+  model_cmd->add_option("--ranks-per-node", model.ranks_per_node,
+                        "ranks per node (default: one per GPU)");
+  model_cmd->add_option("--benchmark", model.benchmark, "all_reduce (the only one modelled)");
+  model_cmd->add_option("--min-size", model.min_size, "smallest size (8)");
+  model_cmd->add_option("--max-size", model.max_size, "largest size, doubling (16G)");
+  model_cmd->add_option("--name", model.name, "baseline name");
+  model_cmd->add_option("--output,-o", model.output, "baseline file to write ('-': stdout)")
+      ->required();
+
   HistoryCliOptions history;
   auto* history_cmd = app.add_subcommand(
       "history", "Regression history in SQLite (default $XDG_DATA_HOME/preflight/history.db)");
@@ -526,6 +648,8 @@ int main_report(int argc, char** argv) {
   history_cmd->add_option("--db", history.db, "history database file");
   auto* add_cmd = history_cmd->add_subcommand("add", "Record reports (one transaction each)");
   add_cmd->add_option("reports", history.reports, "report files")->required()->expected(1, -1);
+  add_cmd->add_option("--source", history.source,
+                      "what the runs are recorded as coming from (default: the file name)");
   auto* list_cmd = history_cmd->add_subcommand("list", "List recorded runs, newest first");
   list_cmd->add_option("--limit", history.limit, "at most this many runs (20; 0: all)");
   list_cmd->add_option("--benchmark", history.benchmark, "runs with rows of this benchmark");
@@ -571,6 +695,9 @@ int main_report(int argc, char** argv) {
   nccl_cmd->add_option("--benchmark", import.benchmark,
                        "all_reduce, all_gather, ... (default: from the output)");
   nccl_cmd->add_option("--backend", import.backend, "backend name for the rows (nccl)");
+  nccl_cmd->add_flag("--keep-repeats", import.keep_repeats,
+                     "keep every printed row of repeated tables (-R, -N) instead of one row per "
+                     "size with the statistics over the repeats");
 
   ValidateCliOptions validate;
   auto* validate_cmd =
@@ -594,6 +721,9 @@ int main_report(int argc, char** argv) {
     }
     if (create_cmd->parsed()) {
       return run_baseline_create(baseline, common);
+    }
+    if (model_cmd->parsed()) {
+      return run_baseline_model(model, common);
     }
     if (render_cmd->parsed()) {
       return run_render(render, common);

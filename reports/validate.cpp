@@ -4,6 +4,7 @@
 
 #include "reports/baseline.hpp"
 #include "reports/report.hpp"
+#include "reports/report_io.hpp"
 
 namespace preflight::reports {
 
@@ -45,6 +46,16 @@ Validation validate_document(const json& document, std::size_t max_errors) {
                                                   "or \"{}\")",
                                                   schema.dump(), kReportSchema, kBaselineSchema)});
   return result;
+}
+
+Validation validate_text(const PaddedText& text, std::string_view origin, std::size_t max_errors) {
+  if (fast_read_report(text)) {
+    return {std::string(kReportSchema), {}};
+  }
+  if (fast_read_baseline(text)) {
+    return {std::string(kBaselineSchema), {}};
+  }
+  return validate_document(parse_json_text(text.view(), origin), max_errors);
 }
 
 }  // namespace preflight::reports

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "reports/json_reader.hpp"
 #include "reports/json_schema.hpp"
 
 namespace preflight::reports {
@@ -18,5 +19,11 @@ struct Validation {
 
 [[nodiscard]] Validation validate_document(const nlohmann::json& document,
                                            std::size_t max_errors = 50);
+
+// The same for a file's text: a report or baseline the streaming reader accepts is valid at
+// memory speed; anything else goes through the DOM and validate_document. Throws UsageError on
+// malformed JSON (naming origin, line and column).
+[[nodiscard]] Validation validate_text(const PaddedText& text, std::string_view origin,
+                                       std::size_t max_errors = 50);
 
 }  // namespace preflight::reports

@@ -39,6 +39,7 @@ build_packages=(
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3
+  libsimdjson-dev
   iproute2
 )
 # Test tools: independent validators for what preflight writes (JSON Schema, JUnit XML, HTML,

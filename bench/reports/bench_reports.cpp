@@ -3,9 +3,12 @@
 //
 //   compare/engine       compare_to_baseline on a parsed 10,000-row report and baseline
 //   compare/end_to_end   read + schema-validate both files, then compare (what the CLI does)
-//   import/text          import_nccl_tests on a 100,000-line mpirun --tag-output log
+//   import/text          import_nccl_tests on a 100,000-line mpirun --tag-output log (repeats
+//                        folded: one row per size and placement)
 //   import/from_file     read the log file and import it
-//   import/write_json    serialise the imported report (what `import --json` writes)
+//   import/write_json    serialise the report of every repeat kept (--keep-repeats: 66,624
+//                        rows), the direct writer against the DOM's dump
+// bench/reports/side_by_side.py times the binary end to end against Python's json.load.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -214,9 +217,16 @@ void ImportFromFile(benchmark::State& state) {
 }
 BENCHMARK(ImportFromFile)->Name("import/from_file/100000_lines")->Unit(benchmark::kMillisecond);
 
-// What `import` does after importing: the report as JSON (66,624 rows here).
+// What `import --keep-repeats --json` does after importing: the report as JSON (66,624 rows),
+// written straight from the structs, and the same through nlohmann's DOM for comparison.
+Report kept_repeats_report() {
+  NcclTestsImportOptions options;
+  options.keep_repeats = true;
+  return import_nccl_tests(make_log(), "bench.log", options);
+}
+
 void ImportWriteJson(benchmark::State& state) {
-  const Report report = import_nccl_tests(make_log(), "bench.log", {});
+  const Report report = kept_repeats_report();
   for (auto _ : state) {
     std::string json = dump_report(report);
     benchmark::DoNotOptimize(json);
@@ -224,6 +234,18 @@ void ImportWriteJson(benchmark::State& state) {
   state.counters["rows"] = static_cast<double>(report.results.size());
 }
 BENCHMARK(ImportWriteJson)->Name("import/write_json/66624_rows")->Unit(benchmark::kMillisecond);
+
+void ImportWriteJsonDom(benchmark::State& state) {
+  const Report report = kept_repeats_report();
+  for (auto _ : state) {
+    std::string json = nlohmann::json(report).dump(2) + "\n";
+    benchmark::DoNotOptimize(json);
+  }
+  state.counters["rows"] = static_cast<double>(report.results.size());
+}
+BENCHMARK(ImportWriteJsonDom)
+    ->Name("import/write_json_dom/66624_rows")
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace preflight::reports

@@ -10,7 +10,8 @@
 # preflight exit -> action
 #   0 pass      resume the node if it is drained/draining with a reason starting with
 #               "preflight:"; a drain set by anyone else (e.g. "maintenance") is left alone
-#   1 fail      drain, reason "preflight: <first failing check id>"
+#   1 fail      drain, reason "preflight: <first failing check id>" (with --warn-as-fail in
+#               PREFLIGHT_HEALTHCHECK_ARGS and no failing check: the first warning's id)
 #   4 error     drain, reason "preflight: <first failing/error check id>" (or ERROR)
 #   124 timeout drain, reason "preflight: TIMEOUT"
 #   3 skip      log only
@@ -80,21 +81,26 @@ find_preflight() {
     return 1
 }
 
-# first check whose status is fail (or error), in report order; empty when none/unreadable
+# first check whose status is fail (or error), in report order; else, when the run failed on
+# warnings (--warn-as-fail), the first warning; empty when none/unreadable
 first_failing_id() {
     local json=$1 id=""
     [[ -s $json ]] || return 0
     if command -v jq >/dev/null 2>&1; then
         id=$(jq -r '[(.checks // [])[] | select(.status == "fail" or .status == "error")
-                     | .id // empty][0] // empty' "$json" 2>/dev/null)
+                     | .id // empty][0]
+                    // [(.checks // [])[] | select(.status == "warn") | .id // empty][0]
+                    // empty' "$json" 2>/dev/null)
     elif command -v python3 >/dev/null 2>&1; then
         id=$(python3 - "$json" 2>/dev/null <<'EOF'
 import json, sys
 with open(sys.argv[1], encoding="utf-8") as f:
     r = json.load(f)
-for c in r.get("checks") or []:
-    if isinstance(c, dict) and c.get("status") in ("fail", "error") and c.get("id"):
-        print(c["id"])
+checks = [c for c in r.get("checks") or [] if isinstance(c, dict) and c.get("id")]
+for wanted in (("fail", "error"), ("warn",)):
+    found = [c["id"] for c in checks if c.get("status") in wanted]
+    if found:
+        print(found[0])
         break
 EOF
         )

@@ -4,7 +4,9 @@
 //   - a document the validator accepts converts to a Baseline without a json::exception (one
 //     would be a gap between the schema and from_json);
 //   - the round trip is stable: dump_baseline of it parses, validates again, and converts to a
-//     Baseline whose dump is byte-identical.
+//     Baseline whose dump is byte-identical;
+//   - the streaming reader (json_reader.hpp) never accepts what the validator rejects, and what it
+//     accepts is the same Baseline.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,18 +14,26 @@
 
 #include "common/error.hpp"
 #include "reports/baseline.hpp"
+#include "reports/json_reader.hpp"
 #include "reports/report_io.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace reports = preflight::reports;
   const std::string_view text(reinterpret_cast<const char*>(data), size);  // NOLINT
+  const auto fast = reports::fast_read_baseline(reports::PaddedText(text));
   nlohmann::json document;
   try {
     document = reports::parse_json_text(text, "fuzz");
   } catch (const preflight::UsageError&) {
+    if (fast) {
+      __builtin_trap();  // the streaming reader accepted malformed JSON
+    }
     return 0;
   }
   if (!reports::validate_baseline_document(document, 5).empty()) {
+    if (fast) {
+      __builtin_trap();  // the streaming reader accepted an invalid baseline
+    }
     return 0;
   }
   try {
@@ -35,6 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (reports::dump_baseline(again.get<reports::Baseline>()) != dumped) {
       __builtin_trap();  // the round trip is not stable
+    }
+    if (fast && reports::dump_baseline(*fast) != dumped) {
+      __builtin_trap();  // the two readers disagree
     }
   } catch (const nlohmann::json::exception&) {
     __builtin_trap();

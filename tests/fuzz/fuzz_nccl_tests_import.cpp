@@ -2,10 +2,12 @@
 // nccl-tests JSON (-J; chosen by the first non-blank character, as the importer does). Any input
 // is either a Report or a UsageError; beyond "no crash" it asserts that an imported report is a
 // valid preflight.report/1 once written (dump_report) and read back, since `preflight-report
-// import` writes it for every other tool to read.
+// import` writes it for every other tool to read; both with repeats folded and with
+// --keep-repeats, the folded report never holding more rows than the raw one.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,16 +17,21 @@
 #include "reports/report.hpp"
 #include "reports/report_io.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+namespace {
+
+// The report imported with `keep_repeats`, written and checked against the schema; nullopt when
+// the input is not nccl-tests output (a UsageError).
+std::optional<preflight::reports::Report> import_and_check(std::string_view text,
+                                                           bool keep_repeats) {
   namespace reports = preflight::reports;
-  const std::string_view text(reinterpret_cast<const char*>(data), size);  // NOLINT
   reports::NcclTestsImportOptions options;
   options.deterministic = true;
+  options.keep_repeats = keep_repeats;
   reports::Report report;
   try {
     report = reports::import_nccl_tests(text, "fuzz", options);
   } catch (const preflight::UsageError&) {
-    return 0;
+    return std::nullopt;
   }
   const std::string dumped = reports::dump_report(report);
   try {
@@ -38,6 +45,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const preflight::UsageError&) {
     __builtin_trap();  // dump_report wrote something that does not parse
+  }
+  return report;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);  // NOLINT
+  const auto folded = import_and_check(text, false);
+  const auto raw = import_and_check(text, true);
+  if (folded.has_value() != raw.has_value()) {
+    __builtin_trap();  // folding decided whether the input is nccl-tests output
+  }
+  if (folded && folded->results.size() > raw->results.size()) {
+    __builtin_trap();  // folding added rows
   }
   return 0;
 }

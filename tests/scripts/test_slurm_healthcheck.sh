@@ -80,6 +80,12 @@ REPORT_ERROR='{"schema":"preflight.report/1","checks":[
  {"id":"NCCL_FALLBACK_SOCKET","status":"pass","severity":"info"},
  {"id":"GPU_QUERY_FAILED","status":"error","severity":"reset"}],
  "verdict":{"status":"error","exit_code":4,"summary":"nvml init failed"}}'
+# --warn-as-fail: the run fails on a warning, and no check has status fail
+REPORT_WARN='{"schema":"preflight.report/1","checks":[
+ {"id":"DRIVER_OK","status":"pass","severity":"info"},
+ {"id":"EFA_ABSENT","status":"skip","severity":"info"},
+ {"id":"MEMLOCK_LIMITED","status":"warn","severity":"monitor"}],
+ "verdict":{"status":"fail","exit_code":1,"summary":"fail: 1 pass, 1 warn, 1 skip (MEMLOCK_LIMITED)"}}'
 REPORT_PASS='{"schema":"preflight.report/1","checks":[{"id":"DRIVER_OK","status":"pass","severity":"info"}],
  "verdict":{"status":"pass","exit_code":0,"summary":"ok"}}'
 REPORT_SKIP='{"schema":"preflight.report/1","checks":[],"verdict":{"status":"skip","exit_code":3,"summary":"no GPU"}}'
@@ -137,6 +143,10 @@ expect_updates "$DRAIN_EFA"
 run_case "error drains with the first error id" 4 "$REPORT_ERROR" "$(show_node MIXED)"
 expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: GPU_QUERY_FAILED|'
 expect_rc 1
+
+run_case "--warn-as-fail drains with the warning's id" 1 "$REPORT_WARN" "$(show_node IDLE)" \
+    PREFLIGHT_HEALTHCHECK_ARGS=--warn-as-fail
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: MEMLOCK_LIMITED|'
 
 run_case "error with no report drains with ERROR" 4 "" "$(show_node IDLE)"
 expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: ERROR|'
@@ -226,8 +236,36 @@ if PYREAL=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [[ -x
     run_case "python3 fallback (no jq): pass resumes our drain" 0 "$REPORT_PASS" \
         "$(show_node IDLE+DRAIN 'preflight: EFA_PORT_DOWN')" PATH="$NOJQ"
     expect_updates "$RESUME"
+    run_case "python3 fallback (no jq): --warn-as-fail drains with the warning's id" 1 \
+        "$REPORT_WARN" "$(show_node IDLE)" PATH="$NOJQ"
+    expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: MEMLOCK_LIMITED|'
 else
     echo "skip - python3 fallback: no python3"
+fi
+
+# The real `preflight node --quick --warn-as-fail` on this machine: when it fails on warnings,
+# the drain reason is the first warning's id, never a bare FAIL.
+REAL=${PREFLIGHT_BIN_DIR:-}/preflight
+if [[ -n ${PREFLIGHT_BIN_DIR:-} && -x $REAL ]]; then
+    : >"$FAKE_SCONTROL_LOG"
+    CASE="real preflight --warn-as-fail on this machine"
+    env PREFLIGHT_BIN="$REAL" PREFLIGHT_HEALTHCHECK_ARGS=--warn-as-fail \
+        FAKE_SHOW_NODE="$(show_node IDLE)" "$HC" >"$TMP/out" 2>&1
+    report=$TMP/reports/healthcheck-gpu-st-p5-7.json
+    verdict=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['verdict']['status'])" "$report")
+    first_warn=$(python3 -c "
+import json, sys
+checks = json.load(open(sys.argv[1]))['checks']
+ids = [c['id'] for c in checks if c['status'] in ('fail', 'error')] or \\
+      [c['id'] for c in checks if c['status'] == 'warn']
+print(ids[0] if ids else '')" "$report")
+    if [[ $verdict == pass ]]; then
+        echo "skip - $CASE: no warning here"
+    else
+        expect_updates "update|nodename=gpu-st-p5-7|state=drain|reason=preflight: $first_warn|"
+    fi
+else
+    echo "skip - real preflight --warn-as-fail: preflight not built (PREFLIGHT_BIN_DIR)"
 fi
 
 if ((FAILS > 0)); then

@@ -28,7 +28,11 @@ expect_usage "hostfile with \$()" cluster --hostfile "$OUT/hostfile"
 grep -q "hostfile:2" "$OUT/err" || fail "hostfile error does not name line 2"
 expect_usage "one host only" cluster --hosts vc1
 expect_usage "unknown launcher" node --launcher "ssh; touch $MARKER"
-expect_usage "--json into a missing directory" node --quick --json "$OUT/missing/\$(touch $MARKER)/r.json"
+touch "$OUT/plain-file"
+expect_usage "--json under a regular file" node --quick --json "$OUT/plain-file/\$(touch $MARKER)/r.json"
+# A missing output directory is created, its name taken as data.
+"$BIN/preflight" node --quick --quiet --json "$OUT/missing/\$(touch $MARKER)/r.json" >/dev/null 2>&1
+[[ -s "$OUT/missing/\$(touch $MARKER)/r.json" ]] || fail "the missing output directory was not created"
 
 # Odd but legal words are passed as data: a bin dir and launcher arguments with shell syntax.
 "$BIN/preflight" node --quick --quiet --bin-dir "$OUT/bin;touch $MARKER" \

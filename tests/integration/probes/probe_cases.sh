@@ -221,13 +221,17 @@ PY
     ;;
   usage_errors)
     run root "2" -- "$bin/preflight-drivers" --root /nonexistent/root
-    run json "2" -- "$bin/preflight-versions" --json /nonexistent/dir/x.json
-    grep -q /nonexistent/dir/x.json "$work/json.err" || fail "--json error does not name the path"
+    # A missing directory is created (inside $work); one under a regular file cannot be.
+    echo "a file, not a directory" >"$work/plain"
+    run json "2" -- "$bin/preflight-versions" --json "$work/plain/dir/x.json"
+    grep -q "$work/plain/dir/x.json" "$work/json.err" || fail "--json error does not name the path"
+    run json_created "0" -- "$bin/preflight-versions" --json "$work/made/by/json/x.json"
+    [[ -s $work/made/by/json/x.json ]] || fail "--json into a missing directory wrote no report"
     run format "2" -- "$bin/preflight-topology" --format bogus
     run both "2" -- "$bin/preflight-topology" --hwloc-xml "$topology/p4d.xml" --root "$sysfs/p4d-healthy"
     run xml "2" -- "$bin/preflight-topology" --hwloc-xml "$work/missing.xml"
     run baseline "2" -- "$bin/preflight-efa" --baseline-counters "$work/missing.json"
-    run save "2" -- "$bin/preflight-efa" --save-counters /nonexistent/dir/s.json
+    run save "2" -- "$bin/preflight-efa" --save-counters "$work/plain/dir/s.json"
     run envfile "2" -- "$bin/preflight-env" --env-file "$work/missing.env"
     ;;
   *)

@@ -123,13 +123,49 @@ if [[ -d $CORPUS/nccl-tests-text ]]; then
   expect_rc 4 "a failure is an error naming why" -- "$R" import nccl-tests \
     "$T/h200-efa-2node-all_reduce-failure-tail-ofi-invalid-comm.txt" --json "$WORK/fail.json"
   expect_in "$WORK/fail.json" "Test failure common.cu:893" "failure line quoted"
-  expect_rc 2 "ranks unknowable" -- "$R" import nccl-tests "$T/p6-b200-2node-all_reduce-wide-wrong-col-partial.txt"
+  # A valid log that does not say its rank count: imported as stated, ranks unknown, a warning.
+  expect_rc 0 "ranks unknowable: imported with a warning" -- "$R" import nccl-tests \
+    "$T/p6-b200-2node-all_reduce-wide-wrong-col-partial.txt" --json "$WORK/p6.json"
+  expect_in "$WORK/err" "does not say how many ranks ran" "warns on stderr"
   expect_in "$WORK/err" "--ranks" "says which option resolves it"
+  expect_in "$WORK/p6.json" '"NCCL_TESTS_RANKS_UNKNOWN"' "the warning is a check of the report"
+  expect_rc 0 "the report with ranks unknown validates" -- "$R" validate "$WORK/p6.json"
   expect_rc 0 "ranks given" -- "$R" import nccl-tests "$T/p6-b200-2node-all_reduce-wide-wrong-col-partial.txt" \
     --ranks 16 -q
+  # Repeated tables fold into one row per size and placement.
+  { sed 1d "$T/p5-2node-allreduce-srun-l-prefix.txt"; sed 1,3d "$T/p5-2node-allreduce-srun-l-prefix.txt"; } \
+    > "$WORK/p5-twice.txt"
+  expect_rc 0 "import a log of two sweeps" -- "$R" import nccl-tests "$WORK/p5-twice.txt" \
+    --instance-type p5.48xlarge --nodes 2 --json "$WORK/twice.json"
+  expect_in "$WORK/err" "imported 64 rows" "two sweeps folded into 64 rows"
+  expect_rc 0 "--keep-repeats keeps them" -- "$R" import nccl-tests "$WORK/p5-twice.txt" \
+    --keep-repeats --json "$WORK/kept.json"
+  expect_in "$WORK/err" "imported 128 rows" "every printed row kept"
+  # An expected curve for a node count no published run has, and a published run against the
+  # model's curve of its own node count.
+  expect_rc 0 "baseline model for 16 nodes" -- "$R" baseline model --instance-type p5.48xlarge \
+    --nodes 16 -o "$WORK/model16.json"
+  expect_in "$WORK/err" "held out of the fit" "reports its error on held-out points"
+  expect_rc 0 "the model baseline validates" -- "$R" validate "$WORK/model16.json"
+  expect_rc 0 "baseline model for 2 nodes" -- "$R" baseline model --instance-type p5.48xlarge \
+    --nodes 2 -o "$WORK/model2.json" -q
+  expect_rc 0 "a published 2x p5 run passes the 2-node model" -- "$R" compare "$WORK/p5i.json" \
+    --baseline "$WORK/model2.json"
+  expect_rc 0 "the folded two sweeps pass it (README example)" -- "$R" compare "$WORK/twice.json" \
+    --baseline "$WORK/model2.json"
+  expect_in "$WORK/out" "comparison: pass: 32 pass of 32 sizes" "every size passes"
+  expect_rc 2 "the 16-node model does not apply to 2 nodes" -- "$R" compare "$WORK/p5.json" \
+    --baseline "$WORK/model16.json"
+  expect_in "$WORK/err" "nodes: report 2, baseline 16" "says what differs"
 else
   echo "note: no corpus at $CORPUS; corpus steps skipped"
 fi
+
+expect_rc 2 "no model for an unmodelled type" -- "$R" baseline model --instance-type p6-b200.48xlarge \
+  --nodes 2 -o "$WORK/none.json"
+expect_in "$WORK/err" "no collective model (modelled: p4d.24xlarge" "names the modelled types"
+expect_rc 2 "the model is all_reduce only" -- "$R" baseline model --instance-type p5.48xlarge \
+  --nodes 2 --benchmark all_gather -o "$WORK/none.json"
 
 # ---- history ----------------------------------------------------------------------------------
 DB=$WORK/h/history.db
@@ -148,9 +184,13 @@ for i in 1 2 3; do
   sed "s/\"id\": \"a1\"/\"id\": \"h$i\"/" "$A" > "$WORK/h$i.json"
   "$R" history add --db "$DB" "$WORK/h$i.json" -q
 done
-"$R" history add --db "$DB" "$SLOW" -q
+# The slow run also moved to another libfabric: the trend names it.
+sed 's/"libfabric": "1.17.0"/"libfabric": "1.22.0"/' "$SLOW" > "$WORK/slow-libfabric.json"
+"$R" history add --db "$DB" "$WORK/slow-libfabric.json" -q
 expect_rc 1 "trend flags the regression" -- "$R" history trend --db "$DB" --json "$WORK/trend.json"
 expect_in "$WORK/out" "regression" "trend rows"
+expect_in "$WORK/out" "(first outside): changed libfabric 1.17.0 -> 1.22.0" "names what changed"
+expect_in "$WORK/trend.json" '"first_out_of_band_run"' "the change in the trend report"
 expect_in "$WORK/trend.json" "HISTORY_REGRESSION" "trend report check"
 expect_rc 0 "trend report validates" -- "$R" validate "$WORK/trend.json"
 expect_rc 2 "history of a missing db" -- "$R" history list --db "$WORK/none/history.db"

@@ -59,5 +59,61 @@ TEST(AddStepsToSuite, AnUnexplainedTimeoutStaysATimeout) {
   EXPECT_EQ(find_check(suite, "STEP_TIMEOUT")->status, Status::timeout);
 }
 
+// A launch that fails says why on the terminal: the launcher's own words.
+TEST(CauseFromStderr, OpenMpiBannerAndSrunErrors) {
+  const std::string open_mpi =
+      "--------------------------------------------------------------------------\n"
+      "There are not enough slots available in the system to satisfy the 8\n"
+      "slots that were requested by the application:\n"
+      "\n"
+      "  /opt/preflight/bin/preflight-allreduce\n"
+      "\n"
+      "Either request fewer slots for your application, or make more slots\n"
+      "available for use.\n"
+      "\n"
+      "A \"slot\" is the Open MPI term for an allocatable unit where we can\n"
+      "launch a process.\n"
+      "--------------------------------------------------------------------------\n";
+  EXPECT_EQ(cause_from_stderr(open_mpi),
+            "There are not enough slots available in the system to satisfy the 8 slots that "
+            "were requested by the application: /opt/preflight/bin/preflight-allreduce Either "
+            "request fewer slots for your application, or make more slots available for use.");
+  const std::string srun =
+      "srun: Required node not available (down, drained or reserved)\n"
+      "srun: error: Unable to allocate resources: Invalid partition name specified\n";
+  EXPECT_EQ(cause_from_stderr(srun),
+            "srun: error: Unable to allocate resources: Invalid partition name specified");
+  EXPECT_EQ(cause_from_stderr(""), "");
+  EXPECT_LE(cause_from_stderr(std::string(2000, 'x')).size(), 400U);
+}
+
+// A step that judges the earlier ones (history trend) repeats their report: only its own checks
+// enter the suite.
+TEST(AddStepsToSuite, AJudgeStepAddsOnlyItsOwnChecksAndNoRows) {
+  StepOutcome measured = timed_out_step("allreduce");
+  measured.status = Status::pass;
+  measured.exit_code = 0;
+  measured.report->checks = {reports::make_check("RESULT_CORRECT", Status::pass, "checked")};
+  measured.report->results.resize(3);
+  StepOutcome judge;
+  judge.spec.name = "history-trend";
+  judge.spec.own_check_ids = {"HISTORY_PASS", "HISTORY_REGRESSION"};
+  judge.status = Status::fail;
+  judge.exit_code = 1;
+  judge.report = measured.report;  // the recorded run, shown again ...
+  judge.report->checks.push_back(
+      reports::make_check("HISTORY_REGRESSION", Status::fail, "run 5 left the band"));
+  reports::Report suite;
+  add_steps_to_suite(suite, {measured, judge});
+  EXPECT_EQ(suite.results.size(), 3U) << "the judge's repeated rows are not added";
+  std::vector<std::string> ids;
+  for (const auto& check : suite.checks) {
+    ids.push_back(check.id + "@" + check.evidence.at("step").get<std::string>());
+  }
+  EXPECT_EQ(
+      ids, (std::vector<std::string>{"RESULT_CORRECT@allreduce", "HISTORY_REGRESSION@history-trend",
+                                     "STEP_FAILED@history-trend"}));
+}
+
 }  // namespace
 }  // namespace preflight::cli

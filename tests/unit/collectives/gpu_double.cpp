@@ -157,6 +157,14 @@ namespace {
 
 std::atomic<NodeState*> current{nullptr};
 
+// memcpy with a null pointer is undefined even for zero bytes, and an empty buffer (a
+// zero-element size, an empty staging vector) may have none.
+void copy_bytes(void* destination, const void* source, std::size_t bytes) {
+  if (bytes > 0) {
+    std::memcpy(destination, source, bytes);
+  }
+}
+
 NodeState& node() {
   NodeState* state = current.load();
   if (state == nullptr) {
@@ -452,15 +460,15 @@ void execute_collective(NodeState& s, const std::vector<Op*>& ops) {
     } else if (first.function == "AllGather") {
       out.resize(count * size * ops.size());
       for (std::size_t q = 0; q < ops.size(); ++q) {
-        std::memcpy(out.data() + q * count * size, inputs[q], count * size);
+        copy_bytes(out.data() + q * count * size, inputs[q], count * size);
       }
     } else if (first.function == "Broadcast") {
       out.resize(count * size);
-      std::memcpy(out.data(), inputs[static_cast<std::size_t>(first.root)], count * size);
+      copy_bytes(out.data(), inputs[static_cast<std::size_t>(first.root)], count * size);
     } else {  // AlltoAll
       out.resize(count * size * ops.size());
       for (std::size_t q = 0; q < ops.size(); ++q) {
-        std::memcpy(out.data() + q * count * size, inputs[q] + rank * count * size, count * size);
+        copy_bytes(out.data() + q * count * size, inputs[q] + rank * count * size, count * size);
       }
     }
   }
@@ -489,9 +497,9 @@ void advance_local(NodeState& s, Stream& stream) {
     switch (op.kind) {
       case Op::Kind::copy:
         if (op.source == nullptr) {
-          std::memcpy(op.destination, op.staged.data(), op.staged.size());
-        } else if (op.bytes > 0) {
-          std::memcpy(op.destination, op.source, op.bytes);
+          copy_bytes(op.destination, op.staged.data(), op.staged.size());
+        } else {
+          copy_bytes(op.destination, op.source, op.bytes);
         }
         stream.ready_at = std::max(stream.ready_at, op.host_time);
         break;
@@ -641,7 +649,7 @@ bool try_p2p(NodeState& s, Stream& stream) {
       s.violation(fmt::format("ncclSend of {} B matched with ncclRecv of {} B", sender.bytes,
                               receiver.bytes));
     }
-    std::memcpy(receiver.buffer, sender.buffer, std::min(sender.bytes, receiver.bytes));
+    copy_bytes(receiver.buffer, sender.buffer, std::min(sender.bytes, receiver.bytes));
     part.done = partner->done = true;
     const double start =
         std::max({stream.ready_at, op.host_time, partner_stream->ready_at, partner_op->host_time});

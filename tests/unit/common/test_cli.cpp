@@ -62,17 +62,6 @@ TEST(Cli, UnknownFlagIsUsageError) {
   EXPECT_EQ(parse_command_line(app, args.argc(), args.argv(), &common), exit_code::usage);
 }
 
-TEST(Cli, JsonPathInMissingDirectoryIsUsageError) {
-  CLI::App app("test", "preflight-test");
-  CommonOptions common;
-  add_common_options(app, common);
-  Argv args({"preflight-test", "--json", "/nonexistent/dir/x.json"});
-  testing::internal::CaptureStderr();
-  EXPECT_EQ(parse_command_line(app, args.argc(), args.argv(), &common), exit_code::usage);
-  const std::string err = testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("/nonexistent/dir/x.json"), std::string::npos) << err;
-}
-
 TEST(Cli, VersionExitsZero) {
   CLI::App app("test", "preflight-test");
   CommonOptions common;

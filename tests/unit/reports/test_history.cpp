@@ -1,8 +1,10 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>  // setenv, unsetenv
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <stdexcept>
 
 #include "common/error.hpp"
 #include "report_builders.hpp"
@@ -135,6 +137,92 @@ TEST_F(History, TrendFlagsARegressionOutsideMedianPlusMinusKMad) {
   store.add(other, "p4de");
   options.run = 0;
   EXPECT_EQ(store.trend(options).status, Status::skip);
+}
+
+// Runs 1-5 on NCCL 2.18.5, then NCCL 2.21.5 from run 6 on, and busbw drops.
+Report stack_run(int run, double busbw_Bps) {
+  Report report = run_with(busbw_Bps, 70e-6, "run" + std::to_string(run));
+  report.inventory.versions = {{"nccl", run <= 5 ? "2.18.5" : "2.21.5"},
+                               {"aws_ofi_nccl", "1.7.3"},
+                               {"libfabric", "1.19.0amzn3.0"},
+                               {"efa_installer", "1.29.0"},
+                               {"nvidia_driver", "535.104.05"}};
+  report.inventory.env = {{"FI_EFA_USE_HUGE_PAGE", "0"},
+                          {"NCCL_DEBUG", "INFO"},
+                          {"SLURM_JOB_ID", std::to_string(1000 + run)}};
+  report.run.hosts = {"node-1", "node-2"};
+  return report;
+}
+
+TEST_F(History, TrendNamesWhatChangedBetweenTheLastRunInTheBandAndTheFirstOutside) {
+  HistoryStore store = HistoryStore::open(db(), true);
+  const double busbw[] = {400e9, 402e9, 398e9, 401e9, 399e9};
+  std::vector<std::int64_t> ids;
+  for (int run = 1; run <= 5; ++run) {
+    ids.push_back(store.add(stack_run(run, busbw[run - 1]), "run").id);
+  }
+  ids.push_back(store.add(stack_run(6, 352e9), "run").id);
+  TrendOptions options;
+  options.window = 10;
+  Trend trend = store.trend(options);
+  ASSERT_EQ(trend.status, Status::fail) << trend.summary;
+  const auto regressed = [](const Trend& t) -> const TrendRow& {
+    for (const auto& row : t.rows) {
+      if (row.verdict == "regression") {
+        return row;
+      }
+    }
+    throw std::runtime_error("no regression in " + t.summary);
+  };
+  const TrendRow& row = regressed(trend);
+  EXPECT_EQ(row.last_in_band_run, ids[4]);
+  EXPECT_EQ(row.first_out_of_band_run, ids[5]);
+  // NCCL is named; what did not change (the plugin, libfabric, the job id's noise) is not.
+  ASSERT_EQ(row.changes.size(), 1U) << ::testing::PrintToString(row.changes);
+  EXPECT_EQ(row.changes.front(), "nccl 2.18.5 -> 2.21.5");
+  EXPECT_NE(trend.summary.find(fmt::format("between run {} (last inside) and run {} (first "
+                                           "outside): changed nccl 2.18.5 -> 2.21.5",
+                                           ids[4], ids[5])),
+            std::string::npos)
+      << trend.summary;
+  nlohmann::json j = trend;
+  bool found = false;
+  for (const auto& r : j["rows"]) {
+    if (r["verdict"] == "regression") {
+      EXPECT_EQ(r["changed"]["differences"][0], "nccl 2.18.5 -> 2.21.5");
+      EXPECT_EQ(r["changed"]["last_in_band_run"], ids[4]);
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+
+  // Two more runs on the new stack, one of which also sets an FI_ variable: judging the last
+  // still traces the drop to runs 5 -> 6, the start of the streak outside the band.
+  ids.push_back(store.add(stack_run(7, 350e9), "run").id);
+  Report eighth = stack_run(8, 351e9);
+  eighth.inventory.env["FI_EFA_FORK_SAFE"] = "1";
+  ids.push_back(store.add(eighth, "run").id);
+  trend = store.trend(options);
+  ASSERT_EQ(trend.status, Status::fail) << trend.summary;
+  EXPECT_EQ(regressed(trend).last_in_band_run, ids[4]);
+  EXPECT_EQ(regressed(trend).first_out_of_band_run, ids[5]);
+  EXPECT_EQ(regressed(trend).changes, std::vector<std::string>{"nccl 2.18.5 -> 2.21.5"});
+}
+
+TEST(HistoryChanges, VersionsFirstThenTheEnvironmentThatSteersNcclThenHosts) {
+  Report a = stack_run(1, 1);
+  Report b = stack_run(6, 1);
+  b.inventory.versions["aws_ofi_nccl"] = "1.9.1";
+  b.inventory.versions["zzz_tool"] = "2";
+  b.inventory.env.erase("FI_EFA_USE_HUGE_PAGE");
+  b.inventory.env["NCCL_PROTO"] = "simple";
+  b.run.hosts = {"node-1", "node-3"};
+  EXPECT_EQ(describe_changes(a, b),
+            (std::vector<std::string>{"nccl 2.18.5 -> 2.21.5", "aws_ofi_nccl 1.7.3 -> 1.9.1",
+                                      "zzz_tool (unset) -> 2", "env NCCL_PROTO (unset) -> simple",
+                                      "env FI_EFA_USE_HUGE_PAGE 0 -> (unset)",
+                                      "hosts: without node-2 with node-3"}));
+  EXPECT_TRUE(describe_changes(a, stack_run(2, 1)).empty());
 }
 
 TEST(HistoryPath, FollowsXdgDataHome) {
