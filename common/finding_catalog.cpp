@@ -280,6 +280,15 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "Give the ranks a process-management interface: srun --mpi=pmix (or --mpi=pmi2; `srun "
      "--mpi=list` shows what this Slurm has), MpiDefault=pmix in slurm.conf, or launch with "
      "mpirun"},
+    // Rails (preflight-p2p --rails, preflight cluster): one NIC of a node is slow with every
+    // partner on its rail while the node's other NICs are fast: a cable, a port or a device, not
+    // the node. Arguments: node, rail, device, evidence.
+    {"P2P_NIC_OUTLIER", isolate, C::benchmark, "NIC {} rail {} ({}) is slow: {}",
+     "Check the device's cable and switch port (and its counters in preflight-efa); drain the "
+     "node until the NIC is replaced"},
+    {"P2P_NIC_UNREACHABLE", isolate, C::benchmark, "NIC {} rail {} ({}) could not be reached: {}",
+     "Check the device's link state, cable and switch port; drain the node until the NIC "
+     "answers"},
 });
 
 // Compile-time proof that ids are unique.
