@@ -110,6 +110,14 @@ class CompletionError : public Error {
 // "rdmap79s0-rdm"); empty when there is no EFA device or no efa provider.
 [[nodiscard]] std::vector<std::string> list_efa_domains();
 
+// The devices a rails run uses on this node, rail 0 first: the RDM domains `provider` offers
+// (efa: one per EFA device; tcp: one per interface), loopback ("lo") left out, in natural order
+// (rdmap16s27 before rdmap160s27; eth2 before eth10). Empty when the provider offers none.
+[[nodiscard]] std::vector<std::string> list_rail_domains(const std::string& provider);
+
+// Natural order of device names: digit runs compare as numbers.
+[[nodiscard]] bool natural_less(std::string_view a, std::string_view b);
+
 class FabricEndpoint {
  public:
   // Throws FabricUnavailable when fi_getinfo finds no match (with the reason: no such provider,

@@ -55,7 +55,9 @@ class RoundBuilder {
         ++history.measurements;
       }
     }
-    std::set<NodePair> seen;
+    // Re-tests that count: the fewest over the metrics of a rail (each pair test measures every
+    // metric), the most over the rails (a re-test measures only the rails its suspicion is about).
+    std::map<std::pair<NodePair, int>, int> retests_on_rail;
     for (const MetricJudgement& group : judgement.metrics) {
       for (const LinkEvidence& link : group.links) {
         auto found = history_.find(link.pair);
@@ -63,11 +65,17 @@ class RoundBuilder {
           LinkHistory& history = found->second;
           history.healthy = history.healthy && !link.slow && link.valid > 0;
           // A re-test taken during a slow spell (or without a control) does not count.
-          history.valid_retests = seen.insert(link.pair).second
-                                      ? link.retests
-                                      : std::min(history.valid_retests, link.retests);
+          const auto [entry, first] =
+              retests_on_rail.try_emplace({link.pair, group.rail}, link.retests);
+          if (!first) {
+            entry->second = std::min(entry->second, link.retests);
+          }
         }
       }
+    }
+    for (const auto& [key, retests] : retests_on_rail) {
+      LinkHistory& history = history_[key.first];
+      history.valid_retests = std::max(history.valid_retests, retests);
     }
     adjacency_.resize(busy_.size());
     for (const auto& [pair, history] : history_) {
