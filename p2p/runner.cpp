@@ -187,6 +187,12 @@ class RailGivenUp : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A pair cannot use a rail: one of the two nodes has no device on it.
+class RailMissing : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 std::int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -268,6 +274,15 @@ class FabricSession final : public Session {
   std::unique_ptr<PairChannel> open_rail(int rail, int peer_rank,
                                          const std::string& label) override {
     const auto index = static_cast<std::size_t>(rail);
+    if (rails_run_ && index < addresses_.size()) {
+      if (index >= endpoints_.size() || !endpoints_[index]) {
+        throw RailMissing(fmt::format("this node has no device on rail {} (its devices: {})", rail,
+                                      join(domains_, ", ")));
+      }
+      if (addresses_[index].at(static_cast<std::size_t>(peer_rank)).empty()) {
+        throw RailMissing(fmt::format("{} has no device on rail {}", label, rail));
+      }
+    }
     if (index >= endpoints_.size() || !endpoints_[index]) {
       throw Error("preflight", "open channel", label, "this rank has no endpoint", 0);
     }
@@ -295,9 +310,9 @@ class FabricSession final : public Session {
   void renew_failed_rails(Bootstrap& bootstrap) override {
     json mine = json::object();
     for (std::size_t rail = 0; rail < watches_.size(); ++rail) {
-      if (watches_[rail]->failed.exchange(false)) {
+      if (watches_[rail] && watches_[rail]->failed.exchange(false)) {
         endpoints_[rail].reset();
-        endpoints_[rail] = remake_(static_cast<int>(rail));
+        endpoints_[rail] = remake_(local_index_[rail]);
         const std::vector<std::byte> address = endpoints_[rail]->local_address();
         mine[std::to_string(rail)] = to_hex(address);
       }
@@ -323,35 +338,80 @@ class FabricSession final : public Session {
     return json();
   }
 
-  // Every participant must have the same number of rails: rail r pairs device r of each node.
+  // Rail r pairs device r of every node. The nodes' device lists are aligned on the longest one:
+  // by name where a node's devices all appear in it (a node whose device is down or gone lacks
+  // that rail: its NIC there is named, and its other rails are measured), else by position when
+  // the counts agree (devices named differently). A node that fits neither is an error.
   void exchange_rails(Bootstrap& bootstrap) {
     rails_run_ = true;
     const auto all = bootstrap.allgather_strings(endpoints_.empty() ? std::string("null")
                                                                     : json(domains_).dump());
-    rank_domains_.assign(all.size(), {});
-    std::optional<std::size_t> rails;
-    std::vector<std::string> counts;
-    bool differ = false;
+    std::vector<std::optional<std::vector<std::string>>> listed(all.size());
+    std::vector<std::string> reference;
     for (std::size_t rank = 0; rank < all.size(); ++rank) {
-      const json listed = json::parse(all[rank]);
-      if (listed.is_null()) {
+      const json parsed = json::parse(all[rank]);
+      if (!parsed.is_null()) {
+        listed[rank] = parsed.get<std::vector<std::string>>();
+        if (listed[rank]->size() > reference.size()) {
+          reference = *listed[rank];
+        }
+      }
+    }
+    const std::size_t rails = reference.size();
+    rank_domains_.assign(all.size(), {});
+    std::vector<int> my_rails;  // local device index -> rail
+    std::vector<std::string> problems;
+    for (std::size_t rank = 0; rank < all.size(); ++rank) {
+      if (!listed[rank]) {
         continue;
       }
-      rank_domains_[rank] = listed.get<std::vector<std::string>>();
-      counts.push_back(fmt::format("rank {}: {} ({})", rank, rank_domains_[rank].size(),
-                                   join(rank_domains_[rank], ", ")));
-      differ = differ || (rails && *rails != rank_domains_[rank].size());
-      rails = rank_domains_[rank].size();
+      const std::vector<std::string>& devices = *listed[rank];
+      std::vector<int> aligned;
+      for (const std::string& device : devices) {
+        const auto found = std::find(reference.begin(), reference.end(), device);
+        if (found == reference.end()) {
+          aligned.clear();
+          break;
+        }
+        aligned.push_back(static_cast<int>(found - reference.begin()));
+      }
+      if (aligned.size() != devices.size()) {
+        if (devices.size() != rails) {
+          problems.push_back(
+              fmt::format("rank {}: {} ({})", rank, devices.size(), join(devices, ", ")));
+          continue;
+        }
+        aligned.clear();
+        for (std::size_t i = 0; i < devices.size(); ++i) {
+          aligned.push_back(static_cast<int>(i));
+        }
+      }
+      rank_domains_[rank] = reference;  // a missing device keeps its rail's name
+      if (static_cast<int>(rank) == bootstrap.rank()) {
+        my_rails = aligned;
+      }
     }
-    if (differ) {
+    if (!problems.empty()) {
       throw Error("preflight", "--rails", "rail count",
-                  fmt::format("the nodes have different numbers of rails, so rail r cannot pair "
-                              "device r of every node: {}",
-                              join(counts, "; ")),
+                  fmt::format("devices that cannot be paired rail by rail with the longest list "
+                              "({}: {}): {}",
+                              rails, join(reference, ", "), join(problems, "; ")),
                   0);
     }
-    addresses_.assign(rails.value_or(0), {});
-    for (std::size_t rail = 0; rail < addresses_.size(); ++rail) {
+    // Local endpoints in rail order, with a gap where this node lacks the rail.
+    std::vector<std::unique_ptr<FabricEndpoint>> by_rail(endpoints_.empty() ? 0 : rails);
+    std::vector<std::shared_ptr<RailWatch>> watches(by_rail.size());
+    local_index_.assign(by_rail.size(), -1);
+    for (std::size_t local = 0; local < my_rails.size() && local < endpoints_.size(); ++local) {
+      const auto rail = static_cast<std::size_t>(my_rails[local]);
+      by_rail[rail] = std::move(endpoints_[local]);
+      watches[rail] = watches_[local];
+      local_index_[rail] = static_cast<int>(local);
+    }
+    endpoints_ = std::move(by_rail);
+    watches_ = std::move(watches);
+    addresses_.assign(rails, {});
+    for (std::size_t rail = 0; rail < rails; ++rail) {
       addresses_[rail] = bootstrap.allgather(rail < endpoints_.size() && endpoints_[rail]
                                                  ? endpoints_[rail]->local_address()
                                                  : std::vector<std::byte>{});
@@ -378,6 +438,7 @@ class FabricSession final : public Session {
   std::vector<std::shared_ptr<RailWatch>> watches_;
   std::function<std::unique_ptr<FabricEndpoint>(int)> remake_;
   bool rails_run_ = false;
+  std::vector<int> local_index_;  // rail -> this node's device index (-1: it lacks the rail)
   std::vector<std::vector<std::vector<std::byte>>> addresses_;  // rail -> rank -> address
   std::vector<std::vector<std::string>> rank_domains_;          // rank -> rail -> device
   json reported_;
@@ -757,6 +818,7 @@ struct RailRun {
   int rail = 0;
   std::unique_ptr<PairChannel> channel;
   bool given_up = false;  // failed earlier in this round: not measured again with this partner
+  std::string missing;    // a node of the pair has no device on the rail (reported once)
   std::optional<PairSizeOutcome> outcome;
   std::exception_ptr error;
   std::atomic<bool> done{false};
@@ -838,10 +900,10 @@ void run_rails_at_once(RankContext& context, Session& session, std::vector<RailR
   std::exception_ptr first_error;
   bool any_ok = false;
   for (RailRun& run : runs) {
-    session.rail_watch(run.rail)->deadline_ns = std::numeric_limits<std::int64_t>::max();
     if (run.given_up) {
       continue;
     }
+    session.rail_watch(run.rail)->deadline_ns = std::numeric_limits<std::int64_t>::max();
     if (run.error) {
       first_error = first_error ? first_error : run.error;
     } else {
@@ -898,9 +960,14 @@ std::vector<GatheredResult> run_rail_round(RankContext& context, const NodeMap& 
     arm(context, fmt::format("connect {}", pair_text));
     for (std::size_t i = 0; i < rails.size(); ++i) {
       runs[i].rail = rails[i];
-      runs[i].channel = session.open_rail(rails[i], peer,
-                                          fmt::format("{} rail {} ({})", context.current_peer,
-                                                      rails[i], domain_of(peer, rails[i])));
+      try {
+        runs[i].channel = session.open_rail(rails[i], peer,
+                                            fmt::format("{} rail {} ({})", context.current_peer,
+                                                        rails[i], domain_of(peer, rails[i])));
+      } catch (const RailMissing& e) {
+        runs[i].given_up = true;
+        runs[i].missing = e.what();
+      }
     }
   }
 
@@ -923,6 +990,17 @@ std::vector<GatheredResult> run_rail_round(RankContext& context, const NodeMap& 
         }
         run_rails_at_once(context, session, runs, spec, initiator);
         for (RailRun& run : runs) {
+          if (!run.missing.empty()) {
+            if (initiator) {
+              contribution.push_back(json{{"failed", true},
+                                          {"task", task_json(*mine)},
+                                          {"rail", run.rail},
+                                          {"test", to_string(test)},
+                                          {"error", run.missing}});
+            }
+            run.missing.clear();  // once per round
+            continue;
+          }
           if (run.given_up) {
             continue;
           }
