@@ -710,6 +710,21 @@ ResultRow make_row(const RankContext& context, const Session& session, TestKind 
   return row;
 }
 
+// One size of one test as the options ask, reporting its iterations on the progress channel.
+PairTestSpec pair_test_spec(const RankContext& context, TestKind test, std::uint64_t bytes) {
+  const P2pOptions& options = context.options;
+  PairTestSpec spec;
+  spec.test = test;
+  spec.bytes = bytes;
+  spec.window = options.window;
+  spec.check_iterations = options.check_iterations;
+  spec.sampling = options.sampling;
+  if (ProgressChannel* progress = context.shared.progress.load()) {
+    spec.on_iterations = [progress](std::int64_t done) { progress->set_iteration(done); };
+  }
+  return spec;
+}
+
 json task_json(const PairTask& task) {
   return json{task.initiator_rank, task.responder_rank, task.initiator_node, task.responder_node};
 }
@@ -758,7 +773,6 @@ std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, 
                                       const std::vector<std::uint64_t>& sizes,
                                       const std::string& phase, std::size_t& steps_done,
                                       std::size_t steps_total) {
-  const P2pOptions& options = context.options;
   const int me = context.bootstrap.rank();
   const PairTask* mine = nullptr;
   for (const PairTask& task : tasks) {
@@ -787,15 +801,7 @@ std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, 
       json contribution = json::array();
       if (mine != nullptr) {
         arm(context, step);
-        PairTestSpec spec;
-        spec.test = test;
-        spec.bytes = bytes;
-        spec.window = options.window;
-        spec.check_iterations = options.check_iterations;
-        spec.sampling = options.sampling;
-        if (ProgressChannel* progress = context.shared.progress.load()) {
-          spec.on_iterations = [progress](std::int64_t done) { progress->set_iteration(done); };
-        }
+        const PairTestSpec spec = pair_test_spec(context, test, bytes);
         if (mine->initiator_rank == me) {
           const PairSizeOutcome outcome = run_initiator(*channel, spec);
           const ResultRow row = make_row(context, session, test, bytes, outcome, *mine, map, phase,
@@ -924,7 +930,6 @@ std::vector<GatheredResult> run_rail_round(RankContext& context, const NodeMap& 
                                            const std::vector<std::uint64_t>& sizes,
                                            const std::string& phase, std::size_t& steps_done,
                                            std::size_t steps_total) {
-  const P2pOptions& options = context.options;
   const int me = context.bootstrap.rank();
   arm(context, fmt::format("{}: renewing the endpoints of failed rails", phase));
   session.renew_failed_rails(context.bootstrap);
@@ -979,15 +984,7 @@ std::vector<GatheredResult> run_rail_round(RankContext& context, const NodeMap& 
       json contribution = json::array();
       if (mine != nullptr) {
         arm(context, step);
-        PairTestSpec spec;
-        spec.test = test;
-        spec.bytes = bytes;
-        spec.window = options.window;
-        spec.check_iterations = options.check_iterations;
-        spec.sampling = options.sampling;
-        if (ProgressChannel* progress = context.shared.progress.load()) {
-          spec.on_iterations = [progress](std::int64_t done) { progress->set_iteration(done); };
-        }
+        const PairTestSpec spec = pair_test_spec(context, test, bytes);
         run_rails_at_once(context, session, runs, spec, initiator);
         for (RailRun& run : runs) {
           if (!run.missing.empty()) {
