@@ -165,7 +165,7 @@ FabricInfo make_hints(const FabricRequest& request, bool with_rma) {
   info->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY |
                                FI_MR_ENDPOINT |
                                (request.memory == MemoryKind::cuda ? FI_MR_HMEM : 0);
-  info->domain_attr->threading = FI_THREAD_DOMAIN;
+  info->domain_attr->threading = request.thread_safe ? FI_THREAD_SAFE : FI_THREAD_DOMAIN;
   if (!wants_any_provider(request.provider)) {
     info->fabric_attr->prov_name = strdup(request.provider.c_str());  // freed by fi_freeinfo
   }

@@ -40,6 +40,9 @@ struct FabricRequest {
   // (>= 1.21); the runner also sets FI_EFA_ENABLE_SHM_TRANSFER=0 before libfabric loads.
   bool disable_shared_memory = false;
   int max_window = 64;
+  // Several endpoints driven from threads of one process (--rails): FI_THREAD_SAFE instead of
+  // FI_THREAD_DOMAIN, since providers share state between domains (tcp;ofi_rxm crashed without).
+  bool thread_safe = false;
   // At most this many bytes of remote CQ data (0: the provider's cq_data_size). Tests use 4 to run
   // efa's limit over shm and tcp, which carry 8.
   std::size_t max_cq_data_bytes = 0;

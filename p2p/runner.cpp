@@ -1192,6 +1192,7 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
               auto watch = std::make_shared<RailWatch>();
               FabricRequest on_rail = request;
               on_rail.domain = rail_domains[rail];
+              on_rail.thread_safe = true;
               PeerLivenessCheck check = [base = context.liveness, watch, rail,
                                          domain = rail_domains[rail]] {
                 if (base) {
