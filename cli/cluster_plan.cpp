@@ -73,7 +73,8 @@ std::vector<std::string> survey_arguments(const ClusterOptions& options) {
                                 "--provider",  options.provider.empty() ? "auto" : options.provider,
                                 "--test",      options.p2p_test,
                                 "--pattern",   "all-pairs",
-                                "--sizes",     options.p2p_sizes};
+                                "--sizes",     options.p2p_sizes,
+                                "--rails",     options.rails};
   const auto add = [&](const char* flag, const auto& value) {
     if (value) {
       args.emplace_back(flag);

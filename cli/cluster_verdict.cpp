@@ -51,10 +51,13 @@ nlohmann::json cluster_details(const ClusterVerdict& verdict,
                          {"suspect_links", nlohmann::json::array()},
                          {"suspects", nlohmann::json::array()},
                          {"known_good", nlohmann::json::array()},
+                         {"bad_nics", nlohmann::json::array()},
+                         {"unreachable_nics", nlohmann::json::array()},
                          {"settled", false}};
   if (verdict.judged) {
-    for (const char* key : {"bad_nodes", "bad_links", "suspect_nodes", "suspect_links", "suspects",
-                            "known_good", "settled", "policy", "evidence"}) {
+    for (const char* key :
+         {"bad_nodes", "bad_links", "suspect_nodes", "suspect_links", "suspects", "known_good",
+          "settled", "policy", "evidence", "bad_nics", "unreachable_nics"}) {
       if (verdict.verdict.contains(key)) {
         details[key] = verdict.verdict.at(key);
       }

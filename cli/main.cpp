@@ -206,6 +206,11 @@ int run_main(int argc, char** argv) {
                    "Known-good partners a suspect node must be slow with in re-tests (at least; "
                    "more on a noisy cluster; default 2)")
       ->check(CLI::Range(1, 64));
+  cluster_command->add_option(
+      "--rails", cluster.rails,
+      "Devices per node the pair survey drives, all at once (rail r: device r of every node): "
+      "auto (default: every EFA device where the provider is efa, else one), all (every device; "
+      "tcp: every interface but lo), a list of rail indices (0,2), or none (one device)");
   cluster_command
       ->add_option("--reach-timeout", cluster.reach_timeout_s,
                    "Seconds a host may take to answer a trivial launch")

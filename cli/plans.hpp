@@ -52,6 +52,7 @@ struct ClusterOptions {
   std::string p2p_test = "bw";
   std::string p2p_sizes = "1M";
   std::vector<std::string> p2p_args;  // extra preflight-p2p arguments, each one argument
+  std::string rails = "auto";         // preflight-p2p --rails: auto, all, none or rail indices
   // The survey (preflight-p2p's own defaults when not given).
   std::optional<int> max_rounds;            // all pairs while nodes - 1 <= this
   std::optional<int> retest_rounds;         // confirm-before-blame budget

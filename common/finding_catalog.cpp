@@ -287,6 +287,15 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "here)",
      "Set 'memlock unlimited' in /etc/security/limits.conf and for the Slurm/container runtime "
      "(--ulimit memlock=-1) before EFA is used"},
+    // Rails (preflight-p2p --rails, preflight cluster): one NIC of a node is slow with every
+    // partner on its rail while the node's other NICs are fast: a cable, a port or a device, not
+    // the node. Arguments: node, rail, device, evidence.
+    {"P2P_NIC_OUTLIER", isolate, C::benchmark, "NIC {} rail {} ({}) is slow: {}",
+     "Check the device's cable and switch port (and its counters in preflight-efa); drain the "
+     "node until the NIC is replaced"},
+    {"P2P_NIC_UNREACHABLE", isolate, C::benchmark, "NIC {} rail {} ({}) could not be reached: {}",
+     "Check the device's link state, cable and switch port; drain the node until the NIC "
+     "answers"},
 });
 
 // Compile-time proof that ids are unique.

@@ -165,7 +165,7 @@ FabricInfo make_hints(const FabricRequest& request, bool with_rma) {
   info->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY |
                                FI_MR_ENDPOINT |
                                (request.memory == MemoryKind::cuda ? FI_MR_HMEM : 0);
-  info->domain_attr->threading = FI_THREAD_DOMAIN;
+  info->domain_attr->threading = request.thread_safe ? FI_THREAD_SAFE : FI_THREAD_DOMAIN;
   if (!wants_any_provider(request.provider)) {
     info->fabric_attr->prov_name = strdup(request.provider.c_str());  // freed by fi_freeinfo
   }
@@ -305,8 +305,54 @@ bool CompletionError::peer_unreachable() const {
 }
 
 std::vector<std::string> list_efa_domains() {
+  return list_rail_domains("efa");
+}
+
+bool natural_less(std::string_view a, std::string_view b) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      std::size_t end_a = i;
+      std::size_t end_b = j;
+      while (end_a < a.size() && digit(a[end_a])) {
+        ++end_a;
+      }
+      while (end_b < b.size() && digit(b[end_b])) {
+        ++end_b;
+      }
+      // Without leading zeros, the longer run is the larger number.
+      std::string_view run_a = a.substr(i, end_a - i);
+      std::string_view run_b = b.substr(j, end_b - j);
+      while (run_a.size() > 1 && run_a.front() == '0') {
+        run_a.remove_prefix(1);
+      }
+      while (run_b.size() > 1 && run_b.front() == '0') {
+        run_b.remove_prefix(1);
+      }
+      if (run_a.size() != run_b.size()) {
+        return run_a.size() < run_b.size();
+      }
+      if (run_a != run_b) {
+        return run_a < run_b;
+      }
+      i = end_a;
+      j = end_b;
+      continue;
+    }
+    if (a[i] != b[j]) {
+      return a[i] < b[j];
+    }
+    ++i;
+    ++j;
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::vector<std::string> list_rail_domains(const std::string& provider) {
   FabricRequest request;
-  request.provider = "efa";
+  request.provider = provider;
   FabricInfo hints = make_hints(request, false);
   fi_info* found = nullptr;
   std::set<std::string> domains;
@@ -314,12 +360,16 @@ std::vector<std::string> list_efa_domains() {
   if (fabric_getinfo(hints.get(), &found, api) == 0 && found != nullptr) {
     const FabricInfo owned(found);
     for (fi_info* info = found; info != nullptr; info = info->next) {
-      if (info->domain_attr != nullptr && info->domain_attr->name != nullptr) {
+      if (info->domain_attr != nullptr && info->domain_attr->name != nullptr &&
+          std::string_view(info->domain_attr->name) != "lo") {
         domains.insert(info->domain_attr->name);
       }
     }
   }
-  return {domains.begin(), domains.end()};
+  std::vector<std::string> ordered(domains.begin(), domains.end());
+  std::sort(ordered.begin(), ordered.end(),
+            [](const std::string& a, const std::string& b) { return natural_less(a, b); });
+  return ordered;
 }
 
 std::uint64_t write_size_cq_data(std::uint64_t bytes, std::size_t cq_data_bytes) {

@@ -40,6 +40,9 @@ struct FabricRequest {
   // (>= 1.21); the runner also sets FI_EFA_ENABLE_SHM_TRANSFER=0 before libfabric loads.
   bool disable_shared_memory = false;
   int max_window = 64;
+  // Several endpoints driven from threads of one process (--rails): FI_THREAD_SAFE instead of
+  // FI_THREAD_DOMAIN, since providers share state between domains (tcp;ofi_rxm crashed without).
+  bool thread_safe = false;
   // At most this many bytes of remote CQ data (0: the provider's cq_data_size). Tests use 4 to run
   // efa's limit over shm and tcp, which carry 8.
   std::size_t max_cq_data_bytes = 0;
@@ -109,6 +112,14 @@ class CompletionError : public Error {
 // The RDM domains the efa provider offers on this node (one per EFA device, e.g.
 // "rdmap79s0-rdm"); empty when there is no EFA device or no efa provider.
 [[nodiscard]] std::vector<std::string> list_efa_domains();
+
+// The devices a rails run uses on this node, rail 0 first: the RDM domains `provider` offers
+// (efa: one per EFA device; tcp: one per interface), loopback ("lo") left out, in natural order
+// (rdmap16s27 before rdmap160s27; eth2 before eth10). Empty when the provider offers none.
+[[nodiscard]] std::vector<std::string> list_rail_domains(const std::string& provider);
+
+// Natural order of device names: digit runs compare as numbers.
+[[nodiscard]] bool natural_less(std::string_view a, std::string_view b);
 
 class FabricEndpoint {
  public:

@@ -61,6 +61,10 @@ bool Judgement::is_bad_node(int node) const {
   return std::binary_search(bad_nodes.begin(), bad_nodes.end(), node);
 }
 
+bool Judgement::is_bad_nic(int node, int rail) const {
+  return std::binary_search(bad_nics.begin(), bad_nics.end(), NicRef{node, rail});
+}
+
 namespace {
 
 // A value as a rate, higher is better: bandwidth as it is, latency as its inverse.
@@ -471,6 +475,78 @@ void check_measurement(const Measurement& m, int node_count, std::size_t metric_
   }
 }
 
+// Per-rail verdicts folded into node, NIC and link verdicts: a node bad on every rail it was
+// measured on is a bad node (its own fault, or its host's: every NIC of it is slow); bad on some
+// rails only, it has bad NICs there. A link slow on a rail where an end's NIC is bad is explained
+// by that NIC.
+class RailFold {
+ public:
+  void add(const MetricJudgement& group) {
+    if (group.rail == kAllRails) {
+      return;
+    }
+    for (const NodeEvidence& node : group.nodes) {
+      measured_[node.node].insert(group.rail);
+    }
+    for (const NodeEvidence& node : group.bad_nodes) {
+      NicState& state = nics_[{node.node, group.rail}];
+      state.bad = true;
+      for (const LinkEvidence& link : group.links) {
+        if ((link.pair.a == node.node || link.pair.b == node.node) && link.valid > 0) {
+          state.carried = state.carried || link.best_rate > 0;
+        }
+      }
+    }
+    for (const LinkEvidence& link : group.bad_links) {
+      bad_link_rails_[link.pair].insert(group.rail);
+    }
+  }
+
+  void fold(Judgement& judgement, std::set<int>& bad_nodes) {
+    std::map<int, std::set<int>> bad_rails;
+    for (const auto& [nic, state] : nics_) {
+      bad_rails[nic.node].insert(nic.rail);
+    }
+    for (const auto& [node, rails] : bad_rails) {
+      if (std::includes(rails.begin(), rails.end(), measured_[node].begin(),
+                        measured_[node].end())) {
+        bad_nodes.insert(node);
+      }
+    }
+    for (const auto& [nic, state] : nics_) {
+      if (bad_nodes.contains(nic.node)) {
+        continue;
+      }
+      judgement.bad_nics.push_back(nic);
+      if (!state.carried) {
+        judgement.unreachable_nics.push_back(nic);
+      }
+    }
+    bad_nics_.insert(judgement.bad_nics.begin(), judgement.bad_nics.end());
+  }
+
+  // Every rail on which the link is bad has a bad NIC at one of its ends.
+  [[nodiscard]] bool explained_by_nic(const NodePair& pair) const {
+    const auto found = bad_link_rails_.find(pair);
+    if (found == bad_link_rails_.end()) {
+      return false;
+    }
+    return std::all_of(found->second.begin(), found->second.end(), [&](int rail) {
+      return bad_nics_.contains({pair.a, rail}) || bad_nics_.contains({pair.b, rail});
+    });
+  }
+
+ private:
+  struct NicState {
+    bool bad = false;
+    bool carried = false;  // some valid measurement of its links moved bytes
+  };
+  std::map<int, std::set<int>> measured_;  // node -> rails it was measured on
+  std::map<NicRef, NicState> nics_;        // bad on a rail, any metric
+  std::map<NodePair, std::set<int>> bad_link_rails_;
+  std::set<NicRef> bad_nics_;
+};
+
 }  // namespace
 
 Judgement judge(int node_count, std::span<const SurveyMetric> metrics,
@@ -502,11 +578,15 @@ Judgement judge(int node_count, std::span<const SurveyMetric> metrics,
   std::set<int> measured;
   std::set<int> not_good;
   std::set<int> good_somewhere;
+  RailFold rails;
   for (const auto& [key, members] : groups) {
     GroupJudge judge_group(node_count, metrics[key.first], key.second, members, policy);
     MetricJudgement group = judge_group.judge();
+    rails.add(group);
     for (const NodeEvidence& node : group.bad_nodes) {
-      bad_nodes.insert(node.node);
+      if (group.rail == kAllRails) {
+        bad_nodes.insert(node.node);
+      }
     }
     for (const NodeEvidence& node : group.suspect_nodes) {
       suspect_nodes.insert(node.node);
@@ -525,12 +605,13 @@ Judgement judge(int node_count, std::span<const SurveyMetric> metrics,
     }
     judgement.metrics.push_back(std::move(group));
   }
+  rails.fold(judgement, bad_nodes);
   judgement.bad_nodes.assign(bad_nodes.begin(), bad_nodes.end());
   const auto touches_bad_node = [&](const NodePair& pair) {
     return bad_nodes.contains(pair.a) || bad_nodes.contains(pair.b);
   };
   for (const NodePair& pair : bad_links) {
-    if (!touches_bad_node(pair)) {
+    if (!touches_bad_node(pair) && !rails.explained_by_nic(pair)) {
       judgement.bad_links.push_back(pair);
     }
   }

@@ -35,7 +35,10 @@
 //
 // Rails: a measurement carries the rail (the NIC index on both ends) it was taken on. Every rail is
 // judged on its own, so a third level (a bad NIC: one node, one rail) can be told from a bad node
-// (all of its rails) and a bad link; today every measurement uses kAllRails.
+// (all of its rails) and a bad link. A node bad on every rail it was measured on is a bad node; bad
+// on some of them only, each of those is a bad NIC (node, rail), and a bad NIC none of whose links
+// ever carried a byte (bandwidth 0: the rail could not connect) is an unreachable NIC. A link is a
+// bad link when it is bad on any rail, and neither end is a bad node or a bad NIC on that rail.
 #pragma once
 
 #include <cstddef>
@@ -133,6 +136,13 @@ struct MetricJudgement {
 // The verdict over every metric: a node is bad when any metric confirms it; a link when any metric
 // confirms it and neither end is a bad node; suspects are what is slow in some metric and not
 // explained by a confirmed fault.
+// One NIC: a node's device on one rail.
+struct NicRef {
+  int node = 0;
+  int rail = 0;
+  auto operator<=>(const NicRef&) const = default;
+};
+
 struct Judgement {
   JudgementPolicy policy;
   std::vector<MetricJudgement> metrics;  // one per (metric, rail) with measurements
@@ -140,12 +150,15 @@ struct Judgement {
   std::vector<NodePair> bad_links;
   std::vector<int> suspect_nodes;
   std::vector<NodePair> suspect_links;
-  std::vector<int> known_good;  // known good in every metric
-  std::vector<int> measured;    // nodes with at least one valid measurement
+  std::vector<int> known_good;           // known good in every metric
+  std::vector<int> measured;             // nodes with at least one valid measurement
+  std::vector<NicRef> bad_nics;          // bad on these rails, not on all of the node's rails
+  std::vector<NicRef> unreachable_nics;  // bad NICs whose links never carried a byte
 
   // Nothing is left that more measurements could settle.
   [[nodiscard]] bool settled() const { return suspect_nodes.empty() && suspect_links.empty(); }
   [[nodiscard]] bool is_bad_node(int node) const;
+  [[nodiscard]] bool is_bad_nic(int node, int rail) const;
 };
 
 // Throws std::invalid_argument for a pair outside [0, node_count), a metric index outside the

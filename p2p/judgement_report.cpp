@@ -71,6 +71,25 @@ json link_evidence_json(const JudgementContext& context, const LinkEvidence& lin
               {"slow", link.slow}};
 }
 
+std::string device_of(const JudgementContext& context, const NicRef& nic) {
+  const auto node = static_cast<std::size_t>(nic.node);
+  const auto rail = static_cast<std::size_t>(nic.rail);
+  if (node < context.rail_devices.size() && rail < context.rail_devices[node].size()) {
+    return context.rail_devices[node][rail];
+  }
+  return "?";
+}
+
+json nics_json(const JudgementContext& context, const std::vector<NicRef>& nics) {
+  json list = json::array();
+  for (const NicRef& nic : nics) {
+    list.push_back(json{{"node", name_of(context, nic.node)},
+                        {"rail", nic.rail},
+                        {"device", device_of(context, nic)}});
+  }
+  return list;
+}
+
 json rail_of(int rail) {
   return rail == kAllRails ? json("all") : json(rail);
 }
@@ -91,6 +110,43 @@ std::string node_summary(const JudgedMetric& metric, const MetricJudgement& grou
                      metric_label(metric), display(metric, node.typical),
                      display(metric, group.reference), share(node.rate_ratio), node.slow_partners,
                      node.partners);
+}
+
+// P2P_NIC_OUTLIER / P2P_NIC_UNREACHABLE for every bad NIC, with the evidence of the first metric
+// that found it.
+void append_nic_checks(const Judgement& judgement, const JudgementContext& context,
+                       std::vector<reports::Check>& checks) {
+  const std::set<NicRef> unreachable(judgement.unreachable_nics.begin(),
+                                     judgement.unreachable_nics.end());
+  std::set<NicRef> named;
+  for (const MetricJudgement& group : judgement.metrics) {
+    const JudgedMetric& metric = metric_of(context, group);
+    for (const NodeEvidence& node : group.bad_nodes) {
+      const NicRef nic{node.node, group.rail};
+      if (!judgement.is_bad_nic(nic.node, nic.rail) || !named.insert(nic).second) {
+        continue;
+      }
+      json evidence = group_evidence(group, metric, judgement.policy);
+      evidence.update(node_evidence_json(context, node));
+      evidence["device"] = device_of(context, nic);
+      const bool lost = unreachable.contains(nic);
+      const std::string id = lost ? "P2P_NIC_UNREACHABLE" : "P2P_NIC_OUTLIER";
+      const std::string what =
+          lost ? fmt::format(
+                     "no byte arrived over it with any of {} partners on rail {}, while "
+                     "the node's other rails carry traffic; {} measurements support it",
+                     node.partners, nic.rail, node.supporting_measurements)
+               : fmt::format(
+                     "{}, and with {} of {} known-good partners in re-tests, while the "
+                     "node's other rails are not slow; {} measurements support it",
+                     node_summary(metric, group, node), node.confirmed_partners,
+                     node.retested_partners, node.supporting_measurements);
+      checks.push_back(reports::make_check(
+          id, Status::fail,
+          finding_message(id, name_of(context, nic.node), nic.rail, device_of(context, nic), what),
+          std::move(evidence)));
+    }
+  }
 }
 
 }  // namespace
@@ -140,6 +196,7 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
           std::move(evidence)));
     }
   }
+  append_nic_checks(judgement, context, checks);
   for (const MetricJudgement& group : judgement.metrics) {
     const JudgedMetric& metric = metric_of(context, group);
     for (const NodeEvidence& node : group.suspect_nodes) {
@@ -260,6 +317,8 @@ json judgement_json(const Judgement& judgement, const JudgementContext& context)
               {"suspect_links", pairs(judgement.suspect_links)},
               {"suspects", names(std::vector<int>(suspects.begin(), suspects.end()))},
               {"known_good", names(judgement.known_good)},
+              {"bad_nics", nics_json(context, judgement.bad_nics)},
+              {"unreachable_nics", nics_json(context, judgement.unreachable_nics)},
               {"settled", judgement.settled()},
               {"policy",
                {{"slow_fraction", policy.slow_fraction},
@@ -300,8 +359,22 @@ std::string verdict_summary(const json& verdict) {
   };
   std::string summary =
       fmt::format("bad nodes: {}; bad links: {}", list("bad_nodes"), list("bad_links"));
+  const auto nics = [&](const char* key) {
+    std::vector<std::string> named;
+    for (const auto& nic : verdict.value(key, json::array())) {
+      named.push_back(fmt::format("{} rail {} ({})", nic.value("node", "?"), nic.value("rail", -1),
+                                  nic.value("device", "?")));
+    }
+    return named.empty() ? std::string("none") : join(named, ", ");
+  };
+  if (!verdict.value("bad_nics", json::array()).empty()) {
+    summary += fmt::format("; bad NICs: {}", nics("bad_nics"));
+  }
   if (verdict.contains("unreachable")) {
     summary += fmt::format("; unreachable: {}", list("unreachable"));
+  }
+  if (!verdict.value("unreachable_nics", json::array()).empty()) {
+    summary += fmt::format("; unreachable NICs: {}", nics("unreachable_nics"));
   }
   std::vector<std::string> suspects;
   for (const char* key : {"suspect_nodes", "suspect_links"}) {

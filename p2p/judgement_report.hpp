@@ -24,6 +24,8 @@ struct JudgedMetric {
 struct JudgementContext {
   std::vector<std::string> node_names;  // index -> name as the report shows it
   std::vector<JudgedMetric> metrics;    // parallel to the judgement's metric indices
+  // node -> rail -> device (e.g. "rdmap79s0-rdm", "eth1"), for runs over rails; may be empty.
+  std::vector<std::vector<std::string>> rail_devices;
 };
 
 // The findings: P2P_NODE_OUTLIER / P2P_LINK_OUTLIER (fail) for every confirmed bad node and link,
@@ -35,8 +37,9 @@ struct JudgementContext {
 
 // {"bad_nodes": [name], "bad_links": [[a, b]], "suspect_nodes": [name], "suspect_links": [[a, b]],
 //  "suspects": [name] (suspect nodes and the ends of suspect links), "known_good": [name],
-//  "settled": bool, "policy": {...}, "evidence": {<metric>: {reference, threshold, spell_rounds,
-//  bad_nodes, bad_links, suspect_nodes, suspect_links}}}
+//  "bad_nics": [{"node", "rail", "device"}], "unreachable_nics": [{"node", "rail", "device"}]
+//  (rails runs only), "settled": bool, "policy": {...}, "evidence": {<metric>: {reference,
+//  threshold, spell_rounds, bad_nodes, bad_links, suspect_nodes, suspect_links}}}
 [[nodiscard]] nlohmann::json judgement_json(const Judgement& judgement,
                                             const JudgementContext& context);
 

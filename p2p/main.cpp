@@ -136,6 +136,14 @@ void add_options(CLI::App& app, CommandLine& line) {
   app.add_option("--slow-fraction,--outlier-deviation", o.survey.judgement.slow_fraction,
                  "a link is slow when its best rate is below (1 - this) x the cluster's reference "
                  "(latency: its inverse); default 0.3, so a node or link at half rate is found");
+  app.add_option("--rails", o.rails,
+                 "all, rail indices (0,2), auto (all where the provider is efa) or none (default): "
+                 "one endpoint per device (EFA: every rdmap*-rdm; "
+                 "tcp: every interface but lo), every rail of a pair measured at once; a rail is "
+                 "the devices with the same index on each node");
+  app.add_option("--rail-timeout", o.rail_timeout_s,
+                 "--rails: give a rail up when a size has not finished this long after it began "
+                 "(default 20 s), naming its NIC; the other rails keep their measurements");
   app.add_flag("--loopback", o.loopback,
                "both endpoints in this process through one device (--domain; EFA: shm disabled)");
   app.add_flag("--all-devices", o.all_devices, "--loopback on every EFA device of this node");

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
 #include "common/error.hpp"
 
 namespace preflight::p2p {
@@ -100,6 +104,21 @@ void validate_options(const P2pOptions& options) {
   if (options.transport == Transport::mpi && rendezvous) {
     throw UsageError("--transport mpi needs an MPI launch (mpirun/srun), not --listen/--connect");
   }
+  if (!options.rails.empty() && options.rails != "none" && options.rails != "auto") {
+    if (options.rails != "all") {
+      (void)select_rails(options.rails, std::numeric_limits<int>::max());  // the syntax, here
+    }
+    if (options.transport != Transport::libfabric) {
+      throw UsageError("--rails: needs --transport libfabric (one endpoint per device)");
+    }
+    if (options.loopback || options.all_devices || !options.domain.empty()) {
+      throw UsageError(
+          "--rails picks the devices itself: drop --domain, --loopback and --all-devices");
+    }
+    if (!(options.rail_timeout_s > 0)) {
+      throw UsageError("--rail-timeout: must be a positive number of seconds");
+    }
+  }
   const SurveyPolicy& survey = options.survey;
   if (survey.max_rounds < 1 || survey.random_rounds < 1 ||
       survey.judgement.node_confirmations < 1 || survey.judgement.link_confirmations < 1) {
@@ -116,6 +135,46 @@ void validate_options(const P2pOptions& options) {
         "reference)",
         survey.judgement.slow_fraction));
   }
+}
+
+bool rails_requested(const std::string& rails, const std::string& provider) {
+  if (rails == "auto") {
+    return provider == "efa";
+  }
+  return !rails.empty() && rails != "none";
+}
+
+std::vector<int> select_rails(const std::string& rails, int available) {
+  std::vector<int> selected;
+  if (rails == "all" || rails == "auto") {
+    for (int rail = 0; rail < available; ++rail) {
+      selected.push_back(rail);
+    }
+    return selected;
+  }
+  std::size_t start = 0;
+  while (start <= rails.size()) {
+    const std::size_t comma = std::min(rails.find(',', start), rails.size());
+    const std::string item = rails.substr(start, comma - start);
+    int rail = -1;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), rail);
+    if (item.empty() || error != std::errc() || end != item.data() + item.size() || rail < 0) {
+      throw UsageError(fmt::format(
+          "--rails {}: expected 'all' or rail indices from 0, comma-separated (e.g. 0,2); '{}' "
+          "is not one",
+          rails, item));
+    }
+    if (rail >= available) {
+      throw UsageError(fmt::format("--rails {}: rail {} does not exist here ({} rail(s): 0-{})",
+                                   rails, rail, available, available - 1));
+    }
+    if (std::find(selected.begin(), selected.end(), rail) == selected.end()) {
+      selected.push_back(rail);
+    }
+    start = comma + 1;
+  }
+  std::sort(selected.begin(), selected.end());
+  return selected;
 }
 
 }  // namespace preflight::p2p

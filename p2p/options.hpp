@@ -39,6 +39,16 @@ struct P2pOptions {
   Pattern pattern = Pattern::pair;
   SurveyPolicy survey;  // all-pairs / ring: schedule, scale mode, re-tests, outlier policy
 
+  // Rails (all-pairs, ring, pair over libfabric): empty or "none", one device per node (libfabric's
+  // first, or --domain); "all" or a list of rail indices ("0,2"): one endpoint per rail, every rail
+  // of a pair measured at once; "auto": all where the agreed provider is efa, else none. Rail r is
+  // the r-th of a node's devices (EFA domains; tcp: interfaces, not lo), in the order
+  // list_rail_domains gives (p2p/fabric_transport.hpp).
+  std::string rails;
+  // A rail that has not finished a size this long after it began, or well after the pair's other
+  // rails finished, is given up (its NIC is named, the other rails keep their measurements).
+  double rail_timeout_s = 20;
+
   bool loopback = false;     // both endpoints in this process, through one device
   bool all_devices = false;  // loopback on every EFA device
 
@@ -57,5 +67,12 @@ struct P2pOptions {
 
 // Throws UsageError naming the flag for inconsistent options.
 void validate_options(const P2pOptions& options);
+
+// Whether --rails asks for a rails run over `provider` (the provider every node agreed on).
+[[nodiscard]] bool rails_requested(const std::string& rails, const std::string& provider);
+
+// --rails: the rail indices asked for out of `available` rails (all of them for "all"), ascending.
+// Throws UsageError naming --rails for a malformed list or an index the node does not have.
+[[nodiscard]] std::vector<int> select_rails(const std::string& rails, int available);
 
 }  // namespace preflight::p2p

@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -171,6 +174,32 @@ NodeMap map_nodes(Bootstrap& bootstrap, const std::string& node_name_template,
 // ---------------------------------------------------------------------------------------------
 // Transport sessions: one per rank, whatever the transport.
 
+// A rail's deadline for the pair test running on it, read by its endpoint's liveness check (so a
+// rail whose peer NIC never answers is given up without ending the run), and whether its last
+// test failed (its endpoint is rebuilt before the next round).
+struct RailWatch {
+  std::atomic<std::int64_t> deadline_ns{std::numeric_limits<std::int64_t>::max()};
+  std::atomic<bool> failed{false};
+};
+
+// Thrown by a rail's liveness check when its deadline has passed.
+class RailGivenUp : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A pair cannot use a rail: one of the two nodes has no device on it.
+class RailMissing : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 class Session {
  public:
   Session() = default;
@@ -189,18 +218,46 @@ class Session {
   // The normal end, after the teardown barrier (NCCL: finalize); destruction alone is the error
   // end.
   virtual void finish() {}
+
+  // Rails (--rails, libfabric): how many; 0 when the run uses one device per node.
+  [[nodiscard]] virtual int rail_count() const { return 0; }
+  [[nodiscard]] virtual std::unique_ptr<PairChannel> open_rail(int rail, int peer_rank,
+                                                               const std::string& label) {
+    (void)rail;
+    return open(peer_rank, label);
+  }
+  // rank -> rail -> device, for the ranks that measure.
+  [[nodiscard]] virtual const std::vector<std::vector<std::string>>& rank_rail_domains() const {
+    static const std::vector<std::vector<std::string>> kNone;
+    return kNone;
+  }
+  [[nodiscard]] virtual RailWatch* rail_watch(int /*rail*/) { return nullptr; }
+  virtual void renew_failed_rails(Bootstrap& /*bootstrap*/) {}
 };
 
 #if PREFLIGHT_HAVE_LIBFABRIC
 class FabricSession final : public Session {
  public:
-  explicit FabricSession(std::unique_ptr<FabricEndpoint> endpoint)
-      : endpoint_(std::move(endpoint)) {}
+  // One endpoint (no rails), or one per rail; `remake` builds rail r's endpoint again after a
+  // failed pair test left it with operations in flight.
+  FabricSession(std::vector<std::unique_ptr<FabricEndpoint>> endpoints,
+                std::vector<std::string> rail_domains,
+                std::vector<std::shared_ptr<RailWatch>> watches,
+                std::function<std::unique_ptr<FabricEndpoint>(int)> remake)
+      : endpoints_(std::move(endpoints)),
+        domains_(std::move(rail_domains)),
+        watches_(std::move(watches)),
+        remake_(std::move(remake)) {}
   void exchange(Bootstrap& bootstrap) override {
-    addresses_ =
-        bootstrap.allgather(endpoint_ ? endpoint_->local_address() : std::vector<std::byte>{});
+    if (rails_run_) {
+      exchange_rails(bootstrap);
+    } else {
+      addresses_.assign(1,
+                        bootstrap.allgather(endpoints_.empty() ? std::vector<std::byte>{}
+                                                               : endpoints_[0]->local_address()));
+    }
     // Every rank learns rank 0's endpoint facts for the report, whoever measured.
-    json mine = endpoint_ ? describe_endpoint() : json();
+    json mine = endpoints_.empty() ? json() : describe_endpoint();
     const auto all = bootstrap.allgather_strings(mine.dump());
     for (const std::string& text : all) {
       if (text != "null") {
@@ -208,12 +265,30 @@ class FabricSession final : public Session {
         break;
       }
     }
+    if (rail_count() > 0) {
+      reported_["rails"] = rail_count();
+    }
   }
   std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
-    if (!endpoint_) {
+    return open_rail(0, peer_rank, label);
+  }
+  std::unique_ptr<PairChannel> open_rail(int rail, int peer_rank,
+                                         const std::string& label) override {
+    const auto index = static_cast<std::size_t>(rail);
+    if (rails_run_ && index < addresses_.size()) {
+      if (index >= endpoints_.size() || !endpoints_[index]) {
+        throw RailMissing(fmt::format("this node has no device on rail {} (its devices: {})", rail,
+                                      join(domains_, ", ")));
+      }
+      if (addresses_[index].at(static_cast<std::size_t>(peer_rank)).empty()) {
+        throw RailMissing(fmt::format("{} has no device on rail {}", label, rail));
+      }
+    }
+    if (index >= endpoints_.size() || !endpoints_[index]) {
       throw Error("preflight", "open channel", label, "this rank has no endpoint", 0);
     }
-    return endpoint_->open_channel(addresses_.at(static_cast<std::size_t>(peer_rank)), label);
+    return endpoints_[index]->open_channel(
+        addresses_.at(index).at(static_cast<std::size_t>(peer_rank)), label);
   }
   json describe() const override { return reported_; }
   std::string transport_name() const override { return reported_.value("provider", ""); }
@@ -222,12 +297,151 @@ class FabricSession final : public Session {
             {"fabric", reported_.value("fabric", "")},
             {"domain", reported_.value("domain", "")}};
   }
+  int rail_count() const override { return rails_run_ ? static_cast<int>(addresses_.size()) : 0; }
+  const std::vector<std::vector<std::string>>& rank_rail_domains() const override {
+    return rank_domains_;
+  }
+  RailWatch* rail_watch(int rail) override {
+    const auto index = static_cast<std::size_t>(rail);
+    return index < watches_.size() ? watches_[index].get() : nullptr;
+  }
+  // Collective: every rank rebuilds the endpoints of the rails whose last pair test failed on it
+  // (operations still in flight, receives posted for a peer that is gone) and all learn the new
+  // addresses.
+  void renew_failed_rails(Bootstrap& bootstrap) override {
+    json mine = json::object();
+    for (std::size_t rail = 0; rail < watches_.size(); ++rail) {
+      if (watches_[rail] && watches_[rail]->failed.exchange(false)) {
+        endpoints_[rail].reset();
+        endpoints_[rail] = remake_(local_index_[rail]);
+        const std::vector<std::byte> address = endpoints_[rail]->local_address();
+        mine[std::to_string(rail)] = to_hex(address);
+      }
+    }
+    const auto all = bootstrap.allgather_strings(mine.dump());
+    for (std::size_t rank = 0; rank < all.size(); ++rank) {
+      const json renewed = json::parse(all[rank]);
+      for (auto it = renewed.begin(); it != renewed.end(); ++it) {
+        addresses_.at(std::stoul(it.key())).at(rank) = from_hex(it.value().get<std::string>());
+      }
+    }
+  }
+
+  void mark_rails_run() { rails_run_ = true; }
 
  private:
-  json describe_endpoint() const { return describe_fabric(endpoint_->description()); }
+  json describe_endpoint() const {
+    for (const auto& endpoint : endpoints_) {
+      if (endpoint) {
+        return describe_fabric(endpoint->description());
+      }
+    }
+    return json();
+  }
 
-  std::unique_ptr<FabricEndpoint> endpoint_;
-  std::vector<std::vector<std::byte>> addresses_;
+  // Rail r pairs device r of every node. The nodes' device lists are aligned on the longest one:
+  // by name where a node's devices all appear in it (a node whose device is down or gone lacks
+  // that rail: its NIC there is named, and its other rails are measured), else by position when
+  // the counts agree (devices named differently). A node that fits neither is an error.
+  void exchange_rails(Bootstrap& bootstrap) {
+    rails_run_ = true;
+    const auto all = bootstrap.allgather_strings(endpoints_.empty() ? std::string("null")
+                                                                    : json(domains_).dump());
+    std::vector<std::optional<std::vector<std::string>>> listed(all.size());
+    std::vector<std::string> reference;
+    for (std::size_t rank = 0; rank < all.size(); ++rank) {
+      const json parsed = json::parse(all[rank]);
+      if (!parsed.is_null()) {
+        listed[rank] = parsed.get<std::vector<std::string>>();
+        if (listed[rank]->size() > reference.size()) {
+          reference = *listed[rank];
+        }
+      }
+    }
+    const std::size_t rails = reference.size();
+    rank_domains_.assign(all.size(), {});
+    std::vector<int> my_rails;  // local device index -> rail
+    std::vector<std::string> problems;
+    for (std::size_t rank = 0; rank < all.size(); ++rank) {
+      if (!listed[rank]) {
+        continue;
+      }
+      const std::vector<std::string>& devices = *listed[rank];
+      std::vector<int> aligned;
+      for (const std::string& device : devices) {
+        const auto found = std::find(reference.begin(), reference.end(), device);
+        if (found == reference.end()) {
+          aligned.clear();
+          break;
+        }
+        aligned.push_back(static_cast<int>(found - reference.begin()));
+      }
+      if (aligned.size() != devices.size()) {
+        if (devices.size() != rails) {
+          problems.push_back(
+              fmt::format("rank {}: {} ({})", rank, devices.size(), join(devices, ", ")));
+          continue;
+        }
+        aligned.clear();
+        for (std::size_t i = 0; i < devices.size(); ++i) {
+          aligned.push_back(static_cast<int>(i));
+        }
+      }
+      rank_domains_[rank] = reference;  // a missing device keeps its rail's name
+      if (static_cast<int>(rank) == bootstrap.rank()) {
+        my_rails = aligned;
+      }
+    }
+    if (!problems.empty()) {
+      throw Error("preflight", "--rails", "rail count",
+                  fmt::format("devices that cannot be paired rail by rail with the longest list "
+                              "({}: {}): {}",
+                              rails, join(reference, ", "), join(problems, "; ")),
+                  0);
+    }
+    // Local endpoints in rail order, with a gap where this node lacks the rail.
+    std::vector<std::unique_ptr<FabricEndpoint>> by_rail(endpoints_.empty() ? 0 : rails);
+    std::vector<std::shared_ptr<RailWatch>> watches(by_rail.size());
+    local_index_.assign(by_rail.size(), -1);
+    for (std::size_t local = 0; local < my_rails.size() && local < endpoints_.size(); ++local) {
+      const auto rail = static_cast<std::size_t>(my_rails[local]);
+      by_rail[rail] = std::move(endpoints_[local]);
+      watches[rail] = watches_[local];
+      local_index_[rail] = static_cast<int>(local);
+    }
+    endpoints_ = std::move(by_rail);
+    watches_ = std::move(watches);
+    addresses_.assign(rails, {});
+    for (std::size_t rail = 0; rail < rails; ++rail) {
+      addresses_[rail] = bootstrap.allgather(rail < endpoints_.size() && endpoints_[rail]
+                                                 ? endpoints_[rail]->local_address()
+                                                 : std::vector<std::byte>{});
+    }
+  }
+
+  static std::string to_hex(const std::vector<std::byte>& bytes) {
+    std::string text;
+    for (const std::byte b : bytes) {
+      text += fmt::format("{:02x}", static_cast<unsigned>(b));
+    }
+    return text;
+  }
+  static std::vector<std::byte> from_hex(const std::string& text) {
+    std::vector<std::byte> bytes;
+    for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+      bytes.push_back(static_cast<std::byte>(std::stoul(text.substr(i, 2), nullptr, 16)));
+    }
+    return bytes;
+  }
+
+  std::vector<std::unique_ptr<FabricEndpoint>> endpoints_;
+  std::vector<std::string> domains_;  // this rank's rail devices
+  std::vector<std::shared_ptr<RailWatch>> watches_;
+  std::function<std::unique_ptr<FabricEndpoint>(int)> remake_;
+  bool rails_run_ = false;
+  std::vector<int> local_index_;  // rail -> this node's device index (-1: it lacks the rail)
+  std::vector<std::vector<std::vector<std::byte>>> addresses_;  // rail -> rank -> address
+  std::vector<std::vector<std::string>> rank_domains_;          // rank -> rail -> device
   json reported_;
 };
 #endif
@@ -427,6 +641,9 @@ struct GatheredResult {
   ResultRow row;
   PairTask task;
   std::string test;
+  int rail = kAllRails;
+  bool failed = false;  // the rail gave up (the row is empty; `error` says why)
+  std::string error;
 };
 
 ResultRow make_row(const RankContext& context, const Session& session, TestKind test,
@@ -497,6 +714,61 @@ ResultRow make_row(const RankContext& context, const Session& session, TestKind 
   return row;
 }
 
+// One size of one test as the options ask, reporting its iterations on the progress channel.
+PairTestSpec pair_test_spec(const RankContext& context, TestKind test, std::uint64_t bytes) {
+  const P2pOptions& options = context.options;
+  PairTestSpec spec;
+  spec.test = test;
+  spec.bytes = bytes;
+  spec.window = options.window;
+  spec.check_iterations = options.check_iterations;
+  spec.sampling = options.sampling;
+  if (ProgressChannel* progress = context.shared.progress.load()) {
+    spec.on_iterations = [progress](std::int64_t done) { progress->set_iteration(done); };
+  }
+  return spec;
+}
+
+json task_json(const PairTask& task) {
+  return json{task.initiator_rank, task.responder_rank, task.initiator_node, task.responder_node};
+}
+
+// After one (test, size) of a round: every rank's rows (and failed rails) to every rank, the
+// report's results, the checkpoint and the progress line.
+void gather_step(RankContext& context, const std::string& step, const json& contribution,
+                 std::vector<GatheredResult>& results, std::size_t& steps_done,
+                 std::size_t steps_total) {
+  arm(context, fmt::format("exchange of results after {}", step));
+  if (context.step_barrier != nullptr) {
+    context.step_barrier->wait();
+  }
+  for (const std::string& text : context.bootstrap.allgather_strings(contribution.dump())) {
+    for (const json& entry : json::parse(text)) {
+      GatheredResult result;
+      const auto& task = entry.at("task");
+      result.task = {task.at(0).get<int>(), task.at(1).get<int>(), task.at(2).get<int>(),
+                     task.at(3).get<int>()};
+      result.rail = entry.value("rail", kAllRails);
+      if (entry.value("failed", false)) {
+        result.failed = true;
+        result.error = entry.value("error", "");
+        result.test = entry.value("test", "");
+        results.push_back(result);
+        continue;
+      }
+      result.row = entry.at("row").get<ResultRow>();
+      result.test = result.row.benchmark;
+      results.push_back(result);
+      context.shared.update([&](Report& report) { report.results.push_back(result.row); });
+    }
+  }
+  ++steps_done;
+  checkpoint(context, steps_done, steps_total);
+  if (context.progress != nullptr && *context.progress) {
+    (*context.progress)({step, steps_done, steps_total});
+  }
+}
+
 // Runs every (test, size) of one round: the rank's own pair test if it has one, then the
 // exchange of the rows. Returns every pair's rows (identical on all ranks).
 std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, Session& session,
@@ -505,7 +777,6 @@ std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, 
                                       const std::vector<std::uint64_t>& sizes,
                                       const std::string& phase, std::size_t& steps_done,
                                       std::size_t steps_total) {
-  const P2pOptions& options = context.options;
   const int me = context.bootstrap.rank();
   const PairTask* mine = nullptr;
   for (const PairTask& task : tasks) {
@@ -534,50 +805,234 @@ std::vector<GatheredResult> run_round(RankContext& context, const NodeMap& map, 
       json contribution = json::array();
       if (mine != nullptr) {
         arm(context, step);
-        PairTestSpec spec;
-        spec.test = test;
-        spec.bytes = bytes;
-        spec.window = options.window;
-        spec.check_iterations = options.check_iterations;
-        spec.sampling = options.sampling;
-        if (ProgressChannel* progress = context.shared.progress.load()) {
-          spec.on_iterations = [progress](std::int64_t done) { progress->set_iteration(done); };
-        }
+        const PairTestSpec spec = pair_test_spec(context, test, bytes);
         if (mine->initiator_rank == me) {
           const PairSizeOutcome outcome = run_initiator(*channel, spec);
           const ResultRow row = make_row(context, session, test, bytes, outcome, *mine, map, phase,
                                          channel->checks_sizes());
-          contribution.push_back(json{{"row", row},
-                                      {"task",
-                                       {mine->initiator_rank, mine->responder_rank,
-                                        mine->initiator_node, mine->responder_node}}});
+          contribution.push_back(json{{"row", row}, {"task", task_json(*mine)}});
         } else {
           run_responder(*channel, spec);
         }
       }
-      arm(context, fmt::format("exchange of results after {}", step));
-      if (context.step_barrier != nullptr) {
-        context.step_barrier->wait();
+      gather_step(context, step, contribution, results, steps_done, steps_total);
+    }
+  }
+  context.current_peer.clear();
+  context.shared.set_peer("");
+  return results;
+}
+
+// --rails: one rail's pair test of one size, run on a thread of its own beside the other rails.
+struct RailRun {
+  int rail = 0;
+  std::unique_ptr<PairChannel> channel;
+  bool given_up = false;  // failed earlier in this round: not measured again with this partner
+  std::string missing;    // a node of the pair has no device on the rail (reported once)
+  std::optional<PairSizeOutcome> outcome;
+  std::exception_ptr error;
+  std::atomic<bool> done{false};
+  std::atomic<std::int64_t> finished_ns{0};
+};
+
+// A rail that finished first sets how long the others may still take: the longer of this and
+// three times its own time (a rail at half rate takes twice as long).
+constexpr std::int64_t kRailGrace_ns = 5'000'000'000;
+
+std::string error_text(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+// Runs one size on every rail of this rank's pair at once; a rail that fails or stalls is given
+// up (its endpoint is rebuilt before the next round). When every rail fails, the first error ends
+// the round as it would without rails (a lost peer is a lost node, not a NIC).
+void run_rails_at_once(RankContext& context, Session& session, std::vector<RailRun>& runs,
+                       const PairTestSpec& spec, bool initiator) {
+  const std::int64_t start = steady_now_ns();
+  const auto limit = start + static_cast<std::int64_t>(context.options.rail_timeout_s * 1e9);
+  std::vector<std::thread> threads;
+  for (RailRun& run : runs) {
+    run.outcome.reset();
+    run.error = nullptr;
+    run.done = run.given_up;
+    if (run.given_up) {
+      continue;
+    }
+    session.rail_watch(run.rail)->deadline_ns = limit;
+    threads.emplace_back([&run, &spec, initiator] {
+      try {
+        if (initiator) {
+          run.outcome = run_initiator(*run.channel, spec);
+        } else {
+          run_responder(*run.channel, spec);
+        }
+      } catch (...) {
+        run.error = std::current_exception();
       }
-      for (const std::string& text : context.bootstrap.allgather_strings(contribution.dump())) {
-        for (const json& entry : json::parse(text)) {
-          GatheredResult result;
-          result.row = entry.at("row").get<ResultRow>();
-          const auto& task = entry.at("task");
-          result.task = {task.at(0).get<int>(), task.at(1).get<int>(), task.at(2).get<int>(),
-                         task.at(3).get<int>()};
-          result.test = result.row.benchmark;
-          results.push_back(result);
-          context.shared.update([&](Report& report) { report.results.push_back(result.row); });
+      run.finished_ns = steady_now_ns();
+      run.done = true;
+    });
+  }
+  while (true) {
+    bool all_done = true;
+    std::int64_t first_ok = 0;
+    for (const RailRun& run : runs) {
+      if (!run.done) {
+        all_done = false;
+      } else if (!run.given_up && !run.error &&
+                 (first_ok == 0 || run.finished_ns.load() < first_ok)) {
+        first_ok = run.finished_ns;
+      }
+    }
+    if (all_done) {
+      break;
+    }
+    if (first_ok != 0) {
+      const std::int64_t until = first_ok + std::max(kRailGrace_ns, 3 * (first_ok - start));
+      for (const RailRun& run : runs) {
+        if (!run.done) {
+          RailWatch& watch = *session.rail_watch(run.rail);
+          watch.deadline_ns = std::min(watch.deadline_ns.load(), until);
         }
       }
-      ++steps_done;
-      checkpoint(context, steps_done, steps_total);
-      if (context.progress != nullptr && *context.progress) {
-        (*context.progress)({step, steps_done, steps_total});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  std::exception_ptr first_error;
+  bool any_ok = false;
+  for (RailRun& run : runs) {
+    if (run.given_up) {
+      continue;
+    }
+    session.rail_watch(run.rail)->deadline_ns = std::numeric_limits<std::int64_t>::max();
+    if (run.error) {
+      first_error = first_error ? first_error : run.error;
+    } else {
+      any_ok = true;
+    }
+  }
+  if (first_error && !any_ok) {
+    std::rethrow_exception(first_error);
+  }
+}
+
+// run_round over rails: this rank's pair test on each of its rails at once (`task_rails`: the
+// rails of each task, empty for every rail), one result row per rail, labelled with it.
+std::vector<GatheredResult> run_rail_round(RankContext& context, const NodeMap& map,
+                                           Session& session, const std::vector<PairTask>& tasks,
+                                           const std::vector<std::vector<int>>& task_rails,
+                                           const std::vector<TestKind>& tests,
+                                           const std::vector<std::uint64_t>& sizes,
+                                           const std::string& phase, std::size_t& steps_done,
+                                           std::size_t steps_total) {
+  const int me = context.bootstrap.rank();
+  arm(context, fmt::format("{}: renewing the endpoints of failed rails", phase));
+  session.renew_failed_rails(context.bootstrap);
+  const PairTask* mine = nullptr;
+  std::vector<int> rails;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    if (tasks[i].initiator_rank == me || tasks[i].responder_rank == me) {
+      mine = &tasks[i];
+      rails = i < task_rails.size() ? task_rails[i] : std::vector<int>{};
+    }
+  }
+  if (rails.empty()) {
+    for (int rail = 0; rail < session.rail_count(); ++rail) {
+      rails.push_back(rail);
+    }
+  }
+  const auto& domains = session.rank_rail_domains();
+  const auto domain_of = [&](int rank, int rail) {
+    const auto& listed = domains.at(static_cast<std::size_t>(rank));
+    return static_cast<std::size_t>(rail) < listed.size() ? listed[static_cast<std::size_t>(rail)]
+                                                          : std::string("?");
+  };
+  std::vector<RailRun> runs(rails.size());
+  std::string pair_text;
+  bool initiator = false;
+  if (mine != nullptr) {
+    initiator = mine->initiator_rank == me;
+    const int peer = initiator ? mine->responder_rank : mine->initiator_rank;
+    context.current_peer = rank_label(map, peer);
+    context.shared.set_peer(context.current_peer);
+    pair_text = fmt::format("{} <-> {} rails {}", rank_label(map, mine->initiator_rank),
+                            rank_label(map, mine->responder_rank), fmt::join(rails, ","));
+    arm(context, fmt::format("connect {}", pair_text));
+    for (std::size_t i = 0; i < rails.size(); ++i) {
+      runs[i].rail = rails[i];
+      try {
+        runs[i].channel = session.open_rail(rails[i], peer,
+                                            fmt::format("{} rail {} ({})", context.current_peer,
+                                                        rails[i], domain_of(peer, rails[i])));
+      } catch (const RailMissing& e) {
+        runs[i].given_up = true;
+        runs[i].missing = e.what();
       }
     }
   }
+
+  std::vector<GatheredResult> results;
+  for (const TestKind test : tests) {
+    for (const std::uint64_t bytes : sizes) {
+      const std::string step = fmt::format("{} {}{}", to_string(test), format_size(bytes),
+                                           pair_text.empty() ? std::string() : " " + pair_text);
+      json contribution = json::array();
+      if (mine != nullptr) {
+        arm(context, step);
+        const PairTestSpec spec = pair_test_spec(context, test, bytes);
+        run_rails_at_once(context, session, runs, spec, initiator);
+        for (RailRun& run : runs) {
+          if (!run.missing.empty()) {
+            if (initiator) {
+              contribution.push_back(json{{"failed", true},
+                                          {"task", task_json(*mine)},
+                                          {"rail", run.rail},
+                                          {"test", to_string(test)},
+                                          {"error", run.missing}});
+            }
+            run.missing.clear();  // once per round
+            continue;
+          }
+          if (run.given_up) {
+            continue;
+          }
+          if (run.error) {
+            run.given_up = true;
+            session.rail_watch(run.rail)->failed = true;
+            if (initiator) {
+              contribution.push_back(json{{"failed", true},
+                                          {"task", task_json(*mine)},
+                                          {"rail", run.rail},
+                                          {"test", to_string(test)},
+                                          {"error", error_text(run.error)}});
+            }
+            continue;
+          }
+          if (initiator && run.outcome) {
+            ResultRow row = make_row(context, session, test, bytes, *run.outcome, *mine, map, phase,
+                                     run.channel->checks_sizes());
+            row.labels["rail"] = std::to_string(run.rail);
+            row.labels["domain"] = domain_of(mine->initiator_rank, run.rail);
+            row.labels["peer_domain"] = domain_of(mine->responder_rank, run.rail);
+            contribution.push_back(
+                json{{"row", row}, {"task", task_json(*mine)}, {"rail", run.rail}});
+          }
+        }
+      }
+      gather_step(context, step, contribution, results, steps_done, steps_total);
+    }
+  }
+  // Channels close before their endpoints can be rebuilt.
+  runs.clear();
   context.current_peer.clear();
   context.shared.set_peer("");
   return results;
@@ -685,7 +1140,12 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
   switch (options.transport) {
     case Transport::libfabric: {
 #if PREFLIGHT_HAVE_LIBFABRIC
-      std::unique_ptr<FabricEndpoint> endpoint;
+      std::vector<std::unique_ptr<FabricEndpoint>> endpoints;
+      std::vector<std::string> rail_domains;
+      std::vector<std::shared_ptr<RailWatch>> watches;
+      std::function<std::unique_ptr<FabricEndpoint>(int)> remake;
+      const bool rails = !options.loopback && !options.all_devices &&
+                         rails_requested(options.rails, context.fabric_provider);
       if (participant) {
         FabricRequest request;
         request.provider = context.fabric_provider;
@@ -702,12 +1162,61 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
           request.cuda_device = map.local_rank % devices;
           request.cuda_runtime = context.gpu->cuda();
         }
-        try {
+        const auto make = [&context, max_bytes](const FabricRequest& wanted,
+                                                PeerLivenessCheck liveness) {
           std::unique_lock<std::mutex> lock;
           if (context.setup_mutex != nullptr) {
             lock = std::unique_lock(*context.setup_mutex);
           }
-          endpoint = std::make_unique<FabricEndpoint>(request, max_bytes, context.liveness);
+          return std::make_unique<FabricEndpoint>(wanted, max_bytes, std::move(liveness));
+        };
+        try {
+          if (!rails) {
+            endpoints.push_back(make(request, context.liveness));
+          } else {
+            const std::vector<std::string> available = list_rail_domains(request.provider);
+            if (available.empty()) {
+              throw FabricUnavailable(fmt::format(
+                  "--rails: provider '{}' offers no device on {} (fi_getinfo lists no domain)",
+                  request.provider.empty() ? "any" : request.provider, host_name()));
+            }
+            std::vector<int> selected;
+            try {
+              selected = select_rails(options.rails, static_cast<int>(available.size()));
+            } catch (const UsageError& e) {  // this node lacks the rail: the run cannot pair it
+              throw Error("preflight", "--rails", host_name(),
+                          fmt::format("{} (devices: {})", e.what(), join(available, ", ")), 0);
+            }
+            for (const int rail : selected) {
+              rail_domains.push_back(available[static_cast<std::size_t>(rail)]);
+            }
+            std::vector<FabricRequest> requests;
+            std::vector<PeerLivenessCheck> checks;
+            for (std::size_t rail = 0; rail < rail_domains.size(); ++rail) {
+              auto watch = std::make_shared<RailWatch>();
+              FabricRequest on_rail = request;
+              on_rail.domain = rail_domains[rail];
+              on_rail.thread_safe = true;
+              PeerLivenessCheck check = [base = context.liveness, watch, rail,
+                                         domain = rail_domains[rail]] {
+                if (base) {
+                  base();
+                }
+                if (steady_now_ns() > watch->deadline_ns.load()) {
+                  throw RailGivenUp(fmt::format(
+                      "rail {} ({}): no progress before the rail's deadline", rail, domain));
+                }
+              };
+              endpoints.push_back(make(on_rail, check));
+              requests.push_back(on_rail);
+              checks.push_back(check);
+              watches.push_back(std::move(watch));
+            }
+            remake = [make, requests, checks](int rail) {
+              const auto index = static_cast<std::size_t>(rail);
+              return make(requests[index], checks[index]);
+            };
+          }
         } catch (const FabricUnavailable& e) {
           if (options.provider == kAutoProvider) {
             // The node has EFA devices (auto chose efa): no usable efa endpoint is a broken
@@ -718,7 +1227,12 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
           throw SkipRun("P2P_PROVIDER_UNAVAILABLE", e.what());
         }
       }
-      return std::make_unique<FabricSession>(std::move(endpoint));
+      auto session = std::make_unique<FabricSession>(std::move(endpoints), std::move(rail_domains),
+                                                     std::move(watches), std::move(remake));
+      if (rails) {
+        session->mark_rails_run();
+      }
+      return session;
 #else
       throw FeatureUnavailable("the libfabric transport", "PREFLIGHT_WITH_LIBFABRIC");
 #endif
@@ -1008,8 +1522,17 @@ Report run_rank(RankContext& context) {
     for (Check& check : transport_findings(session->describe())) {
       add_check(context, std::move(check));
     }
-    context.shared.update(
-        [&](Report& report) { report.details["transport"] = session->describe(); });
+    context.shared.update([&](Report& report) {
+      report.details["transport"] = session->describe();
+      if (session->rail_count() > 0) {
+        json rails = json::object();
+        for (std::size_t node = 0; node < map.nodes.size(); ++node) {
+          rails[display_node(context, map, static_cast<int>(node))] =
+              session->rank_rail_domains().at(static_cast<std::size_t>(map.node_leader[node]));
+        }
+        report.details["rails"] = json{{"count", session->rail_count()}, {"devices", rails}};
+      }
+    });
 
     const bool loopback = options.loopback || options.all_devices;
     const EfaCounterSnapshot counters_before = participant && !loopback
@@ -1019,8 +1542,14 @@ Report run_rank(RankContext& context) {
 
     if (options.pattern == Pattern::pair) {
       const PairTask task{0, 1, map.rank_node_index[0], map.rank_node_index[1]};
-      (void)run_round(context, map, *session, {task}, options.tests, options.sizes, "", steps_done,
-                      options.tests.size() * options.sizes.size());
+      const std::size_t steps = options.tests.size() * options.sizes.size();
+      if (session->rail_count() > 0) {
+        (void)run_rail_round(context, map, *session, {task}, {}, options.tests, options.sizes, "",
+                             steps_done, steps);
+      } else {
+        (void)run_round(context, map, *session, {task}, options.tests, options.sizes, "",
+                        steps_done, steps);
+      }
     } else {
       const std::vector<MetricPlan> plans = survey_metrics(options);
       std::vector<SurveyMetric> metrics;
@@ -1055,11 +1584,33 @@ Report run_rank(RankContext& context) {
           std::sort(sizes.begin(), sizes.end());
           total = steps_done + options.tests.size() * sizes.size();
         }
-        const auto results = run_round(
-            context, map, *session, tasks, options.tests, sizes,
-            fmt::format("{} round {}", to_string(round.phase), index + 1), steps_done, total);
+        const std::string phase = fmt::format("{} round {}", to_string(round.phase), index + 1);
+        std::vector<std::vector<int>> task_rails;
+        for (std::size_t i = 0; i < round.pairs.size(); ++i) {
+          task_rails.push_back(round.rails_of(i));
+        }
+        const auto results = session->rail_count() > 0
+                                 ? run_rail_round(context, map, *session, tasks, task_rails,
+                                                  options.tests, sizes, phase, steps_done, total)
+                                 : run_round(context, map, *session, tasks, options.tests, sizes,
+                                             phase, steps_done, total);
         std::vector<Measurement> measurements;
+        std::set<std::pair<NodePair, int>> failed_rails;
         for (const GatheredResult& result : results) {
+          if (result.failed) {
+            // Nothing arrived over this rail: a bandwidth of 0 (latency has no value to give).
+            const NodePair pair =
+                make_pair_of(result.task.initiator_node, result.task.responder_node);
+            if (!failed_rails.insert({pair, result.rail}).second) {
+              continue;
+            }
+            for (std::size_t m = 0; m < plans.size(); ++m) {
+              if (plans[m].metric.better == Better::higher) {
+                measurements.push_back({pair, m, 0.0, 0, MeasurementRole::survey, result.rail});
+              }
+            }
+            continue;
+          }
           for (std::size_t m = 0; m < plans.size(); ++m) {
             if (result.test == to_string(plans[m].test) &&
                 result.row.size_bytes == plans[m].size_bytes) {
@@ -1068,6 +1619,7 @@ Report run_rank(RankContext& context) {
                   make_pair_of(result.task.initiator_node, result.task.responder_node);
               measurement.metric = m;
               measurement.value = metric_value(plans[m], result.row);
+              measurement.rail = result.rail;
               measurements.push_back(measurement);
             }
           }
@@ -1075,7 +1627,13 @@ Report run_rank(RankContext& context) {
         return measurements;
       };
       const SurveyResult survey = run_survey(node_count, metrics, policy, measure);
-      const JudgementContext judged = judgement_context(context, map, plans);
+      JudgementContext judged = judgement_context(context, map, plans);
+      if (session->rail_count() > 0) {
+        for (const int leader : map.node_leader) {
+          judged.rail_devices.push_back(
+              session->rank_rail_domains().at(static_cast<std::size_t>(leader)));
+        }
+      }
       for (Check& check : judgement_checks(survey.judgement, judged)) {
         add_check(context, std::move(check));
       }

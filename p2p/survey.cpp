@@ -11,6 +11,11 @@ std::string_view to_string(SurveyPhase phase) {
   return phase == SurveyPhase::initial ? "initial" : "retest";
 }
 
+const std::vector<int>& PlannedRound::rails_of(std::size_t pair_index) const {
+  static const std::vector<int> kEveryRail;
+  return pair_index < rails.size() ? rails[pair_index] : kEveryRail;
+}
+
 SurveyPlan plan_initial_rounds(int node_count, const SurveyPolicy& policy) {
   switch (policy.schedule) {
     case InitialSchedule::all_pairs:
@@ -50,7 +55,9 @@ class RoundBuilder {
         ++history.measurements;
       }
     }
-    std::set<NodePair> seen;
+    // Re-tests that count: the fewest over the metrics of a rail (each pair test measures every
+    // metric), the most over the rails (a re-test measures only the rails its suspicion is about).
+    std::map<std::pair<NodePair, int>, int> retests_on_rail;
     for (const MetricJudgement& group : judgement.metrics) {
       for (const LinkEvidence& link : group.links) {
         auto found = history_.find(link.pair);
@@ -58,11 +65,17 @@ class RoundBuilder {
           LinkHistory& history = found->second;
           history.healthy = history.healthy && !link.slow && link.valid > 0;
           // A re-test taken during a slow spell (or without a control) does not count.
-          history.valid_retests = seen.insert(link.pair).second
-                                      ? link.retests
-                                      : std::min(history.valid_retests, link.retests);
+          const auto [entry, first] =
+              retests_on_rail.try_emplace({link.pair, group.rail}, link.retests);
+          if (!first) {
+            entry->second = std::min(entry->second, link.retests);
+          }
         }
       }
+    }
+    for (const auto& [key, retests] : retests_on_rail) {
+      LinkHistory& history = history_[key.first];
+      history.valid_retests = std::max(history.valid_retests, retests);
     }
     adjacency_.resize(busy_.size());
     for (const auto& [pair, history] : history_) {
@@ -83,15 +96,16 @@ class RoundBuilder {
       }
     }
     for (const NodePair& pair : judgement_.suspect_links) {
+      const std::vector<int> rails = suspect_rails(pair);
       if (remeasure.contains(pair)) {
-        take(pair, MeasurementRole::retest);
+        take(pair, MeasurementRole::retest, rails);
         continue;
       }
       // Measured enough and still not attributable: an end lacks a fast partner. Test the ends
       // against known-good partners.
       for (const int end : {pair.a, pair.b}) {
         if (!fast_with_another(end, end == pair.a ? pair.b : pair.a)) {
-          add_new_partner(end);
+          add_new_partner(end, rails);
         }
       }
     }
@@ -99,7 +113,7 @@ class RoundBuilder {
 
   void add_suspect_nodes() {
     for (const int node : judgement_.suspect_nodes) {
-      add_new_partner(node);
+      add_new_partner(node, suspect_rails(node));
     }
   }
 
@@ -129,7 +143,7 @@ class RoundBuilder {
     return busy_[static_cast<std::size_t>(pair.a)] || busy_[static_cast<std::size_t>(pair.b)];
   }
 
-  void take(const NodePair& pair, MeasurementRole role) {
+  void take(const NodePair& pair, MeasurementRole role, std::vector<int> rails = {}) {
     if (is_busy(pair)) {
       return;
     }
@@ -137,6 +151,40 @@ class RoundBuilder {
     busy_[static_cast<std::size_t>(pair.b)] = true;
     round_.pairs.push_back(pair);
     round_.roles.push_back(role);
+    round_.rails.push_back(std::move(rails));
+  }
+
+  // The rails on which a node (or a link) is suspected: a re-test measures those alone. Empty
+  // (every rail) when a suspicion is about all rails at once.
+  [[nodiscard]] std::vector<int> suspect_rails(int node) const {
+    std::set<int> rails;
+    for (const MetricJudgement& group : judgement_.metrics) {
+      const auto touches = [&](const auto& list, auto&& is_it) {
+        return std::any_of(list.begin(), list.end(), is_it);
+      };
+      if (touches(group.suspect_nodes, [&](const NodeEvidence& e) { return e.node == node; }) ||
+          touches(group.suspect_links,
+                  [&](const LinkEvidence& e) { return e.pair.a == node || e.pair.b == node; })) {
+        if (group.rail == kAllRails) {
+          return {};
+        }
+        rails.insert(group.rail);
+      }
+    }
+    return {rails.begin(), rails.end()};
+  }
+  [[nodiscard]] std::vector<int> suspect_rails(const NodePair& pair) const {
+    std::set<int> rails;
+    for (const MetricJudgement& group : judgement_.metrics) {
+      if (std::any_of(group.suspect_links.begin(), group.suspect_links.end(),
+                      [&](const LinkEvidence& e) { return e.pair == pair; })) {
+        if (group.rail == kAllRails) {
+          return {};
+        }
+        rails.insert(group.rail);
+      }
+    }
+    return {rails.begin(), rails.end()};
   }
 
   // Fast (in every metric) with a partner other than `except`.
@@ -151,7 +199,7 @@ class RoundBuilder {
   // it has not been re-tested with (so far as the judgement counts it), else one whose link with
   // it is still slow, measured the fewest times (one fast reading clears a link; for a suspect
   // node in a small cluster, its partners are all there is).
-  void add_new_partner(int node) {
+  void add_new_partner(int node, const std::vector<int>& rails) {
     if (busy_[static_cast<std::size_t>(node)]) {
       return;
     }
@@ -165,7 +213,7 @@ class RoundBuilder {
       const NodePair pair = make_pair_of(node, partner);
       const auto found = history_.find(pair);
       if (found == history_.end()) {
-        take(pair, MeasurementRole::retest);
+        take(pair, MeasurementRole::retest, rails);
         return;
       }
       const LinkHistory& history = found->second;
@@ -178,7 +226,7 @@ class RoundBuilder {
       }
     }
     if (not_retested || still_slow) {
-      take(not_retested ? *not_retested : *still_slow, MeasurementRole::retest);
+      take(not_retested ? *not_retested : *still_slow, MeasurementRole::retest, rails);
     }
   }
 
@@ -219,7 +267,7 @@ PlannedRound plan_confirmation_round(int node_count, const Judgement& judgement,
       round = std::move(with_control);
     }
   }
-  return retests(round) > 0 ? round : PlannedRound{SurveyPhase::retest, {}, {}};
+  return retests(round) > 0 ? round : PlannedRound{SurveyPhase::retest, {}, {}, {}};
 }
 
 namespace {
@@ -247,8 +295,10 @@ SurveyResult run_survey(int node_count, std::span<const SurveyMetric> metrics,
   result.initial_rounds = static_cast<int>(plan.rounds.size());
   int round_index = 0;
   for (const Round& pairs : plan.rounds) {
-    PlannedRound round{SurveyPhase::initial, pairs,
-                       std::vector<MeasurementRole>(pairs.size(), MeasurementRole::survey)};
+    PlannedRound round{SurveyPhase::initial,
+                       pairs,
+                       std::vector<MeasurementRole>(pairs.size(), MeasurementRole::survey),
+                       {}};
     measure_into(result, measure, round, round_index++);
   }
   result.initial = judge(node_count, metrics, result.measurements, policy.judgement);

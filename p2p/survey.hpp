@@ -54,6 +54,12 @@ struct PlannedRound {
   SurveyPhase phase = SurveyPhase::initial;
   Round pairs;
   std::vector<MeasurementRole> roles;
+  // Runs over rails: the rails each pair is measured on (parallel to `pairs`; empty, or an empty
+  // entry: every rail at once). A re-test measures only the rails its suspicion is about, each
+  // alone; a control pair runs on every rail.
+  std::vector<std::vector<int>> rails;
+
+  [[nodiscard]] const std::vector<int>& rails_of(std::size_t pair_index) const;
 };
 
 // The next confirmation round after `judgement` over `measured`: empty when nothing a measurement

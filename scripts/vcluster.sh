@@ -14,6 +14,12 @@
 # with nsenter or setns that never see /etc/netns/<ns>/hosts.  The file is rewritten
 # in place (never renamed over) so a bind-mounted /etc/hosts keeps working.
 #
+# Rails (`up N --rails R`): rail 0 is the network above (eth0 on pfbr0); rail r >= 1 gives every
+# host a second, third, ... interface ethR on a bridge of its own, pfbrR, addressed
+# 100.96.R.K/24 (rail r is bridge r, with its own subnet), so libfabric's tcp provider sees one
+# domain per rail, as efa sees one per EFA device. `throttle-rail HOST RAIL RATE` and
+# `isolate-rail HOST RAIL` plant a slow or dead NIC; `throttle HOST RATE` limits every rail.
+#
 # Every command runs in its namespace inside a private UTS namespace whose
 # hostname is vcK, so `hostname`, Open MPI's node names and session directories
 # (/tmp/ompi.<host>.<uid>) differ per virtual host, as on a real cluster.
@@ -34,6 +40,9 @@ readonly BRIDGE_ADDR=$NET_PREFIX.254
 readonly NS_PREFIX=pf-vc          # namespace of host vcK: pf-vcK
 readonly VETH_PREFIX=pfv-vc       # root-side veth of host vcK: pfv-vcK
 readonly MAX_HOSTS=32
+readonly MAX_RAILS=8
+readonly RAIL_NET_PREFIX=100.96   # rail r >= 1: 100.96.r.K/24 on bridge pfbrR
+readonly RAIL_VETH_PREFIX=pfr     # root-side veth of host vcK on rail r: pfrR-vcK
 readonly STATE_DIR=${PF_VCLUSTER_STATE_DIR:-/run/preflight-vcluster}
 readonly HOSTS_FILE=${PF_VCLUSTER_HOSTS_FILE:-/etc/hosts}
 readonly BEGIN_MARK='# BEGIN preflight-vcluster (managed by scripts/vcluster.sh; removed by "vcluster.sh down")'
@@ -48,7 +57,9 @@ usage() {
     cat <<EOF
 usage: $PROG COMMAND [ARGS]
 
-  up N                        create hosts vc1..vcN (N <= $MAX_HOSTS); converges to exactly N
+  up N [--rails R]            create hosts vc1..vcN (N <= $MAX_HOSTS); converges to exactly N;
+                              --rails R (1..$MAX_RAILS, default 1): R interfaces eth0..eth(R-1)
+                              per host, rail r on bridge pfbr<r> (r >= 1: $RAIL_NET_PREFIX.r.K/24)
   down                        remove everything: namespaces, bridge, qdiscs, /etc/hosts block
   status                      show hosts, addresses, link state, qdiscs
   throttle HOST RATE          limit HOST's link to RATE in both directions (tbf, or an htb
@@ -57,13 +68,18 @@ usage: $PROG COMMAND [ARGS]
                               (htb class + u32 filter on the destination, in both namespaces)
   unthrottle HOST             remove HOST's throttle and every link throttle involving HOST
   unthrottle-link A B         remove the A<->B link throttle
+  throttle-rail HOST RAIL RATE  limit one NIC of HOST (rail RAIL, from 0) to RATE, both directions
+  isolate-rail HOST RAIL      take one NIC of HOST down (rail 0 carries MPI's own traffic too)
+  unisolate-rail HOST RAIL    bring it back up
+  rails                       print the number of rails per host
   isolate HOST                take HOST's link down so peers cannot reach it
   unisolate HOST              bring HOST's link back up
   hostfile                    print an Open MPI hostfile (vc1 slots=1 ...)
   hostfile-path               print the path of that hostfile (kept up to date by 'up')
   mpirun-args                 print the mpirun flags that launch across the namespaces
   exec HOST CMD [ARG...]      run CMD inside HOST (argv kept as is, hostname is HOST)
-  with N [--] CMD [ARG...]    take the session lock, 'up N', run CMD in the root
+  with N [--rails R] [--] CMD [ARG...]
+                              take the session lock, 'up N [--rails R]', run CMD in the root
                               namespace, then 'down' (also on failure); exits with
                               CMD's status; waits PF_VCLUSTER_WAIT (300) s for the
                               lock, then exits 77 (lock: $SESSION_LOCK)
@@ -205,6 +221,136 @@ hosts_block_write() {
     rm -f "$tmp"
 }
 
+# ----------------------------------------------------------------------------- rails
+
+rail_count() { [[ -f $STATE_DIR/rails ]] && cat "$STATE_DIR/rails" || echo 1; }
+rail_bridge() { echo "pfbr$1"; }                  # r >= 1
+rail_veth() { echo "$RAIL_VETH_PREFIX$1-vc$2"; }  # r k -> pfrR-vcK (root side)
+rail_peer() { echo "pfq$1-vc$2"; }                # r k -> the namespace side before its rename
+
+rail_index() {  # RAIL -> r; dies when out of range
+    [[ $1 =~ ^[0-9]+$ ]] || usage_error "not a rail index: '$1' (rails are numbered from 0)"
+    local r=$((10#$1)) n
+    n=$(rail_count)
+    ((r < n)) || usage_error "rail $r does not exist: the cluster has $n rail(s) (up N --rails R)"
+    echo "$r"
+}
+
+rail_up() {  # r k: interface ethR of host vcK on bridge pfbrR
+    local r=$1 k=$2 ns br veth peer
+    ns=$(ns_of "$k") br=$(rail_bridge "$r") veth=$(rail_veth "$r" "$k") peer=$(rail_peer "$r" "$k")
+    if ! ip link show dev "$br" >/dev/null 2>&1; then
+        ip link add name "$br" type bridge stp_state 0 forward_delay 0
+        ip link set dev "$br" type bridge nf_call_iptables 0 nf_call_ip6tables 0 \
+            nf_call_arptables 0 2>/dev/null || true
+    fi
+    ip link set dev "$br" up
+    if ! ip link show dev "$veth" >/dev/null 2>&1 || ! ip -n "$ns" link show dev "eth$r" >/dev/null 2>&1; then
+        ip link del dev "$veth" 2>/dev/null || true
+        ip link del dev "$peer" 2>/dev/null || true
+        ip -n "$ns" link del dev "eth$r" 2>/dev/null || true
+        ip link add name "$veth" type veth peer name "$peer"
+        ip link set dev "$peer" netns "$ns"
+        ip -n "$ns" link set dev "$peer" name "eth$r"
+    fi
+    ip link set dev "$veth" master "$br"
+    ip link set dev "$veth" up
+    ip -n "$ns" addr replace "$RAIL_NET_PREFIX.$r.$k/24" dev "eth$r"
+    ip -n "$ns" link set dev "eth$r" up
+    rm -f "$STATE_DIR/isolated.vc$k.rail$r"
+}
+
+rails_down() {  # every rail bridge and rail veth (r >= 1)
+    local l
+    for l in $(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | sed 's/@.*//' |
+        grep -E "^(${RAIL_VETH_PREFIX}[0-9]+-vc[0-9]+|pfq[0-9]+-vc[0-9]+|pfbr[1-9][0-9]*)$" || true); do
+        ip link del dev "$l" 2>/dev/null || true
+    done
+}
+
+# The rate of host K's rail r: the lower of the host's rate and the rail's own (bits/s; empty
+# when neither is set).
+rail_rate() {
+    local r=$1 k=$2 host="" own=""
+    [[ -f $STATE_DIR/rate.vc$k ]] && host=$(<"$STATE_DIR/rate.vc$k")
+    [[ -f $STATE_DIR/rate.vc$k.rail$r ]] && own=$(<"$STATE_DIR/rate.vc$k.rail$r")
+    if [[ -n $host && -n $own ]]; then
+        ((own < host)) && echo "$own" || echo "$host"
+    else
+        echo "${own:-$host}"
+    fi
+}
+
+apply_rail_tc() {  # r k (r >= 1): tbf on ethR in the namespace and on the root-side veth
+    local r=$1 k=$2 ns veth rate burst
+    ns=$(ns_of "$k") veth=$(rail_veth "$r" "$k")
+    ns_exists "$k" || return 0
+    tc -n "$ns" qdisc del dev "eth$r" root 2>/dev/null || true
+    tc qdisc del dev "$veth" root 2>/dev/null || true
+    rate=$(rail_rate "$r" "$k")
+    [[ -n $rate ]] || return 0
+    burst=$(burst_bytes "$rate")
+    tc -n "$ns" qdisc add dev "eth$r" root tbf rate "${rate}bit" burst "$burst" latency 100ms
+    tc qdisc add dev "$veth" root tbf rate "${rate}bit" burst "$burst" latency 100ms
+}
+
+apply_all_tc() {  # k: rail 0 (with link throttles) and every other rail
+    local k=$1 r n
+    apply_tc "$k"
+    n=$(rail_count)
+    for ((r = 1; r < n; r++)); do apply_rail_tc "$r" "$k"; done
+}
+
+cmd_throttle_rail() {
+    [[ $# -eq 3 ]] || usage_error "throttle-rail takes HOST RAIL RATE"
+    require_root_and_tools
+    require_tc
+    local k r bits
+    k=$(require_host "$1")
+    r=$(rail_index "$2")
+    bits=$(rate_bits "$3")
+    with_lock
+    echo "$bits" >"$STATE_DIR/rate.vc$k.rail$r"
+    if ((r == 0)); then apply_tc "$k"; else apply_rail_tc "$r" "$k"; fi
+    log "throttle-rail: vc$k rail $r limited to $(fmt_rate "$bits") both directions"
+}
+
+cmd_isolate_rail() {
+    [[ $# -eq 2 ]] || usage_error "isolate-rail takes HOST RAIL"
+    require_root_and_tools
+    local k r j
+    k=$(require_host "$1")
+    r=$(rail_index "$2")
+    ((r > 0)) || { cmd_isolate "vc$k"; return; }
+    with_lock
+    ip link set dev "$(rail_veth "$r" "$k")" down
+    ip -n "$(ns_of "$k")" link set dev "eth$r" down
+    # peers forget its MAC, so they fail on ARP instead of sending into the void
+    for j in $(existing_indices); do
+        ((j == k)) || ip -n "$(ns_of "$j")" neigh flush to "$RAIL_NET_PREFIX.$r.$k" 2>/dev/null || true
+    done
+    : >"$STATE_DIR/isolated.vc$k.rail$r"
+    log "isolate-rail: vc$k rail $r cut off"
+}
+
+cmd_unisolate_rail() {
+    [[ $# -eq 2 ]] || usage_error "unisolate-rail takes HOST RAIL"
+    require_root_and_tools
+    local k r j
+    k=$(require_host "$1")
+    r=$(rail_index "$2")
+    ((r > 0)) || { cmd_unisolate "vc$k"; return; }
+    with_lock
+    ip link set dev "$(rail_veth "$r" "$k")" up
+    ip -n "$(ns_of "$k")" link set dev "eth$r" up
+    ip -n "$(ns_of "$k")" addr replace "$RAIL_NET_PREFIX.$r.$k/24" dev "eth$r"
+    for j in $(existing_indices); do
+        ((j == k)) || ip -n "$(ns_of "$j")" neigh flush to "$RAIL_NET_PREFIX.$r.$k" 2>/dev/null || true
+    done
+    rm -f "$STATE_DIR/isolated.vc$k.rail$r"
+    log "unisolate-rail: vc$k rail $r reconnected"
+}
+
 # ----------------------------------------------------------------------------- up / down
 
 bridge_up() {
@@ -262,6 +408,7 @@ host_down() {
     ip link del dev "$(veth_of "$k")" 2>/dev/null || true
     ip link del dev "pfp-vc$k" 2>/dev/null || true
     rm -f "$STATE_DIR"/rate.vc"$k" "$STATE_DIR"/isolated.vc"$k" \
+        "$STATE_DIR"/rate.vc"$k".rail* "$STATE_DIR"/isolated.vc"$k".rail* \
         "$STATE_DIR"/link.vc"$k".* "$STATE_DIR"/link.*.vc"$k"
 }
 
@@ -274,9 +421,16 @@ write_hostfile() {
 }
 
 cmd_up() {
-    [[ $# -eq 1 ]] || usage_error "up takes one argument: N"
+    local rails=1
+    if [[ $# -eq 3 && $2 == --rails ]]; then
+        [[ $3 =~ ^[0-9]+$ ]] || usage_error "--rails R must be a number: '$3'"
+        rails=$((10#$3))
+        ((rails >= 1 && rails <= MAX_RAILS)) || usage_error "--rails R must be 1..$MAX_RAILS"
+        set -- "$1"
+    fi
+    [[ $# -eq 1 ]] || usage_error "up takes N [--rails R]"
     [[ $1 =~ ^[0-9]+$ ]] || usage_error "N must be a number: '$1'"
-    local n=$((10#$1)) k
+    local n=$((10#$1)) k r
     ((n >= 1 && n <= MAX_HOSTS)) || usage_error "N must be 1..$MAX_HOSTS"
     require_root_and_tools
     with_lock
@@ -284,16 +438,20 @@ cmd_up() {
     for k in $(existing_indices); do
         ((k > n)) && host_down "$k"
     done
+    # fewer rails than before: the extra interfaces and bridges go
+    rails_down
+    echo "$rails" >"$STATE_DIR/rails"
     local -a all=()
     for ((k = 1; k <= n; k++)); do
         host_up "$k"
+        for ((r = 1; r < rails; r++)); do rail_up "$r" "$k"; done
         all+=("$k")
     done
-    for k in "${all[@]}"; do apply_tc "$k"; done
+    for k in "${all[@]}"; do apply_all_tc "$k"; done
     hosts_block_write "${all[@]}"
     write_hostfile "${all[@]}"
     echo "$n" >"$STATE_DIR/count"
-    log "up: vc1..vc$n on $BRIDGE ($BRIDGE_ADDR/$PREFIX_LEN)"
+    log "up: vc1..vc$n on $BRIDGE ($BRIDGE_ADDR/$PREFIX_LEN), $rails rail(s)"
 }
 
 cmd_down() {
@@ -308,6 +466,7 @@ cmd_down() {
         ip link del dev "$l" 2>/dev/null || true
     done
     ip link del dev "$BRIDGE" 2>/dev/null || true
+    rails_down
     hosts_block_remove
     rm -rf "$STATE_DIR"
     # the lock files stay (tiny, in /run): removing one while another process waits on
@@ -325,7 +484,7 @@ apply_tc() {
     local k=$1 ns veth host_rate="" f peer r eff burst
     ns=$(ns_of "$k") veth=$(veth_of "$k")
     ns_exists "$k" || return 0
-    [[ -f $STATE_DIR/rate.vc$k ]] && host_rate=$(<"$STATE_DIR/rate.vc$k")
+    host_rate=$(rail_rate 0 "$k")   # the host's rate, or its rail 0 NIC's when lower
     local -a links=()
     for f in "$STATE_DIR"/link.vc"$k".vc*; do
         [[ -e $f ]] && links+=("$f")
@@ -381,7 +540,7 @@ cmd_throttle() {
     bits=$(rate_bits "$2")
     with_lock
     echo "$bits" >"$STATE_DIR/rate.vc$k"
-    apply_tc "$k"
+    apply_all_tc "$k"
     log "throttle: vc$k limited to $(fmt_rate "$bits") both directions"
 }
 
@@ -416,8 +575,8 @@ cmd_unthrottle() {
         peers+=("$peer")
         rm -f "$f" "$STATE_DIR/link.vc$peer.vc$k"
     done
-    rm -f "$STATE_DIR/rate.vc$k"
-    apply_tc "$k"
+    rm -f "$STATE_DIR/rate.vc$k" "$STATE_DIR"/rate.vc"$k".rail*
+    apply_all_tc "$k"
     for peer in "${peers[@]}"; do apply_tc "$peer"; done
     log "unthrottle: vc$k unlimited"
 }
@@ -510,6 +669,16 @@ cmd_status() {
             [[ -e $f ]] || continue
             printf '       link vc%s->vc%s limited to %s\n' "$k" "${f##*.vc}" "$(fmt_rate "$(<"$f")")"
         done
+        local r rate nrails
+        nrails=$(rail_count)
+        for ((r = 0; r < nrails && nrails > 1; r++)); do
+            addr=$(ip -n "$ns" -4 -o addr show dev "eth$r" 2>/dev/null | awk '{ print $4 }' | head -1)
+            if ip -n "$ns" -o link show dev "eth$r" 2>/dev/null | grep -q 'state UP'; then link=up; else link=down; fi
+            [[ -e $STATE_DIR/isolated.vc$k.rail$r ]] && link=isolated
+            rate=$(rail_rate "$r" "$k")
+            printf '       rail %s eth%s %-18s %-8s %s\n' "$r" "$r" "${addr:--}" "$link" \
+                "$([[ -n $rate ]] && fmt_rate "$rate" || echo -)"
+        done
     done
 }
 
@@ -572,9 +741,15 @@ cmd_exec() {
 }
 
 cmd_with() {
-    [[ $# -ge 2 ]] || usage_error "with takes N CMD [ARG...]"
+    [[ $# -ge 2 ]] || usage_error "with takes N [--rails R] CMD [ARG...]"
     local n=$1
     shift
+    local -a up_args=("$n")
+    if [[ ${1:-} == --rails ]]; then
+        [[ $# -ge 2 ]] || usage_error "with N --rails R: R is missing"
+        up_args+=(--rails "$2")
+        shift 2
+    fi
     [[ ${1:-} == -- ]] && shift
     [[ $# -ge 1 ]] || usage_error "with takes N CMD [ARG...]"
     require_root_and_tools
@@ -586,7 +761,7 @@ cmd_with() {
     trap '( cmd_down ) >/dev/null 2>&1' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    ( cmd_up "$n" ) || exit 1
+    ( cmd_up "${up_args[@]}" ) || exit 1
     local rc=0
     "$@" 8>&- || rc=$?
     return "$rc"
@@ -607,6 +782,10 @@ main() {
         unthrottle) cmd_unthrottle "$@" ;;
         unthrottle-link) cmd_unthrottle_link "$@" ;;
         isolate) cmd_isolate "$@" ;;
+        throttle-rail) cmd_throttle_rail "$@" ;;
+        isolate-rail) cmd_isolate_rail "$@" ;;
+        unisolate-rail) cmd_unisolate_rail "$@" ;;
+        rails) rail_count ;;
         unisolate) cmd_unisolate "$@" ;;
         hostfile) cmd_hostfile "$@" ;;
         hostfile-path) cmd_hostfile_path "$@" ;;

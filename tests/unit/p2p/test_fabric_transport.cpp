@@ -228,5 +228,19 @@ TEST(FabricTransport, EfaDomainNames) {
               list_efa_domains().front().find("rdm") != std::string::npos);
 }
 
+// Rails are numbered in natural order, as the devices are on every node of one platform.
+TEST(FabricTransport, RailDevicesAreInNaturalOrder) {
+  EXPECT_TRUE(natural_less("rdmap16s27-rdm", "rdmap160s27-rdm"));
+  EXPECT_TRUE(natural_less("rdmap16s27-rdm", "rdmap16s28-rdm"));
+  EXPECT_FALSE(natural_less("rdmap160s27-rdm", "rdmap16s27-rdm"));
+  EXPECT_TRUE(natural_less("eth2", "eth10"));
+  EXPECT_FALSE(natural_less("eth1", "eth1"));
+  EXPECT_TRUE(natural_less("eth", "eth0"));
+  // tcp lists one domain per interface: never lo.
+  for (const std::string& domain : list_rail_domains("tcp")) {
+    EXPECT_NE(domain, "lo");
+  }
+}
+
 }  // namespace
 }  // namespace preflight::p2p

@@ -252,6 +252,70 @@ TEST(Judgement, EveryRailIsJudgedOnItsOwn) {
   EXPECT_EQ(j.metrics[1].suspect_nodes[0].node, 3);
 }
 
+// Four nodes on two rails; `value(a, b, rail)` for every pair on every rail, then six re-test
+// rounds in which node 2 meets known-good partners 0 and 1 (three times each) on every rail beside
+// a control pair.
+template <typename Value>
+Judgement judge_rails(Value value) {
+  Log log;
+  for (int a = 0; a < 4; ++a) {
+    for (int b = a + 1; b < 4; ++b) {
+      for (const int rail : {0, 1}) {
+        log.add({a, b}, value(a, b, rail), MeasurementRole::survey, rail);
+      }
+      log.next_round();
+    }
+  }
+  for (const int partner : {0, 1, 0, 1, 0, 1}) {
+    const NodePair control = partner == 0 ? NodePair{1, 3} : NodePair{0, 3};
+    for (const int rail : {0, 1}) {
+      log.add({partner, 2}, value(partner, 2, rail), MeasurementRole::retest, rail);
+      log.add(control, value(control.a, control.b, rail), MeasurementRole::control, rail);
+    }
+    log.next_round();
+  }
+  return judge(4, kBandwidth, log.get());
+}
+
+TEST(Judgement, ANodeSlowOnOneRailOnlyHasABadNic) {
+  const Judgement j = judge_rails([](int a, int b, int rail) {
+    return (a == 2 || b == 2) && rail == 1 ? 0.5e9 : 1e9 * jitter(a, b);
+  });
+  EXPECT_TRUE(j.bad_nodes.empty()) << "its rail 0 is fast with every partner";
+  EXPECT_TRUE(j.bad_links.empty()) << "its slow links are explained by the NIC";
+  ASSERT_EQ(j.bad_nics.size(), 1U);
+  EXPECT_EQ(j.bad_nics[0], (NicRef{2, 1}));
+  EXPECT_TRUE(j.is_bad_nic(2, 1));
+  EXPECT_FALSE(j.is_bad_nic(2, 0));
+  EXPECT_TRUE(j.unreachable_nics.empty()) << "it carried bytes, slowly";
+  EXPECT_TRUE(j.settled());
+}
+
+TEST(Judgement, ANodeSlowOnEveryRailIsABadNodeNotBadNics) {
+  const Judgement j = judge_rails(
+      [](int a, int b, int /*rail*/) { return a == 2 || b == 2 ? 0.5e9 : 1e9 * jitter(a, b); });
+  EXPECT_EQ(j.bad_nodes, std::vector<int>{2});
+  EXPECT_TRUE(j.bad_nics.empty());
+  EXPECT_TRUE(j.bad_links.empty());
+}
+
+TEST(Judgement, ANicThatCarriedNothingIsUnreachable) {
+  const Judgement j = judge_rails([](int a, int b, int rail) {
+    return (a == 2 || b == 2) && rail == 1 ? 0.0 : 1e9 * jitter(a, b);
+  });
+  EXPECT_TRUE(j.bad_nodes.empty());
+  EXPECT_EQ(j.bad_nics, (std::vector<NicRef>{{2, 1}}));
+  EXPECT_EQ(j.unreachable_nics, (std::vector<NicRef>{{2, 1}}));
+}
+
+TEST(Judgement, ALinkSlowOnEveryRailIsABadLink) {
+  const Judgement j = judge_rails(
+      [](int a, int b, int /*rail*/) { return a == 0 && b == 2 ? 0.5e9 : 1e9 * jitter(a, b); });
+  EXPECT_TRUE(j.bad_nodes.empty());
+  EXPECT_TRUE(j.bad_nics.empty());
+  EXPECT_EQ(j.bad_links, (std::vector<NodePair>{{0, 2}}));
+}
+
 TEST(Judgement, RejectsMeasurementsThatCannotBeJudged) {
   const auto judged = [](Measurement m, const std::vector<SurveyMetric>& metrics) {
     return judge(3, metrics, std::vector<Measurement>{m});

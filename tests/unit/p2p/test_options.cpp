@@ -75,5 +75,26 @@ TEST(Options, InconsistentCombinationsNameTheFlag) {
   expect_usage(options, "--retest-rounds");
 }
 
+TEST(Options, RailsAreAllAListOrChosenByTheProvider) {
+  EXPECT_EQ(select_rails("all", 3), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(select_rails("2,0,2", 4), (std::vector<int>{0, 2}));
+  EXPECT_THROW((void)select_rails("0,4", 4), UsageError) << "rail 4 of 4";
+  for (const char* bad : {"", "x", "1,,2", "-1", "1.5"}) {
+    EXPECT_THROW((void)select_rails(bad, 4), UsageError) << bad;
+  }
+  EXPECT_TRUE(rails_requested("auto", "efa"));
+  EXPECT_FALSE(rails_requested("auto", "tcp"));
+  EXPECT_TRUE(rails_requested("all", "tcp"));
+  EXPECT_FALSE(rails_requested("none", "efa"));
+  EXPECT_FALSE(rails_requested("", "efa"));
+  P2pOptions options = default_options();
+  options.sizes = {1};
+  options.rails = "0,x";
+  expect_usage(options, "--rails");
+  options.rails = "all";
+  options.transport = Transport::mpi;
+  expect_usage(options, "--rails");
+}
+
 }  // namespace
 }  // namespace preflight::p2p

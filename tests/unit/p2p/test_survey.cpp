@@ -28,6 +28,43 @@ std::set<NodePair> as_set(const std::vector<NodePair>& links) {
   return {links.begin(), links.end()};
 }
 
+// Rails: every pair test measures both rails at once; node 2's rail 1 runs at half rate. The survey
+// re-tests that rail alone (the other rail is not measured again) against new known-good partners,
+// and names a bad NIC, not a bad node, in a few rounds.
+TEST(Survey, ARailAtHalfRateIsReTestedAloneAndNamedABadNic) {
+  const std::vector<SurveyMetric> metrics = {{"bandwidth_Bps", Better::higher}};
+  std::vector<std::vector<int>> retest_rails;
+  const MeasureRound measure = [&](const PlannedRound& round, int /*index*/) {
+    std::vector<Measurement> taken;
+    for (std::size_t i = 0; i < round.pairs.size(); ++i) {
+      std::vector<int> rails = round.rails_of(i);
+      if (round.phase == SurveyPhase::retest && round.roles[i] == MeasurementRole::retest) {
+        retest_rails.push_back(rails);
+      }
+      if (rails.empty()) {
+        rails = {0, 1};
+      }
+      const NodePair& pair = round.pairs[i];
+      for (const int rail : rails) {
+        const bool slow = rail == 1 && (pair.a == 2 || pair.b == 2);
+        taken.push_back({pair, 0, slow ? 0.5e9 : 1e9, 0, MeasurementRole::survey, rail});
+      }
+    }
+    return taken;
+  };
+  const SurveyResult result = run_survey(4, metrics, SurveyPolicy{}, measure);
+  const Judgement& j = result.judgement;
+  EXPECT_TRUE(j.bad_nodes.empty());
+  EXPECT_TRUE(j.bad_links.empty());
+  EXPECT_EQ(j.bad_nics, (std::vector<NicRef>{{2, 1}}));
+  EXPECT_TRUE(j.settled());
+  ASSERT_FALSE(retest_rails.empty());
+  for (const auto& rails : retest_rails) {
+    EXPECT_EQ(rails, std::vector<int>{1}) << "a re-test measures the suspect rail alone";
+  }
+  EXPECT_LE(result.retest_rounds, 4) << "new partners each round, not the same one again";
+}
+
 // The bar: 1,024 nodes, 20% noise, 5 half-rate nodes and 5 half-rate links planted, slow
 // spells in 5% of the rounds: every fault found, nothing healthy blamed, at most 20 rounds.
 TEST(Survey, ThousandNodesAtTwentyPercentNoiseFindEveryFaultAndBlameNothingHealthy) {

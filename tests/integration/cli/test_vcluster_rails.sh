@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `preflight cluster --rails all` on a virtual cluster of 4 hosts x 2 rails (scripts/vcluster.sh
+# up 4 --rails 2: rail r is interface ethR of every host, on a bridge of its own), libfabric tcp
+# picking one interface per rail as efa picks one EFA device. Every NIC runs at a base rate of
+# 80 Mbit/s (the network, not the two CPUs the suite shares, is the bottleneck, with two rails
+# measured at once), and the faults are well below it:
+#   nic          rail 1 of vc3 at 30 Mbit/s   -> bad_nics [vc3 rail 1 (eth1)], no bad node or link
+#   node         vc3 at 30 Mbit/s, both rails -> bad node vc3, no bad NIC
+#   unreachable  rail 1 of vc3 cut off        -> vc3 rail 1 named an unreachable NIC, rail 0 of
+#                                                every host still measured
+# Needs root, iproute2, mpirun and the binaries. Exit: 0 pass, 1 fail, 77 skip.
+set -u
+CASE=${1:?usage: test_vcluster_rails.sh nic|node|unreachable}
+BIN=${PREFLIGHT_BIN_DIR:?PREFLIGHT_BIN_DIR is not set}
+REPO=${PREFLIGHT_REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+VC=$REPO/scripts/vcluster.sh
+
+if [[ ${2:-} != --inside ]]; then
+    [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
+    for binary in preflight preflight-p2p; do
+        [[ -x $BIN/$binary ]] || { echo "SKIP: $BIN/$binary not built"; exit 77; }
+    done
+    command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun not installed"; exit 77; }
+    exec "$VC" with 4 --rails 2 -- bash "${BASH_SOURCE[0]}" "$CASE" --inside
+fi
+
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+for host in vc1 vc2 vc3 vc4; do
+    "$VC" throttle "$host" 80mbit || { echo "FAIL - could not set the base rate"; exit 1; }
+done
+case $CASE in
+    nic) "$VC" throttle-rail vc3 1 30mbit ;;
+    node) "$VC" throttle vc3 30mbit ;;
+    unreachable) "$VC" isolate-rail vc3 1 ;;
+    *) echo "unknown case $CASE"; exit 2 ;;
+esac || { echo "FAIL - could not plant the fault"; exit 1; }
+
+start=$(date +%s)
+"$BIN/preflight" cluster --hostfile "$("$VC" hostfile-path)" --launcher mpirun \
+    --launcher-args="$("$VC" mpirun-args)" --provider tcp --rails all --p2p-test bw \
+    --p2p-sizes 64K --p2p-arg=--window --p2p-arg=16 --p2p-arg=--rail-timeout --p2p-arg=4 \
+    --no-collective --step-timeout 150 --reach-timeout 20 --json "$OUT/cluster.json"
+rc=$?
+echo "preflight cluster: exit $rc after $(($(date +%s) - start)) s"
+[[ -s $OUT/cluster.json ]] || { echo "FAIL - no report"; exit 1; }
+
+python3 - "$OUT/cluster.json" "$CASE" "$rc" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+case, rc = sys.argv[2], int(sys.argv[3])
+cluster = report["details"]["cluster"]
+print("cluster:", cluster["summary"])
+steps = [s for s in report["details"]["steps"] if (s.get("report") or {}).get("details", {}).get("survey")]
+problems = []
+if not steps:
+    print(json.dumps(report["details"]["steps"], indent=1)[-3000:])
+    sys.exit("FAIL - no surveying step with a verdict")
+step = steps[-1]["report"]
+survey = step["details"]["survey"]
+for m in survey["measurements"]:
+    print(f"  round {m['round']:2} {m['role']:7} {m['a']}-{m['b']} rail {m.get('rail')}: "
+          f"{m['value'] / 1e6:.2f} MB/s")
+named = {k: cluster.get(k) for k in ("bad_nodes", "bad_links", "suspects", "bad_nics",
+                                      "unreachable_nics", "unreachable")}
+nic = [{"node": "vc3", "rail": 1, "device": "eth1"}]
+expected = {"bad_nodes": [], "bad_links": [], "suspects": [], "bad_nics": [],
+            "unreachable_nics": [], "unreachable": []}
+if case == "nic":
+    expected["bad_nics"] = nic
+elif case == "node":
+    expected["bad_nodes"] = ["vc3"]
+else:
+    expected["bad_nics"] = nic
+    expected["unreachable_nics"] = nic
+if named != expected:
+    problems.append(f"named {named}, expected {expected}")
+if step["details"].get("rails", {}).get("count") != 2:
+    problems.append(f"rails {step['details'].get('rails')}, expected 2")
+# Every rail of every pair measured in the survey; the unreachable case still measures rail 0
+# of every pair, vc3's included, at the healthy level.
+rail0 = {(m["a"], m["b"]) for m in survey["measurements"] if m.get("rail") == 0 and m["value"] > 0}
+if len(rail0) != 6:
+    problems.append(f"rail 0 measured on {sorted(rail0)}, expected all 6 pairs")
+ids = sorted({c["id"] for c in step["checks"]})
+want = {"nic": "P2P_NIC_OUTLIER", "node": "P2P_NODE_OUTLIER", "unreachable": "P2P_NIC_UNREACHABLE"}[case]
+if want not in ids:
+    problems.append(f"the step's findings {ids} lack {want}")
+if rc != 1 or report["verdict"]["exit_code"] != 1:
+    problems.append(f"exit {rc}, verdict {report['verdict']}, expected fail (1)")
+for p in problems:
+    print("FAIL -", p)
+sys.exit(1 if problems else 0)
+PY
