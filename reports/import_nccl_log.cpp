@@ -30,15 +30,6 @@ bool efa_intended(const NcclLogFacts& facts) {
          std::any_of(facts.networks.begin(), facts.networks.end(), is_libfabric);
 }
 
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 // What only the standalone import reports: every WARN line (normalised, each once) and the NICs
 // per GPU from aws-ofi-nccl's "NIC group N device #K" lines (p5en: 2 per GPU).
 struct LogExtras {
@@ -74,6 +65,15 @@ LogExtras read_extras(std::string_view content) {
 }
 
 }  // namespace
+
+std::uint64_t imported_text_fingerprint(std::string_view text) {
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
 
 ImportedTransport judge_imported_nccl_lines(std::string_view content,
                                             std::string_view instance_type) {
@@ -127,7 +127,7 @@ Report import_nccl_log(std::string_view content, std::string_view origin,
   report.tool.name = "nccl-log";
   report.tool.version = options.deterministic ? "" : PREFLIGHT_VERSION_STRING;
   report.tool.git = options.deterministic ? "" : PREFLIGHT_GIT_SHA;
-  report.run.id = fmt::format("nccl-log-{:016x}", fnv1a(content));
+  report.run.id = fmt::format("nccl-log-{:016x}", imported_text_fingerprint(content));
   report.run.ranks = 0;  // a debug log does not say how many ranks ran
   report.inventory.instance_type = !options.instance_type.empty()
                                        ? options.instance_type

@@ -12,6 +12,7 @@
 // vendor's plugin) is not an EFA run: its transport is recorded, not judged.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -34,6 +35,9 @@ struct ImportedTransport {
 // `instance_type` names the platform in messages (empty: the log's "Running on" line).
 [[nodiscard]] ImportedTransport judge_imported_nccl_lines(std::string_view content,
                                                           std::string_view instance_type);
+
+// FNV-1a (64 bits) of an imported text: its run id, the same for the same log wherever it is read.
+[[nodiscard]] std::uint64_t imported_text_fingerprint(std::string_view text);
 
 struct NcclLogImportOptions {
   std::string instance_type;

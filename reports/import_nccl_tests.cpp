@@ -1279,15 +1279,6 @@ std::string timestamp_of(const TableRow& row) {
   return fmt::format("{} {}", row.timestamp_date, row.timestamp_time);
 }
 
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 // ---- rows of the report ----------------------------------------------------------------------
 
 // What every result row of one import shares.
@@ -1617,7 +1608,7 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   Report report;
   report.tool.name = "nccl-tests";
   report.tool.version = parsed.nccl_tests_version;
-  report.run.id = fmt::format("nccl-tests-{:016x}", fnv1a(content));
+  report.run.id = fmt::format("nccl-tests-{:016x}", imported_text_fingerprint(content));
   report.run.argv = parsed.argv;
   report.run.ranks = inferred.ranks;  // 0: unknown
   if (!parsed.start_time.empty()) {
