@@ -66,7 +66,7 @@ LogExtras read_extras(std::string_view content) {
 
 }  // namespace
 
-std::uint64_t imported_text_fingerprint(std::string_view text) {
+std::uint64_t text_fingerprint(std::string_view text) {
   std::uint64_t hash = 1469598103934665603ULL;
   for (const char c : text) {
     hash ^= static_cast<unsigned char>(c);
@@ -127,7 +127,7 @@ Report import_nccl_log(std::string_view content, std::string_view origin,
   report.tool.name = "nccl-log";
   report.tool.version = options.deterministic ? "" : PREFLIGHT_VERSION_STRING;
   report.tool.git = options.deterministic ? "" : PREFLIGHT_GIT_SHA;
-  report.run.id = fmt::format("nccl-log-{:016x}", imported_text_fingerprint(content));
+  report.run.id = fmt::format("nccl-log-{:016x}", text_fingerprint(content));
   report.run.ranks = 0;  // a debug log does not say how many ranks ran
   report.inventory.instance_type = !options.instance_type.empty()
                                        ? options.instance_type

@@ -36,8 +36,9 @@ struct ImportedTransport {
 [[nodiscard]] ImportedTransport judge_imported_nccl_lines(std::string_view content,
                                                           std::string_view instance_type);
 
-// FNV-1a (64 bits) of an imported text: its run id, the same for the same log wherever it is read.
-[[nodiscard]] std::uint64_t imported_text_fingerprint(std::string_view text);
+// FNV-1a (64 bits) of a text: an imported log's run id and the history's report digest, the same
+// for the same text wherever it is read.
+[[nodiscard]] std::uint64_t text_fingerprint(std::string_view text);
 
 struct NcclLogImportOptions {
   std::string instance_type;

@@ -1608,7 +1608,7 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   Report report;
   report.tool.name = "nccl-tests";
   report.tool.version = parsed.nccl_tests_version;
-  report.run.id = fmt::format("nccl-tests-{:016x}", imported_text_fingerprint(content));
+  report.run.id = fmt::format("nccl-tests-{:016x}", text_fingerprint(content));
   report.run.argv = parsed.argv;
   report.run.ranks = inferred.ranks;  // 0: unknown
   if (!parsed.start_time.empty()) {

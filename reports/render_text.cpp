@@ -21,6 +21,7 @@ struct PrintedFinding {
   Status status = Status::pass;  // the worst of the folded checks
   std::vector<std::string> steps;
   std::size_t count = 0;
+  const Check* remedied = nullptr;  // the first that carries a remediation (a failing one)
 };
 
 std::vector<PrintedFinding> fold_findings(const std::vector<Check>& checks) {
@@ -30,12 +31,15 @@ std::vector<PrintedFinding> fold_findings(const std::vector<Check>& checks) {
       return f.first->id == check.id && f.first->message == check.message;
     });
     if (it == findings.end()) {
-      findings.push_back({&check, check.status, {}, 0});
+      findings.push_back({&check, check.status, {}, 0, nullptr});
       it = std::prev(findings.end());
     } else if (is_worse(check.status, it->status)) {
       it->status = check.status;
     }
     ++it->count;
+    if (it->remedied == nullptr && !check.remediation.empty()) {
+      it->remedied = &check;
+    }
     if (check.evidence.is_object() && check.evidence.contains("step") &&
         check.evidence.at("step").is_string()) {
       const std::string step = check.evidence.at("step").get<std::string>();
@@ -68,10 +72,10 @@ std::string render_checks_text(const Report& report) {
     }
     out += fmt::format("{:<7} {:<36} {}{}\n", to_upper(to_string(finding.status)), check.id,
                        check.message, where);
-    if (!check.remediation.empty() && finding.status != Status::pass &&
+    if (finding.remedied != nullptr && finding.status != Status::pass &&
         finding.status != Status::skip) {
-      out += fmt::format("{:<7} {:<36} -> {}: {}\n", "", "", to_string(check.severity),
-                         check.remediation);
+      out += fmt::format("{:<7} {:<36} -> {}: {}\n", "", "",
+                         to_string(finding.remedied->severity), finding.remedied->remediation);
     }
   }
   out += fmt::format("verdict: {} (exit {})\n", report.verdict.summary, report.verdict.exit_code);
