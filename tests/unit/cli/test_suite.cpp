@@ -126,7 +126,7 @@ TEST(StepRunner, RelaysTheStepsProgressAndBeatsInASilence) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("preflight-relay-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  StepRunner runner(dir, 0, ProgressMode::plain, 0.3);
+  StepRunner runner(dir, 0, ProgressMode::plain, 0.2);  // ticks every 0.25 s, lines 0.5 s apart
   StepSpec spec;
   spec.name = "fake-sweep";
   spec.report_path = dir / "fake.json";
