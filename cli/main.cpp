@@ -262,7 +262,8 @@ int run_main(int argc, char** argv) {
     general.baseline_dirs = {std::string(PREFLIGHT_DATA_INSTALL_DIR) + "/baselines",
                              std::string(PREFLIGHT_SOURCE_DIR) + "/reports/baselines"};
   }
-  general.show_progress = !general.common.quiet && ::isatty(STDERR_FILENO) == 1;
+  general.progress =
+      preflight::resolve_progress_mode(general.common.progress, general.common.quiet);
   general.argv.assign(argv,
                       argv + argc);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
 

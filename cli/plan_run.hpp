@@ -49,7 +49,7 @@ class PlanRun {
       : general_(general),
         work_(general.keep_work_dir),
         runner_(work_.path(), general.budget_s > 0 ? general.budget_s : default_budget_s,
-                general.show_progress),
+                general.progress),
         launcher_(choose_launcher(general.launcher, current_launcher_environment())) {}
 
   [[nodiscard]] LauncherKind launcher() const { return launcher_; }
@@ -82,6 +82,10 @@ class PlanRun {
     command.insert(command.end(),
                    {"--json", step.report_on_stdout ? std::string("-") : step.report_path.string(),
                     "--quiet"});
+    if (general_.progress != ProgressMode::none) {
+      // Plain lines into the step's stderr, which the step runner relays as they come.
+      command.insert(command.end(), {"--progress", "plain"});
+    }
     if (!launch) {
       step.argv = std::move(command);
       return step;

@@ -26,12 +26,12 @@ struct GeneralOptions {
   std::vector<std::string> launcher_args;  // verbatim, split on whitespace from --launcher-args
   std::string srun_mpi;  // srun --mpi=VALUE (resolved by main: --srun-mpi, MpiDefault=none: pmix)
   double budget_s = 0;   // whole plan; 0: the plan's default
-  double step_timeout_s = 0;       // per step; 0: the plan's default
-  bool keep_work_dir = false;      // keep the step reports and logs (path in details.work_dir)
-  bool show_progress = false;      // stderr is a terminal and not --quiet
-  bool report_via_stdout = false;  // launched steps print their report (`--json -`)
-  std::vector<std::string> argv;   // for run.argv
-  std::vector<std::string> baseline_dirs;  // baselines matched by what they match
+  double step_timeout_s = 0;   // per step; 0: the plan's default
+  bool keep_work_dir = false;  // keep the step reports and logs (path in details.work_dir)
+  ProgressMode progress = ProgressMode::none;  // --progress resolved (tty, plain or none)
+  bool report_via_stdout = false;              // launched steps print their report (`--json -`)
+  std::vector<std::string> argv;               // for run.argv
+  std::vector<std::string> baseline_dirs;      // baselines matched by what they match
 };
 
 struct NodeOptions {

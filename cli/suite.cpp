@@ -28,9 +28,16 @@ std::string read_tail(const std::filesystem::path& path, std::size_t max_bytes,
   }
   input.seekg(0, std::ios::end);
   const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, input.tellg()));
-  const std::size_t start = size > max_bytes ? size - max_bytes : 0;
+  // The step's progress lines say nothing about why it broke: read far enough back to find
+  // max_bytes of everything else.
+  const std::size_t read_bytes = std::max<std::size_t>(max_bytes, std::size_t{1} << 20U);
+  const std::size_t start = size > read_bytes ? size - read_bytes : 0;
   input.seekg(static_cast<std::streamoff>(start));
-  std::string text((std::istreambuf_iterator<char>(input)), std::istreambuf_iterator<char>());
+  std::string text = without_progress_lines(
+      std::string((std::istreambuf_iterator<char>(input)), std::istreambuf_iterator<char>()));
+  if (text.size() > max_bytes) {
+    text.erase(0, text.size() - max_bytes);
+  }
   auto lines = split_lines(text);
   while (!lines.empty() && trim(lines.back()).empty()) {
     lines.pop_back();
@@ -224,8 +231,107 @@ WorkDirectory::~WorkDirectory() {
   }
 }
 
-StepRunner::StepRunner(std::filesystem::path work_dir, double budget_s, bool show_progress)
-    : work_dir_(std::move(work_dir)), budget_s_(budget_s), show_progress_(show_progress) {}
+StepRunner::StepRunner(std::filesystem::path work_dir, double budget_s, ProgressMode progress,
+                       double heartbeat_s)
+    : work_dir_(std::move(work_dir)),
+      budget_s_(budget_s),
+      progress_(progress),
+      heartbeat_s_(heartbeat_s) {}
+
+namespace {
+
+// While a step runs: its progress lines (from its stderr file, as it writes them) relayed under
+// the step's prefix, and a heartbeat after heartbeat_s without a line, so a long step is never
+// silent in a log. On a terminal the relayed line is rewritten in place and erased at the end.
+class StepProgressRelay {
+ public:
+  StepProgressRelay(ProgressMode mode, std::string prefix, std::filesystem::path stderr_path,
+                    double timeout_s, double heartbeat_s)
+      : mode_(mode),
+        prefix_(std::move(prefix)),
+        stderr_path_(std::move(stderr_path)),
+        timeout_s_(timeout_s),
+        heartbeat_s_(heartbeat_s) {}
+  StepProgressRelay(const StepProgressRelay&) = delete;
+  StepProgressRelay& operator=(const StepProgressRelay&) = delete;
+  ~StepProgressRelay() { erase_tty_line(); }
+
+  void tick() {
+    std::optional<std::string> latest;
+    for (const std::string& line : new_lines()) {
+      if (const auto text = progress_text(line)) {
+        latest = std::string(*text);
+        if (mode_ == ProgressMode::plain) {
+          print_line(fmt::format("{}: {}\n", prefix_, *text));
+        }
+      }
+    }
+    if (latest && mode_ == ProgressMode::tty) {
+      last_text_ = *latest;
+      print_line(fmt::format("\r\033[K{}: {}", prefix_, *latest));
+      tty_line_ = true;
+    }
+    if (since_line_.elapsed_s() >= heartbeat_s_) {
+      const std::string heartbeat = fmt::format("{}: still running, {:.0f} s of {:.0f} s", prefix_,
+                                                clock_.elapsed_s(), timeout_s_);
+      if (mode_ == ProgressMode::tty) {
+        print_line(fmt::format("\r\033[K{}{}", heartbeat,
+                               last_text_.empty() ? "" : " (" + last_text_ + ")"));
+        tty_line_ = true;
+      } else {
+        print_line(heartbeat + "\n");
+      }
+    }
+  }
+
+  void erase_tty_line() {
+    if (tty_line_) {
+      std::fputs("\r\033[K", stderr);
+      std::fflush(stderr);
+      tty_line_ = false;
+    }
+  }
+
+ private:
+  void print_line(const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+    since_line_.restart();
+  }
+
+  // Whole lines written to the step's stderr since the last call.
+  std::vector<std::string> new_lines() {
+    std::vector<std::string> lines;
+    std::ifstream input(stderr_path_, std::ios::binary);
+    if (!input) {
+      return lines;
+    }
+    input.seekg(static_cast<std::streamoff>(offset_));
+    std::string chunk((std::istreambuf_iterator<char>(input)), std::istreambuf_iterator<char>());
+    const std::size_t end = chunk.rfind('\n');
+    if (end == std::string::npos) {
+      return lines;
+    }
+    offset_ += end + 1;
+    for (const auto line : split(std::string_view(chunk).substr(0, end), '\n')) {
+      lines.emplace_back(line);
+    }
+    return lines;
+  }
+
+  ProgressMode mode_;
+  std::string prefix_;
+  std::filesystem::path stderr_path_;
+  double timeout_s_;
+  double heartbeat_s_;
+  std::size_t offset_ = 0;
+  Stopwatch clock_;
+  Stopwatch since_line_;
+  std::string last_text_;
+  bool tty_line_ = false;
+};
+
+}  // namespace
 
 double StepRunner::remaining_s() const {
   return budget_s_ > 0 ? budget_s_ - clock_.elapsed_s() : 1e9;
@@ -242,7 +348,7 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
   }
   if (!outcome.spec.skip_reason.empty()) {
     outcome.note = outcome.spec.skip_reason;
-    if (show_progress_) {
+    if (progress_ != ProgressMode::none) {
       std::cerr << fmt::format("{}: skip ({})\n", prefix, outcome.note);
     }
     return outcome;
@@ -252,7 +358,7 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
   const double timeout_s =
       std::min(outcome.spec.timeout_s, std::max(0.5, remaining_s() - defaults.kill_grace_s));
   outcome.spec.timeout_s = timeout_s;
-  if (show_progress_) {
+  if (progress_ != ProgressMode::none) {
     std::cerr << fmt::format("{}: running (timeout {:.0f} s, elapsed {:.1f} s)\n", prefix,
                              timeout_s, clock_.elapsed_s());
   }
@@ -262,8 +368,17 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
   const std::filesystem::path stdout_path = outcome.spec.report_on_stdout
                                                 ? outcome.spec.report_path
                                                 : std::filesystem::path(stem.string() + ".stdout");
-  const ProcessResult result =
-      run_process(outcome.spec.argv, outcome.spec.env, timeout_s, stdout_path, options);
+  ChildProcess child =
+      ChildProcess::start(outcome.spec.argv, outcome.spec.env, stdout_path, options);
+  ProcessResult result;
+  if (progress_ == ProgressMode::none) {
+    result = child.wait(timeout_s);
+  } else {
+    StepProgressRelay relay(progress_, prefix, options.stderr_path, timeout_s, heartbeat_s_);
+    result = child.wait(
+        timeout_s, [&relay] { relay.tick(); }, 0.25);
+    relay.tick();  // the lines written last
+  }
   outcome.duration_s = result.duration_s;
   outcome.timed_out = result.timed_out;
   if (!result.started) {
@@ -308,7 +423,7 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
                        : fmt::format("launch failed ({} exit {}){}", outcome.spec.launcher,
                                      outcome.exit_code, cause.empty() ? "" : ": " + cause);
   }
-  if (show_progress_) {
+  if (progress_ != ProgressMode::none) {
     std::cerr << fmt::format("{}: {} (exit {}) in {:.1f} s, elapsed {:.1f} s\n", prefix,
                              to_string(outcome.status), outcome.exit_code, outcome.duration_s,
                              clock_.elapsed_s());

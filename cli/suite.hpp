@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/progress.hpp"
 #include "common/spawn.hpp"
 #include "common/status.hpp"
 #include "common/timer.hpp"
@@ -77,8 +78,11 @@ class WorkDirectory {
 
 class StepRunner {
  public:
-  // budget_s <= 0: no overall budget. Progress lines go to stderr when `show_progress`.
-  StepRunner(std::filesystem::path work_dir, double budget_s, bool show_progress);
+  // budget_s <= 0: no overall budget. `progress` (resolved: tty, plain or none) shapes what goes
+  // to stderr: a line when a step starts and ends, the step's own progress lines relayed while
+  // it runs (in place on a terminal), and a heartbeat after `heartbeat_s` without a line.
+  StepRunner(std::filesystem::path work_dir, double budget_s, ProgressMode progress,
+             double heartbeat_s = 10);
 
   // Runs (or skips) one step; its timeout is cut to what is left of the budget.
   StepOutcome run(StepSpec spec, std::size_t index, std::size_t total);
@@ -91,7 +95,8 @@ class StepRunner {
  private:
   std::filesystem::path work_dir_;
   double budget_s_;
-  bool show_progress_;
+  ProgressMode progress_;
+  double heartbeat_s_;
   Stopwatch clock_;
   bool interrupted_ = false;
 };

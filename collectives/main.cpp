@@ -76,11 +76,6 @@ std::string configure_nccl_log(const std::string& path) {
   return file;
 }
 
-void print_progress(const ProgressEvent& event) {
-  std::fprintf(stderr, "# [%zu/%zu] %s done, %.1f s elapsed\n", event.index, event.total,
-               event.step.c_str(), event.elapsed_s);
-}
-
 int run_binary(CollectiveKind kind, int argc, char** argv) {
   auto parsed = parse_collective_options(kind, argc, argv);
   if (const int* code = std::get_if<int>(&parsed)) {
@@ -211,11 +206,19 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   // A launch without PMI leaves N worlds of one: only the launcher's rank 0 speaks for the job.
   const bool rank0 =
       world->rank() == 0 && (launch_problem.empty() || reports_for_the_launch(launch_request));
-  if (rank0 && !options.common.quiet && ::isatty(STDERR_FILENO) == 1) {
-    environment.on_progress = print_progress;
+  ProgressPrinter progress(
+      tool, rank0 ? resolve_progress_mode(options.common.progress, options.common.quiet)
+                  : ProgressMode::none);
+  if (progress.active()) {
+    environment.on_progress = [&progress](const ProgressEvent& event) {
+      progress.update(fmt::format("[{}/{}] {} done, {:.1f} s elapsed", event.index, event.total,
+                                  event.step, event.elapsed_s),
+                      event.index == event.total);
+    };
   }
 
   const reports::Report report = run_collective(options, environment);
+  progress.finish();
   if (launched) {
     unblock_termination_signal();  // a SIGTERM that came after the run acts as usual now
   }

@@ -216,6 +216,16 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_flag("--deterministic", options.deterministic,
                "Drop timestamps, host names and versions from the report (golden files)");
   app.add_flag("--warn-as-fail", options.warn_as_fail, "Exit 1 when any check warns");
+  app.add_option_function<std::string>(
+         "--progress",
+         [&options](const std::string& name) {
+           options.progress = parse_progress_mode(name).value_or(ProgressMode::automatic);
+         },
+         "Progress on stderr: auto (tty on a terminal, else plain; none with --quiet), tty (one "
+         "line updated in place), plain (whole lines for logs: one per finished size or step, a "
+         "heartbeat every 10 s), none")
+      ->option_text("auto|tty|plain|none")
+      ->check(CLI::IsMember({"auto", "tty", "plain", "none"}));
 }
 
 void bind_environment(CLI::App& app) {

@@ -1,5 +1,6 @@
 // Command-line conventions shared by every preflight binary (CLI11):
 //   --help, --version, --json PATH|-, --quiet, --deterministic, --warn-as-fail,
+//   --progress auto|tty|plain|none (common/progress.hpp),
 //   PREFLIGHT_<OPTION> environment fallbacks for every long option (the command line wins),
 //   usage errors exit 2 naming the flag, and a guarded main mapping errors to exit codes.
 #pragma once
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/progress.hpp"
 
 // CLI11's App, declared only: its header costs seconds of compile time per file that includes it,
 // so only the files that build command lines include <CLI/CLI.hpp>.
@@ -23,6 +26,7 @@ struct CommonOptions {
   bool quiet = false;
   bool deterministic = false;
   bool warn_as_fail = false;
+  ProgressMode progress = ProgressMode::automatic;  // as asked; resolve_progress_mode() for use
 };
 
 // Adds the common options and the --version flag ("<tool> <version> (<git>)").

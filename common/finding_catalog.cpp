@@ -225,6 +225,11 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "if it recurs"},
     {"NCCL_TESTS_INCOMPLETE", monitor, C::benchmark, "nccl-tests output {} is incomplete: {}",
      "The run hung or was cut short: rerun under a timeout with NCCL_DEBUG=INFO"},
+    // preflight-report import nccl-log: what an NCCL debug log says (versions, network, NICs).
+    {"NCCL_LOG_IMPORTED", info, C::nccl, "read {} NCCL lines from {}: {}", ""},
+    // An imported log whose NCCL lines decide nothing about EFA (another network, no plugin).
+    {"NCCL_TRANSPORT_NOT_JUDGED", info, C::nccl, "NCCL transport of {} not judged: {}",
+     "Capture the log with NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,NET on an EFA instance"},
     {"NCCL_TESTS_RANKS_UNKNOWN", info, C::benchmark,
      "{} does not say how many ranks ran ({}): times and printed bandwidths imported with ranks "
      "unknown",

@@ -254,8 +254,18 @@ void ChildProcess::kill_group_and_reap() {
 }
 
 ProcessResult ChildProcess::wait(double timeout_s) {
+  return wait(timeout_s, {}, 0);
+}
+
+ProcessResult ChildProcess::wait(double timeout_s, const std::function<void()>& on_tick,
+                                 double tick_interval_s) {
   auto interval = std::chrono::milliseconds(1);
+  double next_tick_s = tick_interval_s;
   while (!poll()) {
+    if (on_tick && clock_.elapsed_s() >= next_tick_s) {
+      on_tick();
+      next_tick_s = clock_.elapsed_s() + tick_interval_s;
+    }
     if (timeout_s > 0 && clock_.elapsed_s() >= timeout_s) {
       result_.timed_out = true;
       kill_group_and_reap();

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -70,6 +71,10 @@ class ChildProcess {
   // Waits until the child exits or `timeout_s` (<= 0: no limit) has passed since start; on a
   // timeout or a pending stop signal kills the process group (SIGTERM, grace, SIGKILL).
   ProcessResult wait(double timeout_s);
+  // The same, calling `on_tick` about every `tick_interval_s` while the child runs (the
+  // umbrella relays a step's progress and prints heartbeats from it).
+  ProcessResult wait(double timeout_s, const std::function<void()>& on_tick,
+                     double tick_interval_s);
   // Kills the group now (SIGTERM, grace, SIGKILL) and reaps the child.
   ProcessResult terminate();
 

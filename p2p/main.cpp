@@ -1,6 +1,7 @@
 // preflight-p2p: point-to-point latency, bandwidth and link matrices over libfabric, MPI or NCCL.
 // main parses the options into an immutable struct, picks the bootstrap (MPI launch, TCP
 // rendezvous, or none for --loopback), calls p2p::run, renders, and returns the verdict's code.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -289,11 +290,14 @@ int run_main(int argc, char** argv) {
     writer.emplace(options.common.json_path);
     environment.writer = &*writer;
   }
-  const bool show_progress = reporter && !options.common.quiet && ::isatty(STDERR_FILENO) == 1;
-  if (show_progress) {
-    environment.progress = [](const ProgressEvent& event) {
-      std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", event.done, event.total, event.step.c_str());
-      std::fflush(stderr);
+  ProgressPrinter progress(
+      std::string(kTool), reporter
+                              ? resolve_progress_mode(options.common.progress, options.common.quiet)
+                              : ProgressMode::none);
+  if (progress.active()) {
+    environment.progress = [&progress](const ProgressEvent& event) {
+      progress.update(fmt::format("[{}/{}] {}", event.done, event.total, event.step),
+                      event.done == event.total);
     };
   }
 
@@ -301,9 +305,7 @@ int run_main(int argc, char** argv) {
   environment.watch_termination = true;
   const reports::Report result = run(options, std::move(report), environment);
   unblock_termination_signal();  // a SIGTERM that came after run() ended acts as usual now
-  if (show_progress) {
-    std::fprintf(stderr, "\r\033[K");
-  }
+  progress.finish();
   if (reporter) {
     if (writer) {
       writer->finish(result);

@@ -25,6 +25,7 @@
 #include "common/text.hpp"
 #include "common/timer.hpp"
 #include "reports/baseline.hpp"
+#include "reports/import_nccl_log.hpp"
 #include "reports/json_reader.hpp"
 #include "reports/report_io.hpp"
 
@@ -200,15 +201,6 @@ class Transaction {
   sqlite3* db_;
   bool committed_ = false;
 };
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
 
 // What makes two result rows comparable across runs.
 std::string series_of(const RunShape& shape, const ResultRow& row) {
@@ -453,7 +445,7 @@ HistoryStore HistoryStore::open(const std::filesystem::path& path, bool create) 
 HistoryStore::Added HistoryStore::add(const Report& report, std::string_view source) {
   sqlite3* db = handle_->db.get();
   const std::string text = json(report).dump(-1, ' ', false, json::error_handler_t::replace);
-  const std::string digest = fmt::format("{:016x}-{}", fnv1a(text), text.size());
+  const std::string digest = fmt::format("{:016x}-{}", text_fingerprint(text), text.size());
   const RunShape shape = run_shape(report);
   Added added;
   Transaction transaction(db);

@@ -21,6 +21,7 @@
 #include "common/text.hpp"
 #include "common/version.hpp"
 #include "preflight/build_config.hpp"
+#include "reports/import_nccl_log.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::reports {
@@ -1278,15 +1279,6 @@ std::string timestamp_of(const TableRow& row) {
   return fmt::format("{} {}", row.timestamp_date, row.timestamp_time);
 }
 
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 // ---- rows of the report ----------------------------------------------------------------------
 
 // What every result row of one import shares.
@@ -1568,10 +1560,15 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
       throw UsageError(fmt::format("{}:{}: not an nccl-tests result row (unexpected column count)",
                                    origin, parsed.malformed_lines.front()));
     }
+    const bool nccl_debug_lines = content.find("NCCL INFO") != std::string_view::npos ||
+                                  content.find("NCCL WARN") != std::string_view::npos;
     throw UsageError(fmt::format(
         "{}: no nccl-tests output found: no result table, no '# nThread' header, no '# Using "
-        "devices' rows and no test failure lines in {} lines",
-        origin, parsed.lines));
+        "devices' rows and no test failure lines in {} lines{}",
+        origin, parsed.lines,
+        nccl_debug_lines ? "; it holds NCCL debug lines: 'preflight-report import nccl-log' "
+                           "judges those alone"
+                         : ""));
   }
 
   Inferred inferred;
@@ -1611,7 +1608,7 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   Report report;
   report.tool.name = "nccl-tests";
   report.tool.version = parsed.nccl_tests_version;
-  report.run.id = fmt::format("nccl-tests-{:016x}", fnv1a(content));
+  report.run.id = fmt::format("nccl-tests-{:016x}", text_fingerprint(content));
   report.run.argv = parsed.argv;
   report.run.ranks = inferred.ranks;  // 0: unknown
   if (!parsed.start_time.empty()) {
@@ -1773,6 +1770,18 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
           {{"last_size_bytes", last}, {"max_bytes", parsed.header.max_bytes}}));
     }
   }
+  // NCCL's own lines in the log (NCCL_DEBUG=INFO) judged as a live run's: a table measured over
+  // NET/Socket, or with the plugin failing, fails however good its figures look.
+  std::optional<ImportedTransport> transport;
+  if (parsed.format == "text") {
+    transport = judge_imported_nccl_lines(content, report.inventory.instance_type);
+    report.checks.insert(report.checks.end(), transport->checks.begin(), transport->checks.end());
+    if (transport->row_transport) {
+      for (auto& row : report.results) {
+        row.transport = *transport->row_transport;
+      }
+    }
+  }
   report.verdict = compute_verdict(report.checks, false);
 
   // Provenance and what was inferred, for people and for `validate`.
@@ -1846,6 +1855,9 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
   }
   if (!parsed.warnings.empty()) {
     details["nccl_warnings"] = parsed.warnings;
+  }
+  if (transport && transport->details.at("facts").value("nccl_lines", 0) > 0) {
+    details["nccl_transport"] = transport->details;
   }
   report.details["nccl_tests"] = details;
   return report;

@@ -23,6 +23,7 @@
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
 #include "reports/history_format.hpp"
+#include "reports/import_nccl_log.hpp"
 #include "reports/import_nccl_tests.hpp"
 #include "reports/json_reader.hpp"
 #include "reports/render.hpp"
@@ -328,6 +329,17 @@ int run_render(const RenderCliOptions& cli, const CommonOptions& common) {
   return exit_code::pass;
 }
 
+// The imported report's warnings and failures on stderr, each with its fix.
+void print_findings(const Report& report) {
+  for (const auto& check : report.checks) {
+    if (check.status == Status::warn || check.status == Status::fail) {
+      std::cerr << fmt::format(
+          "{}: {}: {}: {}{}\n", kTool, check.status == Status::warn ? "warning" : "FAIL", check.id,
+          check.message, check.remediation.empty() ? "" : " (" + check.remediation + ")");
+    }
+  }
+}
+
 int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
   if (cli.nodes < 0 || cli.ranks < 0) {
     throw UsageError("--nodes and --ranks must be positive");
@@ -350,12 +362,21 @@ int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
         shape.ranks > 0 ? fmt::format("{} ranks", shape.ranks) : std::string("ranks unknown"),
         shape.nodes > 0 ? fmt::format(", {} nodes", shape.nodes) : "", origin_of(cli.file),
         report.verdict.summary);
-    for (const auto& check : report.checks) {
-      if (check.status == Status::warn) {
-        std::cerr << fmt::format("{}: warning: {}{}\n", kTool, check.message,
-                                 check.remediation.empty() ? "" : " (" + check.remediation + ")");
-      }
-    }
+    print_findings(report);
+  }
+  return report.verdict.exit_code;
+}
+
+int run_import_nccl_log(const ImportCliOptions& cli, const CommonOptions& common) {
+  NcclLogImportOptions options;
+  options.instance_type = cli.instance_type;
+  options.deterministic = common.deterministic;
+  const Report report = import_nccl_log_file(cli.file, options);
+  write_report(report, common.json_path.empty() ? std::string("-") : common.json_path);
+  if (!common.quiet) {
+    std::cerr << fmt::format("{}: {}: {}\n", kTool, report.checks.front().message,
+                             report.verdict.summary);
+    print_findings(report);
   }
   return report.verdict.exit_code;
 }
@@ -699,6 +720,15 @@ int main_report(int argc, char** argv) {
                      "keep every printed row of repeated tables (-R, -N) instead of one row per "
                      "size with the statistics over the repeats");
 
+  ImportCliOptions import_log;
+  auto* nccl_log_cmd = import_cmd->add_subcommand(
+      "nccl-log",
+      "An NCCL debug log alone (NCCL_DEBUG=INFO output of any job, any launcher prefix) -> a "
+      "report of its transport: versions, provider, network, GDRDMA, NICs, WARN lines; socket "
+      "fallback or a failed plugin exit 1");
+  nccl_log_cmd->add_option("file", import_log.file, "the log ('-': stdin)")->required();
+  nccl_log_cmd->add_option("--instance-type", import_log.instance_type, "e.g. p5.48xlarge");
+
   ValidateCliOptions validate;
   auto* validate_cmd =
       app.add_subcommand("validate",
@@ -730,6 +760,9 @@ int main_report(int argc, char** argv) {
     }
     if (nccl_cmd->parsed()) {
       return run_import(import, common);
+    }
+    if (nccl_log_cmd->parsed()) {
+      return run_import_nccl_log(import_log, common);
     }
     if (validate_cmd->parsed()) {
       return run_validate(validate, common);

@@ -7,15 +7,23 @@
 #               HealthCheckInterval=300
 #               HealthCheckNodeState=ANY,CYCLE      (optional: stagger across nodes)
 #
-# preflight exit -> action
+# Time: slurmd kills a HealthCheckProgram after 60 s. preflight is bounded at
+# PREFLIGHT_HEALTHCHECK_TIMEOUT (default 50 s; SIGKILL 5 s later), so the wrapper ends
+# inside slurmd's limit with time left to read the report and call scontrol.
+#
+# Only a verdict preflight itself reached takes a node out:
+#   preflight exit -> action
+#   1 fail      drain, reason "preflight: <ID>", ID = the first failing check of the report
+#               (with --warn-as-fail in PREFLIGHT_HEALTHCHECK_ARGS and no failing check: the
+#               first warning) — only when the report is readable and its verdict says fail
 #   0 pass      resume the node if it is drained/draining with a reason starting with
 #               "preflight:"; a drain set by anyone else (e.g. "maintenance") is left alone
-#   1 fail      drain, reason "preflight: <first failing check id>" (with --warn-as-fail in
-#               PREFLIGHT_HEALTHCHECK_ARGS and no failing check: the first warning's id)
-#   4 error     drain, reason "preflight: <first failing/error check id>" (or ERROR)
-#   124 timeout drain, reason "preflight: TIMEOUT"
-#   3 skip      log only
-#   other       (usage error, preflight missing or crashed) log only, exit non-zero
+#   anything else is trouble of the health check, not a verdict on the node: logged, node
+#   left alone (the NHC convention), wrapper exit 1:
+#   4 error, 124/137 timeout, 3 skip (exit 0), 2 usage, preflight missing or crashed, exit 1
+#   without a readable failing report, a report directory that cannot be written
+#   With PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1 an error or timeout drains instead, with a
+#   reason that says so: "preflight: error <ID>" / "preflight: timeout after <N> s".
 # A node already drained by someone else is never re-labelled: its reason is kept, so
 # a later pass can never resume it by mistake.  Re-draining with an unchanged reason is
 # skipped (no reason-timestamp churn).
@@ -23,9 +31,12 @@
 # Environment (all optional):
 #   PREFLIGHT_BIN                 preflight binary (default: `preflight` on PATH, then
 #                                 /opt/preflight/bin/preflight)
-#   PREFLIGHT_REPORT_DIR          report directory (default /var/log/preflight)
-#   PREFLIGHT_HEALTHCHECK_TIMEOUT seconds before the check counts as timed out (default 120)
+#   PREFLIGHT_REPORT_DIR          report directory (default /var/log/preflight; when it
+#                                 cannot be written, a private directory under $TMPDIR)
+#   PREFLIGHT_HEALTHCHECK_TIMEOUT seconds preflight may run (default 50, at most 54: slurmd
+#                                 kills the wrapper at 60 s)
 #   PREFLIGHT_HEALTHCHECK_ARGS    extra arguments for `preflight node` (word-split)
+#   PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1  drain on an error or timeout of preflight too
 #   PREFLIGHT_HEALTHCHECK_DRY_RUN=1  log the scontrol commands instead of running them
 #   SCONTROL                      scontrol binary (default: scontrol on PATH)
 #   SLURMD_NODENAME               node name (default: hostname -s)
@@ -51,7 +62,7 @@ readonly TAG=preflight-healthcheck
 readonly REASON_PREFIX='preflight:'
 NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null || hostname)}
 REPORT_DIR=${PREFLIGHT_REPORT_DIR:-/var/log/preflight}
-TIMEOUT=${PREFLIGHT_HEALTHCHECK_TIMEOUT:-120}
+TIMEOUT=${PREFLIGHT_HEALTHCHECK_TIMEOUT:-50}
 SCONTROL=${SCONTROL:-scontrol}
 
 log() {
@@ -100,6 +111,18 @@ EOF
     # a reason is a single token of safe characters
     id=${id//[^A-Za-z0-9_.:-]/_}
     echo "${id:0:64}"
+}
+
+# the verdict status of a report ("fail", "pass", ...); empty when none/unreadable
+report_verdict() {
+    local json=$1
+    [[ -s $json ]] || return 0
+    if command -v jq >/dev/null 2>&1; then
+        jq -r '.verdict.status // empty' "$json" 2>/dev/null
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["verdict"]["status"])' \
+            "$json" 2>/dev/null
+    fi
 }
 
 # sets NODE_STATE and NODE_REASON from `scontrol show node`, e.g.
@@ -177,52 +200,88 @@ resume_if_ours() {
 
 # ----------------------------------------------------------------------------- main
 
-if ! PREFLIGHT=$(find_preflight); then
-    log err "preflight binary not found (PREFLIGHT_BIN='${PREFLIGHT_BIN:-}', PATH)"
+# trouble of the health check itself: log it, leave the node alone (or, opted in, drain with a
+# reason that names the trouble), exit 1
+harness_trouble() { # harness_trouble DRAIN_REASON MESSAGE...
+    local reason=$1
+    shift
+    if [[ ${PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR:-0} == 1 && -n $reason ]]; then
+        log err "$*; PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1"
+        drain "$reason"
+    else
+        log err "$*; node state unchanged"
+    fi
+    exit 1
+}
+
+if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT < 1 || TIMEOUT > 54)); then
+    log err "PREFLIGHT_HEALTHCHECK_TIMEOUT=$TIMEOUT is not 1..54 s (slurmd kills a" \
+        "HealthCheckProgram at 60 s); node state unchanged"
     exit 1
 fi
-if ! mkdir -p "$REPORT_DIR" 2>/dev/null; then
-    REPORT_DIR=${TMPDIR:-/tmp}
+if ! PREFLIGHT=$(find_preflight); then
+    log err "preflight binary not found (PREFLIGHT_BIN='${PREFLIGHT_BIN:-}', PATH); node state unchanged"
+    exit 1
 fi
-REPORT=$REPORT_DIR/healthcheck-$NODE.json
-rm -f "$REPORT"
+# The report and stderr files: a node name is not a safe file name ('/' in it), and a report
+# directory that cannot be written falls back to a private one; without either, preflight's
+# verdict could not be read, so the check does not run at all.
+FILE_NODE=${NODE//[^A-Za-z0-9._-]/_}
+if ! { mkdir -p "$REPORT_DIR" 2>/dev/null && [[ -d $REPORT_DIR && -w $REPORT_DIR ]]; }; then
+    log warning "report directory $REPORT_DIR cannot be written; using a private one under ${TMPDIR:-/tmp}"
+    if ! REPORT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/preflight-healthcheck.XXXXXX" 2>/dev/null); then
+        log err "no writable directory for the report (${PREFLIGHT_REPORT_DIR:-/var/log/preflight}," \
+            "${TMPDIR:-/tmp}); check not run, node state unchanged"
+        exit 1
+    fi
+fi
+REPORT=$REPORT_DIR/healthcheck-$FILE_NODE.json
+STDERR_FILE=$REPORT_DIR/healthcheck-$FILE_NODE.stderr
+if ! rm -f "$REPORT" 2>/dev/null || ! : 2>/dev/null >"$STDERR_FILE"; then
+    log err "cannot write $STDERR_FILE; check not run, node state unchanged"
+    exit 1
+fi
 
 read -r -a extra <<<"${PREFLIGHT_HEALTHCHECK_ARGS:-}"
 cmd=("$PREFLIGHT" node --quick --json "$REPORT" "${extra[@]}")
 if command -v timeout >/dev/null 2>&1; then
     cmd=(timeout -k 5 "$TIMEOUT" "${cmd[@]}")
 fi
-"${cmd[@]}" >/dev/null 2>"$REPORT_DIR/healthcheck-$NODE.stderr"
+"${cmd[@]}" >/dev/null 2>"$STDERR_FILE"
 rc=$?
-[[ -s $REPORT_DIR/healthcheck-$NODE.stderr ]] || rm -f "$REPORT_DIR/healthcheck-$NODE.stderr"
+[[ -s $STDERR_FILE ]] || rm -f "$STDERR_FILE"
 
 case $rc in
     0)
         resume_if_ours
         exit 0
         ;;
-    1 | 4)
+    1)
         id=$(first_failing_id "$REPORT")
-        if [[ -z $id ]]; then
-            if ((rc == 1)); then id=FAIL; else id=ERROR; fi
+        if [[ -z $id || $(report_verdict "$REPORT") != fail ]]; then
+            harness_trouble "" "preflight exited 1 without a readable report naming a failing" \
+                "check ($REPORT); not a verdict"
         fi
         drain "$id"
         exit 1
         ;;
+    4)
+        id=$(first_failing_id "$REPORT")
+        harness_trouble "error ${id:-exit-4}" "preflight error (exit 4${id:+, $id}): it reached" \
+            "no verdict on this node ($REPORT, $STDERR_FILE)"
+        ;;
     124 | 137)
-        drain TIMEOUT
-        exit 1
+        harness_trouble "timeout after $TIMEOUT s" "preflight timed out (exit $rc, limit" \
+            "$TIMEOUT s)"
         ;;
     3)
         log notice "skip: prerequisites absent; node state unchanged ($REPORT)"
         exit 0
         ;;
     2)
-        log err "preflight usage error (check PREFLIGHT_HEALTHCHECK_ARGS); node state unchanged"
-        exit 1
+        harness_trouble "" "preflight usage error (check PREFLIGHT_HEALTHCHECK_ARGS)"
         ;;
     *)
-        log err "preflight exited $rc (not run or crashed); node state unchanged"
-        exit 1
+        harness_trouble "" "preflight exited $rc (not run or crashed)"
         ;;
 esac

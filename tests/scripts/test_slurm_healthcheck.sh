@@ -41,12 +41,21 @@ done
 [[ -n ${FAKE_SLEEP:-} ]] && sleep "$FAKE_SLEEP"
 exit "${FAKE_RC:-0}"
 EOF
-chmod +x "$BIN/scontrol" "$BIN/preflight"
+# timeout as the wrapper calls it: its arguments recorded, then the real one
+REAL_TIMEOUT=$(command -v timeout) || { echo "SKIP: no timeout(1)"; exit 77; }
+cat >"$BIN/timeout" <<EOF
+#!/usr/bin/env bash
+printf '%s|' "\$@" >"\$FAKE_TIMEOUT_ARGV"
+exec "$REAL_TIMEOUT" "\$@"
+EOF
+chmod +x "$BIN/scontrol" "$BIN/preflight" "$BIN/timeout"
 
 export PATH="$BIN:$PATH"
 export FAKE_SCONTROL_LOG=$TMP/scontrol.log FAKE_PREFLIGHT_ARGV=$TMP/preflight.argv
+export FAKE_TIMEOUT_ARGV=$TMP/timeout.argv
 export PREFLIGHT_REPORT_DIR=$TMP/reports SLURMD_NODENAME=gpu-st-p5-7
-unset PREFLIGHT_BIN PREFLIGHT_HEALTHCHECK_ARGS PREFLIGHT_HEALTHCHECK_DRY_RUN SCONTROL
+unset PREFLIGHT_BIN PREFLIGHT_HEALTHCHECK_ARGS PREFLIGHT_HEALTHCHECK_DRY_RUN SCONTROL \
+    PREFLIGHT_HEALTHCHECK_TIMEOUT PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR
 
 show_node() { # show_node STATE [REASON] -> realistic `scontrol show node` output
     local s
@@ -96,11 +105,30 @@ run_case() {
     local name=$1 rc=$2 report=$3 show=$4
     shift 4
     : >"$FAKE_SCONTROL_LOG"
-    rm -f "$FAKE_PREFLIGHT_ARGV"
+    rm -f "$FAKE_PREFLIGHT_ARGV" "$FAKE_TIMEOUT_ARGV"
     CASE=$name
+    local start=$SECONDS
     env "$@" FAKE_RC="$rc" FAKE_REPORT="$report" FAKE_SHOW_NODE="$show" \
         "$HC" >"$TMP/out" 2>&1
     HC_RC=$?
+    HC_SECONDS=$((SECONDS - start))
+}
+expect_log() { # expect_log TEXT: the wrapper's output says TEXT
+    if grep -qF -- "$1" "$TMP/out"; then
+        echo "ok   - $CASE: says '$1'"
+    else
+        echo "FAIL - $CASE: does not say '$1'"
+        sed 's/^/       | /' "$TMP/out"
+        FAILS=$((FAILS + 1))
+    fi
+}
+expect_not_run() {
+    if [[ -e $FAKE_PREFLIGHT_ARGV ]]; then
+        echo "FAIL - $CASE: preflight was run"
+        FAILS=$((FAILS + 1))
+    else
+        echo "ok   - $CASE: preflight not run"
+    fi
 }
 updates() { grep '^update|' "$FAKE_SCONTROL_LOG" || true; }
 expect_updates() { # expect_updates EXPECTED (lines, may be empty)
@@ -140,19 +168,48 @@ fi
 run_case "fail on an allocated node (draining) drains too" 1 "$REPORT_FAIL" "$(show_node ALLOCATED)"
 expect_updates "$DRAIN_EFA"
 
-run_case "error drains with the first error id" 4 "$REPORT_ERROR" "$(show_node MIXED)"
-expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: GPU_QUERY_FAILED|'
+if [[ $(cat "$FAKE_TIMEOUT_ARGV" 2>/dev/null) == -k\|5\|50\|"$BIN/preflight"\|node\|* ]]; then
+    echo "ok   - preflight bounded at 50 s by default (timeout -k 5 50): inside slurmd's 60 s"
+else
+    echo "FAIL - timeout argv: $(cat "$FAKE_TIMEOUT_ARGV" 2>/dev/null)"
+    FAILS=$((FAILS + 1))
+fi
+
+run_case "error (4) is no verdict: logged, node left alone" 4 "$REPORT_ERROR" "$(show_node MIXED)"
+expect_updates ""
+expect_rc 1
+expect_log "preflight error (exit 4, GPU_QUERY_FAILED)"
+expect_log "node state unchanged"
+
+run_case "error with PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1 drains with a reason saying error" 4 \
+    "$REPORT_ERROR" "$(show_node MIXED)" PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: error GPU_QUERY_FAILED|'
 expect_rc 1
 
 run_case "--warn-as-fail drains with the warning's id" 1 "$REPORT_WARN" "$(show_node IDLE)" \
     PREFLIGHT_HEALTHCHECK_ARGS=--warn-as-fail
 expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: MEMLOCK_LIMITED|'
 
-run_case "error with no report drains with ERROR" 4 "" "$(show_node IDLE)"
-expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: ERROR|'
+run_case "error with no report leaves the node alone" 4 "" "$(show_node IDLE)"
+expect_updates ""
 
-run_case "fail with an unreadable report drains with FAIL" 1 "{not json" "$(show_node IDLE)"
-expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: FAIL|'
+run_case "error with no report, opted in, drains with 'error exit-4'" 4 "" "$(show_node IDLE)" \
+    PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: error exit-4|'
+
+run_case "exit 1 with an unreadable report is no verdict: node left alone" 1 "{not json" \
+    "$(show_node IDLE)"
+expect_updates ""
+expect_rc 1
+expect_log "without a readable report"
+
+run_case "exit 1 with no report is no verdict, even opted in" 1 "" "$(show_node IDLE)" \
+    PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1
+expect_updates ""
+
+run_case "exit 1 whose report's verdict is not fail is no verdict" 1 "$REPORT_PASS" \
+    "$(show_node IDLE)"
+expect_updates ""
 
 run_case "pass on a node drained by preflight resumes it" 0 "$REPORT_PASS" \
     "$(show_node IDLE+DRAIN 'preflight: EFA_PORT_DOWN')"
@@ -178,13 +235,63 @@ run_case "skip does not touch the node" 3 "$REPORT_SKIP" "$(show_node IDLE+DRAIN
 expect_updates ""
 expect_rc 0
 
-run_case "timeout (124 from preflight) drains with TIMEOUT" 124 "" "$(show_node IDLE)"
-expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: TIMEOUT|'
+run_case "timeout (124 from preflight) leaves the node alone" 124 "" "$(show_node IDLE)"
+expect_updates ""
 expect_rc 1
+expect_log "preflight timed out (exit 124, limit 50 s)"
 
-run_case "a hung preflight is timed out by the wrapper and drains with TIMEOUT" 0 "$REPORT_PASS" \
+run_case "timeout, opted in, drains with a reason saying timeout" 124 "" "$(show_node IDLE)" \
+    PREFLIGHT_HEALTHCHECK_DRAIN_ON_ERROR=1
+expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: timeout after 50 s|'
+
+run_case "a hung preflight is stopped at the wrapper's limit; node left alone" 0 "$REPORT_PASS" \
     "$(show_node IDLE)" FAKE_SLEEP=10 PREFLIGHT_HEALTHCHECK_TIMEOUT=1
-expect_updates 'update|nodename=gpu-st-p5-7|state=drain|reason=preflight: TIMEOUT|'
+expect_updates ""
+expect_log "preflight timed out (exit 124, limit 1 s)"
+if ((HC_SECONDS <= 4)); then
+    echo "ok   - $CASE: wrapper done in ${HC_SECONDS} s"
+else
+    echo "FAIL - $CASE: wrapper took ${HC_SECONDS} s for a 1 s limit"
+    FAILS=$((FAILS + 1))
+fi
+
+run_case "a limit beyond slurmd's 60 s is refused before preflight runs" 1 "$REPORT_FAIL" \
+    "$(show_node IDLE)" PREFLIGHT_HEALTHCHECK_TIMEOUT=120
+expect_updates ""
+expect_rc 1
+expect_not_run
+expect_log "PREFLIGHT_HEALTHCHECK_TIMEOUT=120 is not 1..54 s"
+
+# The report directory cannot be written (here: a path under a regular file, which fails for
+# root too): preflight runs with a private directory, and only its verdict counts.
+: >"$TMP/a-file"
+run_case "unwritable report directory, preflight passes: node left alone, exit 0" 0 "$REPORT_PASS" \
+    "$(show_node IDLE)" PREFLIGHT_REPORT_DIR="$TMP/a-file/reports" TMPDIR="$TMP"
+expect_updates ""
+expect_rc 0
+expect_log "cannot be written; using a private one"
+run_case "unwritable report directory, preflight fails: drained with its id" 1 "$REPORT_FAIL" \
+    "$(show_node IDLE)" PREFLIGHT_REPORT_DIR="$TMP/a-file/reports" TMPDIR="$TMP"
+expect_updates "$DRAIN_EFA"
+run_case "no writable directory at all: check not run, node left alone" 1 "$REPORT_FAIL" \
+    "$(show_node IDLE)" PREFLIGHT_REPORT_DIR="$TMP/a-file/reports" TMPDIR="$TMP/a-file/tmp"
+expect_updates ""
+expect_rc 1
+expect_not_run
+
+run_case "a node name with '/' passes: no drain, report under a safe file name" 0 "$REPORT_PASS" \
+    "$(show_node IDLE)" SLURMD_NODENAME=rack1/gpu-7
+expect_updates ""
+expect_rc 0
+if [[ -s $TMP/reports/healthcheck-rack1_gpu-7.json ]]; then
+    echo "ok   - $CASE: healthcheck-rack1_gpu-7.json"
+else
+    echo "FAIL - $CASE: no healthcheck-rack1_gpu-7.json in $TMP/reports"
+    FAILS=$((FAILS + 1))
+fi
+run_case "a node name with '/' fails: drained by its name with the failing id" 1 "$REPORT_FAIL" \
+    "$(show_node IDLE)" SLURMD_NODENAME=rack1/gpu-7
+expect_updates 'update|nodename=rack1/gpu-7|state=drain|reason=preflight: EFA_PORT_DOWN|'
 
 run_case "fail on a node drained by someone else keeps their reason" 1 "$REPORT_FAIL" \
     "$(show_node IDLE+DRAIN maintenance)"
@@ -226,7 +333,7 @@ if PYREAL=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [[ -x
     NOJQ=$TMP/nojq
     mkdir -p "$NOJQ"
     ln -s "$PYREAL" "$NOJQ/python3"
-    for t in bash env hostname mkdir rm timeout cat sleep; do
+    for t in bash env hostname mkdir mktemp rm cat sleep; do
         p=$(command -v "$t") && ln -s "$p" "$NOJQ/$t"
     done
     for f in "$BIN"/*; do ln -s "$f" "$NOJQ/${f##*/}"; done

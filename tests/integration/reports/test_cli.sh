@@ -157,9 +157,23 @@ if [[ -d $CORPUS/nccl-tests-text ]]; then
   expect_rc 2 "the 16-node model does not apply to 2 nodes" -- "$R" compare "$WORK/p5.json" \
     --baseline "$WORK/model16.json"
   expect_in "$WORK/err" "nodes: report 2, baseline 16" "says what differs"
+  # NCCL debug logs: alone (import nccl-log), and a log with no table named as one.
+  D=$CORPUS/nccl-debug-logs
+  expect_rc 1 "a socket-fallback log fails (README example)" -- "$R" import nccl-log \
+    "$D/p4d-1node-ofi-1.17.1-init-failed-socket-fallback.txt" --json "$WORK/socket.json"
+  expect_in "$WORK/err" "FAIL: NCCL_FALLBACK_SOCKET" "names the socket fallback"
+  expect_in "$WORK/err" "never train on NET/Socket on EFA instances" "and its fix"
+  expect_rc 0 "the nccl-log report validates" -- "$R" validate "$WORK/socket.json"
+  expect_rc 0 "EFA with GPUDirect RDMA passes" -- "$R" import nccl-log \
+    "$D/p4d-4pods-1gpu-each-ofi-1.16.2-nccl-2.27.3-gdrdma.txt" -q
+  expect_rc 2 "a debug log given to import nccl-tests" -- "$R" import nccl-tests \
+    "$D/p5en-h200-ofi-found-16-nics-nic-groups-excerpt.txt"
+  expect_in "$WORK/err" "import nccl-log" "points to the right importer"
 else
   skip_part "no corpus at $CORPUS (the corpus steps)"
 fi
+expect_rc 2 "import nccl-log of a file without NCCL lines" -- "$R" import nccl-log "$A"
+expect_in "$WORK/err" "no NCCL debug lines" "says what is missing"
 
 expect_rc 2 "no model for an unmodelled type" -- "$R" baseline model --instance-type p6-b200.48xlarge \
   --nodes 2 -o "$WORK/none.json"

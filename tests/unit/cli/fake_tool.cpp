@@ -7,9 +7,12 @@
 //   bad-report                    exit 0 with a file that is not a report
 //   crash                         abort()
 // Its one result row measures 1 GB/s at 1 MiB, or PREFLIGHT_FAKE_ALGBW (bytes/s) when set: a
-// planted slowdown for the history tests.
+// planted slowdown for the history tests. `--progress-lines N --line-interval-ms MS` first
+// writes N plain progress lines to stderr as the benchmarks do ("preflight-fake: progress:
+// [k/N] size k done"), MS apart, with a message line ("preflight-fake: note: ...") among them.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -24,6 +27,8 @@ int main(int argc, char** argv) {
   std::string mode = "pass";
   std::string json_path;
   std::string pid_file;
+  int progress_lines = 0;
+  int line_interval_ms = 0;
   for (int i = 1; i + 1 < argc; ++i) {
     const std::string flag = argv[i];  // NOLINT
     if (flag == "--mode") {
@@ -32,10 +37,22 @@ int main(int argc, char** argv) {
       json_path = argv[++i];  // NOLINT
     } else if (flag == "--pid-file") {
       pid_file = argv[++i];  // NOLINT
+    } else if (flag == "--progress-lines") {
+      progress_lines = std::atoi(argv[++i]);  // NOLINT
+    } else if (flag == "--line-interval-ms") {
+      line_interval_ms = std::atoi(argv[++i]);  // NOLINT
     }
   }
   using preflight::Status;
   namespace reports = preflight::reports;
+  for (int line = 1; line <= progress_lines; ++line) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(line_interval_ms));
+    std::fprintf(stderr, "preflight-fake: progress: [%d/%d] size %d done\n", line, progress_lines,
+                 line);
+    if (line == 1) {
+      std::fputs("preflight-fake: note: a message that is not progress\n", stderr);
+    }
+  }
   if (mode == "crash") {
     std::abort();
   }

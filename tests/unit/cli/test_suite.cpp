@@ -1,8 +1,13 @@
 // add_steps_to_suite: a step superseded by a cause the plan found (a node lost mid-step) keeps its
 // report and its failures, as warnings that name the cause; any other step's failures count.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
 
 #include "cli/suite.hpp"
+#include "common/text.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::cli {
@@ -113,6 +118,124 @@ TEST(AddStepsToSuite, AJudgeStepAddsOnlyItsOwnChecksAndNoRows) {
   EXPECT_EQ(
       ids, (std::vector<std::string>{"RESULT_CORRECT@allreduce", "HISTORY_REGRESSION@history-trend",
                                      "STEP_FAILED@history-trend"}));
+}
+
+// A step's plain progress lines relayed under the step's name while it runs, its other stderr
+// lines not; a heartbeat in a silence; the step's stderr tail without progress lines.
+TEST(StepRunner, RelaysTheStepsProgressAndBeatsInASilence) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("preflight-relay-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  StepRunner runner(dir, 0, ProgressMode::plain, 0.2);  // ticks every 0.25 s, lines 0.5 s apart
+  StepSpec spec;
+  spec.name = "fake-sweep";
+  spec.report_path = dir / "fake.json";
+  spec.argv = {PREFLIGHT_FAKE_TOOL,  "--mode", "fail",   "--progress-lines",       "3",
+               "--line-interval-ms", "500",    "--json", spec.report_path.string()};
+  ::testing::internal::CaptureStderr();
+  const StepOutcome outcome = runner.run(spec, 1, 4);
+  const std::string text = ::testing::internal::GetCapturedStderr();
+  std::filesystem::remove_all(dir);
+
+  EXPECT_EQ(outcome.status, Status::fail);
+  EXPECT_NE(text.find("[2/4] fake-sweep: running (timeout 60 s"), std::string::npos) << text;
+  for (const char* line :
+       {"[2/4] fake-sweep: [1/3] size 1 done\n", "[2/4] fake-sweep: [2/3] size 2 done\n",
+        "[2/4] fake-sweep: [3/3] size 3 done\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " not in:\n" << text;
+  }
+  EXPECT_TRUE(
+      std::regex_search(text, std::regex(R"(\[2/4\] fake-sweep: still running, \d+ s of 60 s)")))
+      << text;
+  EXPECT_EQ(text.find("a message that is not progress"), std::string::npos) << text;
+  EXPECT_NE(text.find("[2/4] fake-sweep: fail (exit 1)"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos);
+  // The tail the suite keeps of a step that did not pass says what it said, not its progress.
+  EXPECT_NE(outcome.stderr_tail.find("a message that is not progress"), std::string::npos)
+      << outcome.stderr_tail;
+  EXPECT_EQ(outcome.stderr_tail.find(": progress: "), std::string::npos) << outcome.stderr_tail;
+}
+
+TEST(StepRunner, NoProgressPrintsNothingAndATerminalLineIsErasedBeforeTheStepsEnd) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("preflight-relay-tty-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  StepSpec spec;
+  spec.name = "fake-sweep";
+  spec.report_path = dir / "fake.json";
+  spec.argv = {PREFLIGHT_FAKE_TOOL,  "--mode", "pass",   "--progress-lines",       "2",
+               "--line-interval-ms", "300",    "--json", spec.report_path.string()};
+  {
+    StepRunner runner(dir, 0, ProgressMode::none);
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(runner.run(spec, 0, 1).status, Status::pass);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  }
+  StepRunner runner(dir, 0, ProgressMode::tty);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(runner.run(spec, 0, 1).status, Status::pass);
+  const std::string text = ::testing::internal::GetCapturedStderr();
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(text.find("\r\033[K[1/1] fake-sweep: [1/2] size 1 done"), std::string::npos) << text;
+  EXPECT_NE(text.find("\r\033[K[1/1] fake-sweep: pass (exit 0)"), std::string::npos) << text;
+}
+
+// A finding several steps report (PLATFORM_UNKNOWN from every probe) is printed once, with the
+// steps it came from, at the worst status they gave it; findings that say different things stay
+// apart, each with its step.
+TEST(RenderSuiteText, EachFindingOnceWithItsSteps) {
+  std::vector<StepOutcome> outcomes;
+  for (const char* name : {"probe-versions", "probe-drivers", "probe-env", "mpi-allreduce"}) {
+    StepOutcome outcome;
+    outcome.spec.name = name;
+    outcome.status = Status::pass;
+    outcome.exit_code = 0;
+    reports::Report report;
+    report.checks.push_back(
+        reports::make_check("PLATFORM_UNKNOWN", Status::skip, "instance type unknown"));
+    if (std::string(name) != "probe-versions") {
+      report.checks.push_back(reports::make_check(
+          "MEMLOCK_LIMITED", std::string(name) == "probe-env" ? Status::warn : Status::pass,
+          "memlock limit is 8 MiB"));
+    }
+    if (std::string(name) == "mpi-allreduce") {
+      report.checks.push_back(
+          reports::make_check("RESULT_CORRECT", Status::pass, "5 sizes checked bit-exact"));
+    }
+    outcome.report = report;
+    outcomes.push_back(std::move(outcome));
+  }
+  reports::Report suite;
+  suite.tool.name = "preflight";
+  add_steps_to_suite(suite, outcomes);
+  suite.verdict = reports::compute_verdict(suite.checks, false);
+  const std::string text = render_suite_text(suite);
+  const auto lines_with = [&](const std::string& id) {
+    std::vector<std::string> found;
+    for (const auto line : split_lines(text)) {
+      if (line.find(" " + id + " ") != std::string_view::npos) {
+        found.emplace_back(line);
+      }
+    }
+    return found;
+  };
+  const auto unknown = lines_with("PLATFORM_UNKNOWN");
+  ASSERT_EQ(unknown.size(), 1U) << text;
+  EXPECT_NE(unknown.front().find("[steps probe-versions, probe-drivers, probe-env, mpi-allreduce]"),
+            std::string::npos)
+      << unknown.front();
+  const auto memlock = lines_with("MEMLOCK_LIMITED");
+  ASSERT_EQ(memlock.size(), 1U) << text;
+  EXPECT_EQ(memlock.front().rfind("WARN", 0), 0U) << memlock.front();  // the worst of pass, warn
+  const auto correct = lines_with("RESULT_CORRECT");
+  ASSERT_EQ(correct.size(), 1U) << text;
+  EXPECT_NE(correct.front().find("[step mpi-allreduce]"), std::string::npos) << correct.front();
+  // The remediation of the warning is shown once, with the catalog's severity.
+  std::size_t remediations = 0;
+  for (const auto line : split_lines(text)) {
+    remediations += line.find("-> isolate: Set 'memlock unlimited'") != std::string_view::npos;
+  }
+  EXPECT_EQ(remediations, 1U) << text;
 }
 
 }  // namespace

@@ -223,7 +223,7 @@ TEST(RenderText, ShowsSkipAsSkipAndRemediationForFailures) {
   const std::string text = render_checks_text(report);
   EXPECT_NE(text.find("SKIP"), std::string::npos) << text;
   EXPECT_NE(text.find("FAIL    EFA_PORT_DOWN"), std::string::npos) << text;
-  EXPECT_NE(text.find("-> Stop and start"), std::string::npos) << text;
+  EXPECT_NE(text.find("-> isolate: Stop and start"), std::string::npos) << text;
   EXPECT_NE(text.find("exit 1"), std::string::npos) << text;
 }
 
