@@ -74,8 +74,8 @@ std::string render_checks_text(const Report& report) {
                        check.message, where);
     if (finding.remedied != nullptr && finding.status != Status::pass &&
         finding.status != Status::skip) {
-      out += fmt::format("{:<7} {:<36} -> {}: {}\n", "", "",
-                         to_string(finding.remedied->severity), finding.remedied->remediation);
+      out += fmt::format("{:<7} {:<36} -> {}: {}\n", "", "", to_string(finding.remedied->severity),
+                         finding.remedied->remediation);
     }
   }
   out += fmt::format("verdict: {} (exit {})\n", report.verdict.summary, report.verdict.exit_code);
