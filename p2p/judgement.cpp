@@ -122,12 +122,6 @@ class GroupJudge {
     result_.metric = metric.name;
     result_.better = metric.better;
     result_.rail = rail;
-    for (const Measurement* m : measurements_) {
-      if (m->role == MeasurementRole::control) {
-        double& best = control_rates_[m->round];
-        best = std::max(best, rate_of(m->value, metric_.better));  // noise only lowers a rate
-      }
-    }
   }
 
   MetricJudgement judge() {
@@ -137,9 +131,7 @@ class GroupJudge {
     if (set_reference()) {
       find_control_spells();
       find_majority_spells();
-      // Again once the reference is known (re-tests are read against their round's control, see
-      // rate()), and without the spells' slow readings.
-      for (int pass = 0; pass < 2 && (!spells_.empty() || !control_rates_.empty()); ++pass) {
+      for (int pass = 0; pass < 2 && !spells_.empty(); ++pass) {
         aggregate_links();
         (void)set_reference();
       }
@@ -173,24 +165,7 @@ class GroupJudge {
   }
 
  private:
-  // A re-test is read against the control pair of its own round, not only against the survey's
-  // level: on a loaded machine a re-test round (a few pairs) runs faster than the survey's rounds
-  // (many pairs at once), so a half-rate link can read above a threshold that the survey's
-  // crowded readings set while it is at half of its round's control. Its rate is scaled by
-  // reference / control when that control ran faster than the reference, which makes it slow
-  // exactly when it is below (1 - slow fraction) of the control. Never scaled up: a control
-  // slower than the reference is a slow spell, and find_control_spells deals with it.
-  [[nodiscard]] double rate(const Measurement& m) const {
-    const double raw = rate_of(m.value, metric_.better);
-    if (m.role != MeasurementRole::retest || reference_rate_ <= 0) {
-      return raw;
-    }
-    const auto control = control_rates_.find(m.round);
-    if (control == control_rates_.end() || control->second <= reference_rate_) {
-      return raw;
-    }
-    return raw * reference_rate_ / control->second;
-  }
+  [[nodiscard]] double rate(const Measurement& m) const { return rate_of(m.value, metric_.better); }
 
   // Rounds whose control pair (a known-good link) came out slow by the cluster's own standard,
   // and re-test rounds without a control (from four nodes on, where one is possible): their slow
@@ -467,7 +442,6 @@ class GroupJudge {
   const std::vector<const Measurement*>& measurements_;
   MetricJudgement result_;
   std::set<int> spells_;
-  std::map<int, double> control_rates_;  // round -> the fastest control reading of that round
   std::map<NodePair, LinkEvidence> links_;
   std::vector<Neighbours> adjacency_;  // per node: (partner, link), pointing into links_
   std::vector<double> typical_rate_;
