@@ -116,35 +116,6 @@ TEST(Judgement, AHalfRateLinkNeedsThreeSlowMeasurementsOneARetest) {
   EXPECT_DOUBLE_EQ(link.best, 0.52e9);
 }
 
-// The accuracy benchmark's misses (bench/RESULTS.md): under CPU load the survey's crowded rounds
-// hold healthy links at 12-21 MB/s and the half-rate node's at 11.5, just below a threshold the
-// crowded readings pulled down; its re-tests, two pairs per round, then read 12 MB/s, above that
-// threshold but half of the 23 MB/s control beside them. They confirm the node, never clear it.
-TEST(Judgement, ARetestIsReadAgainstItsOwnRoundsControl) {
-  Log log;
-  log.all_pairs(6, 17e6,
-                [](int a, int b) { return (a == 3 || b == 3) ? 11.5 / 17 : jitter(a, b); });
-  const Judgement survey = judge(6, kBandwidth, log.get());
-  ASSERT_EQ(survey.suspect_nodes, std::vector<int>{3});
-  ASSERT_GT(12e6, survey.metrics[0].threshold) << "the re-tests read above the survey's threshold";
-  log.add({0, 3}, 12e6, MeasurementRole::retest).add({1, 2}, 23e6, MeasurementRole::control);
-  log.next_round();
-  log.add({3, 4}, 12.2e6, MeasurementRole::retest).add({0, 1}, 23e6, MeasurementRole::control);
-  log.next_round();
-  log.add({3, 5}, 11.9e6, MeasurementRole::retest).add({1, 4}, 22e6, MeasurementRole::control);
-  const Judgement j = judge(6, kBandwidth, log.get());
-  EXPECT_EQ(j.bad_nodes, std::vector<int>{3});
-  EXPECT_TRUE(j.bad_links.empty());
-  // A healthy link re-tested beside the same control reads as the control does: not slow.
-  Log healthy;
-  healthy.all_pairs(6, 17e6, jitter);
-  healthy.add({0, 3}, 22e6, MeasurementRole::retest).add({1, 2}, 23e6, MeasurementRole::control);
-  const Judgement fine = judge(6, kBandwidth, healthy.get());
-  EXPECT_TRUE(fine.bad_nodes.empty());
-  EXPECT_TRUE(fine.suspect_nodes.empty());
-  EXPECT_TRUE(fine.suspect_links.empty());
-}
-
 TEST(Judgement, ARetestRoundWithoutAControlConfirmsNothing) {
   Log log;
   log.all_pairs(6, 1e9, [](int a, int b) { return (a == 1 && b == 2) ? 0.5 : jitter(a, b); });
