@@ -1,13 +1,14 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstring>
-#include <memory>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "common/error.hpp"
 #include "common/fabric.hpp"
+#include "common/spawn.hpp"
 
 namespace preflight {
 namespace {
@@ -27,14 +28,22 @@ TEST(FabricErrors, DecodesFiErrno) {
 
 // The version is the installed library's as its own tool prints it ("libfabric: 1.17.0").
 TEST(FabricErrors, RuntimeVersionIsWhatFiInfoSays) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(
-      popen("fi_info --version 2>/dev/null | sed -n 's/^libfabric: //p'", "r"), pclose);
-  ASSERT_NE(pipe, nullptr);
-  std::array<char, 64> line{};
-  if (std::fgets(line.data(), line.size(), pipe.get()) == nullptr) {
+  const std::filesystem::path fi_info = find_executable("fi_info");
+  if (fi_info.empty()) {
     GTEST_SKIP() << "fi_info is not installed";
   }
-  const std::string printed(line.data());  // "1.17.0\n"
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / ("fi_info_version." + std::to_string(::getpid()));
+  const ProcessResult result = run_process({fi_info.string(), "--version"}, {}, 30, out);
+  std::ifstream in(out);
+  std::string printed;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("libfabric: ", 0) == 0) {
+      printed = line.substr(std::string_view("libfabric: ").size());  // "1.17.0"
+    }
+  }
+  std::filesystem::remove(out);
+  ASSERT_EQ(shell_style_exit_code(result), 0);
   EXPECT_EQ(printed.rfind(fabric_runtime_version() + ".", 0), 0U)
       << "fi_info: " << printed << ", preflight: " << fabric_runtime_version();
 }
