@@ -430,6 +430,7 @@ struct FabricEndpoint::Impl {
   Impl& operator=(Impl&&) = delete;
   ~Impl() { teardown(); }
   void teardown();
+  int open_endpoint(fi_info* selected, const std::string& where);
   void describe_device_rdma();
 
   // -- completion handling ------------------------------------------------------------------
@@ -531,6 +532,38 @@ struct FabricEndpoint::Impl {
   MonotonicClock::time_point last_liveness_check = MonotonicClock::now();
 };
 
+// Opens and binds the endpoint; returns fi_enable's result (the caller decides about FI_EBUSY).
+int FabricEndpoint::Impl::open_endpoint(fi_info* selected, const std::string& where) {
+  check_fi(fi_endpoint(domain.get(), selected, ep.out(), nullptr), "fi_endpoint", where);
+  ep.adopt();
+  description.shared_memory = "permitted";
+  if (request.disable_shared_memory) {
+    // Before fi_enable, as the efa provider requires. The library decides whether it knows the
+    // option (1.21+), not the headers this binary was built with.
+    std::vector<std::string> how;
+    if (const char* variable = std::getenv("FI_EFA_ENABLE_SHM_TRANSFER");  // NOLINT
+        variable != nullptr && std::string_view(variable) == "0") {
+      how.emplace_back("FI_EFA_ENABLE_SHM_TRANSFER=0");
+    }
+    if (FI_VERSION_GE(api.library, kSharedMemoryOptionSince)) {
+      bool permitted = false;
+      const int result = fi_setopt(&ep.get()->fid, FI_OPT_ENDPOINT, kOptSharedMemoryPermitted,
+                                   &permitted, sizeof(permitted));
+      how.push_back(result == 0 ? std::string("FI_OPT_SHARED_MEMORY_PERMITTED=false")
+                                : fmt::format("FI_OPT_SHARED_MEMORY_PERMITTED refused ({})",
+                                              fi_strerror(-result)));
+    } else {
+      how.push_back(fmt::format("no FI_OPT_SHARED_MEMORY_PERMITTED in libfabric {} (< 1.21)",
+                                fabric_version_text(api.library)));
+    }
+    description.shared_memory = "disabled: " + join(how, ", ");
+  }
+  check_fi(fi_ep_bind(ep.get(), &av.get()->fid, 0), "fi_ep_bind", "av");
+  check_fi(fi_ep_bind(ep.get(), &tx_cq.get()->fid, FI_TRANSMIT), "fi_ep_bind", "transmit cq");
+  check_fi(fi_ep_bind(ep.get(), &rx_cq.get()->fid, FI_RECV), "fi_ep_bind", "receive cq");
+  return fi_enable(ep.get());
+}
+
 FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_message_bytes,
                            PeerLivenessCheck liveness_in)
     : request(request_in),
@@ -581,34 +614,24 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
   check_fi(fi_av_open(domain.get(), &av_attr, av.out(), nullptr), "fi_av_open", where);
   av.adopt();
 
-  check_fi(fi_endpoint(domain.get(), selected, ep.out(), nullptr), "fi_endpoint", where);
-  ep.adopt();
-  description.shared_memory = "permitted";
-  if (request.disable_shared_memory) {
-    // Before fi_enable, as the efa provider requires. The library decides whether it knows the
-    // option (1.21+), not the headers this binary was built with.
-    std::vector<std::string> how;
-    if (const char* variable = std::getenv("FI_EFA_ENABLE_SHM_TRANSFER");  // NOLINT
-        variable != nullptr && std::string_view(variable) == "0") {
-      how.emplace_back("FI_EFA_ENABLE_SHM_TRANSFER=0");
+  // The shm provider (and efa's shm peer) names its segment "<pid>:<uid>:<endpoint>" in
+  // /dev/shm. A segment left by a killed process whose pid this one now reuses makes fi_enable
+  // fail with FI_EBUSY (libfabric sees a live owner: us) and unlinks it on the way out, so one
+  // fresh endpoint (a new index, and the stale name gone) is enough.
+  constexpr int kEnableAttempts = 2;
+  for (int attempt = 1;; ++attempt) {
+    const int enabled = open_endpoint(selected, where);
+    if (enabled == 0) {
+      break;
     }
-    if (FI_VERSION_GE(api.library, kSharedMemoryOptionSince)) {
-      bool permitted = false;
-      const int result = fi_setopt(&ep.get()->fid, FI_OPT_ENDPOINT, kOptSharedMemoryPermitted,
-                                   &permitted, sizeof(permitted));
-      how.push_back(result == 0 ? std::string("FI_OPT_SHARED_MEMORY_PERMITTED=false")
-                                : fmt::format("FI_OPT_SHARED_MEMORY_PERMITTED refused ({})",
-                                              fi_strerror(-result)));
-    } else {
-      how.push_back(fmt::format("no FI_OPT_SHARED_MEMORY_PERMITTED in libfabric {} (< 1.21)",
-                                fabric_version_text(api.library)));
+    if (enabled != -FI_EBUSY || attempt == kEnableAttempts) {
+      check_fi(enabled, "fi_enable", where);
     }
-    description.shared_memory = "disabled: " + join(how, ", ");
+    std::fprintf(stderr,
+                 "preflight: fi_enable (%s) found a shared-memory segment left by an earlier "
+                 "process with this pid (FI_EBUSY); it was removed, opening a new endpoint\n",
+                 where.c_str());
   }
-  check_fi(fi_ep_bind(ep.get(), &av.get()->fid, 0), "fi_ep_bind", "av");
-  check_fi(fi_ep_bind(ep.get(), &tx_cq.get()->fid, FI_TRANSMIT), "fi_ep_bind", "transmit cq");
-  check_fi(fi_ep_bind(ep.get(), &rx_cq.get()->fid, FI_RECV), "fi_ep_bind", "receive cq");
-  check_fi(fi_enable(ep.get()), "fi_enable", where);
 
   // Register the buffers (after the endpoint, so FI_MR_ENDPOINT binding is possible).
   std::uint64_t next_key = 1;
