@@ -301,6 +301,12 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"P2P_NIC_UNREACHABLE", isolate, C::benchmark, "NIC {} rail {} ({}) could not be reached: {}",
      "Check the device's link state, cable and switch port; drain the node until the NIC "
      "answers"},
+    // No pair carried data: every node's typical bandwidth is 0, so there is no healthy level to
+    // judge by (a rail dead everywhere, or a --rail-timeout shorter than a size takes). Never a
+    // pass. Arguments: where (the rail, or "every pair"), evidence.
+    {"P2P_NOTHING_CARRIED", isolate, C::benchmark, "{}: no pair carried data: {}",
+     "Check the rail's NICs and switch; with --rails, a --rail-timeout shorter than one size "
+     "takes at this rate gives every rail up: raise it"},
 });
 
 // Compile-time proof that ids are unique.

@@ -62,6 +62,8 @@ constexpr std::size_t kAckBytes = 1;
 // reads the clock, and calls the (cheap, non-blocking) check every kLivenessInterval.
 constexpr std::uint32_t kSpinsPerClockCheck = 1024;
 constexpr double kLivenessInterval_s = 0.05;
+// How long teardown waits for an endpoint's cancelled receives and queued transmits to complete.
+constexpr double kQuiesce_s = 2.0;
 
 constexpr std::uint64_t kAllAccess =
     FI_SEND | FI_RECV | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;
@@ -91,6 +93,12 @@ struct OpContext {
   OpContext* next_free;
 };
 static_assert(std::is_standard_layout_v<OpContext>);
+
+// The target side of fi_writedata: no context of ours, the CQ data carries the size.
+bool is_remote_write(const fi_cq_tagged_entry& entry) {
+  return (entry.flags & FI_REMOTE_WRITE) != 0 ||
+         ((entry.flags & FI_REMOTE_CQ_DATA) != 0 && (entry.flags & FI_RECV) == 0);
+}
 
 std::string mr_mode_string(int mr_mode) {
   std::string text;
@@ -430,6 +438,7 @@ struct FabricEndpoint::Impl {
   Impl& operator=(Impl&&) = delete;
   ~Impl() { teardown(); }
   void teardown();
+  void quiesce();
   int open_endpoint(fi_info* selected, const std::string& where);
   void describe_device_rdma();
 
@@ -698,6 +707,66 @@ FabricEndpoint::Impl::Impl(const FabricRequest& request_in, std::size_t max_mess
 // the endpoint (which flushes the receives still posted), its CQs, the other registrations, AV,
 // domain, fabric. Never an MR under a posted receive (fi_efa(7), "MR ABORTING"). A failed close is
 // reported on stderr: a destructor cannot throw, and the next run on this node should know.
+// Before the endpoint closes. An endpoint whose pair test was given up (a rail past its deadline,
+// a peer that failed) still has receives posted and transmits queued toward a slow peer.
+// libfabric lets fi_close discard them, but rxm over tcp (1.17) crashed closing a connection with
+// transmits still queued: cancel the receives, then reap completions (cancellations arrive as
+// error entries) until no operation is outstanding or kQuiesce_s has passed.
+void FabricEndpoint::Impl::quiesce() {
+  if (!ep) {
+    return;
+  }
+  std::vector<bool> idle(contexts.size(), false);
+  const auto index_of = [this](const OpContext* context) {
+    return static_cast<std::size_t>(context - contexts.data());
+  };
+  for (const OpContext* free = free_contexts; free != nullptr; free = free->next_free) {
+    idle[index_of(free)] = true;
+  }
+  std::size_t outstanding = 0;
+  for (std::size_t i = 0; i < contexts.size(); ++i) {
+    if (idle[i]) {
+      continue;
+    }
+    ++outstanding;
+    if (contexts[i].kind != OpKind::tx) {
+      (void)fi_cancel(&ep.get()->fid, &contexts[i].context);
+    }
+  }
+  if (outstanding == 0) {
+    return;
+  }
+  const auto reap = [this, &outstanding](fid_cq* cq) {
+    std::array<fi_cq_tagged_entry, 16> entries;  // NOLINT: filled by the provider
+    const ssize_t count = fi_cq_read(cq, entries.data(), entries.size());
+    for (ssize_t i = 0; i < count; ++i) {
+      const auto& entry = entries[static_cast<std::size_t>(i)];
+      if (entry.op_context != nullptr && !is_remote_write(entry)) {
+        release(static_cast<OpContext*>(entry.op_context));
+        --outstanding;
+      }
+    }
+    if (count == -FI_EAVAIL) {
+      fi_cq_err_entry error{};
+      if (fi_cq_readerr(cq, &error, 0) > 0 && error.op_context != nullptr) {
+        release(static_cast<OpContext*>(error.op_context));
+        --outstanding;
+      }
+    }
+  };
+  const auto start = MonotonicClock::now();
+  while (outstanding > 0 && seconds_between(start, MonotonicClock::now()) < kQuiesce_s) {
+    reap(rx_cq.get());
+    reap(tx_cq.get());
+  }
+  if (outstanding > 0) {
+    std::fprintf(stderr,
+                 "preflight-p2p: closing the endpoint on %s with %zu operation(s) still "
+                 "outstanding after %g s\n",
+                 description.domain.c_str(), outstanding, kQuiesce_s);
+  }
+}
+
 void FabricEndpoint::Impl::teardown() {
   const auto close = [this](auto& handle, std::string_view name) {
     if (!handle) {
@@ -718,6 +787,7 @@ void FabricEndpoint::Impl::teardown() {
     close(recv_mr, "receive MR");
     close(control_mr, "control MR");
   };
+  quiesce();
   if ((mr_mode & FI_MR_ENDPOINT) != 0) {
     close_registrations();
   }
@@ -783,10 +853,7 @@ void FabricEndpoint::Impl::release(OpContext* context) {
 }
 
 void FabricEndpoint::Impl::handle(const fi_cq_tagged_entry& entry) {
-  const bool remote_write =
-      (entry.flags & FI_REMOTE_WRITE) != 0 ||
-      ((entry.flags & FI_REMOTE_CQ_DATA) != 0 && (entry.flags & FI_RECV) == 0);
-  if (remote_write || entry.op_context == nullptr) {
+  if (is_remote_write(entry) || entry.op_context == nullptr) {
     // The target side of fi_writedata: the CQ data carries the message size (modulo what the
     // provider's cq_data_size holds).
     remote_write_done.push_back((entry.flags & FI_REMOTE_CQ_DATA) != 0 ? entry.data : ~0ULL);

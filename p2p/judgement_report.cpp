@@ -241,6 +241,29 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
                               std::move(evidence)));
     }
   }
+  // A metric whose healthy level is 0 (nothing arrived with most partners of every node) has
+  // nothing to judge slowness by; it is a failure of its own, never "none slow".
+  for (const MetricJudgement& group : judgement.metrics) {
+    if (group.better != Better::higher || group.reference > 0 || group.links.empty()) {
+      continue;
+    }
+    const JudgedMetric& metric = metric_of(context, group);
+    const std::size_t carried = static_cast<std::size_t>(std::count_if(
+        group.links.begin(), group.links.end(),
+        [](const LinkEvidence& link) { return link.valid > 0 && link.best_rate > 0; }));
+    const std::string where =
+        group.rail == kAllRails ? std::string("every pair") : fmt::format("rail {}", group.rail);
+    json evidence = group_evidence(group, metric, judgement.policy);
+    evidence["links"] = group.links.size();
+    evidence["links_that_carried_data"] = carried;
+    checks.push_back(reports::make_check(
+        "P2P_NOTHING_CARRIED", Status::fail,
+        finding_message("P2P_NOTHING_CARRIED", where,
+                        fmt::format("{}: {} of {} links carried any data; every node's typical "
+                                    "value is 0",
+                                    metric_label(metric), carried, group.links.size())),
+        std::move(evidence)));
+  }
   if (checks.empty() && !judgement.metrics.empty()) {
     std::vector<std::string> levels;
     std::size_t pairs = 0;
@@ -259,6 +282,23 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
   }
   return checks;
 }
+
+namespace {
+// The metrics (by rail) on which no pair carried data: "rail 1", or "every pair" without rails.
+json nothing_carried(const Judgement& judgement) {
+  json where = json::array();
+  for (const MetricJudgement& group : judgement.metrics) {
+    if (group.better == Better::higher && group.reference <= 0 && !group.links.empty()) {
+      const std::string name =
+          group.rail == kAllRails ? std::string("every pair") : fmt::format("rail {}", group.rail);
+      if (std::find(where.begin(), where.end(), name) == where.end()) {
+        where.push_back(name);
+      }
+    }
+  }
+  return where;
+}
+}  // namespace
 
 json judgement_json(const Judgement& judgement, const JudgementContext& context) {
   const auto names = [&](const std::vector<int>& nodes) {
@@ -319,6 +359,7 @@ json judgement_json(const Judgement& judgement, const JudgementContext& context)
               {"known_good", names(judgement.known_good)},
               {"bad_nics", nics_json(context, judgement.bad_nics)},
               {"unreachable_nics", nics_json(context, judgement.unreachable_nics)},
+              {"nothing_carried", nothing_carried(judgement)},
               {"settled", judgement.settled()},
               {"policy",
                {{"slow_fraction", policy.slow_fraction},
@@ -359,6 +400,11 @@ std::string verdict_summary(const json& verdict) {
   };
   std::string summary =
       fmt::format("bad nodes: {}; bad links: {}", list("bad_nodes"), list("bad_links"));
+  if (!verdict.value("nothing_carried", json::array()).empty()) {
+    // First: without a healthy level, "none" above means "not judged" on these.
+    summary = fmt::format("nothing carried on {}: not judged there; {}", list("nothing_carried"),
+                          summary);
+  }
   const auto nics = [&](const char* key) {
     std::vector<std::string> named;
     for (const auto& nic : verdict.value(key, json::array())) {

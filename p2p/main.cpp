@@ -315,6 +315,16 @@ int run_main(int argc, char** argv) {
     }
   }
   const int code = result.verdict.exit_code;
+  if (!reporter && (code == exit_code::error || code == exit_code::timeout)) {
+    // Only rank 0 reports; a rank that ends the job by itself says why, or nobody will.
+    for (const auto& check : result.checks) {
+      if (check.status == Status::error || check.status == Status::timeout) {
+        std::fprintf(stderr, "%s: rank %d on %s: %s %s: %s\n", std::string(kTool).c_str(), rank,
+                     host_name().c_str(), check.id.c_str(),
+                     std::string(to_string(check.status)).c_str(), check.message.c_str());
+      }
+    }
+  }
 #if PREFLIGHT_HAVE_MPI
   // A rank that lost its peer must not wait for it in MPI_Finalize: the job ends now. Rank 0 ends
   // it once its report is written; the others wait for that (an abort from them would have the

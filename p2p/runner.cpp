@@ -849,9 +849,21 @@ std::string error_text(const std::exception_ptr& error) {
   }
 }
 
+bool is_rail_given_up(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const RailGivenUp&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 // Runs one size on every rail of this rank's pair at once; a rail that fails or stalls is given
-// up (its endpoint is rebuilt before the next round). When every rail fails, the first error ends
-// the round as it would without rails (a lost peer is a lost node, not a NIC).
+// up (its endpoint is rebuilt before the next round). When every rail fails and one of them by an
+// error other than its deadline, that error ends the round as it would without rails (a lost peer
+// is a lost node, not a NIC); rails that all missed their deadline are a pair too slow on every
+// rail, recorded as such (a bandwidth of 0) like any failed rail.
 void run_rails_at_once(RankContext& context, Session& session, std::vector<RailRun>& runs,
                        const PairTestSpec& spec, bool initiator) {
   const std::int64_t start = steady_now_ns();
@@ -907,6 +919,8 @@ void run_rails_at_once(RankContext& context, Session& session, std::vector<RailR
   for (std::thread& thread : threads) {
     thread.join();
   }
+  // The first error that is not a deadline: a rail given up for slowness is a measurement (its
+  // link is too slow), not a lost peer.
   std::exception_ptr first_error;
   bool any_ok = false;
   for (RailRun& run : runs) {
@@ -914,10 +928,10 @@ void run_rails_at_once(RankContext& context, Session& session, std::vector<RailR
       continue;
     }
     session.rail_watch(run.rail)->deadline_ns = std::numeric_limits<std::int64_t>::max();
-    if (run.error) {
-      first_error = first_error ? first_error : run.error;
-    } else {
+    if (!run.error) {
       any_ok = true;
+    } else if (!first_error && !is_rail_given_up(run.error)) {
+      first_error = run.error;
     }
   }
   if (first_error && !any_ok) {

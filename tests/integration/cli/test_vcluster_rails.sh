@@ -8,9 +8,12 @@
 #   node         vc3 at 30 Mbit/s, both rails -> bad node vc3, no bad NIC
 #   unreachable  rail 1 of vc3 cut off        -> vc3 rail 1 named an unreachable NIC, rail 0 of
 #                                                every host still measured
+#   given-up     no fault, --rail-timeout 0.2 -> every rail of every pair given up: each rail
+#                                                fails (P2P_NOTHING_CARRIED), nothing named,
+#                                                no rank ends the run, exit 1
 # Needs root, iproute2, mpirun and the binaries. Exit: 0 pass, 1 fail, 77 skip.
 set -u
-CASE=${1:?usage: test_vcluster_rails.sh nic|node|unreachable}
+CASE=${1:?usage: test_vcluster_rails.sh nic|node|unreachable|given-up}
 BIN=${PREFLIGHT_BIN_DIR:?PREFLIGHT_BIN_DIR is not set}
 REPO=${PREFLIGHT_REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 VC=$REPO/scripts/vcluster.sh
@@ -33,13 +36,16 @@ case $CASE in
     nic) "$VC" throttle-rail vc3 1 30mbit ;;
     node) "$VC" throttle vc3 30mbit ;;
     unreachable) "$VC" isolate-rail vc3 1 ;;
+    given-up) true ;;
     *) echo "unknown case $CASE"; exit 2 ;;
 esac || { echo "FAIL - could not plant the fault"; exit 1; }
 
+rail_timeout_s=4
+[[ $CASE == given-up ]] && rail_timeout_s=0.2
 start=$(date +%s)
 "$BIN/preflight" cluster --hostfile "$("$VC" hostfile-path)" --launcher mpirun \
     --launcher-args="$("$VC" mpirun-args)" --provider tcp --rails all --p2p-test bw \
-    --p2p-sizes 64K --p2p-arg=--window --p2p-arg=16 --p2p-arg=--rail-timeout --p2p-arg=4 \
+    --p2p-sizes 64K --p2p-arg=--window --p2p-arg=16 --p2p-arg=--rail-timeout --p2p-arg="$rail_timeout_s" \
     --no-collective --step-timeout 150 --reach-timeout 20 --json "$OUT/cluster.json"
 rc=$?
 echo "preflight cluster: exit $rc after $(($(date +%s) - start)) s"
@@ -70,6 +76,8 @@ if case == "nic":
     expected["bad_nics"] = nic
 elif case == "node":
     expected["bad_nodes"] = ["vc3"]
+elif case == "given-up":
+    pass
 else:
     expected["bad_nics"] = nic
     expected["unreachable_nics"] = nic
@@ -80,10 +88,22 @@ if step["details"].get("rails", {}).get("count") != 2:
 # Every rail of every pair measured in the survey; the unreachable case still measures rail 0
 # of every pair, vc3's included, at the healthy level.
 rail0 = {(m["a"], m["b"]) for m in survey["measurements"] if m.get("rail") == 0 and m["value"] > 0}
-if len(rail0) != 6:
+if case == "given-up":
+    carried = [m for m in survey["measurements"] if m["value"] > 0]
+    if carried:
+        problems.append(f"{len(carried)} measurements carried data past a 0.2 s rail deadline")
+    rails = sorted(c["evidence"].get("rail") for c in step["checks"] if c["id"] == "P2P_NOTHING_CARRIED")
+    if rails != [0, 1]:
+        problems.append(f"P2P_NOTHING_CARRIED on rails {rails}, expected [0, 1]")
+    if not cluster["summary"].startswith("nothing carried on rail 0, rail 1: not judged there"):
+        problems.append(f"the cluster summary hides it: {cluster['summary']}")
+    if any(c["status"] == "error" for c in step["checks"]):
+        problems.append(f"an error ended the run: {[c['message'] for c in step['checks']]}")
+elif len(rail0) != 6:
     problems.append(f"rail 0 measured on {sorted(rail0)}, expected all 6 pairs")
 ids = sorted({c["id"] for c in step["checks"]})
-want = {"nic": "P2P_NIC_OUTLIER", "node": "P2P_NODE_OUTLIER", "unreachable": "P2P_NIC_UNREACHABLE"}[case]
+want = {"nic": "P2P_NIC_OUTLIER", "node": "P2P_NODE_OUTLIER", "unreachable": "P2P_NIC_UNREACHABLE",
+        "given-up": "P2P_NOTHING_CARRIED"}[case]
 if want not in ids:
     problems.append(f"the step's findings {ids} lack {want}")
 if rc != 1 or report["verdict"]["exit_code"] != 1:

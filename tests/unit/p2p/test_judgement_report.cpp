@@ -1,8 +1,10 @@
 // The judgement as findings, JSON and one summary line (p2p/judgement_report.hpp): a confirmed
 // fault fails, an unconfirmed one warns and names itself, a healthy cluster passes, and every form
 // says the same thing.
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "p2p/judgement_report.hpp"
@@ -54,6 +56,39 @@ TEST(JudgementReport, HealthyClusterIsOnePassingCheck) {
   EXPECT_EQ(verdict_summary(verdict), "bad nodes: none; bad links: none; suspects: none");
   EXPECT_TRUE(verdict.at("settled").get<bool>());
   EXPECT_EQ(verdict.at("known_good").size(), 5U);
+}
+
+TEST(JudgementReport, NothingCarriedIsAFailureNeverNoneSlow) {
+  // Every pair test on rail 1 gave up (a bandwidth of 0: nothing arrived), while rail 0 is
+  // healthy: rail 1 fails on its own, and "none slow" is never said of it.
+  const auto context = context_of(4);
+  std::vector<Measurement> measured;
+  int round = 0;
+  for (int a = 0; a < 4; ++a) {
+    for (int b = a + 1; b < 4; ++b) {
+      measured.push_back({{a, b}, 0, 0.11e9, round, MeasurementRole::survey, 0});
+      measured.push_back({{a, b}, 0, 0.0, round++, MeasurementRole::survey, 1});
+    }
+  }
+  const Judgement j = judge(4, kMetrics, measured);
+  const auto checks = judgement_checks(j, context);
+  const auto found = ids(checks);
+  ASSERT_EQ(std::count(found.begin(), found.end(), "P2P_NOTHING_CARRIED"), 1)
+      << fmt::format("{}", fmt::join(found, ", "));
+  EXPECT_EQ(std::count(found.begin(), found.end(), "CLUSTER_PAIRS_HEALTHY"), 0);
+  for (const auto& check : checks) {
+    if (check.id == "P2P_NOTHING_CARRIED") {
+      EXPECT_EQ(check.status, Status::fail);
+      EXPECT_NE(check.message.find("rail 1: no pair carried data"), std::string::npos)
+          << check.message;
+      EXPECT_NE(check.message.find("0 of 6 links"), std::string::npos) << check.message;
+      EXPECT_EQ(check.evidence.at("links_that_carried_data"), 0);
+    }
+  }
+  const auto verdict = judgement_json(j, context);
+  EXPECT_EQ(verdict.at("nothing_carried"), nlohmann::json::array({"rail 1"}));
+  EXPECT_EQ(verdict_summary(verdict).rfind("nothing carried on rail 1: not judged there; ", 0), 0U)
+      << verdict_summary(verdict);
 }
 
 TEST(JudgementReport, UnconfirmedFaultsWarnAndNameThemselves) {
