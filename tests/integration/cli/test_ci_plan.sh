@@ -114,7 +114,8 @@ assert len(last["results"]) == 1, len(last["results"])
 root = ET.parse(f"{sys.argv[2]}/results/junit.xml").getroot()
 props = {p.get("name"): p.get("value") for p in root.iter("property")}
 assert props["preflight.trend"].startswith("fail: run 5"), props
-[case] = [c for c in root.iter("testcase") if c.get("name") == "history-trend"]
+[case] = [c for c in root.iter("testcase")
+          if c.get("classname").endswith(".history-trend") and c.get("name") == "HISTORY_REGRESSION"]
 text = case.find("failure").text
 assert "bw libfabric" in text and "1048576 B: algbw 0.5 GB/s, outside the band" in text, text
 PY
