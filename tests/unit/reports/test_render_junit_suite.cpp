@@ -180,7 +180,7 @@ TEST(RenderJunitSuite, AWarningPassesWithSystemOutAndAProperty) {
       << xml;
   // Only warnings get one: a pass is not listed.
   EXPECT_EQ(count(xml, "value=\"warn\""), 1U) << xml;
-  EXPECT_NE(xml.find("<property name=\"preflight.verdict\" value=\"fail: "), std::string::npos)
+  EXPECT_NE(xml.find("<property name=\"preflight.verdict\" value=\"error: "), std::string::npos)
       << xml;
 }
 
