@@ -12,10 +12,11 @@
 // Choices, and why:
 // - One case per check. Its classname names the host, then the step that produced it (a suite's
 //   checks carry evidence.step) or the tool: GitLab shows the classname, not the testsuite's
-//   hostname attribute, and Jenkins groups by it. The host is the check's own evidence.host when it
-//   names one (NODE_UNREACHABLE, a slow node), else the run's one host, "cluster" when the run
-//   lists several, "unknown-host" when it lists none. Dots in host and step become '_': Jenkins
-//   splits a classname at its dots into packages, and ip-10-0-0-1.ec2.internal would become three.
+//   hostname attribute, and Jenkins groups by it. The host is the check's own evidence.host or
+//   evidence.node when it names one (NODE_UNREACHABLE, P2P_NODE_OUTLIER), else the run's one
+//   host, "cluster" when the run lists several, "unknown-host" when it lists none. Dots in host
+//   and step become '_': Jenkins splits a classname at its dots into packages, and
+//   ip-10-0-0-1.ec2.internal would become three.
 // - Time: a step's duration (details.steps[].duration_s; for a tool's report, finished_at minus
 //   started_at) sits on the first case of that step and its other cases get 0, so the testsuite's
 //   time is exactly the steps' total (dividing it would round). A step without any check still
@@ -283,7 +284,12 @@ Suite checks_suite(const Report& report, const std::string& tool) {
   for (const auto& check : report.checks) {
     Case c;
     const std::string step = evidence_string(check.evidence, "step");
-    const std::string own_host = evidence_string(check.evidence, "host");
+    // A check about one machine names it: a cluster's NODE_UNREACHABLE ("host"), the p2p
+    // judgement's slow node ("node").
+    std::string own_host = evidence_string(check.evidence, "host");
+    if (own_host.empty()) {
+      own_host = evidence_string(check.evidence, "node");
+    }
     c.classname =
         classname_of(own_host.empty() ? host : own_host, step.empty() ? fallback_group : step);
     const int n = ++seen[{c.classname, check.id}];

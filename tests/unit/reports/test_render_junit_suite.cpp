@@ -131,8 +131,11 @@ TEST(RenderJunitSuite, ManyHostsAreTheClusterAndACheckNamingItsHostKeepsIt) {
   auto unreachable = make_check("NODE_UNREACHABLE", Status::fail, "node-c did not answer",
                                 {{"host", "node-c.cluster.local"}});
   suite.checks.push_back(unreachable);
+  suite.checks.push_back(make_check("P2P_NODE_OUTLIER", Status::fail, "node-d is slow",
+                                    {{"node", "node-d"}, {"step", "all-pairs"}}));
   const std::string xml = render_junit(suite, nullptr);
   EXPECT_FALSE(testcase(xml, "preflight.cluster.probe-efa", "EFA_PORT_RATE_LOW").empty()) << xml;
+  EXPECT_FALSE(testcase(xml, "preflight.node-d.all-pairs", "P2P_NODE_OUTLIER").empty()) << xml;
   EXPECT_FALSE(testcase(xml, "preflight.node-c_cluster_local.node", "NODE_UNREACHABLE").empty())
       << xml;
 }
