@@ -60,6 +60,13 @@ struct Case {
   std::string body;
   std::string system_out;
   double time_s = 0;
+
+  void set_outcome(std::string kind, std::string of_type, std::string why, std::string detail) {
+    outcome = std::move(kind);
+    type = std::move(of_type);
+    message = std::move(why);
+    body = std::move(detail);
+  }
 };
 
 struct Suite {
@@ -336,18 +343,12 @@ Suite checks_suite(const Report& report, const std::string& tool) {
                                       "warn");
         break;
       case Status::fail:
-        c.outcome = "failure";
-        c.type = "fail";
-        c.message = check.message;
-        c.body = body;
+        c.set_outcome("failure", "fail", check.message, body);
         break;
       case Status::error:
       case Status::timeout:
       case Status::usage:
-        c.outcome = "error";
-        c.type = std::string(to_string(check.status));
-        c.message = check.message;
-        c.body = body;
+        c.set_outcome("error", std::string(to_string(check.status)), check.message, body);
         break;
       case Status::skip:
         c.outcome = "skipped";
@@ -439,17 +440,11 @@ Suite comparison_suite(const Comparison& cmp, const std::string& tool) {
           c.system_out = fmt::format("FAIL (within budget of {} sizes): {}\n{}",
                                      cmp.sizes_allowed_to_miss, row.reason, evidence);
         } else {
-          c.outcome = "failure";
-          c.type = "fail";
-          c.message = row.reason;
-          c.body = evidence;
+          c.set_outcome("failure", "fail", row.reason, evidence);
         }
         break;
       case RowVerdict::missing:
-        c.outcome = "failure";
-        c.type = "missing";
-        c.message = row.reason;
-        c.body = evidence;
+        c.set_outcome("failure", "missing", row.reason, evidence);
         break;
       case RowVerdict::inconclusive:
         c.outcome = "skipped";
@@ -485,10 +480,8 @@ Suite trend_suite(const nlohmann::json& trend, const std::string& tool) {
                           format_metric(metric, row.value("value", 0.0)),
                           row.value("previous_runs", 0));
     if (verdict == "regression") {
-      c.outcome = "failure";
-      c.type = "regression";
-      c.message = "regression: " + evidence;
-      c.body = trend.value("summary", std::string());
+      c.set_outcome("failure", "regression", "regression: " + evidence,
+                    trend.value("summary", std::string()));
     } else if (verdict == "insufficient") {
       c.outcome = "skipped";
       c.message = "not enough comparable runs: " + evidence;
