@@ -120,7 +120,9 @@ int run_main(int argc, char** argv) {
   std::vector<std::string> baseline_dirs;
   preflight::add_common_options(app, general.common);
   app.add_option("--html", html_path, "Write the suite report as HTML to PATH");
-  app.add_option("--junit", junit_path, "Write JUnit XML (one test case per step) to PATH");
+  app.add_option(
+      "--junit", junit_path,
+      "Write JUnit XML (one test case per check, classname preflight.HOST.STEP) to PATH");
   app.add_option("--textfile-dir", general.textfile_dir,
                  "Write preflight_<plan>.prom (Prometheus) atomically into DIR, the directory of "
                  "node_exporter's textfile collector");

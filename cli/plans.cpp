@@ -47,7 +47,7 @@ int write_outputs(reports::Report& suite, const GeneralOptions& general) {
                                              suite.details.value("plan", std::string("suite")));
   }
   if (!general.junit_path.empty()) {
-    write_file_atomic(general.junit_path, render_junit(suite));
+    write_file_atomic(general.junit_path, reports::render_junit(suite, nullptr));
   }
   if (!general.html_path.empty()) {
     write_file_atomic(general.html_path, reports::render_html(suite, nullptr));

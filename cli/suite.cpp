@@ -92,38 +92,6 @@ void load_report(StepOutcome& outcome) {
   }
 }
 
-std::string xml_escape(std::string_view text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&apos;";
-        break;
-      default:
-        // XML 1.0 forbids most control characters even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          escaped += '?';
-        } else {
-          escaped += c;
-        }
-    }
-  }
-  return escaped;
-}
-
 // The verdict summary of a step's report, of its own checks only when it judges earlier steps.
 std::string own_summary(const StepOutcome& outcome) {
   const auto& own = outcome.spec.own_check_ids;
@@ -147,29 +115,6 @@ std::string report_summary(const nlohmann::json& step) {
              : step.at("report").at("verdict").value("summary", std::string());
 }
 
-// The rows of a trend (details.trend) that left their band, one line each.
-std::vector<std::string> regressed_rows(const nlohmann::json& trend) {
-  std::vector<std::string> lines;
-  for (const auto& row : trend.value("rows", nlohmann::json::array())) {
-    if (row.value("verdict", std::string()) != "regression") {
-      continue;
-    }
-    const std::string metric = row.value("metric", std::string());
-    const auto shown = [&](double value) {
-      return fmt::format("{:.4g}", reports::metric_display_value(metric, value));
-    };
-    const auto band = row.value("band", nlohmann::json::array());
-    lines.push_back(fmt::format(
-        "{} {} B: {} {} {}, outside the band [{}, {}] (median {} of {} previous runs)",
-        reports::readable_series(row.value("series", std::string())), row.value("size_bytes", 0ULL),
-        reports::metric_label(metric), shown(row.value("value", 0.0)), reports::metric_unit(metric),
-        band.size() == 2 ? shown(band[0].get<double>()) : "?",
-        band.size() == 2 ? shown(band[1].get<double>()) : "?", shown(row.value("median", 0.0)),
-        row.value("previous_runs", 0)));
-  }
-  return lines;
-}
-
 std::string baseline_and_trend_text(const reports::Report& suite) {
   std::ostringstream text;
   if (suite.details.contains("baseline")) {
@@ -191,7 +136,7 @@ std::string baseline_and_trend_text(const reports::Report& suite) {
   if (suite.details.contains("trend")) {
     const auto& trend = suite.details.at("trend");
     text << "trend: " << trend.value("summary", std::string()) << "\n";
-    for (const auto& line : regressed_rows(trend)) {
+    for (const auto& line : reports::regressed_trend_rows(trend)) {
       text << "  regression: " << line << "\n";
     }
   }
@@ -739,116 +684,6 @@ std::string render_suite_text(const reports::Report& suite) {
   text << baseline_and_trend_text(suite);
   text << render_checks_text(suite);
   return text.str();
-}
-
-std::string render_junit(const reports::Report& suite) {
-  const auto& steps =
-      suite.details.contains("steps") ? suite.details.at("steps") : nlohmann::json::array();
-  int failures = 0;
-  int errors = 0;
-  int skipped = 0;
-  double total_s = 0;
-  std::ostringstream cases;
-  const std::string suite_name = "preflight." + suite.details.value("plan", std::string("suite"));
-  for (const auto& step : steps) {
-    const auto status =
-        parse_status(step.value("status", std::string("error"))).value_or(Status::error);
-    const double duration_s = step.value("duration_s", 0.0);
-    total_s += duration_s;
-    const std::string name = step.value("name", std::string());
-    std::string message = step.value("note", std::string());
-    if (message.empty() && step.contains("report") && step.at("report").is_object()) {
-      message = report_summary(step);
-    }
-    cases << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\">\n",
-                         xml_escape(suite_name), xml_escape(name), duration_s);
-    std::string body = step.value("stderr_tail", std::string());
-    if (step.contains("report") && step.at("report").is_object() &&
-        step.at("report").contains("details") &&
-        step.at("report").at("details").contains("trend")) {
-      // The trend step: name every row that left its band.
-      const auto rows = regressed_rows(step.at("report").at("details").at("trend"));
-      body = join(rows, "\n") + (body.empty() ? "" : "\n" + body);
-    }
-    const std::string detail =
-        xml_escape(fmt::format("exit {}: {}\n{}", step.value("exit_code", -1), message, body));
-    switch (status) {
-      case Status::pass:
-      case Status::warn:
-        break;
-      case Status::skip:
-        ++skipped;
-        cases << fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(message));
-        break;
-      case Status::fail:
-        ++failures;
-        cases << fmt::format("      <failure message=\"{}\" type=\"fail\">{}</failure>\n",
-                             xml_escape(message), detail);
-        break;
-      default:
-        ++errors;
-        cases << fmt::format("      <error message=\"{}\" type=\"{}\">{}</error>\n",
-                             xml_escape(message), to_string(status), detail);
-    }
-    cases << "    </testcase>\n";
-  }
-  // One case per baseline comparison, failing with the rows that missed the baseline.
-  std::size_t tests = steps.size();
-  nlohmann::json properties = nlohmann::json::array();
-  if (suite.details.contains("baseline")) {
-    const auto& baseline = suite.details.at("baseline");
-    properties.push_back({"preflight.baseline",
-                          baseline.value("status", std::string()) == "compared"
-                              ? fmt::format("{} comparison(s)", baseline.at("comparisons").size())
-                              : "none: " + baseline.value("reason", std::string())});
-    for (const auto& comparison : baseline.value("comparisons", nlohmann::json::array())) {
-      ++tests;
-      const std::string summary = comparison.value("summary", std::string());
-      cases << fmt::format(
-          "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n", xml_escape(suite_name),
-          xml_escape(fmt::format("baseline {} vs {}", comparison.value("step", std::string()),
-                                 comparison.value("baseline", std::string()))));
-      const auto status =
-          parse_status(comparison.value("status", std::string("error"))).value_or(Status::error);
-      if (status == Status::fail) {
-        ++failures;
-        std::vector<std::string> rows;
-        for (const auto& row : comparison.value("failed_rows", nlohmann::json::array())) {
-          rows.push_back(row.get<std::string>());
-        }
-        cases << fmt::format(
-            "      <failure message=\"{}\" type=\"baseline\">{}</failure>\n", xml_escape(summary),
-            xml_escape(comparison.value("path", std::string()) + "\n" + join(rows, "\n")));
-      }
-      cases << "    </testcase>\n";
-    }
-  }
-  if (suite.details.contains("trend")) {
-    properties.push_back(
-        {"preflight.trend", suite.details.at("trend").value("summary", std::string())});
-  }
-  std::ostringstream xml;
-  xml << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  xml << fmt::format(
-      "<testsuites name=\"preflight\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
-      "time=\"{:.3f}\">\n",
-      tests, failures, errors, skipped, total_s);
-  xml << fmt::format(
-      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
-      "time=\"{:.3f}\">\n",
-      xml_escape(suite_name), tests, failures, errors, skipped, total_s);
-  if (!properties.empty()) {
-    xml << "    <properties>\n";
-    for (const auto& property : properties) {
-      xml << fmt::format("      <property name=\"{}\" value=\"{}\"/>\n",
-                         xml_escape(property.at(0).get<std::string>()),
-                         xml_escape(property.at(1).get<std::string>()));
-    }
-    xml << "    </properties>\n";
-  }
-  xml << cases.str();
-  xml << "  </testsuite>\n</testsuites>\n";
-  return xml.str();
 }
 
 }  // namespace preflight::cli

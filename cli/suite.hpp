@@ -132,9 +132,5 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
 // Text for people: one line per step, the baseline comparisons and the trend, then the checks
 // and the verdict.
 [[nodiscard]] std::string render_suite_text(const reports::Report& suite);
-// JUnit XML: one testsuite, one testcase per step (failure / error / skipped as the step ended;
-// a failed trend names its regressed rows) and one per baseline comparison (its failed rows);
-// the baseline and trend verdicts also as testsuite properties.
-[[nodiscard]] std::string render_junit(const reports::Report& suite);
 
 }  // namespace preflight::cli

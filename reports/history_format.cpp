@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/text.hpp"
+#include "reports/format.hpp"
 
 namespace preflight::reports {
 
@@ -31,6 +32,28 @@ std::string readable_series(const std::string& series) {
     text += " [" + join(labels, ", ") + "]";
   }
   return text;
+}
+
+std::vector<std::string> regressed_trend_rows(const nlohmann::json& trend) {
+  std::vector<std::string> lines;
+  for (const auto& row : trend.value("rows", nlohmann::json::array())) {
+    if (row.value("verdict", std::string()) != "regression") {
+      continue;
+    }
+    const std::string metric = row.value("metric", std::string());
+    const auto shown = [&](double value) {
+      return fmt::format("{:.4g}", metric_display_value(metric, value));
+    };
+    const auto band = row.value("band", nlohmann::json::array());
+    lines.push_back(fmt::format(
+        "{} {} B: {} {} {}, outside the band [{}, {}] (median {} of {} previous runs)",
+        readable_series(row.value("series", std::string())), row.value("size_bytes", 0ULL),
+        metric_label(metric), shown(row.value("value", 0.0)), metric_unit(metric),
+        band.size() == 2 ? shown(band[0].get<double>()) : "?",
+        band.size() == 2 ? shown(band[1].get<double>()) : "?", shown(row.value("median", 0.0)),
+        row.value("previous_runs", 0)));
+  }
+  return lines;
 }
 
 }  // namespace preflight::reports

@@ -36,9 +36,14 @@ enum class RenderFormat { text, markdown, html, junit, prometheus };
 // point is an SVG <circle> of class "pt" carrying data-size and data-series attributes.
 [[nodiscard]] std::string render_html(const Report& report, const Comparison* comparison);
 
-// JUnit XML: one testsuite of the checks (one testcase each) and one of the compared rows.
-// fail -> <failure>, error/timeout -> <error>, skip and inconclusive -> <skipped>; warn passes
-// with the message in <system-out>.
+// JUnit XML, the one writer for a tool's report and the umbrella's suite report: a testsuite of
+// the checks (one testcase each, classname "preflight.<host>.<step or tool>", time the step's
+// duration on its first case), then one of the compared rows and one of the trend's rows.
+// fail -> <failure>, error/timeout/usage -> <error>, skip and inconclusive -> <skipped>; warn
+// passes with "WARN: ..." in <system-out> and a testsuite property
+// preflight.status.<classname>.<name> = warn. A suite's failing case carries its step's stderr
+// tail, a baseline comparison's the rows that missed, the trend step's the regressed rows.
+// Valid against Jenkins' junit-10.xsd (see render_junit.cpp for the choices).
 [[nodiscard]] std::string render_junit(const Report& report, const Comparison* comparison);
 
 // Prometheus / node_exporter textfile, names in base units and no per-run label:

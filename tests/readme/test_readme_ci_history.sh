@@ -58,7 +58,8 @@ regressed = [r for r in trend["rows"] if r["verdict"] == "regression"]
 assert regressed, trend
 # The JUnit names the regressed rows: every one of them, by series and size.
 root = ET.parse(f"{work}/results/junit.xml").getroot()
-[case] = [c for c in root.iter("testcase") if c.get("name") == "history-trend"]
+[case] = [c for c in root.iter("testcase")
+          if c.get("classname").endswith(".history-trend") and c.get("name") == "HISTORY_REGRESSION"]
 failure = case.find("failure").text
 for row in regressed:
     assert f" {row['size_bytes']} B: " in failure, (row, failure)

@@ -114,7 +114,8 @@ assert len(last["results"]) == 1, len(last["results"])
 root = ET.parse(f"{sys.argv[2]}/results/junit.xml").getroot()
 props = {p.get("name"): p.get("value") for p in root.iter("property")}
 assert props["preflight.trend"].startswith("fail: run 5"), props
-[case] = [c for c in root.iter("testcase") if c.get("name") == "history-trend"]
+[case] = [c for c in root.iter("testcase")
+          if c.get("classname").endswith(".history-trend") and c.get("name") == "HISTORY_REGRESSION"]
 text = case.find("failure").text
 assert "bw libfabric" in text and "1048576 B: algbw 0.5 GB/s, outside the band" in text, text
 PY
@@ -129,13 +130,24 @@ if command -v mpirun >/dev/null; then
  "steps": [{"name": "wide", "tool": "preflight-fake", "args": ["--mode", "pass"], "ranks": 512}]}
 JSON
   "$BIN/preflight" ci --plan "$OUT/slots.json" --bin-dir "$OUT/bin" --launcher mpirun \
-    --json "$OUT/slots-suite.json" >"$OUT/slots.txt" 2>&1
+    --json "$OUT/slots-suite.json" --junit "$OUT/slots.xml" >"$OUT/slots.txt" 2>&1
   rc=$?
   [[ $rc == 4 ]] || fail "a failed launch exited $rc, expected 4"
   grep -Eq "^  ERROR +wide .*launch failed \(mpirun exit [0-9]+\): There are not enough slots" \
     "$OUT/slots.txt" || { fail "the launcher's message is not shown"; cat "$OUT/slots.txt"; }
   grep -q "STEP_ERROR .*not enough slots" "$OUT/slots.txt" ||
     fail "STEP_ERROR does not carry the launcher's message"
+  # In the JUnit: the step that never launched is an <error> under its step, with the launcher's
+  # message and its stderr tail.
+  python3 - "$OUT/slots.xml" <<'PY' || fail "the failed launch is not an <error> case in the JUnit"
+import sys, xml.etree.ElementTree as ET
+[case] = [c for c in ET.parse(sys.argv[1]).getroot().iter("testcase")
+          if c.get("classname").endswith(".wide") and c.get("name") == "STEP_ERROR"]
+error = case.find("error")
+assert error is not None and error.get("type") == "error", ET.tostring(case)
+assert "not enough slots" in error.get("message"), error.get("message")
+assert "last lines of its stderr:" in error.text, error.text
+PY
 else
   echo "skip - mpirun not installed: launch failure not tried"
 fi

@@ -64,11 +64,15 @@ python3 - "$OUT/slower.json" "$OUT/slower.xml" <<'PY' || fail "the regression is
 import json, sys, xml.etree.ElementTree as ET
 suite = json.load(open(sys.argv[1]))
 assert any(c["id"] == "BASELINE_REGRESSION" and c["status"] == "fail" for c in suite["checks"])
+# The comparison's check is its case, under the step it compared, failing with the missed rows.
 case = [c for c in ET.parse(sys.argv[2]).getroot().iter("testcase")
-        if c.get("name") == "baseline mpi-allreduce vs p5.48xlarge-1node-all_reduce-nccl"]
+        if c.get("name") == "BASELINE_REGRESSION" and c.get("classname").endswith(".mpi-allreduce")]
 assert case, "no JUnit case for the comparison"
 failure = case[0].find("failure")
-assert failure is not None and "1073741824 B: fail" in failure.text, failure.text
+assert failure is not None and "rows that missed the baseline" in failure.text, failure.text
+missed = failure.text.split("rows that missed the baseline ")[1]
+assert missed.startswith(suite["details"]["baseline"]["comparisons"][0]["path"] + ":\n"), missed
+assert "\n1073741824 B: fail: " in missed, missed
 PY
 
 # The README shows this run's output (example node-baseline): the same shape (checks, verdict,

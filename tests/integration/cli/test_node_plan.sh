@@ -45,8 +45,23 @@ for step in steps:
         ids = [c["id"] for c in report["checks"] if c.get("evidence", {}).get("step") == step["name"]]
         assert any(i.startswith("STEP_") for i in ids), f"no STEP_* check for {step['name']}"
 assert report["verdict"]["exit_code"] == rc, (report["verdict"], rc)
-suite = ET.parse(sys.argv[3]).getroot()
-assert int(suite.get("tests")) == len(steps)
+# The JUnit: one case per check (a step without checks gets one of its own), under
+# preflight.<host>.<step>, and the steps' time as the total.
+junit = ET.parse(sys.argv[3]).getroot()
+cases = list(junit.iter("testcase"))
+stepped = {c.get("evidence", {}).get("step") for c in report["checks"]}
+silent = [s for s in steps if s["name"] not in stepped]
+assert len(cases) == len(report["checks"]) + len(silent), (len(cases), len(report["checks"]), silent)
+host = report["run"]["hosts"][0].replace(".", "_")
+for step in steps:
+    mine = [c for c in cases if c.get("classname") == f"preflight.{host}.{step['name']}"]
+    assert mine, f"no JUnit case for step {step['name']} under preflight.{host}"
+    assert abs(sum(float(c.get("time")) for c in mine) - step["duration_s"]) < 0.002, step["name"]
+assert abs(float(junit.get("time")) - sum(s["duration_s"] for s in steps)) < 0.001 * len(steps) + 0.001
+warns = [c for c in report["checks"] if c["status"] == "warn"]
+warn_properties = [p.get("name") for p in junit.iter("property")
+                   if p.get("name").startswith("preflight.status.") and p.get("value") == "warn"]
+assert len(warn_properties) == len(set(warn_properties)) == len(warns), (warn_properties, warns)
 print(f"    report ok: {len(steps)} steps, verdict {report['verdict']['status']}")
 PY
     if [[ -x $BIN/preflight-report ]]; then

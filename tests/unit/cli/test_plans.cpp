@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "cli/plans.hpp"
 #include "cli/suite.hpp"
@@ -184,8 +185,30 @@ TEST_F(PlanTest, CiPlanKeepsEveryStepsReportAndOneExitCode) {
   EXPECT_EQ(reread.details.at("steps").size(), 6U);
   std::ifstream junit(dir_ / "junit.xml");
   const std::string xml((std::istreambuf_iterator<char>(junit)), std::istreambuf_iterator<char>());
-  EXPECT_NE(xml.find("tests=\"6\" failures=\"1\" errors=\"3\" skipped=\"1\""), std::string::npos)
+  // One case per check (the failed step's own HARNESS_ERROR and its STEP_FAILED are two), under
+  // preflight.<host>.<step>; the timeout is an <error type="timeout"> carrying the step's time.
+  EXPECT_NE(xml.find("tests=\"7\" failures=\"2\" errors=\"3\" skipped=\"1\""), std::string::npos)
       << xml;
+  std::string host = reread.run.hosts.at(0);
+  std::replace(host.begin(), host.end(), '.', '_');
+  EXPECT_NE(xml.find("<testcase classname=\"preflight." + host + ".ok\" name=\"RESULT_CORRECT\""),
+            std::string::npos)
+      << xml;
+  std::smatch timeout;
+  ASSERT_TRUE(std::regex_search(
+      xml, timeout,
+      std::regex("<testcase classname=\"preflight\\.[^\"]*\\.hangs\" name=\"STEP_TIMEOUT\" "
+                 "time=\"([0-9.]+)\">\\s*<error [^>]*type=\"timeout\"")))
+      << xml;
+  EXPECT_GE(std::stod(timeout[1].str()), 1.0) << "the hung step's 1 s timeout";
+  double steps_s = 0;
+  for (const auto& step : reread.details.at("steps")) {
+    steps_s += step.at("duration_s").get<double>();
+  }
+  std::smatch total;
+  ASSERT_TRUE(std::regex_search(xml, total, std::regex("<testsuites [^>]*time=\"([0-9.]+)\"")));
+  EXPECT_NEAR(std::stod(total[1].str()), steps_s, 0.0015) << xml;
+  EXPECT_EQ(xml.find("name=\"ok\""), std::string::npos) << "a case per check, not per step";
 }
 
 TEST_F(PlanTest, PlanSchemaRejectsBadPlansNamingThePointer) {

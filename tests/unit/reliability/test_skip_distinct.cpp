@@ -140,9 +140,13 @@ TEST(SkipStaysDistinct, SuiteTextAndJunitOfTheUmbrella) {
   EXPECT_NE(step_line.find("SKIP"), std::string::npos) << text;
   EXPECT_EQ(step_line.find("PASS"), std::string::npos) << text;
 
-  const std::string xml = cli::render_junit(suite);
-  const std::regex skipped_case(R"(<testcase[^>]*name="probe-efa"[^>]*>\s*<skipped)");
+  // One case per check: the step's STEP_SKIPPED and its own skipped checks are <skipped>, under
+  // the step's classname; the other step's passing check is not.
+  const std::string xml = reports::render_junit(suite, nullptr);
+  const std::regex skipped_case(
+      R"(<testcase classname="preflight\.[^"]*\.probe-efa" name="STEP_SKIPPED"[^>]*>\s*<skipped)");
   EXPECT_TRUE(std::regex_search(xml, skipped_case)) << xml;
+  EXPECT_TRUE(std::regex_search(xml, std::regex(R"(<testsuite [^>]*skipped="4")"))) << xml;
 }
 
 }  // namespace
