@@ -344,6 +344,20 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
     }
   }
   load_report(outcome);
+  if (outcome.report && !outcome.spec.launcher.empty() && !result.timed_out &&
+      !result.interrupted && !result.signaled && !outcome.report->run.finished_at.empty() &&
+      outcome.exit_code != outcome.report->verdict.exit_code &&
+      open_mpi_exit_race(read_tail(options.stderr_path, 16384, 80))) {
+    // Open MPI 4.x's exit race: after the job finished (its report complete, with a verdict),
+    // mpirun said a rank "with PID 0" exited improperly, having lost track of it, and exited
+    // non-zero. The report's verdict stands; the note keeps what the launcher said.
+    outcome.note = fmt::format(
+        "{} exited {} after the report was complete, saying a rank 'with PID 0' exited "
+        "improperly (Open MPI 4.x losing track of a finished rank); the report's verdict stands",
+        outcome.spec.launcher, outcome.exit_code);
+    outcome.exit_code = outcome.report->verdict.exit_code;
+    outcome.status = status_for_exit_code(outcome.exit_code);
+  }
   const bool no_report = !outcome.spec.report_path.empty() && !outcome.report;
   if (outcome.status == Status::pass && no_report) {
     // Exit 0 without a readable report is not a pass: nothing says what was checked.
@@ -513,6 +527,11 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
         break;
     }
   }
+}
+
+bool open_mpi_exit_race(const std::string& stderr_text) {
+  return stderr_text.find("with PID 0 on") != std::string::npos &&
+         stderr_text.find("exiting improperly") != std::string::npos;
 }
 
 std::string cause_from_stderr(const std::string& stderr_text) {

@@ -122,6 +122,9 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
 // The launcher's or the tool's own message in a step's stderr: the first line that says
 // "error", else the first paragraph (Open MPI's banners), on one line.
 [[nodiscard]] std::string cause_from_stderr(const std::string& stderr_text);
+// Whether a launcher's stderr shows Open MPI 4.x's exit race: "process rank N with PID 0 on node
+// ... exiting improperly" for a rank that had finished (the launcher lost track of it).
+[[nodiscard]] bool open_mpi_exit_race(const std::string& stderr_text);
 
 // A step's binary: `bin_dir`/name when executable there, else empty.
 [[nodiscard]] std::filesystem::path find_tool(const std::filesystem::path& bin_dir,

@@ -156,6 +156,43 @@ TEST(StepRunner, RelaysTheStepsProgressAndBeatsInASilence) {
   EXPECT_EQ(outcome.stderr_tail.find(": progress: "), std::string::npos) << outcome.stderr_tail;
 }
 
+// Open MPI 4.x's exit race: the job finished and rank 0's report is complete, then mpirun says a
+// rank "with PID 0" exited improperly and exits 1. The report's verdict stands, with a note; the
+// same message about a real pid is a real failure.
+TEST(StepRunner, OpenMpisExitRaceAfterACompleteReportKeepsTheReportsVerdict) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("preflight-race-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  StepRunner runner(dir, 0, ProgressMode::none);
+  const auto run_with_pid = [&](const std::string& pid) {
+    StepSpec spec;
+    spec.name = "mpi-allreduce";
+    spec.launcher = "mpirun";
+    spec.report_path = dir / ("report-" + pid + ".json");
+    spec.argv = {"/bin/sh",
+                 "-c",
+                 "\"$0\" --mode pass --json \"$1\" >/dev/null || exit 9; "
+                 "printf 'mpirun has exited due to process rank 1 with PID %s on\\nnode vm "
+                 "exiting improperly. There are three reasons this could occur:\\n' \"$2\" >&2; "
+                 "exit 1",
+                 PREFLIGHT_FAKE_TOOL,
+                 spec.report_path.string(),
+                 pid};
+    return runner.run(spec, 0, 1);
+  };
+  const StepOutcome race = run_with_pid("0");
+  const StepOutcome real = run_with_pid("4242");
+  std::filesystem::remove_all(dir);
+
+  ASSERT_TRUE(race.report.has_value());
+  EXPECT_EQ(race.status, Status::pass) << race.note;
+  EXPECT_EQ(race.exit_code, 0);
+  EXPECT_NE(race.note.find("mpirun exited 1 after the report was complete"), std::string::npos)
+      << race.note;
+  EXPECT_NE(real.status, Status::pass);
+  EXPECT_EQ(real.exit_code, 1);
+}
+
 TEST(StepRunner, NoProgressPrintsNothingAndATerminalLineIsErasedBeforeTheStepsEnd) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                     ("preflight-relay-tty-" + std::to_string(::getpid()));
