@@ -167,20 +167,27 @@ class GroupJudge {
  private:
   [[nodiscard]] double rate(const Measurement& m) const { return rate_of(m.value, metric_.better); }
 
-  // Rounds whose control pair (a known-good link) came out slow by the cluster's own standard,
-  // and re-test rounds without a control (from four nodes on, where one is possible): their slow
-  // readings are no evidence.
+  // Rounds in which most control pairs (known-good links) came out slow by the cluster's own
+  // standard, and re-test rounds without a control (from four nodes on, where one is possible):
+  // their slow readings are no evidence. Most, not any: a round carries a control on every free
+  // known-good pair, and with many of them noise alone makes some slow.
   void find_control_spells() {
     std::set<int> retest_rounds;
-    std::set<int> controlled;
+    std::map<int, std::pair<int, int>> controls;  // round -> (controls, slow controls)
     for (const Measurement* m : measurements_) {
       if (m->role == MeasurementRole::control) {
-        controlled.insert(m->round);
-        if (rate(*m) < threshold_rate_) {
-          spells_.insert(m->round);
-        }
+        auto& [count, slow] = controls[m->round];
+        ++count;
+        slow += rate(*m) < threshold_rate_ ? 1 : 0;
       } else if (m->role == MeasurementRole::retest) {
         retest_rounds.insert(m->round);
+      }
+    }
+    std::set<int> controlled;
+    for (const auto& [round, counts] : controls) {
+      controlled.insert(round);
+      if (2 * counts.second > counts.first) {
+        spells_.insert(round);
       }
     }
     if (node_count_ >= kFewestNodesForAControl) {
@@ -223,6 +230,12 @@ class GroupJudge {
   void aggregate_links() {
     links_.clear();
     for (const Measurement* m : measurements_) {
+      if (m->role == MeasurementRole::control) {
+        // A control says how its round ran, not how its (known-good) link runs. Counted in the
+        // link's best, the many controls of filled re-test rounds would raise healthy links'
+        // best-of-N and with it the reference, turning links measured once into new suspects.
+        continue;
+      }
       auto [it, inserted] = links_.try_emplace(m->pair);
       LinkEvidence& e = it->second;
       if (inserted) {
