@@ -8,8 +8,8 @@
 // 1/latency so that both read "higher is better" below):
 //  - noise only lowers a rate: a link counts with its best measurement (best-of-k), and one fast
 //    measurement clears it;
-//  - a round whose control pair (a known-good link measured beside the re-tests) came out slow,
-//    or a survey round of eight or more pairs in which most links came out slow, was a slow spell
+//  - a round most of whose control pairs (known-good links measured beside the re-tests) came out
+//    slow, or a survey round of eight or more pairs in which most links came out slow, was a slow spell
 //    of the whole machine, and a re-test round without a control (on four nodes or more) cannot
 //    tell: the slow readings of those rounds are no evidence (their fast ones still are);
 //  - each node's typical rate is the median over its partners of the links' best rates (the better
@@ -98,7 +98,7 @@ struct LinkEvidence {
   double rate_ratio = 0;  // best_rate / reference rate
   int measurements = 0;   // every measurement of the link
   int valid = 0;          // not taken during a slow spell
-  int retests = 0;        // valid, from re-test or control rounds
+  int retests = 0;        // valid re-test measurements (controls are not counted)
   bool slow = false;      // every valid measurement below the threshold
 };
 

@@ -9,8 +9,9 @@
 //   3. confirm before blame: while something is only suspected and the re-test budget lasts, one
 //      more round: each suspect link measured again, each suspect node against a known-good partner
 //      it has not been re-tested with, the ends of a link that cannot be attributed against
-//      known-good partners, and beside them a control pair (a known-good link), so that a slow
-//      spell of the whole machine is seen as one; then judge again.
+//      known-good partners, and beside them control pairs (known-good links) on every free
+//      known-good pair, so that the round is as loaded as a survey round and a slow spell of the
+//      whole machine is seen as one; then judge again.
 //
 // In the scale mode a bad link is found only if one of the initial rounds measured it: the ring and
 // k matchings cover about (k + 2) N / 2 of the N (N - 1) / 2 links. Bad nodes are always found.
