@@ -110,13 +110,13 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
      "GPU {} has {} local EFA devices, platform {} expects {}",
      "EFA devices are not where the platform puts them, so a GPU's traffic leaves its own PCIe "
      "switch: stop and start the instance (new host) and report it to AWS if it persists; when "
-     "the topology comes from a file (NCCL_TOPO_FILE, a container's hwloc XML), fix that file's "
-     "GPU/NIC mapping"},
+     "the input was a topology file (--hwloc-xml), fix its GPU/NIC mapping and any "
+     "NCCL_TOPO_FILE made from it"},
     {"GPU_NIC_CROSS_NUMA", isolate, C::topology,
      "EFA {} is on NUMA node {} but its GPU {} is on NUMA node {}",
      "The GPU's traffic crosses the inter-socket link: stop and start the instance (new host) "
-     "and report it to AWS if it persists; when the topology comes from a file "
-     "(NCCL_TOPO_FILE, a container's hwloc XML), fix that file's GPU/NIC mapping"},
+     "and report it to AWS if it persists; when the input was a topology file (--hwloc-xml), "
+     "fix its GPU/NIC mapping and any NCCL_TOPO_FILE made from it"},
     {"NVSWITCH_COUNT_MISMATCH", isolate, C::topology, "{} NVSwitches found, platform {} has {}",
      "Replace the instance"},
 
