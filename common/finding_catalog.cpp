@@ -101,12 +101,22 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"TOPOLOGY_UNAVAILABLE", info, C::topology, "topology could not be read: {}", ""},
     {"EFA_COUNT_MISMATCH", isolate, C::efa, "{} EFA devices found, platform {} has {}",
      "An EFA device is missing: stop and start the instance (new host), or replace it"},
-    {"EFA_PER_GPU_MISMATCH", monitor, C::topology,
+    // A GPU short of EFA devices behind its own PCIe switch sends its NCCL traffic up through
+    // the root complex to another switch's NIC, across the inter-socket link when that NIC is on
+    // the other socket: GPUDirect RDMA loses its direct path and the node cannot reach the
+    // platform's bandwidth. Both therefore fail acceptance (isolate), not warn. A GPU with more
+    // local NICs than expected fires too: it names where the missing ones went.
+    {"EFA_PER_GPU_MISMATCH", isolate, C::topology,
      "GPU {} has {} local EFA devices, platform {} expects {}",
-     "Check the instance's PCIe topology; replace the instance if devices are missing"},
-    {"GPU_NIC_CROSS_NUMA", monitor, C::topology,
+     "EFA devices are not where the platform puts them, so a GPU's traffic leaves its own PCIe "
+     "switch: stop and start the instance (new host) and report it to AWS if it persists; when "
+     "the input was a topology file (--hwloc-xml), fix its GPU/NIC mapping and any "
+     "NCCL_TOPO_FILE made from it"},
+    {"GPU_NIC_CROSS_NUMA", isolate, C::topology,
      "EFA {} is on NUMA node {} but its GPU {} is on NUMA node {}",
-     "Traffic crosses the inter-socket link: check NCCL_TOPO_FILE / the plugin's NIC mapping"},
+     "The GPU's traffic crosses the inter-socket link: stop and start the instance (new host) "
+     "and report it to AWS if it persists; when the input was a topology file (--hwloc-xml), "
+     "fix its GPU/NIC mapping and any NCCL_TOPO_FILE made from it"},
     {"NVSWITCH_COUNT_MISMATCH", isolate, C::topology, "{} NVSwitches found, platform {} has {}",
      "Replace the instance"},
 

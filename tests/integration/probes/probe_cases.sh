@@ -162,25 +162,52 @@ PY
     declare -A expected=(
       [p4d]="" [p5]="" [p5en]=""
       [p4d-missing-efa]="EFA_COUNT_MISMATCH,EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH"
+      [p4d-efa-wrong-socket]="EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH,GPU_NIC_CROSS_NUMA,GPU_NIC_CROSS_NUMA"
       [p5-efa-wrong-socket]="EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH,GPU_NIC_CROSS_NUMA"
+      [p5en-efa-wrong-socket]="EFA_PER_GPU_MISMATCH,EFA_PER_GPU_MISMATCH,GPU_NIC_CROSS_NUMA"
       [p5en-link-downtrained]="PCIE_LINK_DOWNTRAINED")
     for name in "${!expected[@]}"; do
       run "$name" "0,1" -- "$bin/preflight-topology" --hwloc-xml "$topology/$name.xml" \
         --json "$work/$name.json"
       expect_fired "$work/$name.json" "${expected[$name]}"
     done
-    [[ $(cat "$work/p4d-missing-efa.code") == 1 ]] || fail "missing EFA must fail the run"
+    # A missing EFA, or a GPU whose NIC is not behind its own switch / on its socket, fails
+    # acceptance; the healthy shapes pass.
+    for name in p4d-missing-efa p4d-efa-wrong-socket p5-efa-wrong-socket p5en-efa-wrong-socket; do
+      [[ $(cat "$work/$name.code") == 1 ]] || fail "$name: exit $(cat "$work/$name.code"), not 1"
+      grep -Eq '^verdict: fail' "$work/$name.out" || fail "$name: no failing verdict line"
+    done
+    for name in p4d p5 p5en; do
+      [[ $(cat "$work/$name.code") == 0 ]] || fail "$name: exit $(cat "$work/$name.code"), not 0"
+    done
     # The p4d's missing EFA leaves exactly the two GPUs it served without a local NIC.
     expect_finding "$work/p4d-missing-efa.json" 'EFA_COUNT_MISMATCH fail {"expected":4,"found":3}'
     expect_finding "$work/p4d-missing-efa.json" \
-      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:90:1c.0","local_efa":[]}'
+      'EFA_PER_GPU_MISMATCH fail {"gpu":"0000:90:1c.0","local_efa":[]}'
     expect_finding "$work/p4d-missing-efa.json" \
-      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:90:1d.0","local_efa":[]}'
+      'EFA_PER_GPU_MISMATCH fail {"gpu":"0000:90:1d.0","local_efa":[]}'
+    # The p4d's NIC on the wrong socket: switch 0's two GPUs lost theirs and both share the
+    # one added beside GPUs 4 and 5 on the other socket.
+    for gpu in 0000:10:1c.0 0000:10:1d.0; do
+      expect_finding "$work/p4d-efa-wrong-socket.json" \
+        "GPU_NIC_CROSS_NUMA fail {\"distance\":\"SYS\",\"efa\":\"0000:90:1e.0\",\"gpu\":\"$gpu\"}"
+      expect_finding "$work/p4d-efa-wrong-socket.json" \
+        "EFA_PER_GPU_MISMATCH fail {\"gpu\":\"$gpu\",\"local_efa\":[]}"
+    done
+    expect_finding "$work/p4d-efa-wrong-socket.json" \
+      'EFA_PER_GPU_MISMATCH fail {"gpu":"0000:90:1c.0","local_efa":["rdmap144s27","rdmap144s30"]}'
     # The p5's NIC on the wrong socket: its GPU has 3 local NICs, the other socket's GPU 5.
     expect_finding "$work/p5-efa-wrong-socket.json" \
-      'GPU_NIC_CROSS_NUMA warn {"distance":"SYS","efa":"0000:a9:00.0","gpu":"0000:64:00.0"}'
+      'GPU_NIC_CROSS_NUMA fail {"distance":"SYS","efa":"0000:a9:00.0","gpu":"0000:64:00.0"}'
     expect_finding "$work/p5-efa-wrong-socket.json" \
-      'EFA_PER_GPU_MISMATCH warn {"gpu":"0000:64:00.0","local_efa":["rdmap96s0","rdmap98s0","rdmap99s0"]}'
+      'EFA_PER_GPU_MISMATCH fail {"gpu":"0000:64:00.0","local_efa":["rdmap96s0","rdmap98s0","rdmap99s0"]}'
+    # The p5en's: GPU 1 keeps one of its two NICs, GPU 5 holds three.
+    expect_finding "$work/p5en-efa-wrong-socket.json" \
+      'GPU_NIC_CROSS_NUMA fail {"distance":"SYS","efa":"0000:a7:00.0","gpu":"0000:63:00.0"}'
+    expect_finding "$work/p5en-efa-wrong-socket.json" \
+      'EFA_PER_GPU_MISMATCH fail {"gpu":"0000:63:00.0","local_efa":["rdmap101s0"]}'
+    expect_finding "$work/p5en-efa-wrong-socket.json" \
+      'EFA_PER_GPU_MISMATCH fail {"gpu":"0000:a3:00.0","local_efa":["rdmap165s0","rdmap166s0","rdmap167s0"]}'
     ;;
   topology_p4d_mapping)
     run p4d "0" -- "$bin/preflight-topology" --hwloc-xml "$topology/p4d.xml" \

@@ -73,7 +73,9 @@ TEST(TopologyFixtures, EachYieldsExactlyItsFindings) {
       {"p5.xml", {}},
       {"p5en.xml", {}},
       {"p4d-missing-efa.xml", ids({"EFA_COUNT_MISMATCH", "EFA_PER_GPU_MISMATCH"})},
+      {"p4d-efa-wrong-socket.xml", ids({"GPU_NIC_CROSS_NUMA", "EFA_PER_GPU_MISMATCH"})},
       {"p5-efa-wrong-socket.xml", ids({"GPU_NIC_CROSS_NUMA", "EFA_PER_GPU_MISMATCH"})},
+      {"p5en-efa-wrong-socket.xml", ids({"GPU_NIC_CROSS_NUMA", "EFA_PER_GPU_MISMATCH"})},
       {"p5en-link-downtrained.xml", ids({"PCIE_LINK_DOWNTRAINED"})},
   };
   for (const auto& test_case : cases) {
@@ -87,14 +89,45 @@ TEST(TopologyFixtures, EachYieldsExactlyItsFindings) {
   }
 }
 
-TEST(TopologyFixtures, NamedCulprits) {
-  const TopologyRun socket = run_xml("p5-efa-wrong-socket.xml");
-  const auto* cross = find_check(socket.report.checks, "GPU_NIC_CROSS_NUMA", Status::warn);
-  ASSERT_NE(cross, nullptr);
-  EXPECT_NE(cross->message.find("rdmap169s0"), std::string::npos) << cross->message;
-  EXPECT_NE(cross->message.find("nvml1"), std::string::npos) << cross->message;
-  EXPECT_EQ(socket.facts.efa.size(), 32U);
+struct WrongSocketCase {
+  const char* file;
+  const char* instance_type;
+  std::size_t efa_count;
+  const char* gpu;         // a GPU that lost its local NIC
+  const char* remote_efa;  // the NIC on the other socket it is given instead
+};
 
+// A NIC on the wrong socket fails acceptance on every platform: the run's verdict is fail
+// (exit 1), and both placement findings fail with the GPU and the remote NIC named.
+TEST(TopologyFixtures, NicOnTheWrongSocketFailsAcceptance) {
+  const std::vector<WrongSocketCase> cases{
+      {"p4d-efa-wrong-socket.xml", "p4d.24xlarge", 4, "nvml0", "rdmap144s30"},
+      {"p5-efa-wrong-socket.xml", "p5.48xlarge", 32, "nvml1", "rdmap169s0"},
+      {"p5en-efa-wrong-socket.xml", "p5en.48xlarge", 16, "nvml1", "rdmap167s0"},
+  };
+  for (const auto& test_case : cases) {
+    const TopologyRun run = run_xml(test_case.file);
+    EXPECT_EQ(run.report.inventory.instance_type, test_case.instance_type) << test_case.file;
+    EXPECT_EQ(run.facts.efa.size(), test_case.efa_count) << test_case.file;
+    EXPECT_EQ(run.report.verdict.status, Status::fail) << test_case.file;
+    EXPECT_EQ(run.report.verdict.exit_code, 1) << test_case.file;
+    EXPECT_EQ(find_check(run.report.checks, "GPU_NIC_CROSS_NUMA", Status::warn), nullptr);
+    EXPECT_EQ(find_check(run.report.checks, "EFA_PER_GPU_MISMATCH", Status::warn), nullptr);
+    const auto* cross = find_check(run.report.checks, "GPU_NIC_CROSS_NUMA", Status::fail);
+    ASSERT_NE(cross, nullptr) << test_case.file;
+    EXPECT_NE(cross->message.find(test_case.remote_efa), std::string::npos) << cross->message;
+    EXPECT_NE(cross->message.find(test_case.gpu), std::string::npos) << cross->message;
+    const auto* short_of_nics = find_check(run.report.checks, "EFA_PER_GPU_MISMATCH", Status::fail);
+    ASSERT_NE(short_of_nics, nullptr) << test_case.file;
+    EXPECT_NE(short_of_nics->message.find(test_case.gpu), std::string::npos)
+        << short_of_nics->message;
+    // The count is intact: only the placement is wrong.
+    EXPECT_NE(find_check(run.report.checks, "EFA_COUNT_MISMATCH", Status::pass), nullptr)
+        << test_case.file;
+  }
+}
+
+TEST(TopologyFixtures, NamedCulprits) {
   const TopologyRun link = run_xml("p5en-link-downtrained.xml");
   const auto* slow = find_check(link.report.checks, "PCIE_LINK_DOWNTRAINED", Status::warn);
   ASSERT_NE(slow, nullptr);
