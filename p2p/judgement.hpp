@@ -9,9 +9,9 @@
 //  - noise only lowers a rate: a link counts with its best measurement (best-of-k), and one fast
 //    measurement clears it;
 //  - a round most of whose control pairs (known-good links measured beside the re-tests) came out
-//    slow, or a survey round of eight or more pairs in which most links came out slow, was a slow spell
-//    of the whole machine, and a re-test round without a control (on four nodes or more) cannot
-//    tell: the slow readings of those rounds are no evidence (their fast ones still are);
+//    slow, or a survey round of eight or more pairs in which most links came out slow, was a slow
+//    spell of the whole machine, and a re-test round without a control (on four nodes or more)
+//    cannot tell: the slow readings of those rounds are no evidence (their fast ones still are);
 //  - each node's typical rate is the median over its partners of the links' best rates (the better
 //    middle value for an even count); the reference, the healthy level, is the upper quartile of
 //    the nodes' typical rates: noise only lowers a rate, so the healthy level is the top of what
