@@ -46,8 +46,21 @@ start=$(date +%s)
 "$BIN/preflight" cluster --hostfile "$("$VC" hostfile-path)" --launcher mpirun \
     --launcher-args="$("$VC" mpirun-args)" --provider tcp --rails all --p2p-test bw \
     --p2p-sizes 64K --p2p-arg=--window --p2p-arg=16 --p2p-arg=--rail-timeout --p2p-arg="$rail_timeout_s" \
-    --no-collective --step-timeout 150 --reach-timeout 20 --json "$OUT/cluster.json"
+    --no-collective --step-timeout 150 --reach-timeout 20 --keep-work-dir \
+    --json "$OUT/cluster.json"
 rc=$?
+# On a failure, every rank's own words: the steps' logs, kept (details.work_dir), in full.
+show_step_logs() {
+    local work
+    work=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["details"].get("work_dir",""))' \
+        "$OUT/cluster.json" 2>/dev/null)
+    [[ -n $work && -d $work ]] || return 0
+    for log in "$work"/*.stderr "$work"/*.log; do
+        [[ -f $log ]] || continue
+        echo "---- $log"
+        grep -v "fi_getinfo\|OFI_MRAIL" "$log" | tail -200
+    done
+}
 echo "preflight cluster: exit $rc after $(($(date +%s) - start)) s"
 [[ -s $OUT/cluster.json ]] || { echo "FAIL - no report"; exit 1; }
 
@@ -122,3 +135,11 @@ for p in problems:
     print("FAIL -", p)
 sys.exit(1 if problems else 0)
 PY
+status=$?
+if ((status != 0)); then
+    show_step_logs
+fi
+work=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["details"].get("work_dir",""))' \
+    "$OUT/cluster.json" 2>/dev/null)
+[[ -n $work && -d $work ]] && rm -rf "$work"
+exit "$status"
