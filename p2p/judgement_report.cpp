@@ -149,6 +149,29 @@ void append_nic_checks(const Judgement& judgement, const JudgementContext& conte
   }
 }
 
+// A higher-is-better metric whose healthy level is 0: nothing arrived with most partners of
+// every node, so there is nothing to judge slowness by.
+bool carried_nothing(const MetricJudgement& group) {
+  return group.better == Better::higher && group.reference <= 0 && !group.links.empty();
+}
+
+// Where a metric was measured: "rail 1", or "every pair" without rails.
+std::string where_measured(const MetricJudgement& group) {
+  return group.rail == kAllRails ? std::string("every pair") : fmt::format("rail {}", group.rail);
+}
+
+// The places (by rail) on which no pair carried data.
+json nothing_carried(const Judgement& judgement) {
+  json where = json::array();
+  for (const MetricJudgement& group : judgement.metrics) {
+    const std::string name = where_measured(group);
+    if (carried_nothing(group) && std::find(where.begin(), where.end(), name) == where.end()) {
+      where.push_back(name);
+    }
+  }
+  return where;
+}
+
 }  // namespace
 
 std::vector<reports::Check> judgement_checks(const Judgement& judgement,
@@ -244,15 +267,14 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
   // A metric whose healthy level is 0 (nothing arrived with most partners of every node) has
   // nothing to judge slowness by; it is a failure of its own, never "none slow".
   for (const MetricJudgement& group : judgement.metrics) {
-    if (group.better != Better::higher || group.reference > 0 || group.links.empty()) {
+    if (!carried_nothing(group)) {
       continue;
     }
     const JudgedMetric& metric = metric_of(context, group);
     const std::size_t carried = static_cast<std::size_t>(std::count_if(
         group.links.begin(), group.links.end(),
         [](const LinkEvidence& link) { return link.valid > 0 && link.best_rate > 0; }));
-    const std::string where =
-        group.rail == kAllRails ? std::string("every pair") : fmt::format("rail {}", group.rail);
+    const std::string where = where_measured(group);
     json evidence = group_evidence(group, metric, judgement.policy);
     evidence["links"] = group.links.size();
     evidence["links_that_carried_data"] = carried;
@@ -282,23 +304,6 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
   }
   return checks;
 }
-
-namespace {
-// The metrics (by rail) on which no pair carried data: "rail 1", or "every pair" without rails.
-json nothing_carried(const Judgement& judgement) {
-  json where = json::array();
-  for (const MetricJudgement& group : judgement.metrics) {
-    if (group.better == Better::higher && group.reference <= 0 && !group.links.empty()) {
-      const std::string name =
-          group.rail == kAllRails ? std::string("every pair") : fmt::format("rail {}", group.rail);
-      if (std::find(where.begin(), where.end(), name) == where.end()) {
-        where.push_back(name);
-      }
-    }
-  }
-  return where;
-}
-}  // namespace
 
 json judgement_json(const Judgement& judgement, const JudgementContext& context) {
   const auto names = [&](const std::vector<int>& nodes) {
