@@ -29,8 +29,10 @@
 #include "common/timer.hpp"
 #include "common/watchdog.hpp"
 #include "p2p/judgement_report.hpp"
+#include "p2p/node_facts.hpp"
 #include "p2p/pair_test.hpp"
 #include "p2p/provider_choice.hpp"
+#include "p2p/rail_order.hpp"
 #include "preflight/build_config.hpp"
 #if PREFLIGHT_HAVE_LIBFABRIC
 #include "p2p/fabric_transport.hpp"
@@ -563,6 +565,7 @@ struct RankContext {
   StepBarrier* step_barrier = nullptr;
   const GpuLibraries* gpu = nullptr;  // --transport nccl / --mem cuda: the loaded libraries
   std::string fabric_provider = {};   // what every node agreed on (p2p/provider_choice.hpp)
+  std::string rail_order_basis = {};  // --rails: how this node's rails were ordered
 };
 
 void arm(RankContext& context, const std::string& phase) {
@@ -1188,7 +1191,11 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
           if (!rails) {
             endpoints.push_back(make(request, context.liveness));
           } else {
-            const std::vector<std::string> available = list_rail_domains(request.provider);
+            // Rail r: the same NIC position under the same GPU on every node (rail_order.hpp).
+            RailOrder order =
+                order_rails_on_this_node(list_rail_domains(request.provider), RootFs(options.root));
+            context.rail_order_basis = order.basis;
+            const std::vector<std::string> available = std::move(order.domains);
             if (available.empty()) {
               throw FabricUnavailable(fmt::format(
                   "--rails: provider '{}' offers no device on {} (fi_getinfo lists no domain)",
@@ -1536,15 +1543,23 @@ Report run_rank(RankContext& context) {
     for (Check& check : transport_findings(session->describe())) {
       add_check(context, std::move(check));
     }
+    // Every node's instance type (its NICs' line rate) and how it ordered its rails.
+    const std::vector<NodeFacts> node_facts =
+        gather_node_facts(bootstrap, map.node_leader,
+                          {local_instance_type(RootFs(options.root)), context.rail_order_basis});
     context.shared.update([&](Report& report) {
       report.details["transport"] = session->describe();
       if (session->rail_count() > 0) {
         json rails = json::object();
+        json order = json::object();
         for (std::size_t node = 0; node < map.nodes.size(); ++node) {
-          rails[display_node(context, map, static_cast<int>(node))] =
+          const std::string name = display_node(context, map, static_cast<int>(node));
+          rails[name] =
               session->rank_rail_domains().at(static_cast<std::size_t>(map.node_leader[node]));
+          order[name] = node_facts[node].rail_order_basis;
         }
-        report.details["rails"] = json{{"count", session->rail_count()}, {"devices", rails}};
+        report.details["rails"] =
+            json{{"count", session->rail_count()}, {"devices", rails}, {"order", order}};
       }
     });
 
@@ -1647,6 +1662,12 @@ Report run_rank(RankContext& context) {
           judged.rail_devices.push_back(
               session->rank_rail_domains().at(static_cast<std::size_t>(leader)));
         }
+        std::vector<std::string> instance_types;
+        for (const NodeFacts& facts : node_facts) {
+          instance_types.push_back(facts.instance_type);
+        }
+        judged.nic_line_rates = nic_line_rates(instance_types, options.nic_rate_gbps);
+        judged.min_line_rate_fraction = options.min_line_rate_fraction;
       }
       for (Check& check : judgement_checks(survey.judgement, judged)) {
         add_check(context, std::move(check));
