@@ -77,6 +77,23 @@ int exit_code_for(Status status, bool warn_as_fail) {
   return exit_code::error;
 }
 
+std::string exit_codes_help(std::string_view why_skip, bool can_time_out) {
+  std::string text = "Exit codes: " + std::to_string(exit_code::pass) + " pass (warnings listed; " +
+                     std::to_string(exit_code::fail) + " with --warn-as-fail), " +
+                     std::to_string(exit_code::fail) + " a check failed, " +
+                     std::to_string(exit_code::usage) +
+                     " usage (the message names the flag, file or line), " +
+                     std::to_string(exit_code::skip) + " nothing could be checked";
+  if (!why_skip.empty()) {
+    text += " (" + std::string(why_skip) + ")";
+  }
+  text += ", " + std::to_string(exit_code::error) + " harness error";
+  if (can_time_out) {
+    text += ", " + std::to_string(exit_code::timeout) + " timeout (the report keeps what finished)";
+  }
+  return text + ".";
+}
+
 bool is_worse(Status candidate, Status than) {
   return severity_rank(candidate) > severity_rank(than);
 }

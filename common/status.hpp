@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace preflight {
@@ -30,6 +31,13 @@ inline constexpr int timeout = 124;
 // (timeout > error > fail > warn > pass); skip only when nothing ran at all, so a skipped check
 // can never turn a failing run into a pass nor an empty run into one.
 [[nodiscard]] Status combine_statuses(std::span<const Status> statuses);
+
+// The exit-code table as people read it, for every binary's --help: "Exit codes: 0 pass
+// (warnings listed; 1 with --warn-as-fail), 1 a check failed, 2 usage (...), 3 nothing could be
+// checked (<why_skip>), 4 harness error[, 124 timeout (...)]." One text, so no two binaries
+// describe the same code differently.
+[[nodiscard]] std::string exit_codes_help(std::string_view why_skip = {},
+                                          bool can_time_out = false);
 
 // Whether `candidate` is worse than `than` in the order combine_statuses uses (skip < usage <
 // pass < warn < fail < error < timeout).

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/cli.hpp"
+#include "common/status.hpp"
 #include "probes/drivers_probe.hpp"
 
 int main(int argc, char** argv) {
@@ -19,11 +20,10 @@ int main(int argc, char** argv) {
                       "module versions from sys/module and proc/driver/nvidia/version, PCI links "
                       "from sys/bus/pci/devices, memlock from proc/self/limits. NVML and the CUDA "
                       "driver API describe the live machine and are not consulted.");
-    app.footer(
-        "NVML (libnvidia-ml.so.1) and libcuda.so.1 are loaded at run time; without them the GPU "
-        "rows are 'skip' with the reason.\n"
-        "Exit codes: 0 pass (warnings listed), 1 a check failed, 2 usage, 3 nothing could be "
-        "checked, 4 harness error.");
+    app.footer(std::string("NVML (libnvidia-ml.so.1) and libcuda.so.1 are loaded at run time; "
+                           "without them the GPU "
+                           "rows are 'skip' with the reason.\n") +
+               exit_codes_help());
     bind_environment(app);
     if (const auto stop = parse_command_line(app, argc, argv, &options.common)) {
       return *stop;

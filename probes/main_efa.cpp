@@ -8,6 +8,7 @@
 #include "common/atomic_file.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
+#include "common/status.hpp"
 #include "probes/efa_probe.hpp"
 
 int main(int argc, char** argv) {
@@ -30,10 +31,8 @@ int main(int argc, char** argv) {
                    "Write a snapshot of every hw_counters file to FILE (JSON) for a later "
                    "--baseline-counters")
         ->option_text("FILE");
-    app.footer(
-        "Absent counter files are reported absent, never as zero.\n"
-        "Exit codes: 0 pass (warnings listed), 1 a check failed, 2 usage, 3 nothing "
-        "could be checked (no EFA device), 4 harness error.");
+    app.footer(std::string("Absent counter files are reported absent, never as zero.\n") +
+               exit_codes_help("no EFA device"));
     bind_environment(app);
     if (const auto stop = parse_command_line(app, argc, argv, &options.probe.common)) {
       return *stop;

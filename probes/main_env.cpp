@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/cli.hpp"
+#include "common/status.hpp"
 #include "probes/env_probe.hpp"
 
 int main(int argc, char** argv) {
@@ -23,10 +24,7 @@ int main(int argc, char** argv) {
                    "Lint the KEY=VALUE lines of FILE (a job's environment: 'export' prefixes, "
                    "quotes and # comments allowed) instead of this process's environment")
         ->option_text("FILE");
-    app.footer(
-        "Exit codes: 0 pass (warnings listed), 1 a rule failed, 2 usage (a malformed "
-        "--env-file line is named FILE:LINE), 3 nothing could be checked, 4 harness "
-        "error.");
+    app.footer(exit_codes_help());
     bind_environment(app);
     if (const auto stop = parse_command_line(app, argc, argv, &options.probe.common)) {
       return *stop;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/cli.hpp"
+#include "common/status.hpp"
 #include "probes/topology_probe.hpp"
 
 int main(int argc, char** argv) {
@@ -28,9 +29,7 @@ int main(int argc, char** argv) {
     app.add_option("--format", options.format,
                    "text: one line per GPU with its NICs; matrix: the GPU x EFA distance matrix")
         ->check(CLI::IsMember({"text", "matrix"}));
-    app.footer(
-        "Exit codes: 0 pass (warnings listed), 1 a check failed, 2 usage, 3 nothing could "
-        "be checked, 4 harness error.");
+    app.footer(exit_codes_help());
     bind_environment(app);
     if (const auto stop = parse_command_line(app, argc, argv, &options.probe.common)) {
       return *stop;

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/cli.hpp"
+#include "common/status.hpp"
 #include "probes/versions_probe.hpp"
 
 int main(int argc, char** argv) {
@@ -23,10 +24,10 @@ int main(int argc, char** argv) {
                       "(libfabric, NCCL, CUDA runtime and driver, MPI, hwloc) still come from the "
                       "libraries this machine loads.");
     app.footer(
-        "Libraries are loaded at run time (NCCL, CUDA runtime and driver, MPI, libfabric): a row "
-        "whose library is absent is reported 'skip' with the places searched.\n"
-        "Exit codes: 0 pass (warnings listed), 1 a rule failed, 2 usage, 3 nothing could be "
-        "checked, 4 harness error.");
+        std::string("Libraries are loaded at run time (NCCL, CUDA runtime and driver, MPI, "
+                    "libfabric): a row "
+                    "whose library is absent is reported 'skip' with the places searched.\n") +
+        exit_codes_help());
     bind_environment(app);
     if (const auto stop = parse_command_line(app, argc, argv, &options.common)) {
       return *stop;
