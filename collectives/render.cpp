@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "reports/nccl_tests_table.hpp"
 #include "reports/render_text.hpp"
 
 namespace preflight::collectives {
@@ -12,21 +13,6 @@ namespace {
 
 using reports::Report;
 using reports::ResultRow;
-
-constexpr std::string_view kNotApplicable = "N/A";
-
-std::string placement_cells(const ResultRow* row) {
-  if (row == nullptr) {
-    return fmt::format("  {:>7}  {:>6}  {:>6}  {:>5}", kNotApplicable, kNotApplicable,
-                       kNotApplicable, kNotApplicable);
-  }
-  const std::string wrong =
-      row->wrong_elements < 0 ? std::string(kNotApplicable) : std::to_string(row->wrong_elements);
-  // #wrong is 5 wide after two spaces, as in nccl-tests' classic table (wider counts overflow).
-  return fmt::format("  {:>7}  {:>6}  {:>6}  {:>5}", format_time_cell(row->time_s.median),
-                     format_bandwidth_cell(row->algbw_Bps), format_bandwidth_cell(row->busbw_Bps),
-                     wrong);
-}
 
 std::string label(const ResultRow& row, const std::string& key, std::string fallback) {
   const auto it = row.labels.find(key);
@@ -68,54 +54,6 @@ std::string device_line(const nlohmann::json& rank) {
 }
 
 }  // namespace
-
-std::string render_nccl_tests_footer(const std::vector<ResultRow>& rows) {
-  // nccl-tests counts the checks that found wrong values and averages the bus bandwidth over
-  // every timed (size, placement), both printed with its own format ("%-20s : %d %s", "%g %s").
-  int failed_checks = 0;
-  double busbw_sum_GBps = 0;
-  for (const ResultRow& row : rows) {
-    failed_checks += row.wrong_elements > 0 ? 1 : 0;
-    busbw_sum_GBps += row.busbw_Bps / 1e9;
-  }
-  const double average_GBps =
-      rows.empty() ? 0.0 : busbw_sum_GBps / static_cast<double>(rows.size());
-  return fmt::format("# {:<20} : {} {}\n", "Out of bounds values", failed_checks,
-                     failed_checks == 0 ? "OK" : "FAILED") +
-         fmt::format("# {:<20} : {:g} \n", "Avg bus bandwidth", average_GBps);
-}
-
-std::string format_time_cell(double seconds) {
-  const double microseconds = seconds * 1e6;
-  // nccl-tests' precision: 2 decimals below 100 us, 1 below 10 ms, none above.
-  if (microseconds >= 10000.0) {
-    return fmt::format("{:>7.0f}", microseconds);
-  }
-  if (microseconds >= 100.0) {
-    return fmt::format("{:>7.1f}", microseconds);
-  }
-  return fmt::format("{:>7.2f}", microseconds);
-}
-
-std::string format_bandwidth_cell(double bytes_per_s) {
-  return fmt::format("{:>6.2f}", bytes_per_s / 1e9);
-}
-
-std::string render_table_header() {
-  std::string out = fmt::format("#{:>74}{:>31}{:10}\n", "out-of-place", "in-place", "");
-  out += fmt::format("# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}", "size", "count", "type", "redop",
-                     "root");
-  for (int placement = 0; placement < 2; ++placement) {
-    out += fmt::format("  {:>7}  {:>6}  {:>6} {:>6}", "time", "algbw", "busbw", "#wrong");
-  }
-  out += "\n";
-  out += fmt::format("# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}", "(B)", "(elements)", "", "", "");
-  for (int placement = 0; placement < 2; ++placement) {
-    out += fmt::format("  {:>7}  {:>6}  {:>6} {:>6}", "(us)", "(GB/s)", "(GB/s)", "");
-  }
-  out += "\n";
-  return out;
-}
 
 std::string render_collective_text(const Report& report) {
   const nlohmann::json& details = report.details;
@@ -169,7 +107,7 @@ std::string render_collective_text(const Report& report) {
     out += reports::render_checks_text(report);
     return out;
   }
-  out += render_table_header();
+  out += reports::nccl_tests_table_header();
 
   // One line per (type, op, size): the out-of-place and in-place rows side by side.
   std::int64_t wrong_total = 0;
@@ -186,11 +124,7 @@ std::string render_collective_text(const Report& report) {
       (rows[j].in_place ? in_place : out_of_place) = &rows[j];
     }
     i = j;
-    out += fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}", first.size_bytes, first.count,
-                       first.dtype, first.op, label(first, "root", "-1"));
-    out += placement_cells(out_of_place);
-    out += placement_cells(in_place);
-    out += "\n";
+    out += reports::nccl_tests_table_line({out_of_place, in_place});
     for (const ResultRow* row : {out_of_place, in_place}) {
       if (row != nullptr && row->wrong_elements >= 0) {
         any_checked = true;
@@ -199,7 +133,7 @@ std::string render_collective_text(const Report& report) {
     }
   }
 
-  out += render_nccl_tests_footer(rows);
+  out += reports::nccl_tests_footer(rows);
   std::int64_t rows_wrong = 0;
   for (const ResultRow& row : rows) {
     rows_wrong += row.wrong_elements > 0 ? 1 : 0;
