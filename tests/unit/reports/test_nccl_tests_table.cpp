@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "report_builders.hpp"
 #include "reports/nccl_tests_table.hpp"
 #include "tests/unit/shared_corpus.hpp"
 
@@ -18,16 +19,11 @@ std::vector<std::string> corpus_lines(const std::string& name) {
   return preflight::testing::corpus_lines("nccl-tests-text", name);
 }
 
+// A row of the given time and bus bandwidth (algorithm bandwidth half of it), checked with
+// `wrong` wrong elements (-1: not checked).
 ResultRow row(std::uint64_t size, bool in_place, double time_s, double busbw_Bps,
               std::int64_t wrong) {
-  ResultRow result;
-  result.benchmark = "all_reduce";
-  result.dtype = "float";
-  result.op = "sum";
-  result.in_place = in_place;
-  result.size_bytes = size;
-  result.count = size / 4;
-  result.time_s.median = time_s;
+  ResultRow result = testing::collective_row(size, time_s, 0, in_place);
   result.algbw_Bps = busbw_Bps / 2;
   result.busbw_Bps = busbw_Bps;
   result.wrong_elements = wrong;
