@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 #include "reports/nccl_tests_table.hpp"
 #include "reports/render_text.hpp"
@@ -53,11 +54,10 @@ std::string device_line(const nlohmann::json& rank) {
                      string_field(rank, "host", "-"), index, where);
 }
 
-}  // namespace
-
-std::string render_collective_text(const Report& report) {
-  const nlohmann::json& details = report.details;
+// The run's parameters (collective, ranks, backend, sampling, split) and its devices.
+std::string run_header(const Report& report) {
   std::string out;
+  const nlohmann::json& details = report.details;
   const nlohmann::json backend = details.value("backend", nlohmann::json::object());
   const std::string version =
       report.tool.version.empty() ? std::string() : fmt::format(" {}", report.tool.version);
@@ -101,39 +101,43 @@ std::string render_collective_text(const Report& report) {
     }
     out += "#\n";
   }
-  const auto& rows = report.results;
-  if (rows.empty()) {
-    out += "# no result rows\n#\n";
-    out += reports::render_checks_text(report);
-    return out;
-  }
-  out += reports::nccl_tests_table_header();
+  return out;
+}
 
-  // One line per (type, op, size): the out-of-place and in-place rows side by side.
-  std::int64_t wrong_total = 0;
-  bool any_checked = false;
+// One line per (type, op, size): the out-of-place and in-place rows side by side.
+std::vector<reports::NcclTestsLine> table_lines(const std::vector<ResultRow>& rows) {
+  std::vector<reports::NcclTestsLine> lines;
   for (std::size_t i = 0; i < rows.size();) {
     const ResultRow& first = rows[i];
-    const ResultRow* out_of_place = nullptr;
-    const ResultRow* in_place = nullptr;
+    reports::NcclTestsLine line;
     std::size_t j = i;
     for (; j < rows.size() && rows[j].dtype == first.dtype && rows[j].op == first.op &&
            rows[j].size_bytes == first.size_bytes &&
            label(rows[j], "requested_bytes", "") == label(first, "requested_bytes", "");
          ++j) {
-      (rows[j].in_place ? in_place : out_of_place) = &rows[j];
+      (rows[j].in_place ? line.in_place : line.out_of_place) = &rows[j];
     }
     i = j;
-    out += reports::nccl_tests_table_line({out_of_place, in_place});
-    for (const ResultRow* row : {out_of_place, in_place}) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// Under nccl-tests' footer: what the data check found, the peak bus bandwidth and the smallest
+// size's time with where they were reached, and what a time is.
+std::string summary(const std::vector<ResultRow>& rows,
+                    const std::vector<reports::NcclTestsLine>& lines) {
+  std::string out;
+  std::int64_t wrong_total = 0;
+  bool any_checked = false;
+  for (const reports::NcclTestsLine& line : lines) {
+    for (const ResultRow* row : {line.out_of_place, line.in_place}) {
       if (row != nullptr && row->wrong_elements >= 0) {
         any_checked = true;
         wrong_total += row->wrong_elements;
       }
     }
   }
-
-  out += reports::nccl_tests_footer(rows);
   std::int64_t rows_wrong = 0;
   for (const ResultRow& row : rows) {
     rows_wrong += row.wrong_elements > 0 ? 1 : 0;
@@ -169,6 +173,26 @@ std::string render_collective_text(const Report& report) {
   out += batched ? "# time: per-call mean of batches timed as one (nccl-tests' method), mean over "
                    "ranks; GB/s = 1e9 B/s\n"
                  : "# time: median of the per-iteration maximum over ranks; GB/s = 1e9 B/s\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render_collective_text(const Report& report) {
+  std::string out = run_header(report);
+  const std::vector<ResultRow>& rows = report.results;
+  if (rows.empty()) {
+    out += "# no result rows\n#\n";
+    out += reports::render_checks_text(report);
+    return out;
+  }
+  const std::vector<reports::NcclTestsLine> lines = table_lines(rows);
+  out += reports::nccl_tests_table_header();
+  for (const reports::NcclTestsLine& line : lines) {
+    out += reports::nccl_tests_table_line(line);
+  }
+  out += reports::nccl_tests_footer(rows);
+  out += summary(rows, lines);
   out += "#\n";
   out += reports::render_checks_text(report);
   return out;
