@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_check_size.sh: scripts/check-size.sh on a scratch repository whose sizes sit at the limits
-#   1. a 151-line function, a 901-line file and a 151-line function under bench/ are each listed
-#      (file, line, name, length) and the exit is 1; a 150-line function, a 900-line file and
-#      anything under tests/ are not;
+#   1. a 151-line function (also one in the #else branch of an #if), a 901-line file and a
+#      151-line function under bench/ are each listed (file, line, name, length) and the exit is
+#      1; a 150-line function, a 900-line file and anything under tests/ are not;
 #   2. without them the check passes (exit 0);
 #   3. a ctags that is not universal-ctags (no end: field) makes it skip (exit 77), not pass.
 # Exit: 0 pass, 1 fail, 77 skip (universal-ctags not installed).
@@ -37,6 +37,17 @@ lines_of() {
   done
 }
 { function_of at_limit 150; function_of over_limit 151; } >"$work/src/functions.cpp"
+# A long function in the #else branch inside a namespace, where ctags alone reads only the first
+# branch.
+{
+  echo "namespace fast {"
+  echo "#if !HAVE_FAST"
+  function_of stub 3
+  echo "#else"
+  function_of fast 151
+  echo "#endif"
+  echo "}  // namespace fast"
+} >"$work/src/branches.cpp"
 lines_of 900 >"$work/src/at_limit.hpp"
 lines_of 901 >"$work/src/over_limit.hpp"
 function_of long_test 400 >"$work/tests/test_long.cpp"
@@ -50,15 +61,16 @@ echo "$output"
 [[ $status == 1 ]] || fail "over the limits: exit $status, expected 1"
 for expected in "src/functions.cpp:151: function over_limit of 151 lines (limit 150)" \
   "src/over_limit.hpp: file of 901 lines (limit 900)" \
-  "bench/bench.cpp:1: function long_benchmark of 151 lines (limit 150)"; do
+  "bench/bench.cpp:1: function long_benchmark of 151 lines (limit 150)" \
+  "src/branches.cpp:7: function fast of 151 lines (limit 150)"; do
   grep -qxF "  $expected" <<<"$output" || fail "not listed: $expected"
 done
 for unexpected in at_limit long_test tests/test_long tests/fixture; do
   grep -q "$unexpected" <<<"$output" && fail "listed, but within the limits or under tests/: $unexpected"
 done
-[[ $(grep -c '^  ' <<<"$output") == 3 ]] || fail "expected exactly 3 offenders"
+[[ $(grep -c '^  ' <<<"$output") == 4 ]] || fail "expected exactly 4 offenders"
 
-git -C "$work" rm -qf src/over_limit.hpp bench/bench.cpp
+git -C "$work" rm -qf src/over_limit.hpp bench/bench.cpp src/branches.cpp
 function_of at_limit 150 >"$work/src/functions.cpp"
 output=$(cd "$work" && bash scripts/check-size.sh 2>&1)
 status=$?
