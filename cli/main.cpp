@@ -106,41 +106,42 @@ std::pair<std::vector<std::string>, std::string> resolve_hosts(const std::string
       "allocation or an MPIJob");
 }
 
-int run_main(int argc, char** argv) {
-  CLI::App app{"preflight: node, cluster and CI plans over the preflight binaries", "preflight"};
-  app.fallthrough(true);
-  app.require_subcommand(1);
-
-  cli::GeneralOptions general;
+// What the command line gives as text before it is resolved into cli::GeneralOptions: output
+// paths, the binaries' directory, the launcher and its arguments, baseline directories.
+struct GeneralArguments {
   std::string html_path;
   std::string junit_path;
   std::string bin_dir;
   std::string launcher_name;
   std::string launcher_args;
+  std::string srun_mpi;
+  std::vector<std::string> launcher_arg;
   std::vector<std::string> baseline_dirs;
+};
+
+// The options every plan takes, before the subcommand.
+void add_general_options(CLI::App& app, cli::GeneralOptions& general, GeneralArguments& text) {
   preflight::add_common_options(app, general.common);
-  app.add_option("--html", html_path, "Write the suite report as HTML to PATH");
+  app.add_option("--html", text.html_path, "Write the suite report as HTML to PATH");
   app.add_option(
-      "--junit", junit_path,
+      "--junit", text.junit_path,
       "Write JUnit XML (one test case per check, classname preflight.HOST.STEP) to PATH");
   app.add_option("--textfile-dir", general.textfile_dir,
                  "Write preflight_<plan>.prom (Prometheus) atomically into DIR, the directory of "
                  "node_exporter's textfile collector");
-  app.add_option("--bin-dir", bin_dir,
+  app.add_option("--bin-dir", text.bin_dir,
                  "Where the preflight-* binaries are (default: next to "
                  "this one)");
-  app.add_option("--launcher", launcher_name,
+  app.add_option("--launcher", text.launcher_name,
                  "mpirun or srun (default: srun inside a Slurm "
                  "allocation, else mpirun)")
       ->check(CLI::IsMember({"mpirun", "srun"}));
-  app.add_option("--launcher-args", launcher_args,
+  app.add_option("--launcher-args", text.launcher_args,
                  "Extra launcher flags, split on whitespace (no shell quoting)");
-  std::string srun_mpi;
-  app.add_option("--srun-mpi", srun_mpi,
+  app.add_option("--srun-mpi", text.srun_mpi,
                  "srun --mpi=VALUE for the ranks' process-management interface (pmix, pmi2, ...; "
                  "default: the site's MpiDefault, or pmix where MpiDefault=none)");
-  std::vector<std::string> launcher_arg;
-  app.add_option("--launcher-arg", launcher_arg,
+  app.add_option("--launcher-arg", text.launcher_arg,
                  "One extra launcher argument, passed as it is; repeat it "
                  "(--launcher-arg=--mca --launcher-arg=btl_tcp_if_include --launcher-arg=eth0)")
       ->allow_extra_args(false);
@@ -153,27 +154,36 @@ int run_main(int argc, char** argv) {
   app.add_flag("--report-via-stdout", general.report_via_stdout,
                "Launched steps print their report to stdout instead of a file (rank 0 on "
                "another machine)");
-  app.add_option("--baseline-dir", baseline_dirs,
+  app.add_option("--baseline-dir", text.baseline_dirs,
                  "Directories of <instance type>.json "
                  "baselines");
+}
 
-  cli::NodeOptions node;
+CLI::App* add_node_command(CLI::App& app, cli::NodeOptions& node) {
   auto* node_command = app.add_subcommand("node", "Check this machine (probes, then local runs)");
   node_command->add_flag("--quick", node.quick, "Probes only, within 10 s (Slurm prolog)");
   node_command->add_option("--local-ranks", node.local_ranks, "Ranks of the host runs")
       ->check(CLI::Range(2, 64));
   node_command->add_option("--nccl-lib", node.nccl_library,
                            "The libnccl.so the GPU steps test (the job's own NCCL)");
+  return node_command;
+}
 
-  cli::ClusterOptions cluster;
+// The cluster plan's options given as text: where the hosts come from, preflight-p2p's extra
+// arguments, and whether to skip the collective.
+struct ClusterArguments {
   std::string hosts;
   std::string hostfile;
   std::string p2p_args;
   std::vector<std::string> p2p_arg;
+  bool no_collective = false;
+};
+
+CLI::App* add_cluster_command(CLI::App& app, cli::ClusterOptions& cluster, ClusterArguments& text) {
   auto* cluster_command =
       app.add_subcommand("cluster", "Pair tests and a collective across nodes: bad node or link");
-  cluster_command->add_option("--hosts", hosts, "Comma-separated host names");
-  cluster_command->add_option("--hostfile", hostfile, "Open MPI hostfile");
+  cluster_command->add_option("--hosts", text.hosts, "Comma-separated host names");
+  cluster_command->add_option("--hostfile", text.hostfile, "Open MPI hostfile");
   cluster_command->add_option("--provider", cluster.provider,
                               "libfabric provider of the pair tests (default auto: each rank "
                               "uses efa where its node has EFA devices; tcp only when asked)");
@@ -181,11 +191,11 @@ int run_main(int argc, char** argv) {
       ->check(CLI::IsMember({"latency", "bw", "bibw"}));
   cluster_command->add_option("--p2p-sizes", cluster.p2p_sizes, "Sizes of the pair tests");
   cluster_command
-      ->add_option("--p2p-arg", p2p_arg,
+      ->add_option("--p2p-arg", text.p2p_arg,
                    "One extra preflight-p2p argument, passed as it is; repeat it "
                    "(--p2p-arg=--window --p2p-arg=16)")
       ->allow_extra_args(false);
-  cluster_command->add_option("--p2p-args", p2p_args,
+  cluster_command->add_option("--p2p-args", text.p2p_args,
                               "Extra preflight-p2p arguments, split on whitespace (no quoting: "
                               "prefer --p2p-arg)");
   cluster_command
@@ -219,21 +229,24 @@ int run_main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 3600.0));
   cluster_command->add_option("--collective-sizes", cluster.collective_sizes,
                               "Sizes of the all-node all-reduce");
-  bool no_collective = false;
-  cluster_command->add_flag("--no-collective", no_collective, "Skip the all-node collective");
+  cluster_command->add_flag("--no-collective", text.no_collective, "Skip the all-node collective");
+  return cluster_command;
+}
 
-  std::string plan_path;
+CLI::App* add_ci_command(CLI::App& app, std::string& plan_path) {
   auto* ci_command = app.add_subcommand("ci", "Run a declarative JSON plan (CI)");
   ci_command->add_option("--plan", plan_path, "Plan file (reports/schema/plan.schema.json)")
       ->required();
+  return ci_command;
+}
 
-  preflight::bind_environment(app);
-  if (const auto code = preflight::parse_command_line(app, argc, argv, &general.common)) {
-    return *code;
-  }
-  for (const auto* path : {&html_path, &junit_path}) {
+// The general options, checked (output paths writable) and resolved: the binaries' directory, the
+// launcher and its arguments, srun's --mpi, the baseline directories, the progress mode.
+void resolve_general_options(cli::GeneralOptions& general, const GeneralArguments& text, int argc,
+                             char** argv) {
+  for (const auto* path : {&text.html_path, &text.junit_path}) {
     if (!path->empty()) {
-      preflight::check_output_path(*path, path == &html_path ? "--html" : "--junit");
+      preflight::check_output_path(*path, path == &text.html_path ? "--html" : "--junit");
     }
   }
   if (!general.textfile_dir.empty()) {
@@ -243,23 +256,24 @@ int run_main(int argc, char** argv) {
     preflight::check_output_path(std::filesystem::path(general.textfile_dir) / "preflight.prom",
                                  "--textfile-dir");
   }
-  general.html_path = html_path;
-  general.junit_path = junit_path;
-  general.bin_dir = bin_dir.empty() ? cli::own_bin_dir() : std::filesystem::path(bin_dir);
-  if (!launcher_name.empty()) {
-    general.launcher = cli::parse_launcher(launcher_name);
+  general.html_path = text.html_path;
+  general.junit_path = text.junit_path;
+  general.bin_dir = text.bin_dir.empty() ? cli::own_bin_dir() : std::filesystem::path(text.bin_dir);
+  if (!text.launcher_name.empty()) {
+    general.launcher = cli::parse_launcher(text.launcher_name);
   }
-  for (const auto word : preflight::split_whitespace(launcher_args)) {
+  for (const auto word : preflight::split_whitespace(text.launcher_args)) {
     general.launcher_args.emplace_back(word);
   }
-  general.launcher_args.insert(general.launcher_args.end(), launcher_arg.begin(),
-                               launcher_arg.end());
+  general.launcher_args.insert(general.launcher_args.end(), text.launcher_arg.begin(),
+                               text.launcher_arg.end());
   if (cli::choose_launcher(general.launcher, cli::current_launcher_environment()) ==
       cli::LauncherKind::srun) {
-    general.srun_mpi = cli::choose_srun_mpi(
-        srun_mpi, srun_mpi.empty() ? cli::slurm_mpi_default() : std::optional<std::string>());
+    general.srun_mpi =
+        cli::choose_srun_mpi(text.srun_mpi, text.srun_mpi.empty() ? cli::slurm_mpi_default()
+                                                                  : std::optional<std::string>());
   }
-  general.baseline_dirs = baseline_dirs;
+  general.baseline_dirs = text.baseline_dirs;
   if (general.baseline_dirs.empty()) {
     general.baseline_dirs = {std::string(PREFLIGHT_DATA_INSTALL_DIR) + "/baselines",
                              std::string(PREFLIGHT_SOURCE_DIR) + "/reports/baselines"};
@@ -268,39 +282,72 @@ int run_main(int argc, char** argv) {
       preflight::resolve_progress_mode(general.common.progress, general.common.quiet);
   general.argv.assign(argv,
                       argv + argc);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic)
+}
+
+// The cluster plan: its hosts resolved, preflight-p2p's extra arguments split.
+preflight::reports::Report run_cluster(const cli::GeneralOptions& general,
+                                       cli::ClusterOptions cluster, const ClusterArguments& text) {
+  std::tie(cluster.hosts, cluster.hosts_source) = resolve_hosts(text.hosts, text.hostfile);
+  for (const auto word : preflight::split_whitespace(text.p2p_args)) {
+    cluster.p2p_args.emplace_back(word);
+  }
+  cluster.p2p_args.insert(cluster.p2p_args.end(), text.p2p_arg.begin(), text.p2p_arg.end());
+  cluster.collective = !text.no_collective;
+  return cli::run_cluster_plan(general, cluster);
+}
+
+// The CI plan: the outputs it names, unless the command line named them.
+preflight::reports::Report run_ci(cli::GeneralOptions& general, const std::string& plan_path) {
+  const cli::CiPlan plan = cli::read_ci_plan(plan_path);
+  if (general.common.json_path.empty()) {
+    general.common.json_path = plan.json_path;
+  }
+  if (general.junit_path.empty()) {
+    general.junit_path = plan.junit_path;
+  }
+  if (general.html_path.empty()) {
+    general.html_path = plan.html_path;
+  }
+  for (const auto& [path, flag] : {std::pair{general.common.json_path, "outputs.json"},
+                                   std::pair{general.junit_path, "outputs.junit"},
+                                   std::pair{general.html_path, "outputs.html"}}) {
+    if (!path.empty() && path != "-") {
+      preflight::check_output_path(path, flag);
+    }
+  }
+  return cli::run_ci_plan(general, plan);
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{"preflight: node, cluster and CI plans over the preflight binaries", "preflight"};
+  app.fallthrough(true);
+  app.require_subcommand(1);
+
+  cli::GeneralOptions general;
+  GeneralArguments general_text;
+  add_general_options(app, general, general_text);
+  cli::NodeOptions node;
+  auto* node_command = add_node_command(app, node);
+  cli::ClusterOptions cluster;
+  ClusterArguments cluster_text;
+  auto* cluster_command = add_cluster_command(app, cluster, cluster_text);
+  std::string plan_path;
+  add_ci_command(app, plan_path);
+
+  preflight::bind_environment(app);
+  if (const auto code = preflight::parse_command_line(app, argc, argv, &general.common)) {
+    return *code;
+  }
+  resolve_general_options(general, general_text, argc, argv);
 
   const StopSignalsDeferred deferred;
   preflight::reports::Report suite;
   if (node_command->parsed()) {
     suite = cli::run_node_plan(general, node);
   } else if (cluster_command->parsed()) {
-    std::tie(cluster.hosts, cluster.hosts_source) = resolve_hosts(hosts, hostfile);
-    for (const auto word : preflight::split_whitespace(p2p_args)) {
-      cluster.p2p_args.emplace_back(word);
-    }
-    cluster.p2p_args.insert(cluster.p2p_args.end(), p2p_arg.begin(), p2p_arg.end());
-    cluster.collective = !no_collective;
-    suite = cli::run_cluster_plan(general, cluster);
+    suite = run_cluster(general, cluster, cluster_text);
   } else {
-    const cli::CiPlan plan = cli::read_ci_plan(plan_path);
-    // Outputs the plan names, unless the command line named them.
-    if (general.common.json_path.empty()) {
-      general.common.json_path = plan.json_path;
-    }
-    if (general.junit_path.empty()) {
-      general.junit_path = plan.junit_path;
-    }
-    if (general.html_path.empty()) {
-      general.html_path = plan.html_path;
-    }
-    for (const auto& [path, flag] : {std::pair{general.common.json_path, "outputs.json"},
-                                     std::pair{general.junit_path, "outputs.junit"},
-                                     std::pair{general.html_path, "outputs.html"}}) {
-      if (!path.empty() && path != "-") {
-        preflight::check_output_path(path, flag);
-      }
-    }
-    suite = cli::run_ci_plan(general, plan);
+    suite = run_ci(general, plan_path);
   }
   return cli::write_outputs(suite, general);
 }

@@ -203,6 +203,212 @@ struct FlagValue {
   std::string value;
 };
 
+// An argument that is one of nccl-tests' flags, as written, with its value when attached to it
+// (-b8, --minbytes=8); flag is nullptr for any other argument.
+struct RecognisedFlag {
+  const NcclTestsFlag* flag = nullptr;
+  FlagValue given;
+  bool attached = false;
+};
+
+RecognisedFlag recognise(const std::string& argument) {
+  RecognisedFlag recognised;
+  if (argument.starts_with("--") && argument.size() > 2) {
+    const std::size_t equals = argument.find('=');
+    const std::string name =
+        argument.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
+    if (!preflight_owns_long_name(name)) {
+      recognised.flag = find_long(name);
+    }
+    if (recognised.flag != nullptr) {
+      recognised.given.written = "--" + name;
+      if (equals != std::string::npos) {
+        recognised.given.value = argument.substr(equals + 1);
+        recognised.attached = true;
+      }
+    }
+  } else if (argument.size() >= 2 && argument[0] == '-' && argument[1] != '-') {
+    recognised.flag = find_short(argument[1]);
+    if (recognised.flag != nullptr) {
+      recognised.given.written = argument.substr(0, 2);
+      if (argument.size() > 2) {
+        recognised.given.value = argument.substr(2);
+        recognised.attached = true;
+      }
+    }
+  }
+  return recognised;
+}
+
+// What the translation has built so far: preflight's arguments, and nccl-tests' sweep flags
+// (turned into one --sizes at the end).
+struct Translation {
+  std::vector<std::string> out;
+  NcclTestsSizes sizes;
+  bool sizes_given = false;
+};
+
+// -o: nccl-tests takes one op or "all"; a comma list (preflight's --op) is accepted too.
+void translate_ops(const CollectiveInfo& info, const std::string& flag_name,
+                   const std::string& value, Translation& translation) {
+  const std::string ops = to_lower(trim(value));
+  for (const std::string_view item : split(ops, ',')) {
+    const std::string op(trim(item));
+    if (op == "mulsum") {
+      refuse(flag_name, value,
+             "cannot mean the same here: the premultiplied sum (ncclRedOpCreatePreMulSum) "
+             "is not run; sum, prod, min, max, avg or all");
+    }
+    if (op != "all" && !parse_reduce_op(op).has_value()) {
+      refuse(flag_name, value, "unknown op: sum, prod, min, max, avg or all");
+    }
+  }
+  if (info.reduces) {
+    translation.out.insert(translation.out.end(), {"--op", ops});
+  } else if (ops != "sum") {
+    refuse(flag_name, value,
+           fmt::format("{} has no reduction op (nccl-tests ignores it there)", info.name));
+  }
+}
+
+// -d: one type, a comma list, or "all".
+void translate_types(const std::string& flag_name, const std::string& value,
+                     Translation& translation) {
+  const std::string types = to_lower(trim(value));
+  for (const std::string_view item : split(types, ',')) {
+    const std::string type(trim(item));
+    if (type == "f8e4m3" || type == "f8e5m2") {
+      refuse(flag_name, value, "cannot mean the same here: FP8 types are not run here");
+    }
+    if (type != "all" && !parse_data_type(type).has_value()) {
+      refuse(flag_name, value,
+             "unknown type: int8, uint8, int32, uint32, int64, uint64, half, float, "
+             "double, bfloat16 or all");
+    }
+  }
+  translation.out.insert(translation.out.end(), {"--dtype", types});
+}
+
+// One nccl-tests flag and its value onto preflight's options.
+void translate_flag(const CollectiveInfo& info, const NcclTestsFlag& flag, const FlagValue& given,
+                    Translation& translation) {
+  std::vector<std::string>& out = translation.out;
+  NcclTestsSizes& sizes = translation.sizes;
+  bool& sizes_given = translation.sizes_given;
+  const std::string& flag_name = given.written;
+  const std::string& value = given.value;
+  const auto only = [&](long long accepted_low, long long accepted_high, long long lowest,
+                        long long highest) {
+    const long long number = integer_in(flag_name, value, lowest, highest);
+    if (number < accepted_low || number > accepted_high) {
+      refuse(flag_name, value, fmt::format("cannot mean the same here: {}", flag.preflight));
+    }
+    return number;
+  };
+
+  switch (flag.short_name) {
+    case 't':
+    case 'g':
+      only(1, 1, 1, 4096);
+      break;
+    case 'b':
+      sizes.min_bytes = value;
+      sizes.min_flag = flag_name;
+      sizes_given = true;
+      break;
+    case 'e':
+      sizes.max_bytes = value;
+      sizes.max_flag = flag_name;
+      sizes_given = true;
+      break;
+    case 'i':
+      sizes.step_bytes = value;
+      sizes.step_flag = flag_name;
+      sizes_given = true;
+      break;
+    case 'f':
+      sizes.step_factor = value;
+      sizes.factor_flag = flag_name;
+      sizes_given = true;
+      break;
+    case 'n':
+      out.insert(out.end(),
+                 {"--iters", std::to_string(integer_in(flag_name, value, 1, kMaxIterations))});
+      break;
+    case 'm':
+      only(1, 1, 1, kMaxIterations);
+      break;
+    case 'w':
+      out.insert(out.end(), {"--warmup-iters",
+                             std::to_string(integer_in(flag_name, value, 0, kMaxIterations))});
+      break;
+    case 'N':
+      only(1, 1, 0, kMaxIterations);
+      break;
+    case 'p':
+      only(0, 1, 0, 1);
+      break;
+    case 'c':
+      out.insert(out.end(),
+                 {"--check", std::to_string(integer_in(flag_name, value, 0, kMaxCheckIterations))});
+      break;
+    case 'o':
+      translate_ops(info, flag_name, value, translation);
+      break;
+    case 'd':
+      translate_types(flag_name, value, translation);
+      break;
+    case 'r': {
+      const long long root = integer_in(flag_name, value, 0, 1 << 24);
+      if (info.rooted) {
+        out.insert(out.end(), {"--root", std::to_string(root)});
+      } else if (root != 0) {
+        refuse(flag_name, value,
+               fmt::format("{} has no root (nccl-tests ignores it there)", info.name));
+      }
+      break;
+    }
+    case 'z':
+      if (const long long mode = integer_in(flag_name, value, 0, 3); mode == 0 || mode == 2) {
+        refuse(flag_name, value, fmt::format("cannot mean the same here: {}", flag.preflight));
+      }
+      break;
+    case 'y':
+    case 'C':
+    case 'S':
+    case 'R':
+    case 'D':
+    case 'M':
+    case 'u':
+    case 'K':
+      only(0, 0, 0, kMaxIterations);
+      break;
+    case 'T':
+      out.insert(out.end(),
+                 {"--timeout", std::to_string(integer_in(flag_name, value, 0, kMaxTimeout_s))});
+      break;
+    case 'G':
+      if (integer_in(flag_name, value, 0, kMaxIterations) > 0) {
+        out.emplace_back("--cuda-graph");
+      }
+      break;
+    case 'a':
+      only(3, 3, 0, 3);
+      break;
+    case 'I':
+      if (only(0, 1, 0, 1) == 1) {
+        out.emplace_back("--samples");
+      }
+      break;
+    case 'J':
+    case 'x':
+    case 'V':
+      refuse(flag_name, value, fmt::format("cannot mean the same here: {}", flag.preflight));
+    default:
+      refuse(flag_name, value, "not handled");  // every table entry has a case above
+  }
+}
+
 }  // namespace
 
 std::span<const NcclTestsFlag> nccl_tests_flags() {
@@ -245,44 +451,17 @@ std::vector<std::string> translate_nccl_tests_flags(CollectiveKind kind,
                                                     std::span<const std::string> arguments,
                                                     const TakesValue& takes_value) {
   const CollectiveInfo& info = collective_info(kind);
-  std::vector<std::string> out;
-  NcclTestsSizes sizes;
-  bool sizes_given = false;
+  Translation translation;
+  std::vector<std::string>& out = translation.out;
   bool preflight_sizes_given = false;
 
   for (std::size_t i = 0; i < arguments.size(); ++i) {
     const std::string& argument = arguments[i];
-    const NcclTestsFlag* flag = nullptr;
-    FlagValue given;
-    bool attached = false;
-    if (argument.starts_with("--") && argument.size() > 2) {
-      const std::size_t equals = argument.find('=');
-      const std::string name =
-          argument.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
-      if (name == "sizes") {
-        preflight_sizes_given = true;
-      }
-      if (!preflight_owns_long_name(name)) {
-        flag = find_long(name);
-      }
-      if (flag != nullptr) {
-        given.written = "--" + name;
-        if (equals != std::string::npos) {
-          given.value = argument.substr(equals + 1);
-          attached = true;
-        }
-      }
-    } else if (argument.size() >= 2 && argument[0] == '-' && argument[1] != '-') {
-      flag = find_short(argument[1]);
-      if (flag != nullptr) {
-        given.written = argument.substr(0, 2);
-        if (argument.size() > 2) {
-          given.value = argument.substr(2);
-          attached = true;
-        }
-      }
+    if (argument == "--sizes" || argument.starts_with("--sizes=")) {
+      preflight_sizes_given = true;
     }
-    if (flag == nullptr) {
+    RecognisedFlag recognised = recognise(argument);
+    if (recognised.flag == nullptr) {
       // Not nccl-tests': preflight's own option (with its value, whatever it looks like) or a
       // positional argument, for CLI11 to judge.
       out.push_back(argument);
@@ -293,163 +472,20 @@ std::vector<std::string> translate_nccl_tests_flags(CollectiveKind kind,
       }
       continue;
     }
-    if (!attached) {
+    if (!recognised.attached) {
       if (i + 1 >= arguments.size()) {
-        throw UsageError(fmt::format("{}: a value is required ({})", given.written, flag->meaning));
+        throw UsageError(fmt::format("{}: a value is required ({})", recognised.given.written,
+                                     recognised.flag->meaning));
       }
-      given.value = arguments[++i];
+      recognised.given.value = arguments[++i];
     }
-    const std::string& flag_name = given.written;
-    const std::string& value = given.value;
-    const auto only = [&](long long accepted_low, long long accepted_high, long long lowest,
-                          long long highest) {
-      const long long number = integer_in(flag_name, value, lowest, highest);
-      if (number < accepted_low || number > accepted_high) {
-        refuse(flag_name, value, fmt::format("cannot mean the same here: {}", flag->preflight));
-      }
-      return number;
-    };
-
-    switch (flag->short_name) {
-      case 't':
-      case 'g':
-        only(1, 1, 1, 4096);
-        break;
-      case 'b':
-        sizes.min_bytes = value;
-        sizes.min_flag = flag_name;
-        sizes_given = true;
-        break;
-      case 'e':
-        sizes.max_bytes = value;
-        sizes.max_flag = flag_name;
-        sizes_given = true;
-        break;
-      case 'i':
-        sizes.step_bytes = value;
-        sizes.step_flag = flag_name;
-        sizes_given = true;
-        break;
-      case 'f':
-        sizes.step_factor = value;
-        sizes.factor_flag = flag_name;
-        sizes_given = true;
-        break;
-      case 'n':
-        out.insert(out.end(),
-                   {"--iters", std::to_string(integer_in(flag_name, value, 1, kMaxIterations))});
-        break;
-      case 'm':
-        only(1, 1, 1, kMaxIterations);
-        break;
-      case 'w':
-        out.insert(out.end(), {"--warmup-iters",
-                               std::to_string(integer_in(flag_name, value, 0, kMaxIterations))});
-        break;
-      case 'N':
-        only(1, 1, 0, kMaxIterations);
-        break;
-      case 'p':
-        only(0, 1, 0, 1);
-        break;
-      case 'c':
-        out.insert(
-            out.end(),
-            {"--check", std::to_string(integer_in(flag_name, value, 0, kMaxCheckIterations))});
-        break;
-      case 'o': {
-        // nccl-tests takes one op or "all"; a comma list (preflight's --op) is accepted too.
-        const std::string ops = to_lower(trim(value));
-        for (const std::string_view item : split(ops, ',')) {
-          const std::string op(trim(item));
-          if (op == "mulsum") {
-            refuse(flag_name, value,
-                   "cannot mean the same here: the premultiplied sum (ncclRedOpCreatePreMulSum) "
-                   "is not run; sum, prod, min, max, avg or all");
-          }
-          if (op != "all" && !parse_reduce_op(op).has_value()) {
-            refuse(flag_name, value, "unknown op: sum, prod, min, max, avg or all");
-          }
-        }
-        if (info.reduces) {
-          out.insert(out.end(), {"--op", ops});
-        } else if (ops != "sum") {
-          refuse(flag_name, value,
-                 fmt::format("{} has no reduction op (nccl-tests ignores it there)", info.name));
-        }
-        break;
-      }
-      case 'd': {
-        const std::string types = to_lower(trim(value));
-        for (const std::string_view item : split(types, ',')) {
-          const std::string type(trim(item));
-          if (type == "f8e4m3" || type == "f8e5m2") {
-            refuse(flag_name, value, "cannot mean the same here: FP8 types are not run here");
-          }
-          if (type != "all" && !parse_data_type(type).has_value()) {
-            refuse(flag_name, value,
-                   "unknown type: int8, uint8, int32, uint32, int64, uint64, half, float, "
-                   "double, bfloat16 or all");
-          }
-        }
-        out.insert(out.end(), {"--dtype", types});
-        break;
-      }
-      case 'r': {
-        const long long root = integer_in(flag_name, value, 0, 1 << 24);
-        if (info.rooted) {
-          out.insert(out.end(), {"--root", std::to_string(root)});
-        } else if (root != 0) {
-          refuse(flag_name, value,
-                 fmt::format("{} has no root (nccl-tests ignores it there)", info.name));
-        }
-        break;
-      }
-      case 'z':
-        if (const long long mode = integer_in(flag_name, value, 0, 3); mode == 0 || mode == 2) {
-          refuse(flag_name, value, fmt::format("cannot mean the same here: {}", flag->preflight));
-        }
-        break;
-      case 'y':
-      case 'C':
-      case 'S':
-      case 'R':
-      case 'D':
-      case 'M':
-      case 'u':
-      case 'K':
-        only(0, 0, 0, kMaxIterations);
-        break;
-      case 'T':
-        out.insert(out.end(),
-                   {"--timeout", std::to_string(integer_in(flag_name, value, 0, kMaxTimeout_s))});
-        break;
-      case 'G':
-        if (integer_in(flag_name, value, 0, kMaxIterations) > 0) {
-          out.emplace_back("--cuda-graph");
-        }
-        break;
-      case 'a':
-        only(3, 3, 0, 3);
-        break;
-      case 'I':
-        if (only(0, 1, 0, 1) == 1) {
-          out.emplace_back("--samples");
-        }
-        break;
-      case 'J':
-      case 'x':
-      case 'V':
-        refuse(flag_name, value, fmt::format("cannot mean the same here: {}", flag->preflight));
-      default:
-        refuse(flag_name, value, "not handled");  // every table entry has a case above
-    }
+    translate_flag(info, *recognised.flag, recognised.given, translation);
   }
-  if (sizes_given) {
+  if (translation.sizes_given) {
     if (preflight_sizes_given) {
       throw UsageError("--sizes and nccl-tests' -b/-e/-i/-f were both given: use one of the two");
     }
-    out.insert(out.end(), {"--sizes", nccl_tests_size_spec(sizes)});
+    out.insert(out.end(), {"--sizes", nccl_tests_size_spec(translation.sizes)});
   }
   return out;
 }

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
+#include "reports/nccl_tests_table.hpp"
 #include "reports/render_text.hpp"
 
 namespace preflight::collectives {
@@ -12,21 +14,6 @@ namespace {
 
 using reports::Report;
 using reports::ResultRow;
-
-constexpr std::string_view kNotApplicable = "N/A";
-
-std::string placement_cells(const ResultRow* row) {
-  if (row == nullptr) {
-    return fmt::format("  {:>7}  {:>6}  {:>6}  {:>5}", kNotApplicable, kNotApplicable,
-                       kNotApplicable, kNotApplicable);
-  }
-  const std::string wrong =
-      row->wrong_elements < 0 ? std::string(kNotApplicable) : std::to_string(row->wrong_elements);
-  // #wrong is 5 wide after two spaces, as in nccl-tests' classic table (wider counts overflow).
-  return fmt::format("  {:>7}  {:>6}  {:>6}  {:>5}", format_time_cell(row->time_s.median),
-                     format_bandwidth_cell(row->algbw_Bps), format_bandwidth_cell(row->busbw_Bps),
-                     wrong);
-}
 
 std::string label(const ResultRow& row, const std::string& key, std::string fallback) {
   const auto it = row.labels.find(key);
@@ -67,59 +54,10 @@ std::string device_line(const nlohmann::json& rank) {
                      string_field(rank, "host", "-"), index, where);
 }
 
-}  // namespace
-
-std::string render_nccl_tests_footer(const std::vector<ResultRow>& rows) {
-  // nccl-tests counts the checks that found wrong values and averages the bus bandwidth over
-  // every timed (size, placement), both printed with its own format ("%-20s : %d %s", "%g %s").
-  int failed_checks = 0;
-  double busbw_sum_GBps = 0;
-  for (const ResultRow& row : rows) {
-    failed_checks += row.wrong_elements > 0 ? 1 : 0;
-    busbw_sum_GBps += row.busbw_Bps / 1e9;
-  }
-  const double average_GBps =
-      rows.empty() ? 0.0 : busbw_sum_GBps / static_cast<double>(rows.size());
-  return fmt::format("# {:<20} : {} {}\n", "Out of bounds values", failed_checks,
-                     failed_checks == 0 ? "OK" : "FAILED") +
-         fmt::format("# {:<20} : {:g} \n", "Avg bus bandwidth", average_GBps);
-}
-
-std::string format_time_cell(double seconds) {
-  const double microseconds = seconds * 1e6;
-  // nccl-tests' precision: 2 decimals below 100 us, 1 below 10 ms, none above.
-  if (microseconds >= 10000.0) {
-    return fmt::format("{:>7.0f}", microseconds);
-  }
-  if (microseconds >= 100.0) {
-    return fmt::format("{:>7.1f}", microseconds);
-  }
-  return fmt::format("{:>7.2f}", microseconds);
-}
-
-std::string format_bandwidth_cell(double bytes_per_s) {
-  return fmt::format("{:>6.2f}", bytes_per_s / 1e9);
-}
-
-std::string render_table_header() {
-  std::string out = fmt::format("#{:>74}{:>31}{:10}\n", "out-of-place", "in-place", "");
-  out += fmt::format("# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}", "size", "count", "type", "redop",
-                     "root");
-  for (int placement = 0; placement < 2; ++placement) {
-    out += fmt::format("  {:>7}  {:>6}  {:>6} {:>6}", "time", "algbw", "busbw", "#wrong");
-  }
-  out += "\n";
-  out += fmt::format("# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}", "(B)", "(elements)", "", "", "");
-  for (int placement = 0; placement < 2; ++placement) {
-    out += fmt::format("  {:>7}  {:>6}  {:>6} {:>6}", "(us)", "(GB/s)", "(GB/s)", "");
-  }
-  out += "\n";
-  return out;
-}
-
-std::string render_collective_text(const Report& report) {
-  const nlohmann::json& details = report.details;
+// The run's parameters (collective, ranks, backend, sampling, split) and its devices.
+std::string run_header(const Report& report) {
   std::string out;
+  const nlohmann::json& details = report.details;
   const nlohmann::json backend = details.value("backend", nlohmann::json::object());
   const std::string version =
       report.tool.version.empty() ? std::string() : fmt::format(" {}", report.tool.version);
@@ -163,43 +101,43 @@ std::string render_collective_text(const Report& report) {
     }
     out += "#\n";
   }
-  const auto& rows = report.results;
-  if (rows.empty()) {
-    out += "# no result rows\n#\n";
-    out += reports::render_checks_text(report);
-    return out;
-  }
-  out += render_table_header();
+  return out;
+}
 
-  // One line per (type, op, size): the out-of-place and in-place rows side by side.
-  std::int64_t wrong_total = 0;
-  bool any_checked = false;
+// One line per (type, op, size): the out-of-place and in-place rows side by side.
+std::vector<reports::NcclTestsLine> table_lines(const std::vector<ResultRow>& rows) {
+  std::vector<reports::NcclTestsLine> lines;
   for (std::size_t i = 0; i < rows.size();) {
     const ResultRow& first = rows[i];
-    const ResultRow* out_of_place = nullptr;
-    const ResultRow* in_place = nullptr;
+    reports::NcclTestsLine line;
     std::size_t j = i;
     for (; j < rows.size() && rows[j].dtype == first.dtype && rows[j].op == first.op &&
            rows[j].size_bytes == first.size_bytes &&
            label(rows[j], "requested_bytes", "") == label(first, "requested_bytes", "");
          ++j) {
-      (rows[j].in_place ? in_place : out_of_place) = &rows[j];
+      (rows[j].in_place ? line.in_place : line.out_of_place) = &rows[j];
     }
     i = j;
-    out += fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}", first.size_bytes, first.count,
-                       first.dtype, first.op, label(first, "root", "-1"));
-    out += placement_cells(out_of_place);
-    out += placement_cells(in_place);
-    out += "\n";
-    for (const ResultRow* row : {out_of_place, in_place}) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// Under nccl-tests' footer: what the data check found, the peak bus bandwidth and the smallest
+// size's time with where they were reached, and what a time is.
+std::string summary(const std::vector<ResultRow>& rows,
+                    const std::vector<reports::NcclTestsLine>& lines) {
+  std::string out;
+  std::int64_t wrong_total = 0;
+  bool any_checked = false;
+  for (const reports::NcclTestsLine& line : lines) {
+    for (const ResultRow* row : {line.out_of_place, line.in_place}) {
       if (row != nullptr && row->wrong_elements >= 0) {
         any_checked = true;
         wrong_total += row->wrong_elements;
       }
     }
   }
-
-  out += render_nccl_tests_footer(rows);
   std::int64_t rows_wrong = 0;
   for (const ResultRow& row : rows) {
     rows_wrong += row.wrong_elements > 0 ? 1 : 0;
@@ -235,6 +173,26 @@ std::string render_collective_text(const Report& report) {
   out += batched ? "# time: per-call mean of batches timed as one (nccl-tests' method), mean over "
                    "ranks; GB/s = 1e9 B/s\n"
                  : "# time: median of the per-iteration maximum over ranks; GB/s = 1e9 B/s\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render_collective_text(const Report& report) {
+  std::string out = run_header(report);
+  const std::vector<ResultRow>& rows = report.results;
+  if (rows.empty()) {
+    out += "# no result rows\n#\n";
+    out += reports::render_checks_text(report);
+    return out;
+  }
+  const std::vector<reports::NcclTestsLine> lines = table_lines(rows);
+  out += reports::nccl_tests_table_header();
+  for (const reports::NcclTestsLine& line : lines) {
+    out += reports::nccl_tests_table_line(line);
+  }
+  out += reports::nccl_tests_footer(rows);
+  out += summary(rows, lines);
   out += "#\n";
   out += reports::render_checks_text(report);
   return out;

@@ -417,6 +417,152 @@ std::string metric_for(const ResultRow& row, const BaselineCreateOptions& option
   return std::string(kMetricTime);
 }
 
+// The name a report is known by in messages: its file, or its place among the reports.
+std::string origin_of(const std::vector<std::string>& origins, std::size_t i) {
+  return i < origins.size() ? origins[i] : fmt::format("report {}", i + 1);
+}
+
+// The runs must be comparable: where two reports both state a fact, it must agree. Returns what
+// they state together.
+RunShape common_run_shape(const std::vector<Report>& reports,
+                          const std::vector<std::string>& origins) {
+  RunShape shape = run_shape(reports.front());
+  for (std::size_t i = 1; i < reports.size(); ++i) {
+    const RunShape other = run_shape(reports[i]);
+    std::vector<std::string> differences;
+    if (!shape.instance_type.empty() && !other.instance_type.empty() &&
+        shape.instance_type != other.instance_type) {
+      differences.push_back(
+          fmt::format("instance type {} vs {}", shape.instance_type, other.instance_type));
+    }
+    if (shape.nodes > 0 && other.nodes > 0 && shape.nodes != other.nodes) {
+      differences.push_back(fmt::format("{} vs {} nodes", shape.nodes, other.nodes));
+    }
+    if (shape.ranks > 0 && other.ranks > 0 && shape.ranks != other.ranks) {
+      differences.push_back(fmt::format("{} vs {} ranks", shape.ranks, other.ranks));
+    }
+    if (!differences.empty()) {
+      throw UsageError(fmt::format("baseline create: {} and {} are not comparable runs: {}",
+                                   origin_of(origins, 0), origin_of(origins, i),
+                                   join(differences, "; ")));
+    }
+    if (shape.instance_type.empty()) {
+      shape.instance_type = other.instance_type;
+    }
+    if (shape.nodes == 0) {
+      shape.nodes = other.nodes;
+    }
+    if (shape.ranks_per_node == 0) {
+      shape.ranks_per_node = other.ranks_per_node;
+    }
+  }
+  return shape;
+}
+
+SeriesKey series_key_of(const ResultRow& row) {
+  return {row.benchmark, row.backend, row.dtype, std::string(normalized_op(row.op))};
+}
+
+// Which series: one (benchmark, backend, dtype, op) among the selected placement.
+SeriesKey the_one_series(const std::vector<Report>& reports, const BaselineCreateOptions& options) {
+  std::set<SeriesKey> series;
+  for (const auto& report : reports) {
+    for (const auto& row : report.results) {
+      if (placement_of(row) != options.placement) {
+        continue;
+      }
+      if (!options.benchmark.empty() && row.benchmark != options.benchmark) {
+        continue;
+      }
+      series.insert(series_key_of(row));
+    }
+  }
+  if (series.empty()) {
+    throw UsageError(fmt::format(
+        "baseline create: no {} result rows{} in the reports", options.placement,
+        options.benchmark.empty() ? std::string() : " of benchmark " + options.benchmark));
+  }
+  if (series.size() > 1) {
+    std::vector<std::string> names;
+    for (const auto& key : series) {
+      names.push_back(describe(key));
+    }
+    throw UsageError(fmt::format(
+        "baseline create: the reports hold {} kinds of results; a baseline covers one: {} "
+        "(choose with --benchmark)",
+        series.size(), join(names, "; ")));
+  }
+  return *series.begin();
+}
+
+using ValuesBySize = std::map<std::uint64_t, std::map<std::string, std::vector<double>>>;
+
+// Per size and metric: one value per run (the median of that run's duplicates).
+ValuesBySize values_per_run(const std::vector<Report>& reports, const SeriesKey& key,
+                            const BaselineCreateOptions& options) {
+  ValuesBySize values;
+  for (const auto& report : reports) {
+    ValuesBySize run_values;
+    for (const auto& row : report.results) {
+      if (placement_of(row) != options.placement || series_key_of(row) != key) {
+        continue;
+      }
+      const std::string metric = metric_for(row, options);
+      const auto value = metric_value(row, metric);
+      if (value) {
+        run_values[row.size_bytes][metric].push_back(value->value);
+      }
+    }
+    for (auto& [size, metrics] : run_values) {
+      for (auto& [metric, samples] : metrics) {
+        values[size][metric].push_back(median(samples));
+      }
+    }
+  }
+  return values;
+}
+
+// The rows (each size's median over the runs, bands widened by the runs' spread) and the rule of
+// each metric used.
+void add_rows_and_rules(Baseline& baseline, const ValuesBySize& values,
+                        const BaselineCreateOptions& options, double fail_relative) {
+  std::set<std::string> used_metrics;
+  for (const auto& [size, metrics] : values) {
+    BaselineRow row;
+    row.size_bytes = size;
+    for (const auto& [metric, samples] : metrics) {
+      const double expected = median(samples);
+      const auto [lo, hi] = std::minmax_element(samples.begin(), samples.end());
+      const double spread = expected > 0 ? (*hi - *lo) / 2 / expected : 0;
+      BaselineMetric value;
+      value.expected = expected;
+      value.runs = static_cast<int>(samples.size());
+      if (spread > 0) {
+        value.observed_spread = spread;
+        const double floor_s = metric == kMetricTime ? options.latency_floor_s : 0;
+        value.warn = Band{options.warn_relative + spread, floor_s};
+        value.fail = Band{fail_relative + spread, 2 * floor_s};
+      }
+      row.metrics.emplace(metric, value);
+      used_metrics.insert(metric);
+    }
+    if (!row.metrics.empty()) {
+      baseline.rows.push_back(std::move(row));
+    }
+  }
+  if (baseline.rows.empty()) {
+    throw UsageError("baseline create: the selected rows measured nothing (all times are 0)");
+  }
+  for (const auto& metric : used_metrics) {
+    MetricRule rule;
+    rule.direction = natural_direction(metric);
+    const double floor_s = metric == kMetricTime ? options.latency_floor_s : 0;
+    rule.warn = {options.warn_relative, floor_s};
+    rule.fail = {fail_relative, 2 * floor_s};
+    baseline.metrics.emplace(metric, rule);
+  }
+}
+
 }  // namespace
 
 Baseline create_baseline(const std::vector<Report>& reports,
@@ -435,92 +581,9 @@ Baseline create_baseline(const std::vector<Report>& reports,
     throw UsageError(
         fmt::format("--placement: '{}' is neither out_of_place nor in_place", options.placement));
   }
-  const auto origin = [&](std::size_t i) {
-    return i < origins.size() ? origins[i] : fmt::format("report {}", i + 1);
-  };
-  // The runs must be comparable: where two reports both state a fact, it must agree.
-  RunShape shape = run_shape(reports.front());
-  for (std::size_t i = 1; i < reports.size(); ++i) {
-    const RunShape other = run_shape(reports[i]);
-    std::vector<std::string> differences;
-    if (!shape.instance_type.empty() && !other.instance_type.empty() &&
-        shape.instance_type != other.instance_type) {
-      differences.push_back(
-          fmt::format("instance type {} vs {}", shape.instance_type, other.instance_type));
-    }
-    if (shape.nodes > 0 && other.nodes > 0 && shape.nodes != other.nodes) {
-      differences.push_back(fmt::format("{} vs {} nodes", shape.nodes, other.nodes));
-    }
-    if (shape.ranks > 0 && other.ranks > 0 && shape.ranks != other.ranks) {
-      differences.push_back(fmt::format("{} vs {} ranks", shape.ranks, other.ranks));
-    }
-    if (!differences.empty()) {
-      throw UsageError(fmt::format("baseline create: {} and {} are not comparable runs: {}",
-                                   origin(0), origin(i), join(differences, "; ")));
-    }
-    if (shape.instance_type.empty()) {
-      shape.instance_type = other.instance_type;
-    }
-    if (shape.nodes == 0) {
-      shape.nodes = other.nodes;
-    }
-    if (shape.ranks_per_node == 0) {
-      shape.ranks_per_node = other.ranks_per_node;
-    }
-  }
-
-  // Which series: one (benchmark, backend, dtype, op) among the selected placement.
-  std::set<SeriesKey> series;
-  for (const auto& report : reports) {
-    for (const auto& row : report.results) {
-      if (placement_of(row) != options.placement) {
-        continue;
-      }
-      if (!options.benchmark.empty() && row.benchmark != options.benchmark) {
-        continue;
-      }
-      series.insert({row.benchmark, row.backend, row.dtype, std::string(normalized_op(row.op))});
-    }
-  }
-  if (series.empty()) {
-    throw UsageError(fmt::format(
-        "baseline create: no {} result rows{} in the reports", options.placement,
-        options.benchmark.empty() ? std::string() : " of benchmark " + options.benchmark));
-  }
-  if (series.size() > 1) {
-    std::vector<std::string> names;
-    for (const auto& key : series) {
-      names.push_back(describe(key));
-    }
-    throw UsageError(fmt::format(
-        "baseline create: the reports hold {} kinds of results; a baseline covers one: {} "
-        "(choose with --benchmark)",
-        series.size(), join(names, "; ")));
-  }
-  const SeriesKey key = *series.begin();
-
-  // Per size and metric: one value per run (the median of that run's duplicates).
-  std::map<std::uint64_t, std::map<std::string, std::vector<double>>> values;
-  for (const auto& report : reports) {
-    std::map<std::uint64_t, std::map<std::string, std::vector<double>>> run_values;
-    for (const auto& row : report.results) {
-      if (placement_of(row) != options.placement ||
-          SeriesKey{row.benchmark, row.backend, row.dtype, std::string(normalized_op(row.op))} !=
-              key) {
-        continue;
-      }
-      const std::string metric = metric_for(row, options);
-      const auto value = metric_value(row, metric);
-      if (value) {
-        run_values[row.size_bytes][metric].push_back(value->value);
-      }
-    }
-    for (auto& [size, metrics] : run_values) {
-      for (auto& [metric, samples] : metrics) {
-        values[size][metric].push_back(median(samples));
-      }
-    }
-  }
+  const RunShape shape = common_run_shape(reports, origins);
+  const SeriesKey key = the_one_series(reports, options);
+  const ValuesBySize values = values_per_run(reports, key, options);
 
   Baseline baseline;
   const double fail_relative = options.fail_relative.value_or(2 * options.warn_relative);
@@ -553,8 +616,8 @@ Baseline create_baseline(const std::vector<Report>& reports,
     std::vector<std::string> parts;
     for (std::size_t i = 0; i < reports.size(); ++i) {
       parts.push_back(reports[i].run.id.empty()
-                          ? origin(i)
-                          : fmt::format("{} (run {})", origin(i), reports[i].run.id));
+                          ? origin_of(origins, i)
+                          : fmt::format("{} (run {})", origin_of(origins, i), reports[i].run.id));
     }
     baseline.source = "median of " + join(parts, ", ");
   }
@@ -563,41 +626,7 @@ Baseline create_baseline(const std::vector<Report>& reports,
       "observed across the runs (half the range, relative)",
       reports.size(), options.warn_relative * 100, fail_relative * 100));
 
-  std::set<std::string> used_metrics;
-  for (auto& [size, metrics] : values) {
-    BaselineRow row;
-    row.size_bytes = size;
-    for (auto& [metric, samples] : metrics) {
-      const double expected = median(samples);
-      const auto [lo, hi] = std::minmax_element(samples.begin(), samples.end());
-      const double spread = expected > 0 ? (*hi - *lo) / 2 / expected : 0;
-      BaselineMetric value;
-      value.expected = expected;
-      value.runs = static_cast<int>(samples.size());
-      if (spread > 0) {
-        value.observed_spread = spread;
-        const double floor_s = metric == kMetricTime ? options.latency_floor_s : 0;
-        value.warn = Band{options.warn_relative + spread, floor_s};
-        value.fail = Band{fail_relative + spread, 2 * floor_s};
-      }
-      row.metrics.emplace(metric, value);
-      used_metrics.insert(metric);
-    }
-    if (!row.metrics.empty()) {
-      baseline.rows.push_back(std::move(row));
-    }
-  }
-  if (baseline.rows.empty()) {
-    throw UsageError("baseline create: the selected rows measured nothing (all times are 0)");
-  }
-  for (const auto& metric : used_metrics) {
-    MetricRule rule;
-    rule.direction = natural_direction(metric);
-    const double floor_s = metric == kMetricTime ? options.latency_floor_s : 0;
-    rule.warn = {options.warn_relative, floor_s};
-    rule.fail = {fail_relative, 2 * floor_s};
-    baseline.metrics.emplace(metric, rule);
-  }
+  add_rows_and_rules(baseline, values, options, fail_relative);
   baseline.description = fmt::format(
       "{} {} {} {}{} from {} run(s)", key.benchmark, key.dtype, key.op, options.placement,
       shape.instance_type.empty() ? "" : " on " + shape.instance_type, reports.size());

@@ -252,22 +252,11 @@ std::string kinds_held(const Report& report) {
   return join(parts, "; ");
 }
 
-}  // namespace
-
-Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
-                               std::string_view report_origin) {
-  Comparison c;
-  c.kind = "baseline";
-  c.reference = baseline.name;
-  c.reference_source = baseline.source;
-  c.sizes_allowed_to_miss = baseline.sizes_allowed_to_miss;
-  const BaselineMatch& m = baseline.match;
-  c.benchmark = m.benchmark;
-  c.placement = m.placement;
-
-  // Run-level facts: a stated difference makes the runs incomparable; an unstated fact is
-  // assumed from the baseline and said.
-  std::vector<std::string> differences;
+// Run-level facts: a stated difference makes the runs incomparable (added to `differences`); an
+// unstated fact is assumed from the baseline and said. Returns the rank count the baseline
+// expects (0: any).
+int match_run_facts(const Report& report, const BaselineMatch& m, Comparison& c,
+                    std::vector<std::string>& differences) {
   const RunShape shape = run_shape(report);
   if (!m.instance_type.empty()) {
     if (shape.instance_type.empty()) {
@@ -301,9 +290,19 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
     }
   }
 
-  // Row-level selection.
+  return expected_ranks;
+}
+
+// The report's rows of the baseline's kind, and the rank counts of rows left out for having the
+// wrong one.
+struct RowSelection {
   std::vector<int> selected;
   std::set<int> wrong_ranks;
+};
+
+RowSelection select_rows(const Report& report, const BaselineMatch& m, int expected_ranks,
+                         Comparison& c) {
+  RowSelection selection;
   int unknown_ranks = 0;
   for (std::size_t i = 0; i < report.results.size(); ++i) {
     const ResultRow& row = report.results[i];
@@ -315,11 +314,11 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
       continue;
     }
     if (expected_ranks > 0 && row.ranks > 0 && row.ranks != expected_ranks) {
-      wrong_ranks.insert(row.ranks);
+      selection.wrong_ranks.insert(row.ranks);
       continue;
     }
     unknown_ranks += row.ranks == 0 ? 1 : 0;
-    selected.push_back(static_cast<int>(i));
+    selection.selected.push_back(static_cast<int>(i));
   }
   if (unknown_ranks > 0) {
     c.notes.push_back(fmt::format(
@@ -328,6 +327,62 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
         expected_ranks > 0 ? fmt::format("assumed {} (import with --ranks)", expected_ranks)
                            : std::string("compared as they are")));
   }
+  return selection;
+}
+
+// One size of the baseline against the report's row of that size (nullptr: none).
+RowOutcome compare_row(const Baseline& baseline, const BaselineRow& expected,
+                       const ResultRow* measured) {
+  RowOutcome row;
+  row.size_bytes = expected.size_bytes;
+  for (const auto& [metric, value] : expected.metrics) {
+    const MetricRule rule = baseline.rule_for(metric, value);
+    MetricOutcome outcome;
+    outcome.metric = metric;
+    outcome.direction = rule.direction;
+    outcome.expected = value.expected;
+    outcome.warn_allowance = rule.warn.allowance(value.expected);
+    outcome.fail_allowance = std::max(rule.fail.allowance(value.expected), outcome.warn_allowance);
+    if (measured != nullptr) {
+      if (const auto v = metric_value(*measured, metric)) {
+        outcome.measured = v->value;
+        outcome.ci_lo = v->ci_lo;
+        outcome.ci_hi = v->ci_hi;
+      }
+    }
+    classify(outcome);
+    row.metrics.push_back(outcome);
+  }
+  if (measured == nullptr) {
+    row.verdict = RowVerdict::missing;
+    row.reason = "the report has no row of this size";
+  } else {
+    finish_row(row);
+    if (measured->wrong_elements > 0) {
+      row.verdict = RowVerdict::fail;
+      row.reason = fmt::format("{} wrong elements; {}", measured->wrong_elements, row.reason);
+    }
+  }
+  return row;
+}
+
+}  // namespace
+
+Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
+                               std::string_view report_origin) {
+  Comparison c;
+  c.kind = "baseline";
+  c.reference = baseline.name;
+  c.reference_source = baseline.source;
+  c.sizes_allowed_to_miss = baseline.sizes_allowed_to_miss;
+  const BaselineMatch& m = baseline.match;
+  c.benchmark = m.benchmark;
+  c.placement = m.placement;
+
+  std::vector<std::string> differences;
+  const int expected_ranks = match_run_facts(report, m, c, differences);
+
+  const RowSelection selection = select_rows(report, m, expected_ranks, c);
   for (const auto& field : {std::pair{"backend", m.backend}, std::pair{"benchmark", m.benchmark},
                             std::pair{"dtype", m.dtype}, std::pair{"placement", m.placement}}) {
     if (!field.second.empty()) {
@@ -337,10 +392,10 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
   if (m.op) {
     c.matched.push_back(fmt::format("op={}", m.op->empty() ? "-" : *m.op));
   }
-  if (selected.empty()) {
-    if (!wrong_ranks.empty()) {
+  if (selection.selected.empty()) {
+    if (!selection.wrong_ranks.empty()) {
       std::vector<std::string> counts;
-      for (const int r : wrong_ranks) {
+      for (const int r : selection.wrong_ranks) {
         counts.push_back(std::to_string(r));
       }
       differences.push_back(fmt::format("ranks: report {}, baseline {} ({} nodes x {} per node)",
@@ -363,47 +418,17 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
       fmt::format("{} {} {} {}{}", m.benchmark, m.dtype.empty() ? "" : m.dtype, m.op ? *m.op : "",
                   m.placement, m.backend.empty() ? "" : " (" + m.backend + ")");
 
-  const auto index = index_by_size(report.results, selected, c.notes);
+  const auto index = index_by_size(report.results, selection.selected, c.notes);
   std::set<std::uint64_t> expected_sizes;
   c.rows.reserve(baseline.rows.size());
   for (const BaselineRow& expected : baseline.rows) {
     expected_sizes.insert(expected.size_bytes);
-    RowOutcome row;
-    row.size_bytes = expected.size_bytes;
     const auto found = index.find(expected.size_bytes);
-    const ResultRow* measured = nullptr;
+    const ResultRow* measured =
+        found == index.end() ? nullptr : &report.results[static_cast<std::size_t>(found->second)];
+    RowOutcome row = compare_row(baseline, expected, measured);
     if (found != index.end()) {
       row.report_row = found->second;
-      measured = &report.results[static_cast<std::size_t>(found->second)];
-    }
-    for (const auto& [metric, value] : expected.metrics) {
-      const MetricRule rule = baseline.rule_for(metric, value);
-      MetricOutcome outcome;
-      outcome.metric = metric;
-      outcome.direction = rule.direction;
-      outcome.expected = value.expected;
-      outcome.warn_allowance = rule.warn.allowance(value.expected);
-      outcome.fail_allowance =
-          std::max(rule.fail.allowance(value.expected), outcome.warn_allowance);
-      if (measured != nullptr) {
-        if (const auto v = metric_value(*measured, metric)) {
-          outcome.measured = v->value;
-          outcome.ci_lo = v->ci_lo;
-          outcome.ci_hi = v->ci_hi;
-        }
-      }
-      classify(outcome);
-      row.metrics.push_back(outcome);
-    }
-    if (measured == nullptr) {
-      row.verdict = RowVerdict::missing;
-      row.reason = "the report has no row of this size";
-    } else {
-      finish_row(row);
-      if (measured->wrong_elements > 0) {
-        row.verdict = RowVerdict::fail;
-        row.reason = fmt::format("{} wrong elements; {}", measured->wrong_elements, row.reason);
-      }
     }
     c.rows.push_back(std::move(row));
   }

@@ -20,10 +20,10 @@ enum class RenderFormat { text, markdown, html, junit, prometheus };
 [[nodiscard]] std::string render_report(const Report& report, RenderFormat format,
                                         const Comparison* comparison);
 
-// Text: nccl-tests-like tables of the results (size, count, type, redop, root, then time, algbw,
-// busbw, #wrong for out-of-place and in-place), the comparison, then the checks.
+// Text: one nccl-tests table per series of results (printed by reports/nccl_tests_table.hpp, the
+// printer the collective binaries use too), the comparison, then the checks.
 [[nodiscard]] std::string render_text(const Report& report, const Comparison* comparison);
-// The results tables alone, in nccl-tests' column layout.
+// The results tables alone, each under its series' title.
 [[nodiscard]] std::string render_results_text(const Report& report);
 // The comparison as a table: size, metric, expected, measured, delta, bands, verdict.
 [[nodiscard]] std::string render_comparison_text(const Comparison& comparison);

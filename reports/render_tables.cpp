@@ -8,65 +8,23 @@
 
 #include "common/text.hpp"
 #include "reports/format.hpp"
+#include "reports/nccl_tests_table.hpp"
 #include "reports/render.hpp"
 #include "reports/render_series.hpp"
 #include "reports/render_text.hpp"
 
 namespace preflight::reports {
 
-namespace {
-
-// nccl-tests' getFloatStr: the widest of %.2f, %.1f, %.0f that fits, else an exponent.
-std::string nccl_float(double value, int width) {
-  for (const int precision : {2, 1, 0}) {
-    std::string text = fmt::format("{:{}.{}f}", value, width, precision);
-    if (static_cast<int>(text.size()) <= width) {
-      return text;
-    }
-  }
-  return fmt::format("{:{}.{}e}", value, width, width >= 7 ? 1 : 0);
-}
-
-std::string placement_columns(const Report& report, int index) {
-  if (index < 0) {
-    return fmt::format("  {:>7}  {:>6}  {:>6}  {:>6}", "-", "-", "-", "-");
-  }
-  const ResultRow& row = report.results[static_cast<std::size_t>(index)];
-  const std::string wrong =
-      row.wrong_elements < 0 ? std::string("N/A") : fmt::format("{}", row.wrong_elements);
-  return fmt::format("  {}  {}  {}  {:>6}", nccl_float(row.time_s.median * 1e6, 7),
-                     nccl_float(row.algbw_Bps / 1e9, 6), nccl_float(row.busbw_Bps / 1e9, 6), wrong);
-}
-
-}  // namespace
-
 std::string render_results_text(const Report& report) {
+  const auto row_at = [&](int index) {
+    return index < 0 ? nullptr : &report.results.at(static_cast<std::size_t>(index));
+  };
   std::string out;
   for (const auto& series : detail::group_series(report)) {
     out += fmt::format("# {}\n", series.title);
-    out += fmt::format(
-        "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                "
-        "       in-place\n",
-        "", "", "", "", "");
-    out += fmt::format(
-        "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  "
-        "{:>6}  {:>6}  {:>6}\n",
-        "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
-        "algbw", "busbw", "#wrong");
-    out += fmt::format(
-        "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  "
-        "{:>6}  {:>6}  {:>6}\n",
-        "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)",
-        "");
+    out += nccl_tests_table_header();
     for (const auto& line : series.lines) {
-      const int any = line.out_of_place >= 0 ? line.out_of_place : line.in_place;
-      const ResultRow& row = report.results[static_cast<std::size_t>(any)];
-      const auto root = row.labels.find("root");
-      out += fmt::format("{:>12}  {:>12}  {:>8}  {:>6}  {:>6}{}{}\n", row.size_bytes, row.count,
-                         row.dtype.empty() ? "-" : row.dtype, row.op.empty() ? "none" : row.op,
-                         root == row.labels.end() ? "-1" : root->second,
-                         placement_columns(report, line.out_of_place),
-                         placement_columns(report, line.in_place));
+      out += nccl_tests_table_line({row_at(line.out_of_place), row_at(line.in_place)});
     }
     out += "\n";
   }

@@ -581,6 +581,176 @@ int run_history_unavailable() {
 }
 #endif
 
+// The subcommands' command lines: each binds its options to a struct and returns its CLI11
+// command, so that main_report can tell which one was given.
+CLI::App* add_compare_command(CLI::App& parent, CompareOptions& options) {
+  auto* compare_cmd = parent.add_subcommand(
+      "compare",
+      "Compare a report with a baseline: per size pass|warn|fail|improved|inconclusive|"
+      "missing; exit 0 pass/warn, 1 fail, 2 not comparable");
+  compare_cmd->add_option("report", options.report, "preflight.report/1 file ('-': stdin)")
+      ->required();
+  compare_cmd->add_option("--baseline,-b", options.baseline, "preflight.baseline/1 file")
+      ->required();
+  return compare_cmd;
+}
+
+CLI::App* add_diff_command(CLI::App& parent, DiffCliOptions& options) {
+  auto* diff_cmd = parent.add_subcommand(
+      "diff",
+      "A/B comparison of two reports (B against A): the same verdicts per row and a "
+      "one-screen summary");
+  diff_cmd->add_option("a", options.a, "reference report (A)")->required();
+  diff_cmd->add_option("b", options.b, "report compared with A (B)")->required();
+  diff_cmd->add_option("--band", options.band, "warn when worse by more than this (default 5%)");
+  diff_cmd->add_option("--fail-band", options.fail_band, "fail when worse by more than this (10%)");
+  diff_cmd->add_option("--metric", options.metric,
+                       "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
+  diff_cmd->add_option("--latency-max-size", options.latency_max_size,
+                       "auto metric: time up to this size, bandwidth above (64K)");
+  diff_cmd->add_option("--latency-floor", options.latency_floor,
+                       "absolute allowance for times, e.g. 2us (0)");
+  return diff_cmd;
+}
+
+CLI::App* add_baseline_create_command(CLI::App& parent, BaselineCliOptions& options) {
+  auto* create_cmd = parent.add_subcommand(
+      "create",
+      "A baseline from one or more reports of your own cluster: the median across "
+      "runs, bands widened by the observed spread");
+  create_cmd->add_option("--from", options.from, "reports of comparable runs")
+      ->required()
+      ->expected(1, -1);
+  create_cmd->add_option("--output,-o", options.output, "baseline file to write ('-': stdout)")
+      ->required();
+  create_cmd->add_option("--band", options.band, "warn band (default 10%)");
+  create_cmd->add_option("--fail-band", options.fail_band, "fail band (default twice --band)");
+  create_cmd->add_option("--budget", options.budget, "sizes allowed to fail (default 0)");
+  create_cmd->add_option("--name", options.name, "baseline name");
+  create_cmd->add_option("--source", options.source, "where the numbers come from");
+  create_cmd->add_option("--benchmark", options.benchmark,
+                         "which benchmark when the reports hold several");
+  create_cmd->add_option("--placement", options.placement, "out_of_place (default) or in_place");
+  create_cmd->add_option("--metric", options.metric,
+                         "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto (default)");
+  create_cmd->add_option("--latency-max-size", options.latency_max_size,
+                         "auto metric: time up to this size, bandwidth above (64K)");
+  create_cmd->add_option("--latency-floor", options.latency_floor,
+                         "absolute warn allowance for times, e.g. 10us on EFA (0; fail: twice)");
+  return create_cmd;
+}
+
+CLI::App* add_baseline_model_command(CLI::App& parent, ModelCliOptions& options) {
+  auto* model_cmd = parent.add_subcommand(
+      "model",
+      "An expected all_reduce curve for any node count: a latency-bandwidth model (ring and "
+      "tree, NVLink inside a node, EFA between nodes) fitted to published runs; wider bands");
+  model_cmd->add_option("--instance-type", options.instance_type, "e.g. p5.48xlarge")->required();
+  model_cmd->add_option("--nodes", options.nodes, "node count")->required();
+  model_cmd->add_option("--ranks-per-node", options.ranks_per_node,
+                        "ranks per node (default: one per GPU)");
+  model_cmd->add_option("--benchmark", options.benchmark, "all_reduce (the only one modelled)");
+  model_cmd->add_option("--min-size", options.min_size, "smallest size (8)");
+  model_cmd->add_option("--max-size", options.max_size, "largest size, doubling (16G)");
+  model_cmd->add_option("--name", options.name, "baseline name");
+  model_cmd->add_option("--output,-o", options.output, "baseline file to write ('-': stdout)")
+      ->required();
+  return model_cmd;
+}
+
+struct HistoryCommands {
+  CLI::App* history = nullptr;
+  CLI::App* add = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* show = nullptr;
+  CLI::App* trend = nullptr;
+};
+
+HistoryCommands add_history_commands(CLI::App& parent, HistoryCliOptions& options) {
+  auto* history_cmd = parent.add_subcommand(
+      "history", "Regression history in SQLite (default $XDG_DATA_HOME/preflight/history.db)");
+  history_cmd->require_subcommand(1);
+  history_cmd->add_option("--db", options.db, "history database file");
+  auto* add_cmd = history_cmd->add_subcommand("add", "Record reports (one transaction each)");
+  add_cmd->add_option("reports", options.reports, "report files")->required()->expected(1, -1);
+  add_cmd->add_option("--source", options.source,
+                      "what the runs are recorded as coming from (default: the file name)");
+  auto* list_cmd = history_cmd->add_subcommand("list", "List recorded runs, newest first");
+  list_cmd->add_option("--limit", options.limit, "at most this many runs (20; 0: all)");
+  list_cmd->add_option("--benchmark", options.benchmark, "runs with rows of this benchmark");
+  list_cmd->add_option("--instance-type", options.instance_type, "runs on this instance type");
+  list_cmd->add_option("--tool", options.tool, "runs of this tool");
+  auto* show_cmd = history_cmd->add_subcommand("show", "Show one recorded run");
+  show_cmd->add_option("run", options.show, "run id (from history list)")->required();
+  auto* trend_cmd = history_cmd->add_subcommand(
+      "trend", "Flag rows that left the band (median +- k MAD) of the previous N comparable runs");
+  trend_cmd->add_option("--run", options.run, "run to judge (default: the latest)");
+  trend_cmd->add_option("--window", options.window, "N previous comparable runs (10)");
+  trend_cmd->add_option("--k", options.k, "band half-width in MADs (3)");
+  trend_cmd->add_option("--min-band", options.min_band,
+                        "smallest half-width relative to the median (1%)");
+  trend_cmd->add_option("--min-runs", options.min_runs,
+                        "fewer previous runs than this: no verdict (3)");
+  trend_cmd->add_option("--benchmark", options.benchmark, "only this benchmark");
+  trend_cmd->add_option("--metric", options.metric,
+                        "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
+
+  return {history_cmd, add_cmd, list_cmd, show_cmd, trend_cmd};
+}
+
+CLI::App* add_render_command(CLI::App& parent, RenderCliOptions& options) {
+  auto* render_cmd = parent.add_subcommand(
+      "render", "Render a report as text, markdown, html, junit or prometheus");
+  render_cmd->add_option("report", options.report, "preflight.report/1 file ('-': stdin)")
+      ->required();
+  render_cmd->add_option("--format,-f", options.format, "text|markdown|html|junit|prometheus")
+      ->required();
+  render_cmd->add_option("--baseline,-b", options.baseline,
+                         "compare with this baseline and show it (bands in the HTML plots)");
+  render_cmd->add_option("--output,-o", options.output, "file to write ('-': stdout, default)");
+  return render_cmd;
+}
+
+CLI::App* add_import_nccl_tests_command(CLI::App& parent, ImportCliOptions& options) {
+  auto* nccl_cmd = parent.add_subcommand(
+      "nccl-tests",
+      "nccl-tests stdout (any version, mpirun/srun prefixes) or -J JSON (v1-3) -> "
+      "preflight.report/1 on --json (default stdout); exit code of its verdict");
+  nccl_cmd->add_option("file", options.file, "nccl-tests output ('-': stdin)")->required();
+  nccl_cmd->add_option("--instance-type", options.instance_type, "e.g. p5.48xlarge");
+  nccl_cmd->add_option("--nodes", options.nodes, "node count (default: from '# Using devices')");
+  nccl_cmd->add_option("--ranks", options.ranks, "rank count (default: from the output)");
+  nccl_cmd->add_option("--benchmark", options.benchmark,
+                       "all_reduce, all_gather, ... (default: from the output)");
+  nccl_cmd->add_option("--backend", options.backend, "backend name for the rows (nccl)");
+  nccl_cmd->add_flag("--keep-repeats", options.keep_repeats,
+                     "keep every printed row of repeated tables (-R, -N) instead of one row per "
+                     "size with the statistics over the repeats");
+  return nccl_cmd;
+}
+
+CLI::App* add_import_nccl_log_command(CLI::App& parent, ImportCliOptions& options) {
+  auto* nccl_log_cmd = parent.add_subcommand(
+      "nccl-log",
+      "An NCCL debug log alone (NCCL_DEBUG=INFO output of any job, any launcher prefix) -> a "
+      "report of its transport: versions, provider, network, GDRDMA, NICs, WARN lines; socket "
+      "fallback or a failed plugin exit 1");
+  nccl_log_cmd->add_option("file", options.file, "the log ('-': stdin)")->required();
+  nccl_log_cmd->add_option("--instance-type", options.instance_type, "e.g. p5.48xlarge");
+  return nccl_log_cmd;
+}
+
+CLI::App* add_validate_command(CLI::App& parent, ValidateCliOptions& options) {
+  auto* validate_cmd = parent.add_subcommand(
+      "validate",
+      "Check reports and baselines against their schema; name each error's JSON "
+      "pointer; exit 2 when any is invalid");
+  validate_cmd->add_option("files", options.files, "files ('-': stdin)")
+      ->required()
+      ->expected(1, -1);
+  return validate_cmd;
+}
+
 }  // namespace
 
 int main_report(int argc, char** argv) {
@@ -594,149 +764,27 @@ int main_report(int argc, char** argv) {
   app.fallthrough();
 
   CompareOptions compare;
-  auto* compare_cmd = app.add_subcommand(
-      "compare",
-      "Compare a report with a baseline: per size pass|warn|fail|improved|inconclusive|"
-      "missing; exit 0 pass/warn, 1 fail, 2 not comparable");
-  compare_cmd->add_option("report", compare.report, "preflight.report/1 file ('-': stdin)")
-      ->required();
-  compare_cmd->add_option("--baseline,-b", compare.baseline, "preflight.baseline/1 file")
-      ->required();
-
+  auto* compare_cmd = add_compare_command(app, compare);
   DiffCliOptions diff;
-  auto* diff_cmd = app.add_subcommand(
-      "diff",
-      "A/B comparison of two reports (B against A): the same verdicts per row and a "
-      "one-screen summary");
-  diff_cmd->add_option("a", diff.a, "reference report (A)")->required();
-  diff_cmd->add_option("b", diff.b, "report compared with A (B)")->required();
-  diff_cmd->add_option("--band", diff.band, "warn when worse by more than this (default 5%)");
-  diff_cmd->add_option("--fail-band", diff.fail_band, "fail when worse by more than this (10%)");
-  diff_cmd->add_option("--metric", diff.metric,
-                       "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
-  diff_cmd->add_option("--latency-max-size", diff.latency_max_size,
-                       "auto metric: time up to this size, bandwidth above (64K)");
-  diff_cmd->add_option("--latency-floor", diff.latency_floor,
-                       "absolute allowance for times, e.g. 2us (0)");
-
-  BaselineCliOptions baseline;
+  auto* diff_cmd = add_diff_command(app, diff);
   auto* baseline_cmd = app.add_subcommand("baseline", "Baselines");
   baseline_cmd->require_subcommand(1);
-  auto* create_cmd = baseline_cmd->add_subcommand(
-      "create",
-      "A baseline from one or more reports of your own cluster: the median across "
-      "runs, bands widened by the observed spread");
-  create_cmd->add_option("--from", baseline.from, "reports of comparable runs")
-      ->required()
-      ->expected(1, -1);
-  create_cmd->add_option("--output,-o", baseline.output, "baseline file to write ('-': stdout)")
-      ->required();
-  create_cmd->add_option("--band", baseline.band, "warn band (default 10%)");
-  create_cmd->add_option("--fail-band", baseline.fail_band, "fail band (default twice --band)");
-  create_cmd->add_option("--budget", baseline.budget, "sizes allowed to fail (default 0)");
-  create_cmd->add_option("--name", baseline.name, "baseline name");
-  create_cmd->add_option("--source", baseline.source, "where the numbers come from");
-  create_cmd->add_option("--benchmark", baseline.benchmark,
-                         "which benchmark when the reports hold several");
-  create_cmd->add_option("--placement", baseline.placement, "out_of_place (default) or in_place");
-  create_cmd->add_option("--metric", baseline.metric,
-                         "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto (default)");
-  create_cmd->add_option("--latency-max-size", baseline.latency_max_size,
-                         "auto metric: time up to this size, bandwidth above (64K)");
-  create_cmd->add_option("--latency-floor", baseline.latency_floor,
-                         "absolute warn allowance for times, e.g. 10us on EFA (0; fail: twice)");
-
+  BaselineCliOptions baseline;
+  auto* create_cmd = add_baseline_create_command(*baseline_cmd, baseline);
   ModelCliOptions model;
-  auto* model_cmd = baseline_cmd->add_subcommand(
-      "model",
-      "An expected all_reduce curve for any node count: a latency-bandwidth model (ring and "
-      "tree, NVLink inside a node, EFA between nodes) fitted to published runs; wider bands");
-  model_cmd->add_option("--instance-type", model.instance_type, "e.g. p5.48xlarge")->required();
-  model_cmd->add_option("--nodes", model.nodes, "node count")->required();
-  model_cmd->add_option("--ranks-per-node", model.ranks_per_node,
-                        "ranks per node (default: one per GPU)");
-  model_cmd->add_option("--benchmark", model.benchmark, "all_reduce (the only one modelled)");
-  model_cmd->add_option("--min-size", model.min_size, "smallest size (8)");
-  model_cmd->add_option("--max-size", model.max_size, "largest size, doubling (16G)");
-  model_cmd->add_option("--name", model.name, "baseline name");
-  model_cmd->add_option("--output,-o", model.output, "baseline file to write ('-': stdout)")
-      ->required();
-
+  auto* model_cmd = add_baseline_model_command(*baseline_cmd, model);
   HistoryCliOptions history;
-  auto* history_cmd = app.add_subcommand(
-      "history", "Regression history in SQLite (default $XDG_DATA_HOME/preflight/history.db)");
-  history_cmd->require_subcommand(1);
-  history_cmd->add_option("--db", history.db, "history database file");
-  auto* add_cmd = history_cmd->add_subcommand("add", "Record reports (one transaction each)");
-  add_cmd->add_option("reports", history.reports, "report files")->required()->expected(1, -1);
-  add_cmd->add_option("--source", history.source,
-                      "what the runs are recorded as coming from (default: the file name)");
-  auto* list_cmd = history_cmd->add_subcommand("list", "List recorded runs, newest first");
-  list_cmd->add_option("--limit", history.limit, "at most this many runs (20; 0: all)");
-  list_cmd->add_option("--benchmark", history.benchmark, "runs with rows of this benchmark");
-  list_cmd->add_option("--instance-type", history.instance_type, "runs on this instance type");
-  list_cmd->add_option("--tool", history.tool, "runs of this tool");
-  auto* show_cmd = history_cmd->add_subcommand("show", "Show one recorded run");
-  show_cmd->add_option("run", history.show, "run id (from history list)")->required();
-  auto* trend_cmd = history_cmd->add_subcommand(
-      "trend", "Flag rows that left the band (median +- k MAD) of the previous N comparable runs");
-  trend_cmd->add_option("--run", history.run, "run to judge (default: the latest)");
-  trend_cmd->add_option("--window", history.window, "N previous comparable runs (10)");
-  trend_cmd->add_option("--k", history.k, "band half-width in MADs (3)");
-  trend_cmd->add_option("--min-band", history.min_band,
-                        "smallest half-width relative to the median (1%)");
-  trend_cmd->add_option("--min-runs", history.min_runs,
-                        "fewer previous runs than this: no verdict (3)");
-  trend_cmd->add_option("--benchmark", history.benchmark, "only this benchmark");
-  trend_cmd->add_option("--metric", history.metric,
-                        "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
-
+  const HistoryCommands history_cmds = add_history_commands(app, history);
   RenderCliOptions render;
-  auto* render_cmd =
-      app.add_subcommand("render", "Render a report as text, markdown, html, junit or prometheus");
-  render_cmd->add_option("report", render.report, "preflight.report/1 file ('-': stdin)")
-      ->required();
-  render_cmd->add_option("--format,-f", render.format, "text|markdown|html|junit|prometheus")
-      ->required();
-  render_cmd->add_option("--baseline,-b", render.baseline,
-                         "compare with this baseline and show it (bands in the HTML plots)");
-  render_cmd->add_option("--output,-o", render.output, "file to write ('-': stdout, default)");
-
-  ImportCliOptions import;
+  auto* render_cmd = add_render_command(app, render);
   auto* import_cmd = app.add_subcommand("import", "Import other tools' output as a report");
   import_cmd->require_subcommand(1);
-  auto* nccl_cmd = import_cmd->add_subcommand(
-      "nccl-tests",
-      "nccl-tests stdout (any version, mpirun/srun prefixes) or -J JSON (v1-3) -> "
-      "preflight.report/1 on --json (default stdout); exit code of its verdict");
-  nccl_cmd->add_option("file", import.file, "nccl-tests output ('-': stdin)")->required();
-  nccl_cmd->add_option("--instance-type", import.instance_type, "e.g. p5.48xlarge");
-  nccl_cmd->add_option("--nodes", import.nodes, "node count (default: from '# Using devices')");
-  nccl_cmd->add_option("--ranks", import.ranks, "rank count (default: from the output)");
-  nccl_cmd->add_option("--benchmark", import.benchmark,
-                       "all_reduce, all_gather, ... (default: from the output)");
-  nccl_cmd->add_option("--backend", import.backend, "backend name for the rows (nccl)");
-  nccl_cmd->add_flag("--keep-repeats", import.keep_repeats,
-                     "keep every printed row of repeated tables (-R, -N) instead of one row per "
-                     "size with the statistics over the repeats");
-
+  ImportCliOptions import;
+  auto* nccl_cmd = add_import_nccl_tests_command(*import_cmd, import);
   ImportCliOptions import_log;
-  auto* nccl_log_cmd = import_cmd->add_subcommand(
-      "nccl-log",
-      "An NCCL debug log alone (NCCL_DEBUG=INFO output of any job, any launcher prefix) -> a "
-      "report of its transport: versions, provider, network, GDRDMA, NICs, WARN lines; socket "
-      "fallback or a failed plugin exit 1");
-  nccl_log_cmd->add_option("file", import_log.file, "the log ('-': stdin)")->required();
-  nccl_log_cmd->add_option("--instance-type", import_log.instance_type, "e.g. p5.48xlarge");
-
+  auto* nccl_log_cmd = add_import_nccl_log_command(*import_cmd, import_log);
   ValidateCliOptions validate;
-  auto* validate_cmd =
-      app.add_subcommand("validate",
-                         "Check reports and baselines against their schema; name each error's JSON "
-                         "pointer; exit 2 when any is invalid");
-  validate_cmd->add_option("files", validate.files, "files ('-': stdin)")
-      ->required()
-      ->expected(1, -1);
+  auto* validate_cmd = add_validate_command(app, validate);
 
   bind_environment(app);
   if (const auto code = parse_command_line(app, argc, argv, &common)) {
@@ -767,25 +815,21 @@ int main_report(int argc, char** argv) {
     if (validate_cmd->parsed()) {
       return run_validate(validate, common);
     }
-    if (history_cmd->parsed()) {
+    if (history_cmds.history->parsed()) {
 #if PREFLIGHT_HAVE_SQLITE
-      if (add_cmd->parsed()) {
+      if (history_cmds.add->parsed()) {
         return run_history_add(history, common);
       }
-      if (list_cmd->parsed()) {
+      if (history_cmds.list->parsed()) {
         return run_history_list(history, common);
       }
-      if (show_cmd->parsed()) {
+      if (history_cmds.show->parsed()) {
         return run_history_show(history, common);
       }
-      if (trend_cmd->parsed()) {
+      if (history_cmds.trend->parsed()) {
         return run_history_trend(history, common);
       }
 #else
-      (void)add_cmd;
-      (void)list_cmd;
-      (void)show_cmd;
-      (void)trend_cmd;
       return run_history_unavailable();
 #endif
     }

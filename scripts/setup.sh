@@ -6,7 +6,7 @@
 #   scripts/setup.sh                 build dependencies, configure, build
 #   scripts/setup.sh --test-tools    also the tools the test suite uses (schema and XML
 #                                    validators, shellcheck, headless Chromium, promtool,
-#                                    yamllint)
+#                                    yamllint, universal-ctags)
 #   scripts/setup.sh --no-build      install only
 #   scripts/setup.sh -- ARGS...      ARGS go to CMake's configure step as they are
 #   PREFLIGHT_CMAKE_ARGS="-DPREFLIGHT_SANITIZE=address,undefined" scripts/setup.sh
@@ -43,11 +43,13 @@ build_packages=(
   iproute2
 )
 # Test tools: independent validators for what preflight writes (JSON Schema, JUnit XML, HTML,
-# Prometheus textfiles and rules, YAML, shell scripts), clang with its sanitizer and libFuzzer
-# runtimes for the fuzz targets, and a real Slurm (controller, node daemon, munge) that the tests
-# start as a one-node cluster (scripts/slurm/test-cluster.sh).
+# Prometheus textfiles and rules, YAML, shell scripts), universal-ctags for the size limits
+# (scripts/check-size.sh), clang with its sanitizer and libFuzzer runtimes for the fuzz targets,
+# and a real Slurm (controller, node daemon, munge) that the tests start as a one-node cluster
+# (scripts/slurm/test-cluster.sh).
 test_packages=(
   python3 python3-jsonschema python3-yaml libxml2-utils shellcheck chromium prometheus yamllint
+  universal-ctags
   fonts-dejavu-core hyperfine clang libclang-rt-dev
   slurmctld slurmd slurm-client munge
 )
