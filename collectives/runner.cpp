@@ -347,13 +347,8 @@ void Sweep::describe_run() {
 
 void Sweep::describe_sampling() {
   nlohmann::json& sampling = report_.details["sampling"];
-  sampling = {{"warmup_iterations", options_.sampling.warmup_iterations},
-              {"min_iterations", options_.sampling.min_iterations},
-              {"max_iterations", options_.sampling.max_iterations},
-              {"target_precision", options_.sampling.target_precision},
-              {"time_per_size_s", options_.sampling.time_budget_s},
-              {"fixed", options_.sampling.fixed},
-              {"timing", to_string(options_.timing)}};
+  sampling = harness::sampling_details(options_.sampling);
+  sampling["timing"] = to_string(options_.timing);
   if (options_.timing == TimingMode::batch) {
     sampling["batch_iterations"] = batch_length(options_);
     sampling["sample"] = fmt::format(

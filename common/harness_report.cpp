@@ -36,6 +36,15 @@ Report stopped_report(Report base, Check check, bool warn_as_fail, bool determin
   return base;
 }
 
+nlohmann::json sampling_details(const SamplingPolicy& policy) {
+  return nlohmann::json{{"warmup_iterations", policy.warmup_iterations},
+                        {"min_iterations", policy.min_iterations},
+                        {"max_iterations", policy.max_iterations},
+                        {"target_precision", policy.target_precision},
+                        {"time_per_size_s", policy.time_budget_s},
+                        {"fixed", policy.fixed}};
+}
+
 std::string describe_ranks(const nlohmann::json& ranks, bool deterministic) {
   std::vector<std::string> parts;
   for (const auto& entry : ranks) {

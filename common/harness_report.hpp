@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/sampler.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::harness {
@@ -86,6 +87,9 @@ enum class FinishedAt { cleared, stamped };
 [[nodiscard]] reports::Report stopped_report(reports::Report base, reports::Check check,
                                              bool warn_as_fail, bool deterministic,
                                              FinishedAt finished_at);
+
+// details.sampling: how a benchmark's samples were taken (the tool adds what is its own).
+[[nodiscard]] nlohmann::json sampling_details(const SamplingPolicy& policy);
 
 // "rank 2 (ip-10-0-0-1, pid 4711, exited); rank 3 (..., stopped, silent 7.5 s at '...',
 // iteration 37)", or "" when none; `ranks` as common/progress_channel.hpp's to_json writes them.

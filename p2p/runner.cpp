@@ -79,15 +79,6 @@ std::vector<Check> correctness_checks(const std::vector<ResultRow>& rows, int ra
   return checks;
 }
 
-json sampling_json(const SamplingPolicy& policy) {
-  return json{{"warmup_iterations", policy.warmup_iterations},
-              {"min_iterations", policy.min_iterations},
-              {"max_iterations", policy.max_iterations},
-              {"target_precision", policy.target_precision},
-              {"time_per_size_s", policy.time_budget_s},
-              {"fixed", policy.fixed}};
-}
-
 Report finish(RankContext& context) {
   Report report = context.live.snapshot();
   reports::finish_report(report, context.options.common.warn_as_fail,
@@ -159,7 +150,7 @@ void describe_run(RankContext& context, const NodeMap& map) {
     report.details["window"] = options.window;
     report.details["check_iterations"] = options.check_iterations;
     report.details["sizes"] = options.sizes;
-    report.details["sampling"] = sampling_json(options.sampling);
+    report.details["sampling"] = harness::sampling_details(options.sampling);
     report.details["clock"] = process_sample_clock().describe();  // the initiators' timed loops
     report.details["timeout_s"] = options.timeout_s;
     report.details["bootstrap"] = bootstrap.kind();
