@@ -57,7 +57,8 @@ nlohmann::json cluster_details(const ClusterVerdict& verdict,
   if (verdict.judged) {
     for (const char* key :
          {"bad_nodes", "bad_links", "suspect_nodes", "suspect_links", "suspects", "known_good",
-          "settled", "policy", "evidence", "bad_nics", "unreachable_nics", "nothing_carried"}) {
+          "settled", "policy", "evidence", "bad_nics", "unreachable_nics", "nothing_carried",
+          "node_aggregates", "aggregate_low"}) {
       if (verdict.verdict.contains(key)) {
         details[key] = verdict.verdict.at(key);
       }

@@ -317,6 +317,14 @@ constexpr std::array kCatalog = std::to_array<FindingDefinition>({
     {"P2P_NOTHING_CARRIED", isolate, C::benchmark, "{}: no pair carried data: {}",
      "Check the rail's NICs and switch; with --rails, a --rail-timeout shorter than one size "
      "takes at this rate gives every rail up: raise it"},
+    // Rails runs: a node's healthy NICs together, at once, below their line rate (the platform
+    // catalog's per-device EFA rate, or --nic-rate-gbps). Arguments: node, what it carried against
+    // what. P2P_RAILS_AGGREGATE: the metric, how the aggregates were judged or why not.
+    {"P2P_NODE_AGGREGATE_LOW", isolate, C::benchmark,
+     "node {} carries less than its NICs should: {}",
+     "Check the node's PCIe links (preflight-topology, lspci -vv: a link trained at a lower width "
+     "or speed) and its EFA devices' counters (preflight-efa); drain the node until fixed"},
+    {"P2P_RAILS_AGGREGATE", info, C::benchmark, "aggregate over rails, {}: {}", ""},
 });
 
 // Compile-time proof that ids are unique.

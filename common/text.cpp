@@ -95,4 +95,46 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
   return out;
 }
 
+bool natural_less(std::string_view a, std::string_view b) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      std::size_t end_a = i;
+      std::size_t end_b = j;
+      while (end_a < a.size() && digit(a[end_a])) {
+        ++end_a;
+      }
+      while (end_b < b.size() && digit(b[end_b])) {
+        ++end_b;
+      }
+      // Without leading zeros, the longer run is the larger number.
+      std::string_view run_a = a.substr(i, end_a - i);
+      std::string_view run_b = b.substr(j, end_b - j);
+      while (run_a.size() > 1 && run_a.front() == '0') {
+        run_a.remove_prefix(1);
+      }
+      while (run_b.size() > 1 && run_b.front() == '0') {
+        run_b.remove_prefix(1);
+      }
+      if (run_a.size() != run_b.size()) {
+        return run_a.size() < run_b.size();
+      }
+      if (run_a != run_b) {
+        return run_a < run_b;
+      }
+      i = end_a;
+      j = end_b;
+      continue;
+    }
+    if (a[i] != b[j]) {
+      return a[i] < b[j];
+    }
+    ++i;
+    ++j;
+  }
+  return a.size() - i < b.size() - j;
+}
+
 }  // namespace preflight

@@ -37,4 +37,8 @@ std::vector<std::string_view> split_lines(T&& text) = delete;
 [[nodiscard]] std::string to_upper(std::string_view text);
 [[nodiscard]] std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
+// Natural order of names: digit runs compare as numbers (eth2 before eth10, rdmap16s27 before
+// rdmap160s27).
+[[nodiscard]] bool natural_less(std::string_view a, std::string_view b);
+
 }  // namespace preflight

@@ -118,9 +118,6 @@ class CompletionError : public Error {
 // (rdmap16s27 before rdmap160s27; eth2 before eth10). Empty when the provider offers none.
 [[nodiscard]] std::vector<std::string> list_rail_domains(const std::string& provider);
 
-// Natural order of device names: digit runs compare as numbers.
-[[nodiscard]] bool natural_less(std::string_view a, std::string_view b);
-
 class FabricEndpoint {
  public:
   // Throws FabricUnavailable when fi_getinfo finds no match (with the reason: no such provider,

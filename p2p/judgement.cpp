@@ -645,6 +645,7 @@ Judgement judge(int node_count, std::span<const SurveyMetric> metrics,
     }
   }
   judgement.measured.assign(measured.begin(), measured.end());
+  judgement.aggregates = node_aggregates(metrics, normalised, judgement);
   return judgement;
 }
 

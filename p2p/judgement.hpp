@@ -133,15 +133,31 @@ struct MetricJudgement {
   std::vector<int> known_good;  // measured, not a candidate, every slow link explained by one
 };
 
-// The verdict over every metric: a node is bad when any metric confirms it; a link when any metric
-// confirms it and neither end is a bad node; suspects are what is slow in some metric and not
-// explained by a confirmed fault.
 // One NIC: a node's device on one rail.
 struct NicRef {
   int node = 0;
   int rail = 0;
   auto operator<=>(const NicRef&) const = default;
 };
+
+// What a node carries over all of its rails at once, for a higher-is-better metric (bandwidth) of
+// a rails run. Survey rounds and control pairs drive every rail of a pair at once; the sum over the
+// rails of one such pair test is what the node moved, and noise only lowers it, so a node's
+// aggregate is the best such sum over its partners and rounds (a partner's own bad NIC lowers it
+// only with that partner). Re-tests run rails alone and do not count.
+struct NodeAggregate {
+  int node = 0;
+  std::size_t metric = 0;          // index into the metrics
+  std::vector<int> rails;          // the rails it was measured on
+  std::vector<int> healthy_rails;  // of those, the ones not named a bad NIC (none on a bad node)
+  double aggregate = 0;            // best sum over all of its rails (metric unit, e.g. bytes/s)
+  double healthy_aggregate = 0;    // best sum over its healthy rails only
+  double cluster_expected = 0;     // sum over its healthy rails of each rail's reference
+};
+
+// The verdict over every metric: a node is bad when any metric confirms it; a link when any metric
+// confirms it and neither end is a bad node; suspects are what is slow in some metric and not
+// explained by a confirmed fault.
 
 struct Judgement {
   JudgementPolicy policy;
@@ -150,10 +166,11 @@ struct Judgement {
   std::vector<NodePair> bad_links;
   std::vector<int> suspect_nodes;
   std::vector<NodePair> suspect_links;
-  std::vector<int> known_good;           // known good in every metric
-  std::vector<int> measured;             // nodes with at least one valid measurement
-  std::vector<NicRef> bad_nics;          // bad on these rails, not on all of the node's rails
-  std::vector<NicRef> unreachable_nics;  // bad NICs whose links never carried a byte
+  std::vector<int> known_good;            // known good in every metric
+  std::vector<int> measured;              // nodes with at least one valid measurement
+  std::vector<NicRef> bad_nics;           // bad on these rails, not on all of the node's rails
+  std::vector<NicRef> unreachable_nics;   // bad NICs whose links never carried a byte
+  std::vector<NodeAggregate> aggregates;  // rails runs: per node and higher-is-better metric
 
   // Nothing is left that more measurements could settle.
   [[nodiscard]] bool settled() const { return suspect_nodes.empty() && suspect_links.empty(); }
@@ -167,5 +184,12 @@ struct Judgement {
 [[nodiscard]] Judgement judge(int node_count, std::span<const SurveyMetric> metrics,
                               std::span<const Measurement> measurements,
                               const JudgementPolicy& policy = {});
+
+// Every node's aggregate over its rails (NodeAggregate), from the measurements and the verdict that
+// names its bad NICs (p2p/node_aggregate.cpp). Empty without rails. judge() fills
+// Judgement::aggregates with it.
+[[nodiscard]] std::vector<NodeAggregate> node_aggregates(std::span<const SurveyMetric> metrics,
+                                                         std::span<const Measurement> measurements,
+                                                         const Judgement& judgement);
 
 }  // namespace preflight::p2p

@@ -172,6 +172,149 @@ json nothing_carried(const Judgement& judgement) {
   return where;
 }
 
+// A node's aggregate as judged against its NICs' line rate.
+struct AggregateReading {
+  const NodeAggregate* aggregate = nullptr;
+  const JudgedMetric* metric = nullptr;
+  double cluster_fraction = 0;  // healthy aggregate / the cluster's level for its healthy rails
+  NicLineRate line_rate;        // per NIC; rate 0 when unknown
+  double expected = 0;          // healthy rails x line rate
+  double line_rate_fraction = 0;
+  bool judged = false;
+  bool low = false;
+  std::string not_judged;  // why not, when not judged
+};
+
+std::vector<AggregateReading> read_aggregates(const Judgement& judgement,
+                                              const JudgementContext& context) {
+  std::vector<AggregateReading> readings;
+  for (const NodeAggregate& aggregate : judgement.aggregates) {
+    AggregateReading reading;
+    reading.aggregate = &aggregate;
+    reading.metric = &context.metrics.at(aggregate.metric);
+    reading.cluster_fraction = aggregate.cluster_expected > 0
+                                   ? aggregate.healthy_aggregate / aggregate.cluster_expected
+                                   : 0;
+    const auto node = static_cast<std::size_t>(aggregate.node);
+    if (node < context.nic_line_rates.size()) {
+      reading.line_rate = context.nic_line_rates[node];
+    }
+    reading.expected =
+        static_cast<double>(aggregate.healthy_rails.size()) * reading.line_rate.rate_Bps;
+    if (judgement.is_bad_node(aggregate.node) || aggregate.healthy_rails.empty()) {
+      reading.not_judged = "a bad node: every rail named already";
+    } else if (reading.line_rate.rate_Bps <= 0) {
+      reading.not_judged =
+          reading.line_rate.source.empty()
+              ? "no line rate: the node's instance type is not in the platform catalog (state "
+                "one with --nic-rate-gbps)"
+              : reading.line_rate.source;
+    } else if (!reading.line_rate.stated && reading.metric->size_bytes < kLineRateMinBytes) {
+      reading.not_judged = fmt::format(
+          "measured at {}, below the {} a NIC needs to reach its line rate (or state the rate "
+          "this size should reach with --nic-rate-gbps)",
+          format_size(reading.metric->size_bytes), format_size(kLineRateMinBytes));
+    } else {
+      reading.judged = true;
+      reading.line_rate_fraction = aggregate.healthy_aggregate / reading.expected;
+      reading.low = reading.line_rate_fraction < context.min_line_rate_fraction;
+    }
+    readings.push_back(std::move(reading));
+  }
+  return readings;
+}
+
+std::string gbits(double bytes_per_s) {
+  return fmt::format("{:.3g} Gb/s", bytes_per_s * 8 / 1e9);
+}
+
+// P2P_NODE_AGGREGATE_LOW for every node whose healthy NICs fall short of their line rate, and one
+// P2P_RAILS_AGGREGATE that says how the aggregates were judged (or why not).
+void append_aggregate_checks(const Judgement& judgement, const JudgementContext& context,
+                             std::vector<reports::Check>& checks) {
+  const std::vector<AggregateReading> readings = read_aggregates(judgement, context);
+  if (readings.empty()) {
+    return;
+  }
+  const AggregateReading* lowest = nullptr;
+  std::size_t judged = 0;
+  for (const AggregateReading& reading : readings) {
+    const NodeAggregate& aggregate = *reading.aggregate;
+    if (!reading.judged) {
+      continue;
+    }
+    ++judged;
+    if (lowest == nullptr || reading.line_rate_fraction < lowest->line_rate_fraction) {
+      lowest = &reading;
+    }
+    if (!reading.low) {
+      continue;
+    }
+    checks.push_back(reports::make_check(
+        "P2P_NODE_AGGREGATE_LOW", Status::fail,
+        finding_message(
+            "P2P_NODE_AGGREGATE_LOW", name_of(context, aggregate.node),
+            fmt::format("{}: {} over its {} healthy NIC(s) at once, {:.0f}% of their {} line rate "
+                        "({}; at least {:.0f}% expected)",
+                        metric_label(*reading.metric), gbits(aggregate.healthy_aggregate),
+                        aggregate.healthy_rails.size(), 100 * reading.line_rate_fraction,
+                        gbits(reading.expected), reading.line_rate.source,
+                        100 * context.min_line_rate_fraction)),
+        json{{"node", name_of(context, aggregate.node)},
+             {"metric", reading.metric->metric.name},
+             {"size_bytes", reading.metric->size_bytes},
+             {"healthy_rails", aggregate.healthy_rails},
+             {"healthy_aggregate", aggregate.healthy_aggregate},
+             {"expected", reading.expected},
+             {"line_rate_fraction", reading.line_rate_fraction},
+             {"min_line_rate_fraction", context.min_line_rate_fraction}}));
+  }
+  std::string how;
+  if (lowest != nullptr) {
+    how = fmt::format(
+        "{} of {} node(s) judged against their NICs' line rate (at least {:.0f}%); "
+        "lowest {} at {:.0f}% of {} ({})",
+        judged, readings.size(), 100 * context.min_line_rate_fraction,
+        name_of(context, lowest->aggregate->node), 100 * lowest->line_rate_fraction,
+        gbits(lowest->expected), lowest->line_rate.source);
+  } else {
+    how = fmt::format("{} node(s) measured, not judged against a line rate: {}", readings.size(),
+                      readings.front().not_judged);
+  }
+  checks.push_back(reports::make_check(
+      "P2P_RAILS_AGGREGATE", Status::pass,
+      finding_message("P2P_RAILS_AGGREGATE", metric_label(*readings.front().metric), how),
+      json{{"judged", judged}, {"nodes", readings.size()}}));
+}
+
+json aggregates_json(const Judgement& judgement, const JudgementContext& context) {
+  json list = json::array();
+  for (const AggregateReading& reading : read_aggregates(judgement, context)) {
+    const NodeAggregate& aggregate = *reading.aggregate;
+    json entry{{"node", name_of(context, aggregate.node)},
+               {"metric", reading.metric->metric.name},
+               {"rails", aggregate.rails},
+               {"healthy_rails", aggregate.healthy_rails},
+               {"aggregate", aggregate.aggregate},
+               {"healthy_aggregate", aggregate.healthy_aggregate},
+               {"cluster_expected", aggregate.cluster_expected},
+               {"cluster_fraction", reading.cluster_fraction},
+               {"low", reading.low}};
+    if (reading.line_rate.rate_Bps > 0) {
+      entry["line_rate_per_nic"] = reading.line_rate.rate_Bps;
+      entry["line_rate_source"] = reading.line_rate.source;
+      entry["expected"] = reading.expected;
+    }
+    if (reading.judged) {
+      entry["line_rate_fraction"] = reading.line_rate_fraction;
+    } else {
+      entry["not_judged"] = reading.not_judged;
+    }
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
 }  // namespace
 
 std::vector<reports::Check> judgement_checks(const Judgement& judgement,
@@ -291,8 +434,9 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
     std::size_t pairs = 0;
     for (const MetricJudgement& group : judgement.metrics) {
       const JudgedMetric& metric = metric_of(context, group);
-      levels.push_back(
-          fmt::format("{} around {}", metric_label(metric), display(metric, group.reference)));
+      levels.push_back(fmt::format("{}{} around {}", metric_label(metric),
+                                   group.rail == kAllRails ? "" : " on " + where_measured(group),
+                                   display(metric, group.reference)));
       pairs = std::max(pairs, group.links.size());
     }
     checks.push_back(reports::make_check(
@@ -302,6 +446,7 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
                                     100 * (1 - judgement.policy.slow_fraction))),
         json{{"pairs", pairs}}));
   }
+  append_aggregate_checks(judgement, context, checks);
   return checks;
 }
 
@@ -355,25 +500,39 @@ json judgement_json(const Judgement& judgement, const JudgementContext& context)
         group.rail == kAllRails ? group.metric : fmt::format("{}/rail{}", group.metric, group.rail);
     evidence[key] = entry;
   }
+  const json node_aggregates = aggregates_json(judgement, context);
+  json aggregate_low = json::array();
+  for (const json& aggregate : node_aggregates) {
+    if (aggregate.at("low").get<bool>() && std::find(aggregate_low.begin(), aggregate_low.end(),
+                                                     aggregate.at("node")) == aggregate_low.end()) {
+      aggregate_low.push_back(aggregate.at("node"));
+    }
+  }
   const JudgementPolicy& policy = judgement.policy;
-  return json{{"bad_nodes", names(judgement.bad_nodes)},
-              {"bad_links", pairs(judgement.bad_links)},
-              {"suspect_nodes", names(judgement.suspect_nodes)},
-              {"suspect_links", pairs(judgement.suspect_links)},
-              {"suspects", names(std::vector<int>(suspects.begin(), suspects.end()))},
-              {"known_good", names(judgement.known_good)},
-              {"bad_nics", nics_json(context, judgement.bad_nics)},
-              {"unreachable_nics", nics_json(context, judgement.unreachable_nics)},
-              {"nothing_carried", nothing_carried(judgement)},
-              {"settled", judgement.settled()},
-              {"policy",
-               {{"slow_fraction", policy.slow_fraction},
-                {"node_slow_fraction", policy.node_slow_fraction},
-                {"min_partners", policy.min_partners},
-                {"link_confirmations", policy.link_confirmations},
-                {"node_confirmations", policy.node_confirmations},
-                {"false_blame", policy.false_blame}}},
-              {"evidence", evidence}};
+  json verdict{{"bad_nodes", names(judgement.bad_nodes)},
+               {"bad_links", pairs(judgement.bad_links)},
+               {"suspect_nodes", names(judgement.suspect_nodes)},
+               {"suspect_links", pairs(judgement.suspect_links)},
+               {"suspects", names(std::vector<int>(suspects.begin(), suspects.end()))},
+               {"known_good", names(judgement.known_good)},
+               {"bad_nics", nics_json(context, judgement.bad_nics)},
+               {"unreachable_nics", nics_json(context, judgement.unreachable_nics)},
+               {"nothing_carried", nothing_carried(judgement)},
+
+               {"settled", judgement.settled()},
+               {"policy",
+                {{"slow_fraction", policy.slow_fraction},
+                 {"node_slow_fraction", policy.node_slow_fraction},
+                 {"min_partners", policy.min_partners},
+                 {"link_confirmations", policy.link_confirmations},
+                 {"node_confirmations", policy.node_confirmations},
+                 {"false_blame", policy.false_blame}}},
+               {"evidence", evidence}};
+  if (!node_aggregates.empty()) {  // rails runs
+    verdict["node_aggregates"] = node_aggregates;
+    verdict["aggregate_low"] = aggregate_low;
+  }
+  return verdict;
 }
 
 json measurements_json(std::span<const Measurement> measurements, const JudgementContext& context) {
@@ -426,6 +585,9 @@ std::string verdict_summary(const json& verdict) {
   }
   if (!verdict.value("unreachable_nics", json::array()).empty()) {
     summary += fmt::format("; unreachable NICs: {}", nics("unreachable_nics"));
+  }
+  if (!verdict.value("aggregate_low", json::array()).empty()) {
+    summary += fmt::format("; below line rate: {}", list("aggregate_low"));
   }
   std::vector<std::string> suspects;
   for (const char* key : {"suspect_nodes", "suspect_links"}) {

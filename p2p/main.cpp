@@ -145,6 +145,13 @@ void add_options(CLI::App& app, CommandLine& line) {
   app.add_option("--rail-timeout", o.rail_timeout_s,
                  "--rails: give a rail up when a size has not finished this long after it began "
                  "(default 20 s), naming its NIC; the other rails keep their measurements");
+  app.add_option("--nic-rate-gbps", o.nic_rate_gbps,
+                 "--rails: the line rate of one NIC in Gbit/s that each node's aggregate over its "
+                 "rails is judged against (default: the platform catalog's EFA rate per device "
+                 "for the node's instance type, judged from 1 MiB)");
+  app.add_option("--min-line-rate-fraction", o.min_line_rate_fraction,
+                 "--rails: name a node whose healthy NICs together carry less than this share "
+                 "of their line rate (default 0.8)");
   app.add_flag("--loopback", o.loopback,
                "both endpoints in this process through one device (--domain; EFA: shm disabled)");
   app.add_flag("--all-devices", o.all_devices, "--loopback on every EFA device of this node");

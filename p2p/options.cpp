@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <limits>
 
 #include "common/error.hpp"
@@ -118,6 +119,13 @@ void validate_options(const P2pOptions& options) {
     if (!(options.rail_timeout_s > 0)) {
       throw UsageError("--rail-timeout: must be a positive number of seconds");
     }
+  }
+  if (options.nic_rate_gbps &&
+      !(*options.nic_rate_gbps > 0 && std::isfinite(*options.nic_rate_gbps))) {
+    throw UsageError("--nic-rate-gbps: must be a positive number of Gbit/s");
+  }
+  if (!(options.min_line_rate_fraction > 0 && options.min_line_rate_fraction <= 1)) {
+    throw UsageError("--min-line-rate-fraction: must be in (0, 1]");
   }
   const SurveyPolicy& survey = options.survey;
   if (survey.max_rounds < 1 || survey.random_rounds < 1 ||

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct P2pOptions {
   // A rail that has not finished a size this long after it began, or well after the pair's other
   // rails finished, is given up (its NIC is named, the other rails keep their measurements).
   double rail_timeout_s = 20;
+  // Rails runs: the line rate of one NIC (Gbit/s) each node's aggregate is judged against; unset:
+  // the platform catalog's per-device EFA rate for the node's instance type, where it has one.
+  std::optional<double> nic_rate_gbps;
+  // A node whose healthy NICs together carry less than this share of their line rate is named.
+  double min_line_rate_fraction = 0.8;
 
   bool loopback = false;     // both endpoints in this process, through one device
   bool all_devices = false;  // loopback on every EFA device

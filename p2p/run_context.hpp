@@ -64,6 +64,7 @@ struct RankContext {
   StepBarrier* step_barrier = nullptr;
   const GpuLibraries* gpu = nullptr;  // --transport nccl / --mem cuda: the loaded libraries
   std::string fabric_provider = {};   // what every node agreed on (p2p/provider_choice.hpp)
+  std::string rail_order_basis = {};  // --rails: how this node's rails were ordered
 };
 
 // Starts `phase` with its deadline, and tells the progress channel.

@@ -24,6 +24,7 @@
 #include "common/text.hpp"
 #include "common/timer.hpp"
 #include "p2p/judgement_report.hpp"
+#include "p2p/node_facts.hpp"
 #include "p2p/pair_rounds.hpp"
 #include "p2p/provider_choice.hpp"
 #include "p2p/run_context.hpp"
@@ -227,27 +228,39 @@ std::unique_ptr<Session> set_up_session(RankContext& context, const NodeMap& map
   return session;
 }
 
-// The transport every rank uses, its findings and its rails, in the report.
-void describe_transport(RankContext& context, const NodeMap& map, Session& session) {
+// The transport every rank uses, its findings and its rails, in the report; returns every node's
+// instance type (its NICs' line rate) and how it ordered its rails.
+std::vector<NodeFacts> describe_transport(RankContext& context, const NodeMap& map,
+                                          Session& session) {
+  const P2pOptions& options = context.options;
   session.exchange(context.bootstrap);
   for (Check& check : transport_findings(session.describe())) {
     add_check(context, std::move(check));
   }
+  std::vector<NodeFacts> node_facts =
+      gather_node_facts(context.bootstrap, map.node_leader,
+                        {local_instance_type(RootFs(options.root)), context.rail_order_basis});
   context.live.update([&](Report& report) {
     report.details["transport"] = session.describe();
     if (session.rail_count() > 0) {
       json rails = json::object();
+      json order = json::object();
       for (std::size_t node = 0; node < map.nodes.size(); ++node) {
-        rails[display_node(context, map, static_cast<int>(node))] =
+        const std::string name = display_node(context, map, static_cast<int>(node));
+        rails[name] =
             session.rank_rail_domains().at(static_cast<std::size_t>(map.node_leader[node]));
+        order[name] = node_facts[node].rail_order_basis;
       }
-      report.details["rails"] = json{{"count", session.rail_count()}, {"devices", rails}};
+      report.details["rails"] =
+          json{{"count", session.rail_count()}, {"devices", rails}, {"order", order}};
     }
   });
+  return node_facts;
 }
 
 // The measurement: ranks 0 and 1 (--pattern pair) or the link survey, then the teardown.
-void measure(RankContext& context, const NodeMap& map, Session& session, bool participant) {
+void measure(RankContext& context, const NodeMap& map, Session& session, bool participant,
+             const std::vector<NodeFacts>& node_facts) {
   const P2pOptions& options = context.options;
   const bool loopback = options.loopback || options.all_devices;
   const EfaCounterSnapshot counters_before = participant && !loopback
@@ -264,7 +277,7 @@ void measure(RankContext& context, const NodeMap& map, Session& session, bool pa
       (void)run_round(context, map, session, {task}, options.tests, options.sizes, "", steps);
     }
   } else {
-    run_link_survey(context, map, session, steps);
+    run_link_survey(context, map, session, node_facts, steps);
   }
 
   arm(context, "teardown");
@@ -346,8 +359,8 @@ void run_rank_steps(RankContext& context) {
   if (!session) {
     return;
   }
-  describe_transport(context, map, *session);
-  measure(context, map, *session, participant);
+  const std::vector<NodeFacts> node_facts = describe_transport(context, map, *session);
+  measure(context, map, *session, participant, node_facts);
 }
 
 Report run_rank(RankContext& context) {

@@ -14,6 +14,7 @@
 #include "common/text.hpp"
 #include "p2p/nccl_transport.hpp"
 #include "p2p/provider_choice.hpp"
+#include "p2p/rail_order.hpp"
 #include "preflight/build_config.hpp"
 #if PREFLIGHT_HAVE_LIBFABRIC
 #include "p2p/fabric_transport.hpp"
@@ -338,7 +339,11 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
           if (!rails) {
             endpoints.push_back(make(request, context.liveness));
           } else {
-            const std::vector<std::string> available = list_rail_domains(request.provider);
+            // Rail r: the same NIC position under the same GPU on every node (rail_order.hpp).
+            RailOrder order =
+                order_rails_on_this_node(list_rail_domains(request.provider), RootFs(options.root));
+            context.rail_order_basis = order.basis;
+            const std::vector<std::string> available = std::move(order.domains);
             if (available.empty()) {
               throw FabricUnavailable(fmt::format(
                   "--rails: provider '{}' offers no device on {} (fi_getinfo lists no domain)",

@@ -187,7 +187,8 @@ std::vector<Measurement> measurements_of(const std::vector<GatheredResult>& resu
 
 // The survey's verdict as findings, details.survey and the P2P_LINK_SURVEY summary.
 void report_survey(RankContext& context, const NodeMap& map, const Session& session,
-                   const std::vector<MetricPlan>& plans, const SurveyResult& survey) {
+                   const std::vector<NodeFacts>& node_facts, const std::vector<MetricPlan>& plans,
+                   const SurveyResult& survey) {
   const int node_count = static_cast<int>(map.nodes.size());
   JudgementContext judged = judgement_context(context, map, plans);
   if (session.rail_count() > 0) {
@@ -195,6 +196,12 @@ void report_survey(RankContext& context, const NodeMap& map, const Session& sess
       judged.rail_devices.push_back(
           session.rank_rail_domains().at(static_cast<std::size_t>(leader)));
     }
+    std::vector<std::string> instance_types;
+    for (const NodeFacts& facts : node_facts) {
+      instance_types.push_back(facts.instance_type);
+    }
+    judged.nic_line_rates = nic_line_rates(instance_types, context.options.nic_rate_gbps);
+    judged.min_line_rate_fraction = context.options.min_line_rate_fraction;
   }
   for (Check& check : judgement_checks(survey.judgement, judged)) {
     add_check(context, std::move(check));
@@ -219,7 +226,7 @@ void report_survey(RankContext& context, const NodeMap& map, const Session& sess
 }  // namespace
 
 void run_link_survey(RankContext& context, const NodeMap& map, Session& session,
-                     StepCounter& steps) {
+                     const std::vector<NodeFacts>& node_facts, StepCounter& steps) {
   const P2pOptions& options = context.options;
   const std::vector<MetricPlan> plans = survey_metrics(options);
   std::vector<SurveyMetric> metrics;
@@ -254,7 +261,7 @@ void run_link_survey(RankContext& context, const NodeMap& map, Session& session,
     return measurements_of(results, plans);
   };
   const SurveyResult survey = run_survey(node_count, metrics, policy, measure);
-  report_survey(context, map, session, plans, survey);
+  report_survey(context, map, session, node_facts, plans, survey);
 }
 
 }  // namespace preflight::p2p

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "common/findings.hpp"
 #include "common/text.hpp"
@@ -326,6 +327,28 @@ std::vector<Check> judge_topology(const TopologyFacts& facts, const TopologyAnal
   return checks;
 }
 
+std::vector<RailSlot> rail_order(const TopologyFacts& facts, const TopologyAnalysis& analysis) {
+  std::vector<RailSlot> slots;
+  std::vector<std::optional<std::size_t>> slot_of(facts.efa.size());
+  for (std::size_t g = 0; g < analysis.gpus.size(); ++g) {
+    const GpuPlacement& placement = analysis.gpus[g];
+    for (const EfaLink& link :
+         placement.assigned.empty() ? placement.nearest : placement.assigned) {
+      if (!slot_of[link.efa]) {
+        slot_of[link.efa] = slots.size();
+        slots.push_back({link.efa, {}});
+      }
+      slots[*slot_of[link.efa]].gpus.push_back(static_cast<int>(g));
+    }
+  }
+  for (std::size_t e = 0; e < facts.efa.size(); ++e) {  // facts.efa is in PCI order
+    if (!slot_of[e]) {
+      slots.push_back({e, {}});
+    }
+  }
+  return slots;
+}
+
 json topology_details(const TopologyFacts& facts, const TopologyAnalysis& analysis) {
   const auto links_json = [&](const std::vector<EfaLink>& links) {
     json out = json::array();
@@ -396,6 +419,12 @@ json topology_details(const TopologyFacts& facts, const TopologyAnalysis& analys
   for (const auto& device : facts.efa) {
     efa_names.push_back(device.name);
   }
+  // The order preflight-p2p --rails numbers this node's devices in.
+  json rails = json::array();
+  for (const RailSlot& slot : rail_order(facts, analysis)) {
+    rails.push_back(
+        {{"rail", rails.size()}, {"efa", facts.efa[slot.efa].name}, {"gpus", slot.gpus}});
+  }
   return {{"source", facts.source},
           {"numa_nodes", facts.numa_nodes},
           {"pcie_switches", facts.pcie_switches},
@@ -407,6 +436,7 @@ json topology_details(const TopologyFacts& facts, const TopologyAnalysis& analys
           {"gpus_per_efa", analysis.gpus_per_efa},
           {"matrix", {{"gpus", gpu_names}, {"efa", efa_names}, {"classes", matrix_rows}}},
           {"suggested_nic_per_local_rank", suggested},
+          {"rails", rails},
           {"notes", facts.notes}};
 }
 

@@ -47,6 +47,17 @@ struct TopologyAnalysis {
 [[nodiscard]] TopologyAnalysis analyse_topology(const TopologyFacts& facts,
                                                 const Platform* platform);
 
+// The rail order of a node: its EFA devices grouped by the GPU they serve, GPU 0's first, each
+// GPU's in the order it uses them (its local devices first), then any device no GPU uses, by PCI
+// address. Rail r of every node of one platform is then the same position under the same GPU, as
+// NCCL pairs them (rail-aligned), and "rail 5" reads as "GPU 1's second NIC" on a p5.
+struct RailSlot {
+  std::size_t efa = 0;    // index into TopologyFacts::efa
+  std::vector<int> gpus;  // the GPUs that use it (two on p4d); empty: no GPU does
+};
+[[nodiscard]] std::vector<RailSlot> rail_order(const TopologyFacts& facts,
+                                               const TopologyAnalysis& analysis);
+
 [[nodiscard]] std::vector<reports::Check> judge_topology(const TopologyFacts& facts,
                                                          const TopologyAnalysis& analysis,
                                                          const Platform* platform);

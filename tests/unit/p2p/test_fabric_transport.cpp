@@ -8,6 +8,7 @@
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/fabric.hpp"
+#include "common/text.hpp"
 #include "common/timer.hpp"
 #include "p2p/fabric_transport.hpp"
 #include "p2p/pair_test.hpp"
