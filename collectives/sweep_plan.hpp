@@ -14,9 +14,9 @@
 namespace preflight::collectives {
 
 struct PlannedSize {
-  DataType dtype;
-  ReduceOp op;
-  std::uint64_t requested_bytes;
+  DataType dtype = DataType::float32;
+  ReduceOp op = ReduceOp::sum;
+  std::uint64_t requested_bytes = 0;
   CollectiveLayout layout;
 };
 
