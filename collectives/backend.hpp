@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -32,6 +33,7 @@ struct CollectiveCall {
   bool in_place = false;
   int root = 0;
   CollectiveLayout layout;
+  std::uint64_t requested_bytes = 0;  // the --sizes entry the layout was made from
 };
 
 struct IterationTime {

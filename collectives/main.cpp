@@ -10,6 +10,7 @@
 #include <optional>
 #include <variant>
 
+#include "collectives/faults.hpp"
 #include "collectives/host_backend.hpp"
 #include "collectives/nccl_backend.hpp"
 #include "collectives/options.hpp"
@@ -74,6 +75,55 @@ std::string configure_nccl_log(const std::string& path) {
   ::setenv("NCCL_DEBUG_SUBSYS", "INIT,NET,TUNING", 1);
   ::setenv("NCCL_DEBUG_FILE", file.c_str(), 1);
   return file;
+}
+
+// How this rank makes its backend: NCCL (with the libraries main loaded), MPI under a launch, or
+// one process's local copies.
+void wire_backend(RunEnvironment& environment, BackendChoice choice,
+                  const CollectiveOptions& options, const GpuLibraries& libraries, bool launched) {
+  Bootstrap& world = environment.world;
+  const int local_rank = environment.local_rank;
+  if (choice == BackendChoice::nccl) {
+    // Without a library (or a GPU) this rank cannot take part: every rank learns it before any
+    // enters a communicator, and the run is a skip naming what is missing.
+    environment.backend_unavailable = [&libraries]() -> std::optional<std::string> {
+      if (const std::string missing = libraries.missing(true); !missing.empty()) {
+        return "--backend nccl: " + missing;
+      }
+      if (auto reason = cuda_unavailable_reason(*libraries.cuda())) {
+        return "--backend nccl: " + *reason;
+      }
+      return std::nullopt;
+    };
+    environment.make_backend =
+        [&world, &libraries, local_rank, cuda_graph = options.cuda_graph](
+            const SplitGroups& groups) -> std::unique_ptr<CollectiveBackend> {
+      GpuApis apis{libraries.cuda(), libraries.nccl(), libraries.facts()};
+      return std::make_unique<NcclBackend>(world, groups, local_rank, std::move(apis),
+                                           NcclBackendOptions{cuda_graph});
+    };
+    if (const auto& nccl = libraries.nccl_library()) {
+      environment.versions["nccl"] = nccl->version().text;
+      environment.versions["nccl_library"] = nccl->path();
+    }
+    if (const auto& runtime = libraries.cuda_library()) {
+      environment.versions["cuda_runtime"] = runtime->version().text;
+    }
+  } else if (launched) {
+#if PREFLIGHT_HAVE_MPI
+    environment.make_backend =
+        [&world](const SplitGroups& groups) -> std::unique_ptr<CollectiveBackend> {
+      return std::make_unique<MpiBackend>(MPI_COMM_WORLD, groups.color, world.rank());
+    };
+#endif
+  } else {
+    environment.backend_selection +=
+        "; single process without a launcher: MPI not initialised, one rank's collectives are "
+        "local copies";
+    environment.make_backend = [](const SplitGroups&) -> std::unique_ptr<CollectiveBackend> {
+      return std::make_unique<LocalBackend>("mpi");
+    };
+  }
 }
 
 int run_binary(CollectiveKind kind, int argc, char** argv) {
@@ -148,7 +198,6 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
   environment.watch_termination = launched;
   environment.launch_problem = launch_problem;
   environment.environment = environ;
-  environment.faults = faults;
   environment.nccl_log_file = decision.choice == BackendChoice::nccl ? nccl_log_file : "";
   environment.backend_name = std::string(to_string(decision.choice));
   environment.backend_selection = decision.selection;
@@ -163,46 +212,8 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
     environment.versions["mpi"] = mpi_library_version();
   }
 #endif
-  if (decision.choice == BackendChoice::nccl) {
-    // Without a library (or a GPU) this rank cannot take part: every rank learns it before any
-    // enters a communicator, and the run is a skip naming what is missing.
-    environment.backend_unavailable = [&libraries]() -> std::optional<std::string> {
-      if (const std::string missing = libraries.missing(true); !missing.empty()) {
-        return "--backend nccl: " + missing;
-      }
-      if (auto reason = cuda_unavailable_reason(*libraries.cuda())) {
-        return "--backend nccl: " + *reason;
-      }
-      return std::nullopt;
-    };
-    environment.make_backend =
-        [&](const SplitGroups& groups) -> std::unique_ptr<CollectiveBackend> {
-      GpuApis apis{libraries.cuda(), libraries.nccl(), libraries.facts()};
-      return std::make_unique<NcclBackend>(*world, groups, local_rank, std::move(apis),
-                                           NcclBackendOptions{options.cuda_graph});
-    };
-    if (const auto& nccl = libraries.nccl_library()) {
-      environment.versions["nccl"] = nccl->version().text;
-      environment.versions["nccl_library"] = nccl->path();
-    }
-    if (const auto& runtime = libraries.cuda_library()) {
-      environment.versions["cuda_runtime"] = runtime->version().text;
-    }
-  } else if (launched) {
-#if PREFLIGHT_HAVE_MPI
-    environment.make_backend =
-        [&](const SplitGroups& groups) -> std::unique_ptr<CollectiveBackend> {
-      return std::make_unique<MpiBackend>(MPI_COMM_WORLD, groups.color, world->rank());
-    };
-#endif
-  } else {
-    environment.backend_selection +=
-        "; single process without a launcher: MPI not initialised, one rank's collectives are "
-        "local copies";
-    environment.make_backend = [](const SplitGroups&) -> std::unique_ptr<CollectiveBackend> {
-      return std::make_unique<LocalBackend>("mpi");
-    };
-  }
+  wire_backend(environment, decision.choice, options, libraries, launched);
+  install_fault_injection(environment, faults, options);
   // A launch without PMI leaves N worlds of one: only the launcher's rank 0 speaks for the job.
   const bool rank0 =
       world->rank() == 0 && (launch_problem.empty() || reports_for_the_launch(launch_request));
@@ -210,10 +221,10 @@ int run_binary(CollectiveKind kind, int argc, char** argv) {
       tool, rank0 ? resolve_progress_mode(options.common.progress, options.common.quiet)
                   : ProgressMode::none);
   if (progress.active()) {
-    environment.on_progress = [&progress](const ProgressEvent& event) {
-      progress.update(fmt::format("[{}/{}] {} done, {:.1f} s elapsed", event.index, event.total,
+    environment.on_progress = [&progress](const harness::ProgressEvent& event) {
+      progress.update(fmt::format("[{}/{}] {} done, {:.1f} s elapsed", event.done, event.total,
                                   event.step, event.elapsed_s),
-                      event.index == event.total);
+                      event.done == event.total);
     };
   }
 

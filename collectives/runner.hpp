@@ -9,9 +9,11 @@
 //             closed-form expected result; wrong elements are counted per rank and in total.
 // The slowest rank of a size is the rank whose own per-iteration times have the largest median.
 // Every rank builds the same report; rank 0 writes it after every finished size (a partial report
-// with a BENCH_INCOMPLETE check) and at the end. A watchdog bounds every phase (init, each size,
-// teardown) by --timeout: on expiry it writes the partial report with a BENCH_TIMEOUT check naming
-// the phase, aborts the backend's communicator and ends the process with exit code 124.
+// with a BENCH_INCOMPLETE check) and at the end. The benchmark harness (common/harness_guard.hpp)
+// bounds every phase (init, each size, teardown) by --timeout: on expiry it writes the partial
+// report with a BENCH_TIMEOUT check naming the phase, aborts the backend's communicator and ends
+// the process with exit code 124. The sweep supplies the harness its plan (collectives/
+// sweep_plan.hpp), its measure step (below) and its row builder (collectives/sweep_rows.hpp).
 #pragma once
 
 #include <functional>
@@ -21,21 +23,14 @@
 #include <string>
 
 #include "collectives/backend.hpp"
-#include "collectives/faults.hpp"
 #include "collectives/options.hpp"
 #include "collectives/split.hpp"
 #include "common/bootstrap.hpp"
+#include "common/harness_guard.hpp"
 #include "common/sysfs.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::collectives {
-
-struct ProgressEvent {
-  std::size_t index = 0;  // 1-based
-  std::size_t total = 0;
-  std::string step;  // "float sum 1048576 B"
-  double elapsed_s = 0;
-};
 
 struct RunEnvironment {
   explicit RunEnvironment(Bootstrap& world_bootstrap) : world(world_bootstrap) {}
@@ -54,9 +49,11 @@ struct RunEnvironment {
   nlohmann::json versions = nlohmann::json::object();  // library versions for the inventory
   const char* const* environment = nullptr;            // envp for the allow-listed report env
   RootFs sysfs{"/"};                                   // EFA counters and the instance type
-  FaultInjection faults;
-  std::string nccl_log_file;  // this rank's NCCL_DEBUG_FILE when the log is captured
-  std::function<void(const ProgressEvent&)> on_progress;  // rank 0, between sizes
+  // Added to the report's details as they are (e.g. "fault_injection" where a test installed
+  // the fault-injecting backend, collectives/faults.hpp).
+  nlohmann::json extra_details = nlohmann::json::object();
+  std::string nccl_log_file;          // this rank's NCCL_DEBUG_FILE when the log is captured
+  harness::ProgressSink on_progress;  // rank 0, between sizes
   // How the watchdog ends the process after writing the partial report (default: end the whole
   // job, common/job_end.hpp, through abort_job).
   std::function<void(int)> exit_process;
@@ -75,28 +72,6 @@ struct RunEnvironment {
 // split).
 [[nodiscard]] reports::Report run_collective(const CollectiveOptions& options,
                                              RunEnvironment& environment);
-
-// The partial report the watchdog writes: `base` plus a BENCH_TIMEOUT check, with its verdict.
-// `local_ranks_not_running` ([{rank, host, pid, state, ...}]) names the ranks that are stopped,
-// gone, unreachable or behind (from the progress channel, common/progress_channel.hpp, on any
-// host; without it, this host's ranks from /proc), the likely reason of the stall.
-[[nodiscard]] reports::Report timeout_report(
-    reports::Report base, std::string_view tool, const std::string& phase, double deadline_s,
-    int rank, const std::string& host, bool deterministic,
-    const nlohmann::json& local_ranks_not_running = nlohmann::json::array());
-
-// The partial report of a rank the launcher terminated (SIGTERM) because another rank died: `base`
-// plus a PEER_LOST check (status error) naming the lost ranks of this host when there are any.
-[[nodiscard]] reports::Report lost_rank_report(reports::Report base, std::string_view tool,
-                                               const std::string& phase, int rank,
-                                               const std::string& host, bool deterministic,
-                                               const nlohmann::json& local_ranks_not_running);
-
-// A checkpoint: `base` plus a BENCH_INCOMPLETE check (status error), so a report left by a killed
-// run never reads as a pass.
-[[nodiscard]] reports::Report incomplete_report(reports::Report base, std::string_view tool,
-                                                std::size_t finished, std::size_t planned,
-                                                bool deterministic);
 
 // The platform catalog's EFA device count for `instance_type` (reports/platforms/<type>.json,
 // efa.count), searched in $PREFLIGHT_PLATFORMS_DIR, the installed data directory and the source

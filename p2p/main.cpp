@@ -172,18 +172,19 @@ void add_options(CLI::App& app, CommandLine& line) {
                  "nodes on one machine");
 }
 
-int run_main(int argc, char** argv) {
-  CLI::App app{
-      "Point-to-point latency, bandwidth and link matrices over libfabric (efa, tcp, "
-      "shm), MPI or NCCL",
-      std::string(kTool)};
-  CommandLine line;
-  add_options(app, line);
-  add_common_options(app, line.options.common);
-  bind_environment(app);
-  if (const auto stop = parse_command_line(app, argc, argv, &line.options.common)) {
-    return *stop;
+// Only rank 0 reports; a rank that ends the job by itself says why, or nobody will.
+void say_why_the_rank_stopped(const reports::Report& result, int rank) {
+  for (const auto& check : result.checks) {
+    if (check.status == Status::error || check.status == Status::timeout) {
+      std::fprintf(stderr, "%s: rank %d on %s: %s %s: %s\n", std::string(kTool).c_str(), rank,
+                   host_name().c_str(), check.id.c_str(),
+                   std::string(to_string(check.status)).c_str(), check.message.c_str());
+    }
   }
+}
+
+// The options the command line gave as text, parsed into `line.options`.
+void complete_options(CommandLine& line) {
   P2pOptions& options = line.options;
   options.sizes = parse_size_spec(line.sizes);
   options.tests = parse_tests(line.tests);
@@ -204,6 +205,22 @@ int run_main(int argc, char** argv) {
         std::max(options.sampling.max_iterations, *line.fixed_iterations);
   }
   options.survey.retest = !line.no_retest;
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{
+      "Point-to-point latency, bandwidth and link matrices over libfabric (efa, tcp, "
+      "shm), MPI or NCCL",
+      std::string(kTool)};
+  CommandLine line;
+  add_options(app, line);
+  add_common_options(app, line.options.common);
+  bind_environment(app);
+  if (const auto stop = parse_command_line(app, argc, argv, &line.options.common)) {
+    return *stop;
+  }
+  P2pOptions& options = line.options;
+  complete_options(line);
   validate_options(options);
   // NCCL and the CUDA runtime, loaded only when this run uses them; a --nccl-lib that is missing
   // or is not NCCL is a usage error here.
@@ -323,14 +340,7 @@ int run_main(int argc, char** argv) {
   }
   const int code = result.verdict.exit_code;
   if (!reporter && (code == exit_code::error || code == exit_code::timeout)) {
-    // Only rank 0 reports; a rank that ends the job by itself says why, or nobody will.
-    for (const auto& check : result.checks) {
-      if (check.status == Status::error || check.status == Status::timeout) {
-        std::fprintf(stderr, "%s: rank %d on %s: %s %s: %s\n", std::string(kTool).c_str(), rank,
-                     host_name().c_str(), check.id.c_str(),
-                     std::string(to_string(check.status)).c_str(), check.message.c_str());
-      }
-    }
+    say_why_the_rank_stopped(result, rank);
   }
 #if PREFLIGHT_HAVE_MPI
   // A rank that lost its peer must not wait for it in MPI_Finalize: the job ends now. Rank 0 ends

@@ -12,10 +12,11 @@
 // report after every size and renders the final one.
 //
 // Deadlines: every phase (init, each size of each pair test, each exchange, teardown) runs under
-// the shared Watchdog with --timeout; on expiry the partial report gets a BENCH_TIMEOUT check
-// naming the phase and the peer, is written, and the process exits 124. A peer that goes away is
-// seen through the bootstrap (TCP rendezvous: the connection closes), CQ error entries and MPI
-// errors, and ends the run with PEER_LOST (exit 4) naming the peer's rank and host.
+// the benchmark harness (common/harness_guard.hpp) with --timeout; on expiry the partial report
+// gets a BENCH_TIMEOUT check naming the phase and the peer, is written, and the process exits 124.
+// A peer that goes away is seen through the bootstrap (TCP rendezvous: the connection closes), CQ
+// error entries and MPI errors, and ends the run with PEER_LOST (exit 4) naming the peer's rank and
+// host.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,7 @@
 
 #include "common/bootstrap.hpp"
 #include "common/gpu_libraries.hpp"
+#include "common/harness_guard.hpp"
 #include "p2p/channel.hpp"
 #include "p2p/options.hpp"
 #include "reports/report.hpp"
@@ -31,11 +33,8 @@
 
 namespace preflight::p2p {
 
-struct ProgressEvent {
-  std::string step;  // e.g. "latency 4K rank 0 <-> rank 1"
-  std::size_t done = 0;
-  std::size_t total = 0;
-};
+// The progress event of a finished step, e.g. "latency 4K rank 0 <-> rank 1".
+using harness::ProgressEvent;
 
 struct RunEnvironment {
   // The ranks of the run; null for --loopback / --all-devices (the runner pairs two threads of
@@ -46,7 +45,7 @@ struct RunEnvironment {
   bool mpi_initialised = false;  // the MPI transport needs it
   // Where rank 0 writes the partial reports (and the watchdog the timed-out one); may be null.
   reports::IncrementalReportWriter* writer = nullptr;
-  std::function<void(const ProgressEvent&)> progress;  // between sizes, never while timing
+  harness::ProgressSink progress;  // between sizes, never while timing
   // main blocked SIGTERM in every thread: run() waits for it on a thread of its own and ends the
   // run with the partial report (exit 4) instead of dying without a word.
   bool watch_termination = false;

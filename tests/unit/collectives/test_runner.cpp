@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "collectives/expected.hpp"
+#include "collectives/faults.hpp"
 #include "collectives/host_backend.hpp"
 #include "collectives/runner.hpp"
 #include "common/error.hpp"
+#include "common/harness_report.hpp"
 #include "common/timer.hpp"
 #include "reports/report_io.hpp"
 #include "test_support.hpp"
@@ -165,7 +167,6 @@ std::vector<reports::Report> run_job(const CollectiveOptions& options, const Job
       RunEnvironment environment(world);
       environment.sysfs = RootFs(job.sysfs_root);
       environment.nccl_log_file = job.nccl_log_file;
-      environment.faults = job.faults;
       environment.backend_selection = "test";
       if (job.unavailable) {
         environment.backend_unavailable = [&job, rank] { return job.unavailable(rank); };
@@ -173,6 +174,8 @@ std::vector<reports::Report> run_job(const CollectiveOptions& options, const Job
       environment.make_backend = [&](const SplitGroups& groups) {
         return std::make_unique<BootstrapBackend>(world, groups, job.in_place_supported);
       };
+      // Only the jobs with a fault get the fault-injecting backend around the test backend.
+      install_fault_injection(environment, job.faults, options);
       environment.exit_process = [](int code) {
         ADD_FAILURE() << "the watchdog fired (exit " << code << ")";
         std::abort();
@@ -438,14 +441,14 @@ TEST(Runner, PartialReportsAreValidAndNeverPass) {
   const auto report = run_job(options, Job(2))[0];
 
   const reports::Report incomplete =
-      round_trip(incomplete_report(report, "preflight-test", 1, 3, true));
+      round_trip(harness::incomplete_report(report, "preflight-test", 1, 3, true));
   EXPECT_EQ(incomplete.verdict.status, Status::error);
   EXPECT_TRUE(incomplete.run.finished_at.empty());
   ASSERT_NE(find_check(incomplete, "BENCH_INCOMPLETE"), nullptr);
 
-  const reports::Report timed_out = round_trip(
-      timeout_report(incomplete_report(report, "preflight-test", 1, 3, true), "preflight-test",
-                     "all_reduce float sum 1024 B: timing in-place", 5.0, 0, "host", true));
+  const reports::Report timed_out = round_trip(harness::timeout_report(
+      harness::incomplete_report(report, "preflight-test", 1, 3, true), "preflight-test",
+      "all_reduce float sum 1024 B: timing in-place", 5.0, 0, "host", true));
   EXPECT_EQ(timed_out.verdict.status, Status::timeout);
   EXPECT_EQ(timed_out.verdict.exit_code, 124);
   EXPECT_EQ(find_check(timed_out, "BENCH_INCOMPLETE"), nullptr);
