@@ -4,11 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <new>
 #include <sstream>
+#include <thread>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -18,6 +20,10 @@
 
 namespace preflight {
 namespace {
+
+// How long a rank that does not print waits before it exits with a usage error (see
+// print_usage_error): long enough for rank 0 to write a line, short against a launcher's start.
+constexpr std::chrono::milliseconds kSilentRankUsageExitDelay{2000};
 
 void bind_environment_recursive(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
@@ -170,7 +176,13 @@ bool prints_for_the_job() {
 void print_usage_error(std::string_view tool, std::string_view message) {
   if (prints_for_the_job()) {
     std::cerr << tool << ": usage error: " << message << "\n";
+    return;
   }
+  // Every rank parses the same command line, so each finds the same error, and only rank 0
+  // prints it. A launcher ends the whole job when the first rank exits non-zero; without this
+  // pause a quicker rank 1 could have rank 0 killed before its message reaches the terminal, and
+  // the job would end with exit 2 and no word why.
+  std::this_thread::sleep_for(kSilentRankUsageExitDelay);
 }
 
 bool option_takes_value(const CLI::App& app, std::string_view name) {
