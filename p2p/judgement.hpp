@@ -137,6 +137,8 @@ struct MetricJudgement {
 struct NicRef {
   int node = 0;
   int rail = 0;
+  // clang-tidy 14 reads a defaulted <=> as comparing with a literal 0.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const NicRef&) const = default;
 };
 
