@@ -184,13 +184,13 @@ void read_json_config(const json& config, std::string_view origin, Parsed& parse
 
 // <placement>_per_iter (-I, version >= 2): the iteration times in seconds; empty when absent.
 std::vector<double> read_json_samples(const json& per_iter, const std::string& pointer,
-                                      std::string_view origin) {
+                                      const std::string& iter_key, std::string_view origin) {
   std::vector<double> samples;
   if (per_iter.contains("times_us") && per_iter.at("times_us").is_array()) {
     for (std::size_t k = 0; k < per_iter.at("times_us").size(); ++k) {
       const auto value = json_number(per_iter.at("times_us")[k]);
       if (!value || *value < 0) {
-        json_error(origin, fmt::format("{}/times_us/{}", pointer, k),
+        json_error(origin, fmt::format("{}/{}/times_us/{}", pointer, iter_key, k),
                    "expected a non-negative number");
       }
       samples.push_back(*value * 1e-6);
@@ -228,7 +228,7 @@ TableRow read_json_row(const json& r, std::size_t index, std::string_view origin
     const std::string iter_key = key + "_per_iter";
     if (r.contains(iter_key) && r.at(iter_key).is_object()) {
       const json& per_iter = r.at(iter_key);
-      std::vector<double> samples = read_json_samples(per_iter, pointer + "/" + iter_key, origin);
+      std::vector<double> samples = read_json_samples(per_iter, pointer, iter_key, origin);
       if (!samples.empty()) {
         parsed.samples_s[{parsed.rows.size(), in_place}] = std::move(samples);
         parsed.skipped_iterations[{parsed.rows.size(), in_place}] =
