@@ -11,7 +11,7 @@
 #include <optional>
 #include <thread>
 
-#include "common/harness_report.hpp"
+#include "harness/report.hpp"
 #include "common/size_spec.hpp"
 #include "common/stats.hpp"
 

@@ -14,9 +14,9 @@
 
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
-#include "common/harness_agreement.hpp"
-#include "common/harness_guard.hpp"
-#include "common/harness_report.hpp"
+#include "harness/agreement.hpp"
+#include "harness/guard.hpp"
+#include "harness/report.hpp"
 #include "common/job_end.hpp"
 #include "common/size_spec.hpp"
 #include "common/sysfs.hpp"

@@ -14,7 +14,7 @@
 
 #include "collectives/expected.hpp"
 #include "collectives/nccl_backend.hpp"
-#include "collectives/nccl_log.hpp"
+#include "domain/nccl_log.hpp"
 #include "collectives/runner.hpp"
 #include "common/error.hpp"
 #include "gpu_double.hpp"
