@@ -8,10 +8,10 @@
 #include <optional>
 #include <set>
 
-#include "domain/nccl_log.hpp"
 #include "collectives/runner.hpp"
 #include "common/findings.hpp"
 #include "common/text.hpp"
+#include "domain/nccl_log.hpp"
 #include "domain/platform.hpp"
 
 namespace preflight::collectives {

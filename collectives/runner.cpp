@@ -22,9 +22,6 @@
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/findings.hpp"
-#include "harness/agreement.hpp"
-#include "harness/guard.hpp"
-#include "harness/report.hpp"
 #include "common/job_end.hpp"
 #include "common/sampler.hpp"
 #include "common/stats.hpp"
@@ -32,6 +29,9 @@
 #include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/timer.hpp"
+#include "harness/agreement.hpp"
+#include "harness/guard.hpp"
+#include "harness/report.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::collectives {

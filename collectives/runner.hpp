@@ -26,8 +26,8 @@
 #include "collectives/options.hpp"
 #include "collectives/split.hpp"
 #include "common/bootstrap.hpp"
-#include "harness/guard.hpp"
 #include "common/sysfs.hpp"
+#include "harness/guard.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::collectives {

@@ -6,16 +6,15 @@
 #include <charconv>
 #include <map>
 
-#include "domain/nccl_log.hpp"
 #include "common/error.hpp"
 #include "common/findings.hpp"
 #include "common/text.hpp"
+#include "domain/nccl_log.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::reports {
 namespace {
-
 
 bool is_libfabric(const std::string& network) {
   return to_lower(network).find("libfabric") != std::string::npos;
@@ -82,8 +81,7 @@ ImportedTransport judge_imported_nccl_lines(std::string_view content,
   TransportExpectation expectation;
   expectation.platform =
       !instance_type.empty() ? std::string(instance_type) : facts.platform.value_or(std::string());
-  const TransportJudgement judgement =
-      judge_nccl_transport(facts, expectation);
+  const TransportJudgement judgement = judge_nccl_transport(facts, expectation);
   const bool socket = judgement.has("NCCL_FALLBACK_SOCKET");
   if (!judgement.judged) {
     imported.details["not_judged"] = judgement.not_judged_reason;

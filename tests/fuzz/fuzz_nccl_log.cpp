@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "domain/nccl_log.hpp"
 #include "common/text.hpp"
+#include "domain/nccl_log.hpp"
 
 namespace {
 

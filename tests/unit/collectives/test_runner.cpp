@@ -17,8 +17,8 @@
 #include "collectives/host_backend.hpp"
 #include "collectives/runner.hpp"
 #include "common/error.hpp"
-#include "harness/report.hpp"
 #include "common/timer.hpp"
+#include "harness/report.hpp"
 #include "reports/report_io.hpp"
 #include "test_support.hpp"
 
