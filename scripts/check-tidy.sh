@@ -19,7 +19,7 @@ set -euo pipefail
 repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_dir"
 record_file=.clang-tidy-clean
-source_dirs=(common probes collectives p2p reports cli bench)
+source_dirs=(common domain harness probes collectives p2p reports cli bench)
 
 usage() {
   sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
