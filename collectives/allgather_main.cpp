@@ -2,6 +2,5 @@
 #include "collectives/main.hpp"
 
 int main(int argc, char** argv) {
-  return preflight::collectives::collective_main(preflight::collectives::CollectiveKind::all_gather,
-                                                 argc, argv);
+  return preflight::collectives::collective_main(preflight::CollectiveKind::all_gather, argc, argv);
 }

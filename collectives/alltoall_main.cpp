@@ -2,6 +2,5 @@
 #include "collectives/main.hpp"
 
 int main(int argc, char** argv) {
-  return preflight::collectives::collective_main(preflight::collectives::CollectiveKind::alltoall,
-                                                 argc, argv);
+  return preflight::collectives::collective_main(preflight::CollectiveKind::alltoall, argc, argv);
 }

@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "collectives/registry.hpp"
-#include "common/dtype.hpp"
+#include "domain/collective.hpp"
+#include "domain/dtype.hpp"
 
 namespace preflight::collectives {
 

@@ -29,8 +29,8 @@
 #include <span>
 #include <string>
 
-#include "collectives/registry.hpp"
-#include "common/dtype.hpp"
+#include "domain/collective.hpp"
+#include "domain/dtype.hpp"
 
 namespace preflight::collectives {
 

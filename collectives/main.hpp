@@ -3,7 +3,7 @@
 // text (rank 0), write the JSON report (rank 0) and return the verdict's exit code (every rank).
 #pragma once
 
-#include "collectives/registry.hpp"
+#include "domain/collective.hpp"
 
 namespace preflight::collectives {
 

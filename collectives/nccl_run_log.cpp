@@ -8,10 +8,11 @@
 #include <optional>
 #include <set>
 
-#include "collectives/nccl_log.hpp"
 #include "collectives/runner.hpp"
 #include "common/findings.hpp"
 #include "common/text.hpp"
+#include "domain/nccl_log.hpp"
+#include "domain/platform.hpp"
 
 namespace preflight::collectives {
 
@@ -43,9 +44,12 @@ nlohmann::json judge_own_log(const Report& report, const CollectiveOptions& opti
   mine["facts"] = facts.to_json();
   TransportExpectation expectation;
   expectation.platform = report.inventory.instance_type;
-  expectation.efa_nics = options.expect_efa_nics
-                             ? options.expect_efa_nics
-                             : catalog_efa_count(report.inventory.instance_type);
+  expectation.efa_nics = options.expect_efa_nics;
+  if (!expectation.efa_nics) {
+    if (const Platform* platform = find_platform(report.inventory.instance_type)) {
+      expectation.efa_nics = platform->efa_count;
+    }
+  }
   const TransportJudgement judgement = judge_nccl_transport(facts, expectation);
   if (!efa_expected) {
     mine["not_judged"] = "no EFA device on this node (and no --expect-efa-nics)";

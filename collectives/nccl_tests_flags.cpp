@@ -9,10 +9,10 @@
 #include <limits>
 #include <optional>
 
-#include "common/dtype.hpp"
 #include "common/error.hpp"
 #include "common/size_spec.hpp"
 #include "common/text.hpp"
+#include "domain/dtype.hpp"
 
 namespace preflight::collectives {
 namespace {

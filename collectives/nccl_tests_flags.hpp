@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectives/registry.hpp"
+#include "domain/collective.hpp"
 
 namespace preflight::collectives {
 

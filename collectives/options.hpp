@@ -9,11 +9,11 @@
 #include <variant>
 #include <vector>
 
-#include "collectives/registry.hpp"
 #include "collectives/split.hpp"
 #include "common/cli.hpp"
-#include "common/dtype.hpp"
 #include "common/sampler.hpp"
+#include "domain/collective.hpp"
+#include "domain/dtype.hpp"
 
 namespace preflight::collectives {
 

@@ -2,6 +2,6 @@
 #include "collectives/main.hpp"
 
 int main(int argc, char** argv) {
-  return preflight::collectives::collective_main(
-      preflight::collectives::CollectiveKind::reduce_scatter, argc, argv);
+  return preflight::collectives::collective_main(preflight::CollectiveKind::reduce_scatter, argc,
+                                                 argv);
 }

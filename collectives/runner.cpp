@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -23,9 +22,6 @@
 #include "common/efa_sysfs.hpp"
 #include "common/error.hpp"
 #include "common/findings.hpp"
-#include "common/harness_agreement.hpp"
-#include "common/harness_guard.hpp"
-#include "common/harness_report.hpp"
 #include "common/job_end.hpp"
 #include "common/sampler.hpp"
 #include "common/stats.hpp"
@@ -33,7 +29,9 @@
 #include "common/termination_watch.hpp"
 #include "common/text.hpp"
 #include "common/timer.hpp"
-#include "preflight/build_config.hpp"
+#include "harness/agreement.hpp"
+#include "harness/guard.hpp"
+#include "harness/report.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::collectives {
@@ -701,32 +699,6 @@ Report Sweep::run() {
 }
 
 }  // namespace
-
-std::optional<int> catalog_efa_count(const std::string& instance_type) {
-  if (instance_type.empty() || instance_type.find('/') != std::string::npos) {
-    return std::nullopt;
-  }
-  std::vector<std::filesystem::path> directories;
-  if (const char* override_dir = std::getenv("PREFLIGHT_PLATFORMS_DIR")) {  // NOLINT
-    directories.emplace_back(override_dir);
-  }
-  directories.emplace_back(std::filesystem::path(PREFLIGHT_DATA_INSTALL_DIR) / "platforms");
-  directories.emplace_back(std::filesystem::path(PREFLIGHT_SOURCE_DIR) / "reports" / "platforms");
-  for (const auto& directory : directories) {
-    const auto path = directory / (instance_type + ".json");
-    const auto text = read_text_file(path.string(), 1U << 20U);
-    if (!text) {
-      continue;
-    }
-    try {
-      const auto document = nlohmann::json::parse(*text);
-      return document.at("efa").at("count").get<int>();
-    } catch (const nlohmann::json::exception&) {
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
 
 Report run_collective(const CollectiveOptions& options, RunEnvironment& environment) {
   Sweep sweep(options, environment);

@@ -9,7 +9,7 @@
 //             closed-form expected result; wrong elements are counted per rank and in total.
 // The slowest rank of a size is the rank whose own per-iteration times have the largest median.
 // Every rank builds the same report; rank 0 writes it after every finished size (a partial report
-// with a BENCH_INCOMPLETE check) and at the end. The benchmark harness (common/harness_guard.hpp)
+// with a BENCH_INCOMPLETE check) and at the end. The benchmark harness (harness/guard.hpp)
 // bounds every phase (init, each size, teardown) by --timeout: on expiry it writes the partial
 // report with a BENCH_TIMEOUT check naming the phase, aborts the backend's communicator and ends
 // the process with exit code 124. The sweep supplies the harness its plan (collectives/
@@ -26,8 +26,8 @@
 #include "collectives/options.hpp"
 #include "collectives/split.hpp"
 #include "common/bootstrap.hpp"
-#include "common/harness_guard.hpp"
 #include "common/sysfs.hpp"
+#include "harness/guard.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::collectives {
@@ -72,10 +72,5 @@ struct RunEnvironment {
 // split).
 [[nodiscard]] reports::Report run_collective(const CollectiveOptions& options,
                                              RunEnvironment& environment);
-
-// The platform catalog's EFA device count for `instance_type` (reports/platforms/<type>.json,
-// efa.count), searched in $PREFLIGHT_PLATFORMS_DIR, the installed data directory and the source
-// tree; nullopt when unknown.
-[[nodiscard]] std::optional<int> catalog_efa_count(const std::string& instance_type);
 
 }  // namespace preflight::collectives

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "collectives/options.hpp"
-#include "collectives/registry.hpp"
 #include "common/sysfs.hpp"
+#include "domain/collective.hpp"
 
 namespace preflight::collectives {
 

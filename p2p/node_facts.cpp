@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/platform.hpp"
 #include "probes/instance_type.hpp"
-#include "probes/platform.hpp"
 
 namespace preflight::p2p {
 namespace {
@@ -45,8 +45,7 @@ std::vector<NicLineRate> nic_line_rates(std::span<const std::string> instance_ty
     } else if (type.empty()) {
       rate.source =
           "no line rate: the node's instance type is unknown (state one with --nic-rate-gbps)";
-    } else if (const probes::Platform* platform = probes::find_platform(type);
-               platform == nullptr) {
+    } else if (const Platform* platform = find_platform(type); platform == nullptr) {
       rate.source = fmt::format(
           "no line rate: {} is not in the platform catalog (state one with --nic-rate-gbps)", type);
     } else if (const auto per_device = platform->efa_rate_per_device_gbps(); !per_device) {

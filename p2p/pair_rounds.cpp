@@ -11,9 +11,9 @@
 #include <optional>
 #include <thread>
 
-#include "common/harness_report.hpp"
 #include "common/size_spec.hpp"
 #include "common/stats.hpp"
+#include "harness/report.hpp"
 
 namespace preflight::p2p {
 

@@ -1,6 +1,6 @@
 // What every part of one rank's preflight-p2p run shares (p2p/runner.cpp drives it): the options,
 // the bootstrap, the nodes the ranks belong to, and the benchmark harness it runs under
-// (common/harness_guard.hpp: deadlines, checkpoints, the stop reports).
+// (harness/guard.hpp: deadlines, checkpoints, the stop reports).
 #pragma once
 
 #include <mutex>
@@ -11,8 +11,8 @@
 
 #include "common/bootstrap.hpp"
 #include "common/gpu_libraries.hpp"
-#include "common/harness_guard.hpp"
-#include "common/harness_report.hpp"
+#include "harness/guard.hpp"
+#include "harness/report.hpp"
 #include "p2p/channel.hpp"
 #include "p2p/options.hpp"
 #include "reports/report.hpp"

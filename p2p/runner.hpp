@@ -12,7 +12,7 @@
 // report after every size and renders the final one.
 //
 // Deadlines: every phase (init, each size of each pair test, each exchange, teardown) runs under
-// the benchmark harness (common/harness_guard.hpp) with --timeout; on expiry the partial report
+// the benchmark harness (harness/guard.hpp) with --timeout; on expiry the partial report
 // gets a BENCH_TIMEOUT check naming the phase and the peer, is written, and the process exits 124.
 // A peer that goes away is seen through the bootstrap (TCP rendezvous: the connection closes), CQ
 // error entries and MPI errors, and ends the run with PEER_LOST (exit 4) naming the peer's rank and
@@ -25,7 +25,7 @@
 
 #include "common/bootstrap.hpp"
 #include "common/gpu_libraries.hpp"
-#include "common/harness_guard.hpp"
+#include "harness/guard.hpp"
 #include "p2p/channel.hpp"
 #include "p2p/options.hpp"
 #include "reports/report.hpp"

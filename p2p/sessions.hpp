@@ -17,7 +17,7 @@
 
 #include "common/bootstrap.hpp"
 #include "common/gpu_libraries.hpp"
-#include "common/harness_agreement.hpp"
+#include "harness/agreement.hpp"
 #include "p2p/channel.hpp"
 #include "p2p/options.hpp"
 #include "p2p/run_context.hpp"

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "common/sysfs.hpp"
+#include "domain/platform.hpp"
 #include "probes/imds.hpp"
-#include "probes/platform.hpp"
 
 namespace preflight::probes {
 

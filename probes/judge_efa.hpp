@@ -4,9 +4,9 @@
 #include <optional>
 #include <vector>
 
+#include "domain/platform.hpp"
 #include "probes/efa_counters.hpp"
 #include "probes/gather_efa.hpp"
-#include "probes/platform.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::probes {

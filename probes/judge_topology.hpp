@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "domain/platform.hpp"
 #include "probes/gather_topology.hpp"
-#include "probes/platform.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::probes {

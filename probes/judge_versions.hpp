@@ -3,8 +3,8 @@
 
 #include <vector>
 
+#include "domain/platform.hpp"
 #include "probes/gather_versions.hpp"
-#include "probes/platform.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::probes {

@@ -33,6 +33,26 @@ Direction natural_direction(std::string_view metric) {
   return metric == kMetricTime ? Direction::lower : Direction::higher;
 }
 
+std::string choose_metric(const ResultRow& row, std::string_view requested,
+                          std::uint64_t latency_max_size_bytes) {
+  if (requested != "auto") {
+    return std::string(requested);
+  }
+  if (row.size_bytes <= latency_max_size_bytes) {
+    return std::string(kMetricTime);
+  }
+  if (row.busbw_Bps > 0) {
+    return std::string(kMetricBusBw);
+  }
+  if (row.algbw_Bps > 0) {
+    return std::string(kMetricAlgBw);
+  }
+  if (row.message_rate_per_s) {
+    return std::string(kMetricMessageRate);
+  }
+  return std::string(kMetricTime);
+}
+
 double Band::allowance(double expected) const {
   return std::max(relative * std::fabs(expected), absolute);
 }
@@ -398,25 +418,6 @@ std::string describe(const SeriesKey& key) {
                      key.op.empty() ? "-" : key.op);
 }
 
-std::string metric_for(const ResultRow& row, const BaselineCreateOptions& options) {
-  if (options.metric != "auto") {
-    return options.metric;
-  }
-  if (row.size_bytes <= options.latency_max_size_bytes) {
-    return std::string(kMetricTime);
-  }
-  if (row.busbw_Bps > 0) {
-    return std::string(kMetricBusBw);
-  }
-  if (row.algbw_Bps > 0) {
-    return std::string(kMetricAlgBw);
-  }
-  if (row.message_rate_per_s) {
-    return std::string(kMetricMessageRate);
-  }
-  return std::string(kMetricTime);
-}
-
 // The name a report is known by in messages: its file, or its place among the reports.
 std::string origin_of(const std::vector<std::string>& origins, std::size_t i) {
   return i < origins.size() ? origins[i] : fmt::format("report {}", i + 1);
@@ -507,7 +508,7 @@ ValuesBySize values_per_run(const std::vector<Report>& reports, const SeriesKey&
       if (placement_of(row) != options.placement || series_key_of(row) != key) {
         continue;
       }
-      const std::string metric = metric_for(row, options);
+      const std::string metric = choose_metric(row, options.metric, options.latency_max_size_bytes);
       const auto value = metric_value(row, metric);
       if (value) {
         run_values[row.size_bytes][metric].push_back(value->value);

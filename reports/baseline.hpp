@@ -30,6 +30,12 @@ inline constexpr std::string_view kMetricTime = "time_s";
 inline constexpr std::string_view kMetricMessageRate = "message_rate_per_s";
 [[nodiscard]] bool is_known_metric(std::string_view metric);
 [[nodiscard]] Direction natural_direction(std::string_view metric);
+// The metric a row is judged by when `requested` is "auto": the time up to
+// latency_max_size_bytes (a small message is about latency), above it bus bandwidth, else
+// algorithm bandwidth, else the message rate, else the time. Any other `requested` is returned
+// as it is. Baselines and diffs choose the same way.
+[[nodiscard]] std::string choose_metric(const ResultRow& row, std::string_view requested,
+                                        std::uint64_t latency_max_size_bytes);
 
 // Allowed deviation towards worse: max(relative * |expected|, absolute).
 struct Band {

@@ -17,8 +17,8 @@
 #include "common/size_spec.hpp"
 #include "common/text.hpp"
 #include "common/timer.hpp"
+#include "domain/platform.hpp"
 #include "preflight/build_config.hpp"
-#include "probes/platform.hpp"
 
 namespace preflight::reports {
 
@@ -496,7 +496,7 @@ std::string_view parameter_name(ModelParameter parameter) {
 }
 
 ModelHardware model_hardware(std::string_view instance_type) {
-  const probes::Platform* platform = probes::find_platform(instance_type);
+  const Platform* platform = find_platform(instance_type);
   if (platform == nullptr) {
     throw UsageError(fmt::format("--instance-type {}: not in the platform catalog", instance_type));
   }

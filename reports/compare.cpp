@@ -480,25 +480,6 @@ std::string describe(const DiffKey& key) {
   return text;
 }
 
-std::string diff_metric(const ResultRow& row, const DiffOptions& options) {
-  if (options.metric != "auto") {
-    return options.metric;
-  }
-  if (row.size_bytes <= options.latency_max_size_bytes) {
-    return std::string(kMetricTime);
-  }
-  if (row.busbw_Bps > 0) {
-    return std::string(kMetricBusBw);
-  }
-  if (row.algbw_Bps > 0) {
-    return std::string(kMetricAlgBw);
-  }
-  if (row.message_rate_per_s) {
-    return std::string(kMetricMessageRate);
-  }
-  return std::string(kMetricTime);
-}
-
 using RowIndex = std::map<std::pair<DiffKey, std::uint64_t>, int>;
 
 RowIndex index_rows(const Report& report, std::vector<std::string>& notes, std::string_view who) {
@@ -645,7 +626,7 @@ Comparison diff_reports(const Report& a, const Report& b, std::string_view a_ori
     RowOutcome row;
     row.series = describe(key.first);
     row.size_bytes = key.second;
-    const std::string metric = diff_metric(ra, options);
+    const std::string metric = choose_metric(ra, options.metric, options.latency_max_size_bytes);
     MetricOutcome outcome;
     outcome.metric = metric;
     outcome.direction = natural_direction(metric);

@@ -6,17 +6,15 @@
 #include <charconv>
 #include <map>
 
-#include "collectives/nccl_log.hpp"
 #include "common/error.hpp"
 #include "common/findings.hpp"
 #include "common/text.hpp"
+#include "domain/nccl_log.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::reports {
 namespace {
-
-using collectives::NcclLogFacts;
 
 bool is_libfabric(const std::string& network) {
   return to_lower(network).find("libfabric") != std::string::npos;
@@ -41,7 +39,7 @@ LogExtras read_extras(std::string_view content) {
   LogExtras extras;
   std::map<std::string, int> devices_per_group;
   for (const std::string_view raw : split_lines(content)) {
-    const std::string line = collectives::normalize_log_line(raw);
+    const std::string line = normalize_log_line(raw);
     if (line.find("NCCL WARN") != std::string::npos &&
         std::find(extras.warnings.begin(), extras.warnings.end(), line) == extras.warnings.end()) {
       extras.warnings.push_back(line);
@@ -78,13 +76,12 @@ std::uint64_t text_fingerprint(std::string_view text) {
 ImportedTransport judge_imported_nccl_lines(std::string_view content,
                                             std::string_view instance_type) {
   ImportedTransport imported;
-  const NcclLogFacts facts = collectives::parse_nccl_log(content);
+  const NcclLogFacts facts = parse_nccl_log(content);
   imported.details["facts"] = facts.to_json();
-  collectives::TransportExpectation expectation;
+  TransportExpectation expectation;
   expectation.platform =
       !instance_type.empty() ? std::string(instance_type) : facts.platform.value_or(std::string());
-  const collectives::TransportJudgement judgement =
-      collectives::judge_nccl_transport(facts, expectation);
+  const TransportJudgement judgement = judge_nccl_transport(facts, expectation);
   const bool socket = judgement.has("NCCL_FALLBACK_SOCKET");
   if (!judgement.judged) {
     imported.details["not_judged"] = judgement.not_judged_reason;

@@ -19,7 +19,7 @@ set -euo pipefail
 repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_dir"
 record_file=.clang-tidy-clean
-source_dirs=(common probes collectives p2p reports cli bench)
+source_dirs=(common domain harness probes collectives p2p reports cli bench)
 
 usage() {
   sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -45,15 +45,21 @@ unit_for_header() {  # HEADER
   all_sources | xargs grep -l -F "#include \"$header\"" 2>/dev/null | head -n 1 || true
 }
 
-changed_sources() {
+# The commit of the last clean full run. Checked here, not inside changed_sources: that runs in a
+# process substitution, where an exit would end only the subshell and leave an empty list, a pass.
+recorded_clean_commit() {
   [[ -f $record_file ]] || { echo "check-tidy: no $record_file (run --all, then --record)" >&2; exit 2; }
   local base
   base=$(grep -v '^#' "$record_file" | head -n 1)
   if ! git cat-file -e "$base^{commit}" 2>/dev/null; then
-    echo "skip: commit $base of $record_file is not in this clone's history (shallow clone?)"
+    echo "skip: commit $base of $record_file is not in this clone's history (shallow clone?)" >&2
     exit 77
   fi
-  local file
+  echo "$base"
+}
+
+changed_sources() {  # BASE
+  local base=$1 file
   # Added, copied, modified and renamed files; deleted ones have nothing left to check.
   while IFS= read -r file; do
     case $file in
@@ -79,7 +85,8 @@ case $mode in
     if [[ $mode == --all ]]; then
       mapfile -t files < <(all_sources)
     else
-      mapfile -t files < <(changed_sources)
+      base=$(recorded_clean_commit) || exit $?
+      mapfile -t files < <(changed_sources "$base")
     fi
     ;;
   -*) usage ;;
@@ -121,6 +128,7 @@ done
 echo "check-tidy: ${#checked[@]} file(s), ${PREFLIGHT_TIDY_JOBS:-$(nproc)} at a time"
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
+# shellcheck disable=SC2016  # the single-quoted script expands its own arguments, in sh -c
 printf '%s\n' "${checked[@]}" |
   xargs -P "${PREFLIGHT_TIDY_JOBS:-$(nproc)}" -I{} sh -c \
     'clang-tidy -p "$1" --quiet "$2" >"$3/$(echo "$2" | tr / _).log" 2>&1 || echo "$2" >>"$3/failed"' \

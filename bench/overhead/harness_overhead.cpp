@@ -272,11 +272,10 @@ class AllreduceSuite {
 
   void prepare(std::size_t bytes) {
     preflight::collectives::CollectiveCall call;
-    call.kind = preflight::collectives::CollectiveKind::all_reduce;
+    call.kind = preflight::CollectiveKind::all_reduce;
     call.dtype = preflight::DataType::float32;
-    call.op = preflight::collectives::ReduceOp::sum;
-    call.layout =
-        preflight::collectives::collective_layout(call.kind, bytes, sizeof(float), world_.size());
+    call.op = preflight::ReduceOp::sum;
+    call.layout = preflight::collective_layout(call.kind, bytes, sizeof(float), world_.size());
     backend_.prepare(call);
     std::vector<std::byte> input(call.layout.send_count * sizeof(float));
     for (std::size_t i = 0; i < input.size() / sizeof(float); ++i) {

@@ -64,25 +64,7 @@ NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null || hostname)}
 REPORT_DIR=${PREFLIGHT_REPORT_DIR:-/var/log/preflight}
 TIMEOUT=${PREFLIGHT_HEALTHCHECK_TIMEOUT:-50}
 SCONTROL=${SCONTROL:-scontrol}
-
-log() {
-    local prio=$1
-    shift
-    echo "$TAG: $*" >&2
-    if command -v logger >/dev/null 2>&1; then
-        logger -t "$TAG" -p "user.$prio" -- "node=$NODE $*" 2>/dev/null || true
-    fi
-}
-
-find_preflight() {
-    if [[ -n ${PREFLIGHT_BIN:-} ]]; then
-        [[ -x $PREFLIGHT_BIN ]] && { echo "$PREFLIGHT_BIN"; return 0; }
-        return 1
-    fi
-    command -v preflight 2>/dev/null && return 0
-    [[ -x /opt/preflight/bin/preflight ]] && { echo /opt/preflight/bin/preflight; return 0; }
-    return 1
-}
+LOG_CONTEXT="node=$NODE"
 
 # first check whose status is fail (or error), in report order; else, when the run failed on
 # warnings (--warn-as-fail), the first warning; empty when none/unreadable

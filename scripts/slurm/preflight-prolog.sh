@@ -40,25 +40,7 @@ NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null || hostname)}
 JOBID=${SLURM_JOB_ID:-${SLURM_JOBID:-manual-$$}}
 REPORT_DIR=${PREFLIGHT_REPORT_DIR:-/var/log/preflight}
 TIMEOUT=${PREFLIGHT_PROLOG_TIMEOUT:-60}
-
-log() {
-    local prio=$1
-    shift
-    echo "$TAG: $*" >&2
-    if command -v logger >/dev/null 2>&1; then
-        logger -t "$TAG" -p "user.$prio" -- "node=$NODE job=$JOBID $*" 2>/dev/null || true
-    fi
-}
-
-find_preflight() {
-    if [[ -n ${PREFLIGHT_BIN:-} ]]; then
-        [[ -x $PREFLIGHT_BIN ]] && { echo "$PREFLIGHT_BIN"; return 0; }
-        return 1
-    fi
-    command -v preflight 2>/dev/null && return 0
-    [[ -x /opt/preflight/bin/preflight ]] && { echo /opt/preflight/bin/preflight; return 0; }
-    return 1
-}
+LOG_CONTEXT="node=$NODE job=$JOBID"
 
 if ! PREFLIGHT=$(find_preflight); then
     log err "preflight binary not found (PREFLIGHT_BIN='${PREFLIGHT_BIN:-}', PATH); node not vouched for"

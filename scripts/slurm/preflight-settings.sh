@@ -4,6 +4,7 @@
 # preflight.env beside the scripts, /etc/default/preflight. KEY=VALUE lines for PREFLIGHT_*,
 # SCONTROL and SLURM_CONF (a slurm.conf elsewhere than where scontrol looks); a variable already
 # set wins. load_settings DIR: DIR is where the scripts are (plain bash: slurmd's PATH may be bare).
+# Also what both scripts do alike: log (TAG and LOG_CONTEXT set by the caller) and find_preflight.
 # shellcheck shell=bash
 load_settings() {
     local file key value
@@ -18,4 +19,27 @@ load_settings() {
         done <"$file"
         return 0
     done
+}
+
+# log PRIO MESSAGE...: to stderr (slurmd keeps it) and to syslog, tagged TAG, with LOG_CONTEXT (the
+# node, and the job for the prolog) so a fleet's logs can be searched by node.
+log() {
+    local prio=$1
+    shift
+    echo "$TAG: $*" >&2
+    if command -v logger >/dev/null 2>&1; then
+        logger -t "$TAG" -p "user.$prio" -- "$LOG_CONTEXT $*" 2>/dev/null || true
+    fi
+}
+
+# The preflight binary: $PREFLIGHT_BIN when set (and nothing else then), else preflight on PATH,
+# else /opt/preflight/bin/preflight; returns 1 when none is executable.
+find_preflight() {
+    if [[ -n ${PREFLIGHT_BIN:-} ]]; then
+        [[ -x $PREFLIGHT_BIN ]] && { echo "$PREFLIGHT_BIN"; return 0; }
+        return 1
+    fi
+    command -v preflight 2>/dev/null && return 0
+    [[ -x /opt/preflight/bin/preflight ]] && { echo /opt/preflight/bin/preflight; return 0; }
+    return 1
 }

@@ -1,4 +1,4 @@
-// libFuzzer target: the NCCL INFO log judge (collectives/nccl_log.hpp): line normalisation,
+// libFuzzer target: the NCCL INFO log judge (domain/nccl_log.hpp): line normalisation,
 // parse_nccl_log and judge_nccl_transport, with and without an expected EFA NIC count. Beyond
 // "no crash" it asserts invariants of the facts and the judgement:
 //   - a normalised line is a substring of the raw line (prefixes are only cut, never invented);
@@ -11,12 +11,12 @@
 #include <string>
 #include <string_view>
 
-#include "collectives/nccl_log.hpp"
 #include "common/text.hpp"
+#include "domain/nccl_log.hpp"
 
 namespace {
 
-void check(const preflight::collectives::TransportJudgement& judgement) {
+void check(const preflight::TransportJudgement& judgement) {
   if (judgement.judged != judgement.not_judged_reason.empty()) {
     __builtin_trap();
   }
@@ -37,19 +37,18 @@ void check(const preflight::collectives::TransportJudgement& judgement) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  namespace collectives = preflight::collectives;
   const std::string_view text(reinterpret_cast<const char*>(data), size);  // NOLINT
   for (const auto line : preflight::split_lines(text)) {
-    if (line.find(collectives::normalize_log_line(line)) == std::string_view::npos) {
+    if (line.find(preflight::normalize_log_line(line)) == std::string_view::npos) {
       __builtin_trap();
     }
   }
-  const auto facts = collectives::parse_nccl_log(text);
+  const auto facts = preflight::parse_nccl_log(text);
   if (facts.gdrdma_channels > facts.net_channels) {
     __builtin_trap();
   }
   (void)facts.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  check(collectives::judge_nccl_transport(facts, {}));
-  check(collectives::judge_nccl_transport(facts, {4, "p4d.24xlarge"}));
+  check(preflight::judge_nccl_transport(facts, {}));
+  check(preflight::judge_nccl_transport(facts, {4, "p4d.24xlarge"}));
   return 0;
 }

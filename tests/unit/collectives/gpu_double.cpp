@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "common/dtype.hpp"
+#include "domain/dtype.hpp"
 
 namespace preflight::testing {
 namespace {

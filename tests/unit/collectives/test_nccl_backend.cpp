@@ -7,7 +7,7 @@
 
 #include "collectives/expected.hpp"
 #include "collectives/nccl_backend.hpp"
-#include "collectives/nccl_log.hpp"
+#include "domain/nccl_log.hpp"
 
 namespace preflight::collectives {
 namespace {

@@ -14,9 +14,9 @@
 
 #include "collectives/expected.hpp"
 #include "collectives/nccl_backend.hpp"
-#include "collectives/nccl_log.hpp"
 #include "collectives/runner.hpp"
 #include "common/error.hpp"
+#include "domain/nccl_log.hpp"
 #include "gpu_double.hpp"
 #include "reports/report_io.hpp"
 #include "test_support.hpp"

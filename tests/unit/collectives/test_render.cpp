@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "collectives/registry.hpp"
 #include "collectives/render.hpp"
+#include "domain/collective.hpp"
 #include "tests/unit/shared_corpus.hpp"
 
 namespace preflight::collectives {

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -18,8 +17,8 @@
 #include "collectives/host_backend.hpp"
 #include "collectives/runner.hpp"
 #include "common/error.hpp"
-#include "common/harness_report.hpp"
 #include "common/timer.hpp"
+#include "harness/report.hpp"
 #include "reports/report_io.hpp"
 #include "test_support.hpp"
 
@@ -517,21 +516,6 @@ TEST(Runner, EfaCounterDeltasLandInTheReport) {
   ASSERT_EQ(report.hw_counters_delta.size(), 16U);  // one node: keyed by device
   EXPECT_EQ(report.hw_counters_delta.at("rdmap101s0").at("tx_bytes"), 0);
   EXPECT_EQ(find_check(report, "EFA_ERROR_COUNTERS_RISING"), nullptr);
-}
-
-TEST(Runner, CatalogEfaCount) {
-  const auto directory = std::filesystem::temp_directory_path() /
-                         ("collectives-platforms-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(directory);
-  std::ofstream(directory / "x9.test.json")
-      << R"({"instance_type": "x9.test", "efa": {"count": 7}})";
-  ::setenv("PREFLIGHT_PLATFORMS_DIR", directory.c_str(), 1);
-  EXPECT_EQ(catalog_efa_count("x9.test"), std::optional<int>(7));
-  EXPECT_FALSE(catalog_efa_count("m5.large").has_value());
-  EXPECT_FALSE(catalog_efa_count("../etc/passwd").has_value());
-  EXPECT_FALSE(catalog_efa_count("").has_value());
-  ::unsetenv("PREFLIGHT_PLATFORMS_DIR");
-  std::filesystem::remove_all(directory);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "collectives/backend.hpp"
 #include "collectives/expected.hpp"
 #include "collectives/options.hpp"
-#include "common/dtype.hpp"
+#include "domain/dtype.hpp"
 
 namespace preflight::collectives::testing_support {
 

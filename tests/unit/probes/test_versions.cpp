@@ -3,10 +3,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "domain/platform.hpp"
 #include "probe_test_support.hpp"
 #include "probes/gather_versions.hpp"
 #include "probes/judge_versions.hpp"
-#include "probes/platform.hpp"
 #include "probes/versions_probe.hpp"
 
 namespace preflight::probes {

@@ -182,6 +182,22 @@ TEST(Baseline, MetricValueInvertsTheTimeCiForBandwidth) {
   EXPECT_FALSE(metric_value(row, kMetricMessageRate));
 }
 
+// Baselines and diffs pick a row's metric the same way (choose_metric).
+TEST(Baseline, AutoMetricIsTimeForSmallRowsThenBusThenAlgThenRate) {
+  constexpr std::uint64_t kLatencyMax = 64 * 1024;
+  ResultRow row = collective_row(8, 20e-6);
+  EXPECT_EQ(choose_metric(row, "auto", kLatencyMax), kMetricTime);
+  row = collective_row(1 << 20, 100e-6);
+  EXPECT_EQ(choose_metric(row, "auto", kLatencyMax), kMetricBusBw);
+  row.busbw_Bps = 0;
+  EXPECT_EQ(choose_metric(row, "auto", kLatencyMax), kMetricAlgBw);
+  row.algbw_Bps = 0;
+  EXPECT_EQ(choose_metric(row, "auto", kLatencyMax), kMetricTime);
+  row.message_rate_per_s = 1e6;
+  EXPECT_EQ(choose_metric(row, "auto", kLatencyMax), kMetricMessageRate);
+  EXPECT_EQ(choose_metric(row, "algbw_Bps", kLatencyMax), "algbw_Bps");
+}
+
 TEST(Baseline, CreateTakesTheMedianAcrossRunsAndWidensBandsBySpread) {
   std::vector<Report> runs;
   for (const double scale : {1.00, 0.96, 1.04}) {

@@ -1,4 +1,4 @@
-#include "common/harness_guard.hpp"
+#include "harness/guard.hpp"
 
 #include <fmt/format.h>
 

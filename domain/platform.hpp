@@ -1,7 +1,8 @@
 // The platform catalog: what an instance type should look like (GPU and EFA counts, NVLink, the
 // GPU<->EFA grouping, minimum versions). The data lives in reports/platforms/<type>.json, each file
-// citing its source, and is compiled into the library so a probe never depends on where the data
-// files were installed.
+// citing its source, and is compiled into the library so no tool depends on where the data files
+// were installed. Every layer reads the catalog here: the probes judge against it, the NCCL log
+// judge takes its EFA count, p2p its per-device rate, the baseline model its bandwidths.
 #pragma once
 
 #include <map>
@@ -13,7 +14,7 @@
 
 #include "common/version.hpp"
 
-namespace preflight::probes {
+namespace preflight {
 
 struct Platform {
   std::string instance_type;
@@ -54,4 +55,4 @@ struct EmbeddedFile {
 };
 [[nodiscard]] std::span<const EmbeddedFile> embedded_platform_files();
 
-}  // namespace preflight::probes
+}  // namespace preflight

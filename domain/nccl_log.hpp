@@ -30,10 +30,10 @@
 #include <string_view>
 #include <vector>
 
-#include "collectives/registry.hpp"
 #include "common/status.hpp"
+#include "domain/collective.hpp"
 
-namespace preflight::collectives {
+namespace preflight {
 
 // One log line without launcher prefixes, timestamps or CloudWatch columns.
 [[nodiscard]] std::string normalize_log_line(std::string_view line);
@@ -103,4 +103,4 @@ struct TransportJudgement {
 [[nodiscard]] TransportJudgement judge_nccl_transport(const NcclLogFacts& facts,
                                                       const TransportExpectation& expectation);
 
-}  // namespace preflight::collectives
+}  // namespace preflight

@@ -1,4 +1,4 @@
-#include "common/harness_agreement.hpp"
+#include "harness/agreement.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // The benchmark harness, part 1 of 3: the report of a run while it is running. Every benchmark
 // (collectives/, p2p/) keeps its report here as it finishes steps, so that the watchdog and the
-// termination watch (common/harness_guard.hpp) can write what is finished at any moment; after
+// termination watch (harness/guard.hpp) can write what is finished at any moment; after
 // each finished step the harness checkpoints it, marked BENCH_INCOMPLETE, so a report left behind
 // by a killed run never reads as a pass. The partial reports of a stopped run (timeout, lost rank)
 // are built here too. docs/ARCHITECTURE.md describes how a tool plugs into the harness.

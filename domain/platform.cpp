@@ -1,4 +1,4 @@
-#include "probes/platform.hpp"
+#include "domain/platform.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace preflight::probes {
+namespace preflight {
 namespace {
 
 using nlohmann::json;
@@ -155,4 +155,4 @@ const Platform* find_platform(std::string_view instance_type) {
   return nullptr;
 }
 
-}  // namespace preflight::probes
+}  // namespace preflight

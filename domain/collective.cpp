@@ -1,10 +1,10 @@
-#include "collectives/registry.hpp"
+#include "domain/collective.hpp"
 
 #include <algorithm>
 #include <array>
 #include <stdexcept>
 
-namespace preflight::collectives {
+namespace preflight {
 namespace {
 
 constexpr std::array kCollectives{
@@ -146,4 +146,4 @@ Bandwidth compute_bandwidth(CollectiveKind kind, const CollectiveLayout& layout,
   return bandwidth;
 }
 
-}  // namespace preflight::collectives
+}  // namespace preflight

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "collectives/nccl_log.hpp"
+#include "domain/nccl_log.hpp"
 
-namespace preflight::collectives {
+namespace preflight {
 namespace {
 
 namespace fs = std::filesystem;
@@ -405,4 +405,4 @@ TEST(NcclLogTuning, EveryTuningLineFormatIsRead) {
 }
 
 }  // namespace
-}  // namespace preflight::collectives
+}  // namespace preflight

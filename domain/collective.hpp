@@ -1,4 +1,4 @@
-// The collective registry: one entry per collective (name, binary, whether it reduces or has a
+// The collectives: one entry per collective (name, binary, whether it reduces or has a
 // root), its per-rank buffer layout as nccl-tests lays it out (the `size` and `count` columns of
 // its table mean the same here), and the one place where algorithm and bus bandwidth are computed.
 #pragma once
@@ -10,7 +10,7 @@
 #include <span>
 #include <string_view>
 
-namespace preflight::collectives {
+namespace preflight {
 
 enum class CollectiveKind { all_reduce, all_gather, reduce_scatter, broadcast, alltoall };
 
@@ -71,4 +71,4 @@ struct Bandwidth {
 [[nodiscard]] Bandwidth compute_bandwidth(CollectiveKind kind, const CollectiveLayout& layout,
                                           int ranks, double time_s);
 
-}  // namespace preflight::collectives
+}  // namespace preflight

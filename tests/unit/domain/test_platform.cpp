@@ -3,9 +3,9 @@
 #include <set>
 #include <stdexcept>
 
-#include "probes/platform.hpp"
+#include "domain/platform.hpp"
 
-namespace preflight::probes {
+namespace preflight {
 namespace {
 
 TEST(PlatformCatalog, HoldsEveryInstanceTypeOfTheReference) {
@@ -64,6 +64,9 @@ TEST(PlatformCatalog, FactsOfTheReferenceTable) {
 
   EXPECT_EQ(find_platform("c5.large"), nullptr);
   EXPECT_EQ(find_platform(""), nullptr);
+  // An instance type is a key of the compiled-in catalog, never a path.
+  EXPECT_EQ(find_platform("../etc/passwd"), nullptr);
+  EXPECT_EQ(find_platform("p5.48xlarge/"), nullptr);
 }
 
 TEST(PlatformCatalog, ParserRejectsTyposAndMissingFields) {
@@ -87,4 +90,4 @@ TEST(PlatformCatalog, ParserRejectsTyposAndMissingFields) {
 }
 
 }  // namespace
-}  // namespace preflight::probes
+}  // namespace preflight

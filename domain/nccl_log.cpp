@@ -1,4 +1,4 @@
-#include "collectives/nccl_log.hpp"
+#include "domain/nccl_log.hpp"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 #include "common/findings.hpp"
 #include "common/text.hpp"
 
-namespace preflight::collectives {
+namespace preflight {
 namespace {
 
 bool is_digit(char c) {
@@ -514,4 +514,4 @@ TransportJudgement judge_nccl_transport(const NcclLogFacts& facts,
   return judgement;
 }
 
-}  // namespace preflight::collectives
+}  // namespace preflight

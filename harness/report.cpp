@@ -1,4 +1,4 @@
-#include "common/harness_report.hpp"
+#include "harness/report.hpp"
 
 #include <fmt/format.h>
 

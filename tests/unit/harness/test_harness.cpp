@@ -1,4 +1,4 @@
-// The benchmark harness (common/harness_*.hpp) on its own: the all-ranks agreement on thread
+// The benchmark harness (harness/) on its own: the all-ranks agreement on thread
 // ranks, checkpoints and progress events written where the rank writes, the partial reports of a
 // stop, and a real watchdog expiry going through the tool's stop handlers to the written report.
 #include <gtest/gtest.h>
@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "common/bootstrap.hpp"
-#include "common/harness_agreement.hpp"
-#include "common/harness_guard.hpp"
-#include "common/harness_report.hpp"
+#include "harness/agreement.hpp"
+#include "harness/guard.hpp"
+#include "harness/report.hpp"
 #include "reports/report_io.hpp"
 
 namespace preflight::harness {
