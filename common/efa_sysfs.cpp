@@ -252,7 +252,7 @@ std::string with_share(std::int64_t rise, std::optional<std::int64_t> traffic,
 }  // namespace
 
 std::string EfaCounterFinding::message() const {
-  return finding_message(id, device, detail);
+  return finding_message_for(id, device, detail);
 }
 
 std::vector<EfaCounterFinding> efa_counter_findings(const EfaCounterSnapshot& deltas,

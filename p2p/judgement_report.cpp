@@ -141,9 +141,12 @@ void append_nic_checks(const Judgement& judgement, const JudgementContext& conte
                      "node's other rails are not slow; {} measurements support it",
                      node_summary(metric, group, node), node.confirmed_partners,
                      node.retested_partners, node.supporting_measurements);
+      const std::string node_name = name_of(context, nic.node);
+      const std::string device = device_of(context, nic);
       checks.push_back(reports::make_check(
           id, Status::fail,
-          finding_message(id, name_of(context, nic.node), nic.rail, device_of(context, nic), what),
+          lost ? finding_message("P2P_NIC_UNREACHABLE", node_name, nic.rail, device, what)
+               : finding_message("P2P_NIC_OUTLIER", node_name, nic.rail, device, what),
           std::move(evidence)));
     }
   }

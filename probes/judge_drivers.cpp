@@ -309,8 +309,12 @@ Check judge_memlock(const MemlockLimit& memlock, bool efa_expected) {
   }
   // Without EFA nothing pins large buffers: worth a look, not a reason to drain the node. That is
   // a finding of its own rather than MEMLOCK_LIMITED downgraded, so an id keeps one severity.
-  const std::string_view id = efa_expected ? "MEMLOCK_LIMITED" : "MEMLOCK_LIMITED_NO_EFA";
-  return finding_check(id, finding_message(id, format_bytes(memlock.bytes)), evidence);
+  const std::string limit = format_bytes(memlock.bytes);
+  if (efa_expected) {
+    return finding_check("MEMLOCK_LIMITED", finding_message("MEMLOCK_LIMITED", limit), evidence);
+  }
+  return finding_check("MEMLOCK_LIMITED_NO_EFA", finding_message("MEMLOCK_LIMITED_NO_EFA", limit),
+                       evidence);
 }
 
 std::vector<Check> judge_pci_links(const std::vector<const PciDevice*>& devices,

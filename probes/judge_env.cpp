@@ -47,29 +47,32 @@ bool family_matches(std::string_view families, std::string_view instance_type) {
   return false;
 }
 
-// The finding message of a rule that fired, with the arguments its catalog template takes.
+// The finding message of a rule that fired, with the arguments its catalog template takes (the
+// id comes from the rule table, so the template is checked when it runs: the unit tests fire
+// every rule).
 std::string fired_message(const EnvRule& rule, const MatchedVariable& variable,
                           const EnvFacts& facts, const PlatformContext& context) {
   const std::string id(rule.finding_id);
   const VersionFacts& versions = facts.versions;
   if (id == "ENV_RDMAV_FORK_SAFE_SET" || id == "ENV_NCCL_TUNING_OVERRIDE") {
-    return finding_message(id, variable.name, variable.value);
+    return finding_message_for(id, variable.name, variable.value);
   }
   if (id == "ENV_FI_PROVIDER_STALE" || id == "ENV_NCCL_PROTO_STALE") {
-    return finding_message(id, variable.value,
-                           "aws-ofi-nccl " + version_text(versions, "aws_ofi_nccl"));
+    return finding_message_for(id, variable.value,
+                               "aws-ofi-nccl " + version_text(versions, "aws_ofi_nccl"));
   }
   if (id == "ENV_FI_EFA_SET_CUDA_SYNC_MEMOPS_NEEDED") {
-    return finding_message(id, version_text(versions, "efa_installer"),
-                           version_text(versions, "nccl"));
+    return finding_message_for(id, version_text(versions, "efa_installer"),
+                               version_text(versions, "nccl"));
   }
   if (id == "ENV_FI_EFA_FORK_SAFE_UNNEEDED") {
-    return finding_message(id, version_text(versions, "kernel"));
+    return finding_message_for(id, version_text(versions, "kernel"));
   }
   if (id == "ENV_NCCL_SHM_USE_CUDA_MEMCPY_RECOMMENDED") {
-    return finding_message(id, variable.unset ? "unset" : variable.value, context.instance_type);
+    return finding_message_for(id, variable.unset ? "unset" : variable.value,
+                               context.instance_type);
   }
-  return finding_message(id);  // templates without arguments
+  return finding_message_for(id);  // templates without arguments
 }
 
 json rule_evidence(const EnvRule& rule, const MatchedVariable& variable, const EnvFacts& facts) {

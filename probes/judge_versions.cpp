@@ -23,11 +23,13 @@ json evidence_of(const ComponentFact& fact) {
 
 // One informational row: pass with the catalog message when present, skip with the reason.
 template <typename... Args>
-Check row(std::string_view id, const ComponentFact& fact, Args&&... args) {
+Check row(FindingText<std::type_identity_t<Args>...> text, const ComponentFact& fact,
+          Args&&... args) {
   if (!fact.present) {
-    return skip_check(id, fact.reason, evidence_of(fact));
+    return skip_check(text.id(), fact.reason, evidence_of(fact));
   }
-  return pass_check(id, finding_message(id, std::forward<Args>(args)...), evidence_of(fact));
+  return pass_check(text.id(), finding_message(text, std::forward<Args>(args)...),
+                    evidence_of(fact));
 }
 
 // "path" or "path -> resolved target".
@@ -122,7 +124,7 @@ void judge_rules(std::vector<Check>& checks, const VersionFacts& facts, const Pl
         if (*fact->version < minimum) {
           checks.push_back(finding_check(
               rule.finding_id,
-              finding_message(rule.finding_id, fact->display, minimum.text, source), evidence));
+              finding_message_for(rule.finding_id, fact->display, minimum.text, source), evidence));
         } else {
           checks.push_back(pass_check(rule.finding_id,
                                       fmt::format("{} {} >= minimum {} ({})", rule.component,
@@ -148,7 +150,7 @@ void judge_rules(std::vector<Check>& checks, const VersionFacts& facts, const Pl
         } else if (*other->version < needed) {
           checks.push_back(finding_check(
               rule.finding_id,
-              finding_message(rule.finding_id, fact->display, needed.text, other->display),
+              finding_message_for(rule.finding_id, fact->display, needed.text, other->display),
               evidence));
         } else {
           checks.push_back(pass_check(
@@ -166,7 +168,7 @@ void judge_rules(std::vector<Check>& checks, const VersionFacts& facts, const Pl
         }
         if (*fact->version < *other->version) {
           checks.push_back(finding_check(
-              rule.finding_id, finding_message(rule.finding_id, fact->display, other->display),
+              rule.finding_id, finding_message_for(rule.finding_id, fact->display, other->display),
               evidence));
         } else {
           checks.push_back(

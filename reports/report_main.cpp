@@ -534,11 +534,15 @@ int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common)
                                      options.window, trend.summary),
                      evidence));
     } else {
-      const char* id = regressed ? "HISTORY_REGRESSION" : "HISTORY_PASS";
-      report.checks.push_back(make_check(
-          id, trend.status,
-          finding_message(id, fmt::format("run {}", trend.run), options.window, trend.summary),
-          evidence));
+      const std::string run = fmt::format("run {}", trend.run);
+      report.checks.push_back(regressed ? make_check("HISTORY_REGRESSION", trend.status,
+                                                     finding_message("HISTORY_REGRESSION", run,
+                                                                     options.window, trend.summary),
+                                                     evidence)
+                                        : make_check("HISTORY_PASS", trend.status,
+                                                     finding_message("HISTORY_PASS", run,
+                                                                     options.window, trend.summary),
+                                                     evidence));
     }
     report.details["trend"] = evidence;
     report.verdict = compute_verdict(report.checks, common.warn_as_fail);
