@@ -20,6 +20,7 @@ void validate_plan(const nlohmann::json& plan, const std::string& origin) {
   const auto errors = schema.validate(plan, 10);
   if (!errors.empty()) {
     std::vector<std::string> lines;
+    lines.reserve(errors.size());
     for (const auto& error : errors) {
       lines.push_back(
           fmt::format("{}: {}", error.pointer.empty() ? "/" : error.pointer, error.message));

@@ -168,6 +168,7 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
     // its own verdict, not everyone's.
     std::vector<std::string> lost;
     reachability["after_first_pass"] =
+        // NOLINTNEXTLINE(readability-suspicious-call-argument): the reachable hosts, re-checked
         check_reachability(run, reachable, options.reach_timeout_s, lost);
     if (!lost.empty()) {
       unreachable.insert(unreachable.end(), lost.begin(), lost.end());

@@ -1,9 +1,10 @@
 #include "cli/launcher.hpp"
 
 #include <fmt/format.h>
-#include <stdlib.h>  // mkdtemp
+#include <stdlib.h>  // NOLINT(modernize-deprecated-headers): POSIX mkdtemp
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -140,11 +141,11 @@ std::optional<std::string> slurm_mpi_default() {
   if (find_executable("scontrol").empty()) {
     return std::nullopt;
   }
-  char directory_template[] = "/tmp/preflight-scontrol.XXXXXX";
-  if (::mkdtemp(directory_template) == nullptr) {
+  auto directory_template = std::to_array("/tmp/preflight-scontrol.XXXXXX");
+  if (::mkdtemp(directory_template.data()) == nullptr) {
     return std::nullopt;
   }
-  const std::filesystem::path directory(directory_template);
+  const std::filesystem::path directory(directory_template.data());
   const auto output = directory / "config";
   ProcessOptions quiet;
   quiet.stderr_path = "/dev/null";

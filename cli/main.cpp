@@ -1,10 +1,11 @@
 // preflight: the umbrella. Parses options into immutable structs, runs one plan (node, cluster,
 // ci) through the cli library, writes the outputs and exits with the verdict's code.
 #include <fmt/format.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigprocmask, sigset_t
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -39,6 +40,8 @@ class StopSignalsDeferred {
   }
   StopSignalsDeferred(const StopSignalsDeferred&) = delete;
   StopSignalsDeferred& operator=(const StopSignalsDeferred&) = delete;
+  StopSignalsDeferred(StopSignalsDeferred&&) = delete;
+  StopSignalsDeferred& operator=(StopSignalsDeferred&&) = delete;
   ~StopSignalsDeferred() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
 
  private:
@@ -56,11 +59,11 @@ std::optional<std::string> environment_value(const char* name) {
 
 // The Slurm allocation's hosts, expanded by `scontrol show hostnames` (spawned, no shell).
 std::vector<std::string> slurm_hosts(const std::string& node_list) {
-  char directory_template[] = "/tmp/preflight-scontrol.XXXXXX";
-  if (::mkdtemp(directory_template) == nullptr) {
-    preflight::check_errno(-1, "mkdtemp", directory_template);
+  auto directory_template = std::to_array("/tmp/preflight-scontrol.XXXXXX");
+  if (::mkdtemp(directory_template.data()) == nullptr) {
+    preflight::check_errno(-1, "mkdtemp", directory_template.data());
   }
-  const std::filesystem::path directory(directory_template);
+  const std::filesystem::path directory(directory_template.data());
   const auto output = directory / "hostnames";
   const auto result =
       preflight::run_process({"scontrol", "show", "hostnames", node_list}, {}, 30, output);

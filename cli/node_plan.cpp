@@ -2,7 +2,9 @@
 // run (NCCL over its GPUs and EFA where they exist, MPI and libfabric shm/tcp where they do not).
 #include <fmt/format.h>
 
+#include <array>
 #include <filesystem>
+#include <string_view>
 
 #include "cli/plan_run.hpp"
 #include "cli/plans.hpp"
@@ -49,7 +51,7 @@ StepSpec efa_loopback_step(const PlanRun& run, const LocalHardware& hardware) {
   return step;
 }
 
-const std::vector<std::string> kProbes{"versions", "drivers", "topology", "env", "efa"};
+constexpr std::array<std::string_view, 5> kProbes{"versions", "drivers", "topology", "env", "efa"};
 
 }  // namespace
 
@@ -69,9 +71,10 @@ reports::Report run_node_plan(const GeneralOptions& general, const NodeOptions& 
   PlanRun run(general, options.quick ? kQuickBudget_s : kNodeBudget_s);
   const LocalHardware hardware = detect_local_hardware(options.root);
   std::vector<StepSpec> steps;
-  for (const auto& probe : kProbes) {
-    steps.push_back(
-        run.tool_step("probe-" + probe, "preflight-" + probe, {}, options.quick ? 8 : 20));
+  steps.reserve(kProbes.size());
+  for (const std::string_view probe : kProbes) {
+    steps.push_back(run.tool_step(fmt::format("probe-{}", probe),
+                                  fmt::format("preflight-{}", probe), {}, options.quick ? 8 : 20));
   }
   if (!options.quick) {
     // Each NIC through a loopback first, right after the probes: it is the cheapest signal that

@@ -199,6 +199,8 @@ class StepProgressRelay {
         heartbeat_s_(heartbeat_s) {}
   StepProgressRelay(const StepProgressRelay&) = delete;
   StepProgressRelay& operator=(const StepProgressRelay&) = delete;
+  StepProgressRelay(StepProgressRelay&&) = delete;
+  StepProgressRelay& operator=(StepProgressRelay&&) = delete;
   ~StepProgressRelay() { erase_tty_line(); }
 
   void tick() {
@@ -517,7 +519,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
                    finding_message("STEP_ERROR", name, outcome.exit_code,
                                    cause.empty() || detail.find(cause) != std::string::npos
                                        ? detail
-                                       : detail + "; stderr: " + cause));
+                                       : fmt::format("{}; stderr: {}", detail, cause)));
         break;
       }
       case Status::timeout:

@@ -68,6 +68,8 @@ class WorkDirectory {
   explicit WorkDirectory(bool keep);
   WorkDirectory(const WorkDirectory&) = delete;
   WorkDirectory& operator=(const WorkDirectory&) = delete;
+  WorkDirectory(WorkDirectory&&) = delete;
+  WorkDirectory& operator=(WorkDirectory&&) = delete;
   ~WorkDirectory();
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 

@@ -321,13 +321,11 @@ void ReferenceData::fill_input(int rank, const CollectiveLayout& layout,
 void ReferenceData::fill_poison(std::span<std::byte> out) const {
   const std::size_t size = element_bytes(dtype_);
   std::array<std::byte, 8> poison{};
-  if (is_floating_point(dtype_)) {
-    poison.fill(std::byte{0xff});  // NaN in every floating-point format
-  } else if (is_signed(dtype_)) {
+  if (is_signed(dtype_) && !is_floating_point(dtype_)) {
     std::memset(poison.data(), 0, size);
     poison[size - 1] = std::byte{0x80};  // the minimum, little-endian
   } else {
-    poison.fill(std::byte{0xff});  // the maximum
+    poison.fill(std::byte{0xff});  // NaN in every floating-point format; an unsigned maximum
   }
   for (std::size_t offset = 0; offset + size <= out.size(); offset += size) {
     std::memcpy(out.data() + offset, poison.data(), size);

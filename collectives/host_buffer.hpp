@@ -22,12 +22,11 @@ class HostBuffer {
     }
     constexpr std::size_t kPage = 4096;
     const std::size_t rounded = (bytes + kPage - 1) / kPage * kPage + kPage;
-    void* pointer = std::aligned_alloc(kPage, rounded);
-    if (pointer == nullptr) {
+    memory_.reset(static_cast<std::byte*>(std::aligned_alloc(kPage, rounded)));
+    if (!memory_) {
       throw std::bad_alloc();
     }
-    std::memset(pointer, 0, rounded);
-    memory_.reset(static_cast<std::byte*>(pointer));
+    std::memset(memory_.get(), 0, rounded);
     bytes_ = rounded;
   }
 

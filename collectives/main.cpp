@@ -1,7 +1,7 @@
 #include "collectives/main.hpp"
 
 #include <fmt/format.h>
-#include <stdlib.h>  // setenv
+#include <stdlib.h>  // NOLINT(modernize-deprecated-headers): POSIX setenv
 #include <unistd.h>
 
 #include <cstdio>
@@ -68,7 +68,7 @@ std::string configure_nccl_log(const std::string& path) {
     return {};
   }
   const int rank = current_process_identity().rank;
-  const std::string file = rank >= 0 ? fmt::format("{}.rank{}", path, rank) : path;
+  std::string file = rank >= 0 ? fmt::format("{}.rank{}", path, rank) : path;
   ::setenv("NCCL_DEBUG", "INFO", 1);
   // TUNING: one line per call on each communicator's rank 0 naming the algorithm and protocol
   // NCCL chose, for the rows (a line-buffered write per call: small calls read slower).

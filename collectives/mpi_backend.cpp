@@ -81,6 +81,7 @@ std::uint16_t encode16(float value) {
 // inout[i] = in[i] (op) inout[i] for 16-bit floats, computed in float and rounded once: exact
 // for the integer-valued check data, and the same rounding a GPU reduction applies.
 template <DataType Type, ReduceOp Op>
+// NOLINTNEXTLINE(readability-non-const-parameter): MPI_User_function's signature
 void reduce_16bit(void* in, void* inout, int* length, MPI_Datatype* /*datatype*/) {
   const auto* a = static_cast<const std::uint16_t*>(in);
   auto* b = static_cast<std::uint16_t*>(inout);
@@ -224,7 +225,7 @@ void MpiBackend::prepare(const CollectiveCall& call) {
 
 int MpiBackend::call_mpi() const {
   const BoundCall& b = bound_;
-  const MPI_Comm comm = group_.get();
+  MPI_Comm comm = group_.get();
   switch (b.kind) {
     case CollectiveKind::all_reduce:
       return MPI_Allreduce(b.send, b.recv, b.count, datatype_, op_, comm);

@@ -176,7 +176,7 @@ std::vector<Check> judge_nccl_run_log(Bootstrap& world, Report& report,
                                 {"ranks", log_details}};
   // The rows' transport is what the log proved.
   const auto uses = merged.find("NCCL_USES_EFA");
-  const bool fallback = merged.count("NCCL_FALLBACK_SOCKET") > 0;
+  const bool fallback = merged.contains("NCCL_FALLBACK_SOCKET");
   if (fallback ||
       (uses != merged.end() && merged_ranks["NCCL_USES_EFA"].size() == all_judgements.size())) {
     for (auto& row : report.results) {

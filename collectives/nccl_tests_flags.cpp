@@ -91,16 +91,16 @@ constexpr std::array kFlags{
 };
 
 const NcclTestsFlag* find_short(char name) {
-  const auto found = std::find_if(kFlags.begin(), kFlags.end(), [name](const NcclTestsFlag& flag) {
-    return flag.short_name == name;
-  });
+  const auto* const found =
+      std::find_if(kFlags.begin(), kFlags.end(),
+                   [name](const NcclTestsFlag& flag) { return flag.short_name == name; });
   return found == kFlags.end() ? nullptr : &*found;
 }
 
 const NcclTestsFlag* find_long(std::string_view name) {
-  const auto found = std::find_if(kFlags.begin(), kFlags.end(), [name](const NcclTestsFlag& flag) {
-    return flag.long_name == name;
-  });
+  const auto* const found =
+      std::find_if(kFlags.begin(), kFlags.end(),
+                   [name](const NcclTestsFlag& flag) { return flag.long_name == name; });
   return found == kFlags.end() ? nullptr : &*found;
 }
 

@@ -308,6 +308,7 @@ std::variant<CollectiveOptions, int> parse_collective_options(CollectiveKind kin
   }
   arguments.insert(arguments.begin(), argc > 0 ? argv[0] : std::string(info.tool));
   std::vector<char*> translated;
+  translated.reserve(arguments.size());
   for (std::string& argument : arguments) {
     translated.push_back(argument.data());
   }

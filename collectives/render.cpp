@@ -15,9 +15,9 @@ namespace {
 using reports::Report;
 using reports::ResultRow;
 
-std::string label(const ResultRow& row, const std::string& key, std::string fallback) {
+std::string label(const ResultRow& row, const std::string& key, const std::string& fallback) {
   const auto it = row.labels.find(key);
-  return it == row.labels.end() ? std::move(fallback) : it->second;
+  return it == row.labels.end() ? fallback : it->second;
 }
 
 // What a row's time is, in words: batches timed as one (nccl-tests' method) or single calls.

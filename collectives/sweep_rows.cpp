@@ -49,6 +49,7 @@ void label_timing(ResultRow& row, const RowContext& context, const PlacementOutc
         fmt::format("{:.9g}", host_sum_s / static_cast<double>(outcomes.size()));
   } else if (nccl) {
     std::vector<double> host_medians;
+    host_medians.reserve(outcomes.size());
     for (const auto& rank_outcome : outcomes) {
       host_medians.push_back(rank_outcome.host_median_s);
     }

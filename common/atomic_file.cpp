@@ -108,6 +108,8 @@ class SigpipeBlocked {
   }
   SigpipeBlocked(const SigpipeBlocked&) = delete;
   SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+  SigpipeBlocked(SigpipeBlocked&&) = delete;
+  SigpipeBlocked& operator=(SigpipeBlocked&&) = delete;
   ~SigpipeBlocked() {
     sigset_t pending;
     sigemptyset(&pending);

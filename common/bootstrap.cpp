@@ -110,6 +110,7 @@ std::vector<std::unique_ptr<Bootstrap>> make_thread_group_bootstraps(int count) 
   }
   auto rendezvous = std::make_shared<ThreadRendezvous>(count);
   std::vector<std::unique_ptr<Bootstrap>> group;
+  group.reserve(static_cast<std::size_t>(count));
   for (int rank = 0; rank < count; ++rank) {
     group.push_back(std::make_unique<ThreadGroupBootstrap>(rendezvous, rank));
   }

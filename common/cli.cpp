@@ -223,7 +223,7 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
                  "Write the preflight.report/1 JSON report to PATH ('-' for stdout)")
       ->option_text("PATH|-")
       // /dev/stdout is stdout: spelled either way, the report is all that goes there.
-      ->transform([](std::string path) { return writes_to_stdout(path) ? "-" : path; });
+      ->transform([](const std::string& path) { return writes_to_stdout(path) ? "-" : path; });
   app.add_flag("--quiet,-q", options.quiet, "Print nothing but errors (and JSON to stdout)");
   app.add_flag("--deterministic", options.deterministic,
                "Drop timestamps, host names and versions from the report (golden files)");

@@ -107,6 +107,8 @@ struct DeviceProperties {
 // One pointer type per function, named after it (token pasting keeps the name even where a
 // header defines it as a macro, e.g. CUDA 12's cudaGetDeviceProperties -> ..._v2).
 namespace signatures {
+// `parameters` is a parenthesised parameter list, pasted as it is: not to be parenthesised again.
+// NOLINTNEXTLINE(bugprone-macro-parentheses)
 #define PREFLIGHT_CUDA_SIGNATURE(name, result, parameters) using name##_type = result(*) parameters;
 PREFLIGHT_CUDA_RUNTIME_FUNCTIONS(PREFLIGHT_CUDA_SIGNATURE)
 #undef PREFLIGHT_CUDA_SIGNATURE

@@ -107,7 +107,7 @@ EfaCounterMap read_efa_counter_directory(const RootFs& root, const std::string& 
     if (name == "lifespan") {
       continue;
     }
-    if (const auto value = root.read_int(directory + "/" + name)) {
+    if (const auto value = root.read_int(fmt::format("{}/{}", directory, name))) {
       counters[name] = *value;
     } else if (unreadable != nullptr) {
       unreadable->push_back(name);
@@ -205,7 +205,7 @@ std::string efa_setup_counter_directory(const RootFs& root, const std::string& d
     }
     // Port 1's directory holds them only before the split; after it, only the device's does.
     for (const std::string& name : efa_setup_error_counter_names()) {
-      if (root.exists(directory + "/" + name)) {
+      if (root.exists(fmt::format("{}/{}", directory, name))) {
         return directory;
       }
     }

@@ -55,7 +55,8 @@ std::optional<std::string> version_token(std::string_view text) {
   while (!token.empty() && (token.back() == '.' || token.back() == ',' || token.back() == ')')) {
     token.remove_suffix(1);
   }
-  const bool digit_first = !token.empty() && std::isdigit(static_cast<unsigned char>(token[0]));
+  const bool digit_first =
+      !token.empty() && std::isdigit(static_cast<unsigned char>(token[0])) != 0;
   const bool v_digit = token.size() > 1 && token[0] == 'v' &&
                        std::isdigit(static_cast<unsigned char>(token[1])) != 0;
   if (!digit_first && !v_digit) {

@@ -35,8 +35,9 @@ std::span<const FindingDefinition> finding_catalog() {
 }
 
 const FindingDefinition& finding(std::string_view id) {
-  const auto it = std::find_if(kCatalog.begin(), kCatalog.end(),
-                               [id](const FindingDefinition& entry) { return entry.id == id; });
+  const auto* const it =
+      std::find_if(kCatalog.begin(), kCatalog.end(),
+                   [id](const FindingDefinition& entry) { return entry.id == id; });
   if (it == kCatalog.end()) {
     throw std::out_of_range("unknown finding id: " + std::string(id));
   }

@@ -101,6 +101,8 @@ inline constexpr int kAlltoAllVersionCode = version_code(2, 28, 0);  // ncclAllt
 // NOLINTEND(cppcoreguidelines-macro-usage)
 
 namespace signatures {
+// `parameters` is a parenthesised parameter list, pasted as it is: not to be parenthesised again.
+// NOLINTNEXTLINE(bugprone-macro-parentheses)
 #define PREFLIGHT_NCCL_SIGNATURE(name, result, parameters) using name##_type = result(*) parameters;
 PREFLIGHT_NCCL_FUNCTIONS(PREFLIGHT_NCCL_SIGNATURE)
 PREFLIGHT_NCCL_OPTIONAL_FUNCTIONS(PREFLIGHT_NCCL_SIGNATURE)

@@ -56,6 +56,8 @@ class ProgressPrinter {
                   ProgressTiming timing = {});
   ProgressPrinter(const ProgressPrinter&) = delete;
   ProgressPrinter& operator=(const ProgressPrinter&) = delete;
+  ProgressPrinter(ProgressPrinter&&) = delete;
+  ProgressPrinter& operator=(ProgressPrinter&&) = delete;
   ~ProgressPrinter();
 
   [[nodiscard]] bool active() const {

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -21,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include "common/error.hpp"
@@ -51,6 +53,16 @@ std::string_view to_string(RankState state) {
 }
 
 namespace {
+
+// The integer at the start of `text`, 0 when there is none: atoi without its undefined behaviour
+// on overflow. The frames come from this program's own ranks; a malformed one reads as 0, which
+// the range checks after each read reject.
+template <typename Integer>
+Integer leading_integer(std::string_view text) {
+  Integer value = 0;
+  (void)std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
 
 using Clock = MonotonicClock;
 
@@ -101,7 +113,7 @@ bool read_available(int fd, std::string& buffer) {
     const ssize_t count = ::recv(fd, chunk.data(), chunk.size(), MSG_DONTWAIT);
     if (count > 0) {
       buffer.append(chunk.data(), static_cast<std::size_t>(count));
-      if (buffer.size() > 4 * kMaxFrameBytes) {
+      if (buffer.size() > std::size_t{4} * kMaxFrameBytes) {
         return false;
       }
       continue;
@@ -445,7 +457,7 @@ class Hub final : public ChannelThread {
       pending.socket = FileDescriptor();  // not one of ours
       return;
     }
-    const int rank = std::atoi(hello.c_str() + newline + 1);
+    const int rank = leading_integer<int>(std::string_view(hello).substr(newline + 1));
     const std::lock_guard lock(mutex_);
     if (rank <= 0 || rank >= static_cast<int>(peers_.size())) {
       pending.socket = FileDescriptor();
@@ -487,8 +499,11 @@ class Hub final : public ChannelThread {
         const auto first = message.find('\n');
         const auto second = first == std::string::npos ? first : message.find('\n', first + 1);
         if (second != std::string::npos) {
-          peer.progress.position.step = std::atoll(message.c_str() + 1);
-          peer.progress.position.iteration = std::atoll(message.c_str() + first + 1);
+          peer.progress.position.step =
+              leading_integer<decltype(peer.progress.position.step)>(message.substr(1));
+          peer.progress.position.iteration =
+              leading_integer<decltype(peer.progress.position.iteration)>(
+                  std::string_view(message).substr(first + 1));
           peer.progress.position.phase = message.substr(second + 1);
         }
       }
@@ -577,7 +592,7 @@ class Reporter final : public ChannelThread {
         break;
       }
     }
-    return FileDescriptor();
+    return {};
   }
 
   void report() {
@@ -654,11 +669,11 @@ FileDescriptor listen_anywhere(std::uint16_t& port) {
   if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address),  // NOLINT
              sizeof(address)) != 0 ||
       ::listen(socket.get(), 128) != 0) {
-    return FileDescriptor();
+    return {};
   }
   socklen_t length = sizeof(address);
   if (::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {  // NOLINT
-    return FileDescriptor();
+    return {};
   }
   port = ntohs(address.sin_port);
   return socket;
@@ -704,7 +719,8 @@ std::unique_ptr<ProgressChannel> ProgressChannel::open(Bootstrap& bootstrap,
     progress.rank = static_cast<int>(index);
     progress.host = entry.substr(0, first);
     if (first != std::string::npos) {
-      progress.pid = std::atol(entry.c_str() + first + 1);
+      progress.pid =
+          leading_integer<decltype(progress.pid)>(std::string_view(entry).substr(first + 1));
     }
     if (index == 0 && second != std::string::npos) {
       hub = entry.substr(second + 1);
@@ -725,7 +741,7 @@ std::unique_ptr<ProgressChannel> ProgressChannel::open(Bootstrap& bootstrap,
   for (const auto address : split(lines[2], ',')) {
     addresses.emplace_back(address);
   }
-  const auto port = static_cast<std::uint16_t>(std::atoi(std::string(lines[1]).c_str()));
+  const auto port = leading_integer<std::uint16_t>(lines[1]);
   return std::make_unique<Reporter>(rank, std::string(lines[0]), std::move(addresses), port,
                                     options);
 }

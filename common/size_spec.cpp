@@ -115,7 +115,7 @@ std::uint64_t parse_size(std::string_view token) {
   std::string suffix = to_upper(std::string_view(end, token.data() + token.size() - end));
   if (suffix.ends_with("IB")) {
     suffix.resize(suffix.size() - 2);
-  } else if (suffix.ends_with("B") && suffix.size() > 0) {
+  } else if (suffix.ends_with("B")) {
     suffix.resize(suffix.size() - 1);
   }
   std::uint64_t multiplier = 1;

@@ -1,7 +1,7 @@
 #include "common/spawn.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigprocmask, sigset_t
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,6 +31,8 @@ class SpawnFileActions {
   }
   SpawnFileActions(const SpawnFileActions&) = delete;
   SpawnFileActions& operator=(const SpawnFileActions&) = delete;
+  SpawnFileActions(SpawnFileActions&&) = delete;
+  SpawnFileActions& operator=(SpawnFileActions&&) = delete;
   ~SpawnFileActions() { posix_spawn_file_actions_destroy(&actions_); }
 
   void open(int fd, const std::filesystem::path& path, int flags, mode_t mode) {
@@ -51,6 +53,8 @@ class SpawnAttributes {
   }
   SpawnAttributes(const SpawnAttributes&) = delete;
   SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  SpawnAttributes(SpawnAttributes&&) = delete;
+  SpawnAttributes& operator=(SpawnAttributes&&) = delete;
   ~SpawnAttributes() { posix_spawnattr_destroy(&attributes_); }
   posix_spawnattr_t* get() { return &attributes_; }
 
@@ -316,7 +320,7 @@ std::filesystem::path find_executable(const std::string& program) {
   const char* path_variable = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe)
   const std::string search = path_variable != nullptr ? path_variable : "/usr/bin:/bin";
   for (const auto directory : split(search, ':')) {
-    const auto candidate =
+    auto candidate =
         std::filesystem::path(directory.empty() ? "." : std::string(directory)) / program;
     struct stat info {};
     if (::stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&

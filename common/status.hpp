@@ -12,6 +12,8 @@ namespace preflight {
 // operator asked for --warn-as-fail. `usage` only ever describes a run, never a check.
 enum class Status { pass, warn, fail, usage, skip, error, timeout };
 
+// Named as the statuses they stand for (exit_code::pass next to Status::pass), not as constants.
+// NOLINTBEGIN(readability-identifier-naming)
 namespace exit_code {
 inline constexpr int pass = 0;
 inline constexpr int fail = 1;
@@ -20,6 +22,7 @@ inline constexpr int skip = 3;
 inline constexpr int error = 4;
 inline constexpr int timeout = 124;
 }  // namespace exit_code
+// NOLINTEND(readability-identifier-naming)
 
 [[nodiscard]] std::string_view to_string(Status status);
 [[nodiscard]] std::optional<Status> parse_status(std::string_view text);

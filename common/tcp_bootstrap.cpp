@@ -52,6 +52,8 @@ struct AddressList {
   addrinfo* head = nullptr;
   AddressList(const AddressList&) = delete;
   AddressList& operator=(const AddressList&) = delete;
+  AddressList(AddressList&&) = delete;
+  AddressList& operator=(AddressList&&) = delete;
   AddressList() = default;
   ~AddressList() {
     if (head != nullptr) {
@@ -155,8 +157,8 @@ FileDescriptor TcpListener::accept_one(double timeout_s) const {
   }
 }
 
-TcpBootstrap::TcpBootstrap(FileDescriptor socket, int rank, const TcpBootstrapOptions& options)
-    : socket_(std::move(socket)), rank_(rank), options_(options) {
+TcpBootstrap::TcpBootstrap(FileDescriptor socket, int rank, TcpBootstrapOptions options)
+    : socket_(std::move(socket)), rank_(rank), options_(std::move(options)) {
   if (options_.node_name.empty()) {
     options_.node_name = host_name();
   }

@@ -63,7 +63,7 @@ class TcpBootstrap final : public Bootstrap {
   // exited or was killed). Benchmarks call it while they poll for completions.
   void check_peer_alive() const;
 
-  TcpBootstrap(FileDescriptor socket, int rank, const TcpBootstrapOptions& options);
+  TcpBootstrap(FileDescriptor socket, int rank, TcpBootstrapOptions options);
 
  private:
   void send_frame(std::span<const std::byte> data, std::string_view operation);

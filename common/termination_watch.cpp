@@ -1,7 +1,7 @@
 #include "common/termination_watch.hpp"
 
 #include <pthread.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigprocmask, sigset_t
 
 #include <ctime>
 #include <fstream>

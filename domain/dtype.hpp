@@ -207,36 +207,36 @@ inline constexpr std::array kAllDataTypes{
 namespace detail {
 template <int ExponentBits, int MantissaBits>
 [[nodiscard]] inline std::uint8_t fp8_from_float(float value) {
-  constexpr bool e4m3 = ExponentBits == 4;
-  constexpr int bias = (1 << (ExponentBits - 1)) - 1;
-  constexpr int mantissa_steps = 1 << MantissaBits;
+  constexpr bool kIsE4m3 = ExponentBits == 4;
+  constexpr int kBias = (1 << (ExponentBits - 1)) - 1;
+  constexpr int kMantissaSteps = 1 << MantissaBits;
   const std::uint8_t sign = std::signbit(value) ? 0x80U : 0x00U;
   if (std::isnan(value)) {
     return static_cast<std::uint8_t>(sign | 0x7fU);  // NaN in both formats
   }
   const float magnitude = std::fabs(value);
-  const int largest_exponent = e4m3 ? 15 : 30;  // E5M2's 31 holds infinity and NaN
-  const int largest_mantissa = e4m3 ? 6 : mantissa_steps - 1;
+  const int largest_exponent = kIsE4m3 ? 15 : 30;  // E5M2's 31 holds infinity and NaN
+  const int largest_mantissa = kIsE4m3 ? 6 : kMantissaSteps - 1;
   const auto overflow = [&] {
     return static_cast<std::uint8_t>(
-        sign | (e4m3 ? (0x0fU << 3U) | 6U : 0x1fU << MantissaBits));  // 448 or infinity
+        sign | (kIsE4m3 ? (0x0fU << 3U) | 6U : 0x1fU << MantissaBits));  // 448 or infinity
   };
   if (std::isinf(magnitude)) {
     return overflow();
   }
   int exponent = 0;
   (void)std::frexp(magnitude, &exponent);  // magnitude = f * 2^exponent, f in [0.5, 1)
-  int biased = exponent - 1 + bias;
+  int biased = exponent - 1 + kBias;
   if (magnitude == 0.0F || biased < 1) {
-    // Subnormal: a multiple of 2^(1 - bias - MantissaBits); a carry into 2^MantissaBits is the
+    // Subnormal: a multiple of 2^(1 - kBias - MantissaBits); a carry into 2^MantissaBits is the
     // smallest normal number, which the same bit pattern encodes.
     const auto steps =
-        static_cast<unsigned>(std::nearbyint(std::ldexp(magnitude, bias - 1 + MantissaBits)));
+        static_cast<unsigned>(std::nearbyint(std::ldexp(magnitude, kBias - 1 + MantissaBits)));
     return static_cast<std::uint8_t>(sign | steps);
   }
   auto fraction = static_cast<int>(
-      std::nearbyint(std::ldexp(magnitude, -(exponent - 1)) * mantissa_steps - mantissa_steps));
-  if (fraction == mantissa_steps) {
+      std::nearbyint(std::ldexp(magnitude, -(exponent - 1)) * kMantissaSteps - kMantissaSteps));
+  if (fraction == kMantissaSteps) {
     fraction = 0;
     ++biased;
   }

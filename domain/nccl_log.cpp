@@ -485,7 +485,7 @@ TransportJudgement judge_nccl_transport(const NcclLogFacts& facts,
     if (facts.plugin_version) {
       parts.push_back("aws-ofi-nccl " + *facts.plugin_version);
     }
-    parts.push_back("provider efa");
+    parts.emplace_back("provider efa");
     if (facts.fabric) {
       parts.push_back("fabric " + *facts.fabric);
     }

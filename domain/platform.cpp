@@ -45,7 +45,7 @@ void only_keys(const json& object, std::string_view origin, std::string_view whe
                std::initializer_list<std::string_view> allowed) {
   const std::set<std::string_view> known(allowed);
   for (const auto& item : object.items()) {
-    if (known.count(item.key()) == 0) {
+    if (!known.contains(item.key())) {
       bad(origin, fmt::format("{}{}", where, item.key()), "unknown key");
     }
   }

@@ -111,6 +111,8 @@ std::optional<std::vector<RankProgress>> RunGuard::not_progressing() const {
   return std::nullopt;
 }
 
+// Not const: writing the checkpoint is what the guard does, though through its writer.
+// NOLINTNEXTLINE(readability-make-member-function-const)
 void RunGuard::checkpoint(const reports::Report& partial) {
   if (settings_.writer != nullptr) {
     settings_.writer->checkpoint(partial);

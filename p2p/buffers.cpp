@@ -72,8 +72,8 @@ std::uint64_t count_payload_mismatches(std::span<const std::byte> bytes, std::ui
 }
 
 void MessageBuffer::FreeHost::operator()(std::byte* pointer) const {
-  std::free(pointer);
-}  // NOLINT
+  std::free(pointer);  // NOLINT(cppcoreguidelines-owning-memory): aligned_alloc's memory
+}
 
 MessageBuffer::MessageBuffer(MemoryKind kind, std::size_t bytes, int cuda_device,
                              const cuda::RuntimeApi* cuda)

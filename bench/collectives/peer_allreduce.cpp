@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < buffer_bytes / sizeof(float); ++i) {
     send[i] = fill == "zeros" ? 0.0F
               : fill == "pattern"
-                  ? static_cast<float>(static_cast<int>((i * 7 + rank * 3) % 17) - 8)
+                  ? static_cast<float>(
+                        static_cast<int>((i * 7 + static_cast<std::size_t>(rank) * 3) % 17) - 8)
                   : 1.0F;
   }
   std::fill(recv, recv + buffer_bytes / sizeof(float), 0.0F);

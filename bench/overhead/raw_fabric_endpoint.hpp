@@ -92,7 +92,8 @@ class RawFabricEndpoint {
     preflight::check_fi(fi_getname(&ep_.get()->fid, name.data(), &length), "fi_getname", "");
     std::array<char, 512> names{};
     MPI_Allgather(name.data(), 256, MPI_BYTE, names.data(), 256, MPI_BYTE, comm);
-    if (fi_av_insert(av_.get(), names.data() + 256 * peer_rank, 1, &peer_, 0, nullptr) != 1) {
+    if (fi_av_insert(av_.get(), names.data() + std::ptrdiff_t{256} * peer_rank, 1, &peer_, 0,
+                     nullptr) != 1) {
       throw std::runtime_error("fi_av_insert failed");
     }
     post_receive();  // one receive ahead, as fi_pingpong

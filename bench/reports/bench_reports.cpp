@@ -168,6 +168,8 @@ class Files {
   }
   Files(const Files&) = delete;
   Files& operator=(const Files&) = delete;
+  Files(Files&&) = delete;
+  Files& operator=(Files&&) = delete;
   ~Files() {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
