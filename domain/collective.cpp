@@ -135,6 +135,25 @@ double busbw_factor(CollectiveKind kind, int ranks) {
   return 1.0;
 }
 
+double nccl_tests_busbw_factor(std::string_view benchmark, int ranks) {
+  if (ranks < 1) {
+    return 0;
+  }
+  for (const auto& info : kCollectives) {
+    if (info.name == benchmark) {
+      return busbw_factor(info.kind, ranks);
+    }
+  }
+  const double n = ranks;
+  if (benchmark == "gather" || benchmark == "scatter") {
+    return (n - 1) / n;
+  }
+  if (benchmark == "reduce" || benchmark == "sendrecv" || benchmark == "hypercube") {
+    return 1;
+  }
+  return 0;
+}
+
 Bandwidth compute_bandwidth(CollectiveKind kind, const CollectiveLayout& layout, int ranks,
                             double time_s) {
   Bandwidth bandwidth;

@@ -60,6 +60,11 @@ struct CollectiveLayout {
 // (n-1)/n; broadcast 1.
 [[nodiscard]] double busbw_factor(CollectiveKind kind, int ranks);
 
+// The same factor for any nccl-tests benchmark by name, also those preflight does not run (reduce,
+// gather, scatter: (n-1)/n or 1; sendrecv, hypercube: 1), as the importer meets them; 0 for an
+// unknown name or fewer than one rank.
+[[nodiscard]] double nccl_tests_busbw_factor(std::string_view benchmark, int ranks);
+
 struct Bandwidth {
   double algbw_Bps = 0;  // size_bytes / time
   double busbw_Bps = 0;  // algbw * factor

@@ -123,6 +123,15 @@ inline constexpr std::array kAllDataTypes{
   return std::nullopt;
 }
 
+// The element size of a type as nccl-tests prints or takes its name (every name and alias above,
+// and "fp8" of builds that printed one name for both FP8 formats); 0 when unknown.
+[[nodiscard]] constexpr std::size_t printed_type_bytes(std::string_view name) {
+  if (const auto type = parse_data_type(name)) {
+    return element_bytes(*type);
+  }
+  return name == "fp8" ? 1 : 0;
+}
+
 [[nodiscard]] constexpr bool is_floating_point(DataType type) {
   return type == DataType::half || type == DataType::bfloat16 || type == DataType::float32 ||
          type == DataType::float64 || is_fp8(type);

@@ -16,6 +16,8 @@
 
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "domain/collective.hpp"
+#include "domain/dtype.hpp"
 #include "preflight/build_config.hpp"
 #include "reports/import_nccl_log.hpp"
 #include "reports/import_nccl_tests_parsed.hpp"
@@ -38,36 +40,6 @@ double half_unit_of_last_digit(std::string_view token) {
     return 0.5;
   }
   return 0.5 * std::pow(10.0, -static_cast<double>(token.size() - dot - 1));
-}
-
-// Element size of the nccl-tests type names, old and new; 0 when unknown.
-std::size_t type_size(std::string_view type) {
-  static constexpr std::array<std::pair<std::string_view, std::size_t>, 18> kTypes{{
-      {"int8", 1},
-      {"uint8", 1},
-      {"char", 1},
-      {"int32", 4},
-      {"int", 4},
-      {"uint32", 4},
-      {"int64", 8},
-      {"uint64", 8},
-      {"half", 2},
-      {"float16", 2},
-      {"float", 4},
-      {"float32", 4},
-      {"double", 8},
-      {"float64", 8},
-      {"bfloat16", 2},
-      {"f8e4m3", 1},
-      {"f8e5m2", 1},
-      {"fp8", 1},
-  }};
-  for (const auto& [name, size] : kTypes) {
-    if (name == type) {
-      return size;
-    }
-  }
-  return 0;
 }
 
 struct Inferred {
@@ -100,7 +72,7 @@ std::string infer_benchmark(const Parsed& parsed, std::string& from) {
   if (row == nullptr) {
     return {};
   }
-  const std::size_t element = type_size(row->type);
+  const std::size_t element = printed_type_bytes(row->type);
   if (element == 0) {
     return {};
   }
@@ -155,7 +127,7 @@ int infer_ranks(const Parsed& parsed, std::string_view benchmark, std::string& f
   if (row == nullptr) {
     return 0;
   }
-  const std::size_t element = type_size(row->type);
+  const std::size_t element = printed_type_bytes(row->type);
   const bool per_rank_count = benchmark == "all_gather" || benchmark == "reduce_scatter" ||
                               benchmark == "alltoall" || benchmark == "gather" ||
                               benchmark == "scatter";
@@ -550,25 +522,6 @@ Report build_report(const Parsed& parsed, std::string_view content, std::string_
 
 }  // namespace
 }  // namespace nccl_tests_import
-
-double nccl_tests_busbw_factor(std::string_view benchmark, int ranks) {
-  if (ranks < 1) {
-    return 0;
-  }
-  const double n = ranks;
-  if (benchmark == "all_reduce") {
-    return 2 * (n - 1) / n;
-  }
-  if (benchmark == "all_gather" || benchmark == "reduce_scatter" || benchmark == "alltoall" ||
-      benchmark == "gather" || benchmark == "scatter") {
-    return (n - 1) / n;
-  }
-  if (benchmark == "broadcast" || benchmark == "reduce" || benchmark == "sendrecv" ||
-      benchmark == "hypercube") {
-    return 1;
-  }
-  return 0;
-}
 
 Report import_nccl_tests(std::string_view content, std::string_view origin,
                          const NcclTestsImportOptions& options) {

@@ -53,8 +53,4 @@ struct NcclTestsImportOptions {
 [[nodiscard]] Report import_nccl_tests_file(const std::filesystem::path& path,
                                             const NcclTestsImportOptions& options);
 
-// Bus-bandwidth factor of an nccl-tests benchmark at `ranks` ranks (nccl-tests' definitions);
-// 0 when the benchmark is unknown.
-[[nodiscard]] double nccl_tests_busbw_factor(std::string_view benchmark, int ranks);
-
 }  // namespace preflight::reports

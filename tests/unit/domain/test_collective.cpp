@@ -35,6 +35,22 @@ TEST(Registry, BusBandwidthFactorsAreNcclTests) {
   }
 }
 
+// The importer's view: every nccl-tests benchmark by name, those preflight runs through the same
+// factors as the runner.
+TEST(Registry, NcclTestsFactorsByNameCoverEveryBenchmark) {
+  for (const CollectiveInfo& info : all_collectives()) {
+    EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor(info.name, 8), busbw_factor(info.kind, 8))
+        << info.name;
+  }
+  EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("gather", 4), 0.75);
+  EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("scatter", 4), 0.75);
+  EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("reduce", 4), 1.0);
+  EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("sendrecv", 4), 1.0);
+  EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("hypercube", 4), 1.0);
+  EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("all_reduce_perf", 4), 0.0);  // names, not programs
+  EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("all_reduce", 0), 0.0);
+}
+
 TEST(Registry, AllReduceAndBroadcastMoveTheWholeSize) {
   for (const auto kind : {CollectiveKind::all_reduce, CollectiveKind::broadcast}) {
     const auto layout = collective_layout(kind, 16777216, 4, 16);
@@ -110,6 +126,21 @@ TEST(Registry, ReduceOpNames) {
   }
   EXPECT_EQ(to_string(ReduceOp::none), "none");
   EXPECT_FALSE(parse_reduce_op("mean").has_value());
+}
+
+TEST(DataType, PrintedTypeSizesTakeEveryNameOldAndNew) {
+  EXPECT_EQ(printed_type_bytes("float"), 4U);
+  EXPECT_EQ(printed_type_bytes("float32"), 4U);
+  EXPECT_EQ(printed_type_bytes("int"), 4U);
+  EXPECT_EQ(printed_type_bytes("char"), 1U);
+  EXPECT_EQ(printed_type_bytes("half"), 2U);
+  EXPECT_EQ(printed_type_bytes("bfloat16"), 2U);
+  EXPECT_EQ(printed_type_bytes("double"), 8U);
+  EXPECT_EQ(printed_type_bytes("uint64"), 8U);
+  EXPECT_EQ(printed_type_bytes("f8e5m2"), 1U);
+  EXPECT_EQ(printed_type_bytes("fp8"), 1U);
+  EXPECT_EQ(printed_type_bytes("float128"), 0U);
+  EXPECT_EQ(printed_type_bytes(""), 0U);
 }
 
 TEST(DataType, NamesSizesAndAliases) {
