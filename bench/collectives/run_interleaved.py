@@ -18,7 +18,7 @@ round tells the machine's state; the per-round ratios are also given for the rou
 near and that stayed far, separately (bench/bench_common.py).
 
 Two ranks are bound to cores 0 and 1; four ranks on two vCPUs are oversubscribed and
-scheduler-bound (measuring.md): their figures are reported, not used for claims.
+scheduler-bound (docs/timing.md): their figures are reported, not used for claims.
 
   bench/collectives/run_interleaved.py [--build build] [--rounds 5] [--ranks 2] [--quick]
 Everything runs through argument vectors (subprocess without a shell).

@@ -1,5 +1,5 @@
 // Two threads pinned to vCPU 0 and 1 bounce one cache line; prints the one-way time in ns. About
-// 50 ns when the vCPUs are "near", about 250 ns when "far" (measuring.md): run it before and
+// 50 ns when the vCPUs are "near", about 250 ns when "far" (docs/timing.md): run it before and
 // after a comparison to know whether the machine changed state during it.
 #include <pthread.h>
 #include <sched.h>
