@@ -285,7 +285,7 @@ class GroupJudge {
   }
 
   // A node's partners (valid links to nodes not in `excluded`) and how many of those are slow.
-  std::pair<int, int> partner_counts(int node, const std::set<int>& excluded) const {
+  [[nodiscard]] std::pair<int, int> partner_counts(int node, const std::set<int>& excluded) const {
     int partners = 0;
     int slow = 0;
     for (const auto& [other, link] : neighbours(node)) {
@@ -298,7 +298,7 @@ class GroupJudge {
     return {partners, slow};
   }
 
-  NodeEvidence node_evidence(int node, const std::set<int>& excluded) const {
+  [[nodiscard]] NodeEvidence node_evidence(int node, const std::set<int>& excluded) const {
     NodeEvidence e;
     e.node = node;
     e.rail = result_.rail;
@@ -395,7 +395,7 @@ class GroupJudge {
   }
 
   // Fast with a partner other than `except` that is not a candidate.
-  bool fast_with_another(int node, int except) const {
+  [[nodiscard]] bool fast_with_another(int node, int except) const {
     const auto& mine = neighbours(node);
     return std::any_of(mine.begin(), mine.end(), [&](const auto& entry) {
       const auto& [other, link] = entry;

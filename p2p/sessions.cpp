@@ -83,15 +83,19 @@ class FabricSession final : public Session {
     return endpoints_[index]->open_channel(
         addresses_.at(index).at(static_cast<std::size_t>(peer_rank)), label);
   }
-  json describe() const override { return reported_; }
-  std::string transport_name() const override { return reported_.value("provider", ""); }
-  std::map<std::string, std::string> labels() const override {
+  [[nodiscard]] json describe() const override { return reported_; }
+  [[nodiscard]] std::string transport_name() const override {
+    return reported_.value("provider", "");
+  }
+  [[nodiscard]] std::map<std::string, std::string> labels() const override {
     return {{"provider", reported_.value("provider", "")},
             {"fabric", reported_.value("fabric", "")},
             {"domain", reported_.value("domain", "")}};
   }
-  int rail_count() const override { return rails_run_ ? static_cast<int>(addresses_.size()) : 0; }
-  const std::vector<std::vector<std::string>>& rank_rail_domains() const override {
+  [[nodiscard]] int rail_count() const override {
+    return rails_run_ ? static_cast<int>(addresses_.size()) : 0;
+  }
+  [[nodiscard]] const std::vector<std::vector<std::string>>& rank_rail_domains() const override {
     return rank_domains_;
   }
   RailWatch* rail_watch(int rail) override {
@@ -123,7 +127,7 @@ class FabricSession final : public Session {
   void mark_rails_run() { rails_run_ = true; }
 
  private:
-  json describe_endpoint() const {
+  [[nodiscard]] json describe_endpoint() const {
     for (const auto& endpoint : endpoints_) {
       if (endpoint) {
         return describe_fabric(endpoint->description());
@@ -247,11 +251,11 @@ class MpiSession final : public Session {
   std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
     return transport_.open_channel(peer_rank, label);
   }
-  json describe() const override {
+  [[nodiscard]] json describe() const override {
     return json{{"backend", "mpi"}, {"library", transport_.library_version()}};
   }
-  std::string transport_name() const override { return "mpi"; }
-  std::map<std::string, std::string> labels() const override {
+  [[nodiscard]] std::string transport_name() const override { return "mpi"; }
+  [[nodiscard]] std::map<std::string, std::string> labels() const override {
     return {{"library", transport_.library_version()}};
   }
 
@@ -272,14 +276,14 @@ class NcclSession final : public Session {
   std::unique_ptr<PairChannel> open(int peer_rank, const std::string& label) override {
     return transport_.open_channel(peer_rank, label);
   }
-  json describe() const override {
+  [[nodiscard]] json describe() const override {
     return json{{"backend", "nccl"},
                 {"nccl_version", transport_.version()},
                 {"libraries", libraries_},
                 {"net_plugin", loaded_net_plugins().to_json()}};
   }
-  std::string transport_name() const override { return "nccl"; }
-  std::map<std::string, std::string> labels() const override {
+  [[nodiscard]] std::string transport_name() const override { return "nccl"; }
+  [[nodiscard]] std::map<std::string, std::string> labels() const override {
     return {{"nccl_version", transport_.version()}, {"cuda_device", std::to_string(device_)}};
   }
   void finish() override { transport_.finish(); }

@@ -242,7 +242,7 @@ CounterDeltas counter_deltas(const CounterSnapshot& before, const CounterSnapsho
   }
   for (const auto& [device, counters] : before) {
     (void)counters;
-    if (now.count(device) == 0) {
+    if (!now.contains(device)) {
       result.devices_gone.push_back(device);
     }
   }

@@ -377,7 +377,7 @@ void gather_ofi_nccl(VersionFacts& facts, const RootFs& fs,
 
 void gather_files(VersionFacts& facts, const RootFs& fs, const VersionGatherOptions& options) {
   const auto wanted = [&](VersionComponent component) {
-    return options.components.count(component) > 0;
+    return options.components.contains(component);
   };
   if (wanted(VersionComponent::efa_installer)) {
     gather_efa_installer(facts, fs);
@@ -435,7 +435,7 @@ void gather_files(VersionFacts& facts, const RootFs& fs, const VersionGatherOpti
 
 void gather_libraries(VersionFacts& facts, const VersionGatherOptions& options) {
   const auto wanted = [&](VersionComponent component) {
-    return options.components.count(component) > 0;
+    return options.components.contains(component);
   };
   if (wanted(VersionComponent::libfabric)) {
     gather_libfabric(facts, options.query_libraries);

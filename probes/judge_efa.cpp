@@ -270,7 +270,7 @@ void judge_fabric(std::vector<Check>& checks, const EfaFacts& facts) {
   }
   std::vector<std::string> missing;
   for (const EfaDevice& device : facts.devices) {
-    if (domains.count(device.name) == 0) {
+    if (!domains.contains(device.name)) {
       missing.push_back(device.name);
     }
   }
@@ -420,7 +420,7 @@ json efa_details(const EfaFacts& facts) {
     for (const EfaPort& port : device.ports) {
       std::vector<std::string> absent;
       for (const auto& name : efa_port_counter_names()) {
-        if (port.counters.count(name) == 0) {
+        if (!port.counters.contains(name)) {
           absent.push_back(name);
         }
       }
@@ -439,7 +439,7 @@ json efa_details(const EfaFacts& facts) {
     }
     std::vector<std::string> absent_device;
     for (const auto& name : efa_device_counter_names()) {
-      if (device.device_counters.count(name) == 0) {
+      if (!device.device_counters.contains(name)) {
         absent_device.push_back(name);
       }
     }

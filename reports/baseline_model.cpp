@@ -452,7 +452,7 @@ PlatformModel fit_model(const std::map<std::string, ModelData>& all, const std::
       node_counts.insert(run.nodes);
     }
     for (const auto& [size, time_us, busbw_GBps] : run.points) {
-      if (run.fitted && run.held_out.count(static_cast<std::uint64_t>(size)) == 0 && size > 0) {
+      if (run.fitted && !run.held_out.contains(static_cast<std::uint64_t>(size)) && size > 0) {
         fit_points.push_back({size, run.nodes, run.ranks_per_node, time_us});
       }
     }
@@ -471,9 +471,9 @@ PlatformModel fit_model(const std::map<std::string, ModelData>& all, const std::
       point.size_bytes = static_cast<std::uint64_t>(size);
       point.time_s = time_us * 1e-6;
       point.busbw_Bps = busbw_GBps * 1e9;
-      point.use = !run.fitted                                ? ModelPoint::Use::reference
-                  : run.held_out.count(point.size_bytes) > 0 ? ModelPoint::Use::held_out
-                                                             : ModelPoint::Use::fitted;
+      point.use = !run.fitted                               ? ModelPoint::Use::reference
+                  : run.held_out.contains(point.size_bytes) ? ModelPoint::Use::held_out
+                                                            : ModelPoint::Use::fitted;
       const ModelPrediction prediction =
           model.predict(point.size_bytes, run.nodes, run.ranks_per_node);
       const bool latency = point.size_bytes <= kModelLatencyMaxSize;

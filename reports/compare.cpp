@@ -434,7 +434,7 @@ Comparison compare_to_baseline(const Report& report, const Baseline& baseline,
   }
   std::size_t extra = 0;
   for (const auto& [size, i] : index) {
-    extra += expected_sizes.count(size) == 0 ? 1 : 0;
+    extra += !expected_sizes.contains(size) ? 1 : 0;
   }
   if (extra > 0) {
     c.notes.push_back(
@@ -604,7 +604,7 @@ Comparison diff_reports(const Report& a, const Report& b, std::string_view a_ori
   const RowIndex ib = index_rows(b, c.notes, b_origin);
   std::set<DiffKey> common;
   for (const auto& [key, i] : ia) {
-    if (ib.count(key) > 0) {
+    if (ib.contains(key)) {
       common.insert(key.first);
     }
   }
@@ -616,10 +616,10 @@ Comparison diff_reports(const Report& a, const Report& b, std::string_view a_ori
   }
   std::size_t only_b = 0;
   for (const auto& [key, i] : ib) {
-    only_b += ia.count(key) == 0 ? 1 : 0;
+    only_b += !ia.contains(key) ? 1 : 0;
   }
   for (const auto& [key, ia_row] : ia) {
-    if (common.count(key.first) == 0) {
+    if (!common.contains(key.first)) {
       continue;  // a whole series B did not run is reported below, not row by row
     }
     const ResultRow& ra = a.results[static_cast<std::size_t>(ia_row)];
@@ -668,7 +668,7 @@ Comparison diff_reports(const Report& a, const Report& b, std::string_view a_ori
   }
   std::size_t series_only_a = 0;
   for (const auto& [key, i] : ia) {
-    series_only_a += common.count(key.first) == 0 ? 1 : 0;
+    series_only_a += !common.contains(key.first) ? 1 : 0;
   }
   if (series_only_a > 0) {
     c.notes.push_back(fmt::format("{} row(s) of kinds {} did not run at all were not compared",
@@ -810,11 +810,11 @@ Check comparison_check(const Comparison& c) {
                 {"rows", worst}};
   const std::string what = c.subject.empty() ? std::string("the run") : c.subject;
   const int inconclusive =
-      c.counts.count(RowVerdict::inconclusive) > 0 ? c.counts.at(RowVerdict::inconclusive) : 0;
+      c.counts.contains(RowVerdict::inconclusive) ? c.counts.at(RowVerdict::inconclusive) : 0;
   const int failing =
-      (c.counts.count(RowVerdict::fail) > 0 ? c.counts.at(RowVerdict::fail) : 0) +
-      (c.counts.count(RowVerdict::missing) > 0 ? c.counts.at(RowVerdict::missing) : 0) +
-      (c.counts.count(RowVerdict::warn) > 0 ? c.counts.at(RowVerdict::warn) : 0);
+      (c.counts.contains(RowVerdict::fail) ? c.counts.at(RowVerdict::fail) : 0) +
+      (c.counts.contains(RowVerdict::missing) ? c.counts.at(RowVerdict::missing) : 0) +
+      (c.counts.contains(RowVerdict::warn) ? c.counts.at(RowVerdict::warn) : 0);
   if (c.status == Status::pass) {
     return make_check("BASELINE_PASS", Status::pass,
                       finding_message("BASELINE_PASS", what, c.reference, c.summary), evidence);

@@ -287,7 +287,7 @@ void differing(const std::map<std::string, std::string>& a,
     }
   }
   for (const auto& [key, value] : b) {
-    if (a.count(key) == 0) {
+    if (!a.contains(key)) {
       keys.insert(key);
     }
   }

@@ -360,7 +360,7 @@ Suite checks_suite(const Report& report, const std::string& tool) {
   // A step that reported no check still shows, with its time: skipped, as nothing said what it
   // checked.
   for (const auto& [name, facts] : steps) {
-    if (steps_with_cases.count(name) > 0) {
+    if (steps_with_cases.contains(name)) {
       continue;
     }
     Case c;
@@ -379,7 +379,7 @@ Suite checks_suite(const Report& report, const std::string& tool) {
     c.name = "no checks";
     c.outcome = "skipped";
     c.message = "no checks ran";
-    c.time_s = time_left.count("") > 0 ? time_left.at("") : 0;
+    c.time_s = time_left.contains("") ? time_left.at("") : 0;
     suite.cases.push_back(std::move(c));
   }
 
