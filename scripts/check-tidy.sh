@@ -140,8 +140,9 @@ normalised_findings "$log_dir"/*.log >"$log_dir/findings"
 
 if [[ $mode == --record ]]; then
   {
-    echo "# The commit of the last full scripts/check-tidy.sh run (--record); CI (style.clang_tidy)"
-    echo "# checks every source changed since."
+    echo "# The commit whose findings .clang-tidy-known lists (scripts/check-tidy.sh --record, or a full"
+    echo "# run plus re-runs of every source changed since it); CI (style.clang_tidy) checks every source"
+    echo "# changed since this commit."
     git rev-parse HEAD
   } >"$record_file"
   {
