@@ -61,7 +61,6 @@ class FindingText {
   consteval FindingText(const Text& id)
       : definition_(&detail::catalog_entry(id)), format_(definition_->message_template) {}
 
-  [[nodiscard]] const FindingDefinition& definition() const { return *definition_; }
   [[nodiscard]] std::string_view id() const { return definition_->id; }
   [[nodiscard]] fmt::format_string<Args...> format_string() const { return format_; }
 

@@ -499,8 +499,8 @@ class Hub final : public ChannelThread {
         const auto first = message.find('\n');
         const auto second = first == std::string::npos ? first : message.find('\n', first + 1);
         if (second != std::string::npos) {
-          peer.progress.position.step =
-              leading_integer<decltype(peer.progress.position.step)>(message.substr(1));
+          peer.progress.position.step = leading_integer<decltype(peer.progress.position.step)>(
+              std::string_view(message).substr(1));
           peer.progress.position.iteration =
               leading_integer<decltype(peer.progress.position.iteration)>(
                   std::string_view(message).substr(first + 1));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <stdexcept>
 
 namespace preflight {
@@ -152,6 +153,22 @@ double nccl_tests_busbw_factor(std::string_view benchmark, int ranks) {
     return 1;
   }
   return 0;
+}
+
+std::optional<double> nccl_tests_ranks_for_factor(std::string_view benchmark, double factor) {
+  // L(n-1)/n is L/2 at two ranks; a factor equal at one and two ranks does not scale with n.
+  const double at_two = nccl_tests_busbw_factor(benchmark, 2);
+  if (at_two == nccl_tests_busbw_factor(benchmark, 1)) {
+    return std::nullopt;
+  }
+  const double limit = 2 * at_two;
+  if (factor <= 0) {
+    return 1.0;
+  }
+  if (factor >= limit) {
+    return std::numeric_limits<double>::infinity();
+  }
+  return limit / (limit - factor);
 }
 
 Bandwidth compute_bandwidth(CollectiveKind kind, const CollectiveLayout& layout, int ranks,

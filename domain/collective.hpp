@@ -65,6 +65,13 @@ struct CollectiveLayout {
 // unknown name or fewer than one rank.
 [[nodiscard]] double nccl_tests_busbw_factor(std::string_view benchmark, int ranks);
 
+// The inverse, for a benchmark whose factor grows with the ranks as L(n-1)/n (all_reduce: L = 2;
+// the gathers, scatters and alltoall: L = 1): the real n whose factor is `factor`, 1 at or below
+// 0 and infinity at or above L. nullopt for a benchmark whose factor does not depend on the ranks
+// (broadcast, reduce, sendrecv, hypercube), or an unknown one: its factor says nothing of n.
+[[nodiscard]] std::optional<double> nccl_tests_ranks_for_factor(std::string_view benchmark,
+                                                                double factor);
+
 struct Bandwidth {
   double algbw_Bps = 0;  // size_bytes / time
   double busbw_Bps = 0;  // algbw * factor

@@ -135,22 +135,14 @@ int infer_ranks(const Parsed& parsed, std::string_view benchmark, std::string& f
     from = "size / (count x element size) of the largest row";
     return static_cast<int>(row->size / (row->count * element));
   }
-  // busbw / algbw is the bus factor f: 2(n-1)/n for all_reduce, (n-1)/n for the gathers. Both
-  // columns are printed rounded, so each row bounds f to an interval, hence n to an interval;
-  // the rows together must leave exactly one integer.
-  const bool all_reduce = benchmark == "all_reduce";
-  if (!all_reduce && !per_rank_count) {
-    return 0;
+  // busbw / algbw is the bus factor f, which grows with n for all_reduce and the per-rank-count
+  // benchmarks (domain/collective.hpp). Both columns are printed rounded, so each row bounds f to
+  // an interval, hence n to an interval; the rows together must leave exactly one integer.
+  if (!nccl_tests_ranks_for_factor(benchmark, 0)) {
+    return 0;  // the factor does not depend on n
   }
   const auto n_of = [&](double f) {
-    const double limit = all_reduce ? 2.0 : 1.0;
-    if (f <= 0) {
-      return 1.0;
-    }
-    if (f >= limit) {
-      return 1e9;
-    }
-    return limit / (limit - f);
+    return std::min(1e9, *nccl_tests_ranks_for_factor(benchmark, f));
   };
   double n_lo = 1;
   double n_hi = 1e9;

@@ -525,24 +525,18 @@ int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common)
   if (!common.json_path.empty()) {
     // A report, so the trend renders and gates like any other run.
     Report report = store.show(trend.run);
-    const bool regressed = trend.status == Status::fail;
     nlohmann::json evidence = trend;
-    if (trend.status == Status::skip) {
-      report.checks.push_back(
-          make_check("HISTORY_PASS", Status::skip,
-                     finding_message("HISTORY_PASS", fmt::format("run {}", trend.run),
-                                     options.window, trend.summary),
-                     evidence));
+    const std::string run = fmt::format("run {}", trend.run);
+    // Only a failed trend is a regression; a passing or skipped one is HISTORY_PASS with its
+    // status.
+    if (trend.status == Status::fail) {
+      report.checks.push_back(make_check(
+          "HISTORY_REGRESSION", trend.status,
+          finding_message("HISTORY_REGRESSION", run, options.window, trend.summary), evidence));
     } else {
-      const std::string run = fmt::format("run {}", trend.run);
-      report.checks.push_back(regressed ? make_check("HISTORY_REGRESSION", trend.status,
-                                                     finding_message("HISTORY_REGRESSION", run,
-                                                                     options.window, trend.summary),
-                                                     evidence)
-                                        : make_check("HISTORY_PASS", trend.status,
-                                                     finding_message("HISTORY_PASS", run,
-                                                                     options.window, trend.summary),
-                                                     evidence));
+      report.checks.push_back(make_check(
+          "HISTORY_PASS", trend.status,
+          finding_message("HISTORY_PASS", run, options.window, trend.summary), evidence));
     }
     report.details["trend"] = evidence;
     report.verdict = compute_verdict(report.checks, common.warn_as_fail);

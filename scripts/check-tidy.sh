@@ -76,12 +76,13 @@ changed_sources() {  # BASE
   done < <(git diff --name-only --diff-filter=ACMR "$base" -- "${source_dirs[@]}") | sort -u
 }
 
-# clang-tidy's findings as "FILE: error: MESSAGE [CHECK]", relative to the repository, without
-# line and column, one line each however many units include the header that holds it.
-normalised_findings() {  # LOG...
+# clang-tidy's findings, relative to the repository, each once however many units include the
+# header that holds it, as "KEY<tab>FINDING": KEY is "FILE: error: MESSAGE [CHECK]" (no line and
+# column: they move; .clang-tidy-known holds keys), FINDING the same with them, to find it by.
+located_findings() {  # LOG...
   cat "$@" | { grep -E '^[^ ]+:[0-9]+:[0-9]+: (error|warning):' || true; } |
-    sed -E "s|^$repo_dir/||; s|^([^:]+):[0-9]+:[0-9]+: |\\1: |; s|,-warnings-as-errors\\]$|]|" |
-    sort -u
+    sed -E "s|^$repo_dir/||; s|,-warnings-as-errors\\]$|]|" | sort -u |
+    awk '{ key = $0; sub(/:[0-9]+:[0-9]+: /, ": ", key); print key "\t" $0 }'
 }
 
 build_dir=build
@@ -136,7 +137,8 @@ printf '%s\n' "${checked[@]}" |
   xargs -P "${PREFLIGHT_TIDY_JOBS:-$(nproc)}" -I{} sh -c \
     'clang-tidy -p "$1" --quiet "$2" >"$3/$(echo "$2" | tr / _).log" 2>&1 || true' \
     sh "$build_dir" {} "$log_dir"
-normalised_findings "$log_dir"/*.log >"$log_dir/findings"
+located_findings "$log_dir"/*.log >"$log_dir/located"
+cut -f1 "$log_dir/located" | sort -u >"$log_dir/findings"
 
 if [[ $mode == --record ]]; then
   {
@@ -161,14 +163,8 @@ comm -23 "$log_dir/findings" "$log_dir/known" >"$log_dir/new"
 known_count=$(comm -12 "$log_dir/findings" "$log_dir/known" | wc -l)
 if [[ -s $log_dir/new ]]; then
   # With line numbers, to find them.
-  cat "$log_dir"/*.log | { grep -E '^[^ ]+:[0-9]+:[0-9]+: (error|warning):' || true; } |
-    sed "s|^$repo_dir/||" |
-    sort -u | while IFS= read -r line; do
-      key=$(echo "$line" | sed -E 's|^([^:]+):[0-9]+:[0-9]+: |\1: |; s|,-warnings-as-errors\]$|]|')
-      if grep -qxF "$key" "$log_dir/new"; then
-        echo "$line"
-      fi
-    done
+  awk -F'\t' 'NR == FNR { new[$0]; next } $1 in new { print $2 }' "$log_dir/new" \
+    "$log_dir/located"
   echo "FAIL: $(wc -l <"$log_dir/new") clang-tidy finding(s) not in $known_file, in" \
     "${#checked[@]} file(s) checked (rules: .clang-tidy)"
   exit 1

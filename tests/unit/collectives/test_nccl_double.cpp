@@ -50,6 +50,7 @@ struct GpuJob {
   std::string json_path;  // rank 0's report, also the watchdog's partial one
   std::string nccl_log_file;
   const char* const* environment = nullptr;
+  std::string sysfs_fixture = "none";  // tests/fixtures/sysfs/<name>: the node's devices
 };
 
 // The runner on `job.ranks` threads, each with an NcclBackend on the double.
@@ -64,7 +65,8 @@ std::vector<RankResult> run_gpu_job(const CollectiveOptions& options, const Fake
       Bootstrap& world = *bootstraps[static_cast<std::size_t>(rank)];
       RunEnvironment environment(world);
       environment.local_rank = rank;
-      environment.sysfs = RootFs(std::string(PREFLIGHT_FIXTURES_DIR) + "/sysfs/none");
+      environment.sysfs =
+          RootFs(std::string(PREFLIGHT_FIXTURES_DIR) + "/sysfs/" + job.sysfs_fixture);
       environment.backend_name = "nccl";
       environment.backend_selection = "test double";
       environment.nccl_log_file = job.nccl_log_file;
@@ -471,6 +473,40 @@ TEST(NcclDoubleBugs, IntraNodeLogDoesNotClaimEfa) {
     }
   }
   EXPECT_EQ(report.details["nccl_algorithms_used"], nlohmann::json::array({"NVLS", "Ring"}));
+}
+
+// One NIC of a p5en's 16 missing from NCCL's view: the run takes the expected count from the
+// platform catalog for the instance type it detects (no --expect-efa-nics) and fails on it.
+TEST(NcclDoubleBugs, OneMissingNicAgainstThePlatformCatalogFails) {
+  const std::string log = temp_path("fifteen-nics.log");
+  {
+    std::ofstream out(log);
+    out << "ip-10-0-0-1:1:1 [0] NCCL INFO NCCL version 2.28.9+cuda13.0\n"
+           "ip-10-0-0-1:1:1 [0] NCCL INFO NET/OFI Initializing aws-ofi-nccl 1.17.1\n"
+           "ip-10-0-0-1:1:1 [0] NCCL INFO NET/OFI Selected provider is efa, fabric is efa "
+           "(found 15 nics)\n"
+           "ip-10-0-0-1:1:1 [0] NCCL INFO Using network Libfabric\n"
+           "ip-10-0-0-1:1:1 [0] NCCL INFO Channel 00/0 : 1[0] -> 0[0] [receive] via "
+           "NET/Libfabric/0/GDRDMA\n";
+  }
+  FakeGpuNode node;
+  CollectiveOptions options = options_for(CollectiveKind::all_reduce);
+  options.dtypes = {DataType::float32};
+  options.ops = {ReduceOp::sum};
+  options.common.deterministic = false;  // the inventory, with the instance type, is recorded
+  GpuJob job;
+  job.ranks = 2;
+  job.nccl_log_file = log;
+  job.sysfs_fixture = "p5en-healthy";
+  const auto results = run_gpu_job(options, node, job);
+  std::filesystem::remove(log);
+  ASSERT_TRUE(results[0].report.has_value()) << results[0].error;
+  const auto& report = *results[0].report;
+  ASSERT_EQ(report.inventory.instance_type, "p5en.48xlarge");
+  const reports::Check* mismatch = find_check(report, "NCCL_EFA_NIC_COUNT_MISMATCH");
+  ASSERT_NE(mismatch, nullptr);
+  EXPECT_EQ(mismatch->status, Status::fail);
+  EXPECT_EQ(mismatch->message, "aws-ofi-nccl found 15 EFA NICs, platform p5en.48xlarge has 16");
 }
 
 TEST(NcclDoubleBugs, RequestedAlgorithmAndTheNetPluginAreRecorded) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string_view>
 
 #include "domain/collective.hpp"
 #include "domain/dtype.hpp"
@@ -49,6 +50,25 @@ TEST(Registry, NcclTestsFactorsByNameCoverEveryBenchmark) {
   EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("hypercube", 4), 1.0);
   EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("all_reduce_perf", 4), 0.0);  // names, not programs
   EXPECT_DOUBLE_EQ(nccl_tests_busbw_factor("all_reduce", 0), 0.0);
+}
+
+// The importer reads n back from busbw/algbw: the inverse of the factor, where there is one.
+TEST(Registry, RanksForFactorInvertsTheScalingFactors) {
+  for (const std::string_view benchmark :
+       {"all_reduce", "all_gather", "reduce_scatter", "alltoall", "gather", "scatter"}) {
+    for (const int n : {2, 3, 8, 16, 1024}) {
+      const auto ranks =
+          nccl_tests_ranks_for_factor(benchmark, nccl_tests_busbw_factor(benchmark, n));
+      ASSERT_TRUE(ranks.has_value()) << benchmark;
+      EXPECT_NEAR(*ranks, n, 1e-6 * n) << benchmark;
+    }
+  }
+  EXPECT_EQ(nccl_tests_ranks_for_factor("all_reduce", 0.0), 1.0);
+  EXPECT_TRUE(std::isinf(*nccl_tests_ranks_for_factor("all_reduce", 2.0)));
+  EXPECT_TRUE(std::isinf(*nccl_tests_ranks_for_factor("all_gather", 1.0)));
+  for (const std::string_view constant : {"broadcast", "reduce", "sendrecv", "hypercube", "x"}) {
+    EXPECT_FALSE(nccl_tests_ranks_for_factor(constant, 1.0).has_value()) << constant;
+  }
 }
 
 TEST(Registry, AllReduceAndBroadcastMoveTheWholeSize) {
