@@ -203,8 +203,8 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
   final_verdict.unreachable = unreachable;
   auto suite = run.suite("cluster");
   for (const auto& host : unreachable) {
-    suite.checks.push_back(reports::make_check(
-        "NODE_UNREACHABLE", Status::fail,
+    suite.checks.push_back(reports::fire_check(
+        "NODE_UNREACHABLE",
         finding_message("NODE_UNREACHABLE", host,
                         fmt::format("a {} launch did not answer within {:.0f} s",
                                     to_string(run.launcher()), options.reach_timeout_s)),
@@ -213,7 +213,7 @@ reports::Report run_cluster_plan(const GeneralOptions& general, const ClusterOpt
   // A verdict over fewer nodes than the hosts that answered is no verdict on the others: the
   // survey never passes for a cluster it did not see whole.
   if (verdict && verdict->nodes.size() < reachable.size()) {
-    suite.checks.push_back(reports::make_check(
+    suite.checks.push_back(reports::judged_check(
         "LAUNCH_WORLD_MISMATCH", Status::error,
         finding_message("LAUNCH_WORLD_MISMATCH",
                         fmt::format("the pair survey measured {} node(s) ({}) of the {} reachable "

@@ -496,7 +496,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
     }
     const auto step_check = [&](std::string_view id, Status status, std::string message) {
       suite.checks.push_back(
-          reports::make_check(std::string(id), demoted(status), std::move(message), evidence));
+          reports::judged_check(std::string(id), demoted(status), std::move(message), evidence));
     };
     switch (outcome.status) {
       case Status::pass:
@@ -504,9 +504,8 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
       case Status::usage:
         break;
       case Status::skip:
-        suite.checks.push_back(reports::make_check("STEP_SKIPPED", Status::skip,
-                                                   fmt::format("step {} skipped: {}", name, detail),
-                                                   evidence));
+        suite.checks.push_back(reports::skip_check(
+            "STEP_SKIPPED", fmt::format("step {} skipped: {}", name, detail), evidence));
         break;
       case Status::fail:
         step_check("STEP_FAILED", Status::fail,
@@ -657,10 +656,10 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
     }
     if (named) {
       suite.checks.push_back(
-          reports::make_check("HARNESS_ERROR", Status::error,
-                              fmt::format("the plan's baseline {} was compared with no step: {}",
-                                          where, baseline["reason"].get<std::string>()),
-                              {{"baseline", library.searched}, {"problems", library.problems}}));
+          reports::judged_check("HARNESS_ERROR", Status::error,
+                                fmt::format("the plan's baseline {} was compared with no step: {}",
+                                            where, baseline["reason"].get<std::string>()),
+                                {{"baseline", library.searched}, {"problems", library.problems}}));
     }
   }
   suite.details["baseline"] = baseline;

@@ -17,9 +17,10 @@
 namespace preflight::collectives {
 
 using reports::Check;
-using reports::make_check;
+using reports::judged_check;
 using reports::Report;
 using reports::ResultRow;
+using reports::skip_check;
 
 namespace {
 
@@ -152,7 +153,7 @@ std::vector<Check> judge_nccl_run_log(Bootstrap& world, Report& report,
       const Status status =
           parse_status(finding["status"].get<std::string>()).value_or(Status::error);
       auto [it, inserted] = merged.try_emplace(
-          id, make_check(id, status, finding["message"].get<std::string>(), finding["evidence"]));
+          id, judged_check(id, status, finding["message"].get<std::string>(), finding["evidence"]));
       if (!inserted) {
         it->second.status = worse(it->second.status, status);
       }
@@ -165,8 +166,8 @@ std::vector<Check> judge_nccl_run_log(Bootstrap& world, Report& report,
     checks.push_back(std::move(check));
   }
   if (!not_judged.empty()) {
-    checks.push_back(make_check(
-        "STEP_SKIPPED", Status::skip,
+    checks.push_back(skip_check(
+        "STEP_SKIPPED",
         finding_message("STEP_SKIPPED",
                         fmt::format("NCCL transport not judged on {} of {} ranks: {}",
                                     not_judged.size(), all_judgements.size(), not_judged.front())),

@@ -37,9 +37,12 @@
 namespace preflight::collectives {
 
 using reports::Check;
-using reports::make_check;
+using reports::fire_check;
+using reports::judged_check;
+using reports::pass_check;
 using reports::Report;
 using reports::ResultRow;
+using reports::skip_check;
 
 namespace {
 
@@ -377,7 +380,7 @@ bool Sweep::backend_available() {
   if (agreed.skips.empty()) {
     return true;
   }
-  report_.checks.push_back(make_check("STEP_SKIPPED", Status::skip,
+  report_.checks.push_back(skip_check("STEP_SKIPPED",
                                       finding_message("STEP_SKIPPED", join(agreed.skips, "; ")),
                                       {{"reason", agreed.skips}}));
   return false;
@@ -551,9 +554,8 @@ std::optional<Check> Sweep::correct_check() const {
   if (!wrong_checks_.empty() || sizes_checked_ == 0) {
     return std::nullopt;
   }
-  return make_check(
-      "RESULT_CORRECT", Status::pass,
-      finding_message("RESULT_CORRECT", sizes_checked_, groups_.group_size),
+  return pass_check(
+      "RESULT_CORRECT", finding_message("RESULT_CORRECT", sizes_checked_, groups_.group_size),
       {{"sizes_checked", sizes_checked_}, {"check_iterations", options_.check_iterations}});
 }
 
@@ -594,7 +596,7 @@ std::vector<Check> Sweep::counter_checks() {
     for (EfaCounterFinding finding : efa_counter_findings(deltas, std::nullopt)) {
       finding.device = prefix + finding.device;
       checks.push_back(
-          make_check(finding.id, finding_status(finding.id), finding.message(),
+          fire_check(finding.id, finding.message(),
                      {{"device", finding.device}, {"rank", rank}, {"increases", finding.rises}}));
     }
   }
@@ -626,16 +628,16 @@ void Sweep::teardown() {
 
 void Sweep::add_verdict_checks() {
   if (options_.check_iterations == 0) {
-    report_.checks.push_back(make_check(
-        "STEP_SKIPPED", Status::skip,
+    report_.checks.push_back(skip_check(
+        "STEP_SKIPPED",
         finding_message("STEP_SKIPPED", "results not checked for correctness (--check 0)")));
   } else if (auto correct = correct_check()) {
     report_.checks.push_back(std::move(*correct));
   }
   report_.checks.insert(report_.checks.end(), wrong_checks_.begin(), wrong_checks_.end());
   for (const auto& [reason, first_case] : skipped_notes_) {
-    report_.checks.push_back(make_check(
-        "STEP_SKIPPED", Status::skip,
+    report_.checks.push_back(skip_check(
+        "STEP_SKIPPED",
         finding_message("STEP_SKIPPED", fmt::format("{} (first at {})", reason, first_case))));
   }
   report_.checks.insert(report_.checks.end(), transport_checks_.begin(), transport_checks_.end());
@@ -649,8 +651,8 @@ Report Sweep::run() {
   start_report();
   if (!environment_.launch_problem.empty()) {
     report_.checks.push_back(
-        make_check("LAUNCH_WORLD_MISMATCH", Status::error,
-                   finding_message("LAUNCH_WORLD_MISMATCH", environment_.launch_problem)));
+        judged_check("LAUNCH_WORLD_MISMATCH", Status::error,
+                     finding_message("LAUNCH_WORLD_MISMATCH", environment_.launch_problem)));
     reports::finish_report(report_, options_.common.warn_as_fail, deterministic_);
     return report_;
   }

@@ -163,7 +163,7 @@ std::optional<reports::Check> WrongTally::check(const PlannedSize& planned,
     }
     ranks.push_back(rank);
   }
-  return reports::make_check("RESULT_WRONG", Status::fail,
+  return reports::fire_check("RESULT_WRONG",
                              finding_message("RESULT_WRONG", total_, planned.layout.size_bytes(),
                                              fmt::format("{} {}: {}", to_string(planned.dtype),
                                                          to_string(planned.op), join(parts, "; "))),
@@ -188,7 +188,7 @@ std::optional<reports::Check> measured_check(const reports::Report& report,
       "{} rows ({} sizes) on backend {}; peak bus bandwidth {:.2f} GB/s at {} B ({} {}, {})",
       report.results.size(), sizes_planned, backend_name, peak->busbw_Bps / 1e9, peak->size_bytes,
       peak->dtype, peak->op, peak->labels.at("placement"));
-  return reports::make_check("COLLECTIVE_MEASURED", Status::pass,
+  return reports::pass_check("COLLECTIVE_MEASURED",
                              finding_message("COLLECTIVE_MEASURED", info.name, group_size, summary),
                              {{"peak_busbw_Bps", peak->busbw_Bps},
                               {"peak_size_bytes", peak->size_bytes},

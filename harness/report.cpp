@@ -10,13 +10,13 @@
 namespace preflight::harness {
 
 using reports::Check;
-using reports::make_check;
+using reports::judged_check;
 using reports::Report;
 
 Report incomplete_report(Report base, std::string_view tool, std::size_t finished,
                          std::size_t planned, bool deterministic, const StepCount& count,
                          bool warn_as_fail) {
-  base.checks.push_back(make_check(
+  base.checks.push_back(judged_check(
       "BENCH_INCOMPLETE", Status::error,
       finding_message("BENCH_INCOMPLETE", tool, finished, planned, count.note),
       {{std::string(count.done_key), finished}, {std::string(count.planned_key), planned}}));
@@ -81,9 +81,9 @@ Report timeout_report(Report base, std::string_view tool, const std::string& pha
   if (!deterministic) {
     evidence["host"] = host;
   }
-  Check check = make_check("BENCH_TIMEOUT", Status::timeout,
-                           finding_message("BENCH_TIMEOUT", tool, deadline_s, phase, detail),
-                           std::move(evidence));
+  Check check = judged_check("BENCH_TIMEOUT", Status::timeout,
+                             finding_message("BENCH_TIMEOUT", tool, deadline_s, phase, detail),
+                             std::move(evidence));
   return stopped_report(std::move(base), std::move(check), false, deterministic,
                         FinishedAt::cleared);
 }
@@ -108,8 +108,8 @@ Report lost_rank_report(Report base, std::string_view tool, const std::string& p
   if (!deterministic) {
     evidence["host"] = host;
   }
-  Check check = make_check("PEER_LOST", Status::error, finding_message("PEER_LOST", peer, detail),
-                           std::move(evidence));
+  Check check = judged_check("PEER_LOST", Status::error, finding_message("PEER_LOST", peer, detail),
+                             std::move(evidence));
   return stopped_report(std::move(base), std::move(check), false, deterministic,
                         FinishedAt::cleared);
 }

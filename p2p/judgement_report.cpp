@@ -143,7 +143,7 @@ void append_nic_checks(const Judgement& judgement, const JudgementContext& conte
                      node.retested_partners, node.supporting_measurements);
       const std::string node_name = name_of(context, nic.node);
       const std::string device = device_of(context, nic);
-      checks.push_back(reports::make_check(
+      checks.push_back(reports::judged_check(
           id, Status::fail,
           lost ? finding_message("P2P_NIC_UNREACHABLE", node_name, nic.rail, device, what)
                : finding_message("P2P_NIC_OUTLIER", node_name, nic.rail, device, what),
@@ -253,8 +253,8 @@ void append_aggregate_checks(const Judgement& judgement, const JudgementContext&
     if (!reading.low) {
       continue;
     }
-    checks.push_back(reports::make_check(
-        "P2P_NODE_AGGREGATE_LOW", Status::fail,
+    checks.push_back(reports::fire_check(
+        "P2P_NODE_AGGREGATE_LOW",
         finding_message(
             "P2P_NODE_AGGREGATE_LOW", name_of(context, aggregate.node),
             fmt::format("{}: {} over its {} healthy NIC(s) at once, {:.0f}% of their {} line rate "
@@ -284,8 +284,8 @@ void append_aggregate_checks(const Judgement& judgement, const JudgementContext&
     how = fmt::format("{} node(s) measured, not judged against a line rate: {}", readings.size(),
                       readings.front().not_judged);
   }
-  checks.push_back(reports::make_check(
-      "P2P_RAILS_AGGREGATE", Status::pass,
+  checks.push_back(reports::pass_check(
+      "P2P_RAILS_AGGREGATE",
       finding_message("P2P_RAILS_AGGREGATE", metric_label(*readings.front().metric), how),
       json{{"judged", judged}, {"nodes", readings.size()}}));
 }
@@ -338,8 +338,8 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
       }
       json evidence = group_evidence(group, metric, judgement.policy);
       evidence.update(node_evidence_json(context, node));
-      checks.push_back(reports::make_check(
-          "P2P_NODE_OUTLIER", Status::fail,
+      checks.push_back(reports::fire_check(
+          "P2P_NODE_OUTLIER",
           finding_message("P2P_NODE_OUTLIER", name_of(context, node.node),
                           fmt::format("{}, and with {} of {} known-good partners in re-tests; {} "
                                       "measurements support it",
@@ -354,8 +354,8 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
       json evidence = group_evidence(group, metric, judgement.policy);
       evidence.update(link_evidence_json(context, link));
       evidence["nodes"] = pair_json(context, link.pair);
-      checks.push_back(reports::make_check(
-          "P2P_LINK_OUTLIER", Status::fail,
+      checks.push_back(reports::fire_check(
+          "P2P_LINK_OUTLIER",
           finding_message(
               "P2P_LINK_OUTLIER", name_of(context, link.pair.a), name_of(context, link.pair.b),
               fmt::format("{}: best {} of {} measurements ({} re-tests) vs {} reference ({}); "
@@ -374,8 +374,8 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
       }
       json evidence = group_evidence(group, metric, judgement.policy);
       evidence.update(node_evidence_json(context, node));
-      checks.push_back(reports::make_check(
-          "P2P_NODE_SUSPECT", Status::warn,
+      checks.push_back(reports::fire_check(
+          "P2P_NODE_SUSPECT",
           finding_message("P2P_NODE_SUSPECT", name_of(context, node.node),
                           fmt::format("{}; in re-tests slow with {} of {} known-good partners ({} "
                                       "needed, and most of them)",
@@ -403,7 +403,7 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
                     "so a bad node cannot be ruled out",
                     display(metric, link.best), share(link.rate_ratio), link.valid);
       checks.push_back(
-          reports::make_check("P2P_LINK_SUSPECT", Status::warn,
+          reports::fire_check("P2P_LINK_SUSPECT",
                               finding_message("P2P_LINK_SUSPECT", name_of(context, link.pair.a),
                                               name_of(context, link.pair.b),
                                               fmt::format("{}: {}", metric_label(metric), why)),
@@ -424,8 +424,8 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
     json evidence = group_evidence(group, metric, judgement.policy);
     evidence["links"] = group.links.size();
     evidence["links_that_carried_data"] = carried;
-    checks.push_back(reports::make_check(
-        "P2P_NOTHING_CARRIED", Status::fail,
+    checks.push_back(reports::fire_check(
+        "P2P_NOTHING_CARRIED",
         finding_message("P2P_NOTHING_CARRIED", where,
                         fmt::format("{}: {} of {} links carried any data; every node's typical "
                                     "value is 0",
@@ -442,8 +442,8 @@ std::vector<reports::Check> judgement_checks(const Judgement& judgement,
                                    display(metric, group.reference)));
       pairs = std::max(pairs, group.links.size());
     }
-    checks.push_back(reports::make_check(
-        "CLUSTER_PAIRS_HEALTHY", Status::pass,
+    checks.push_back(reports::pass_check(
+        "CLUSTER_PAIRS_HEALTHY",
         finding_message("CLUSTER_PAIRS_HEALTHY", pairs,
                         fmt::format("{} (slow: below {:.0f}% of it)", join(levels, "; "),
                                     100 * (1 - judgement.policy.slow_fraction))),

@@ -136,14 +136,14 @@ ProviderAgreement agree_on_provider(const std::vector<std::string>& rank_node,
   if (by_outcome.size() == 1) {
     const LocalProviderChoice& common = *node_choice.at(nodes.front());
     if (common.outcome == kNoEfa) {
-      agreement.finding = reports::make_check(
+      agreement.finding = reports::judged_check(
           "P2P_NO_EFA", Status::error,
           finding_message("P2P_NO_EFA", join(nodes, ", "),
                           "tcp is used only when asked for: pass --provider tcp"),
           agreement.details);
     } else if (common.outcome.ends_with(kExcluded)) {
       // The launch environment overrides the choice on every node: the harness is set up wrong.
-      agreement.finding = reports::make_check(
+      agreement.finding = reports::judged_check(
           "P2P_PROVIDER_MISMATCH", Status::error,
           finding_message("P2P_PROVIDER_MISMATCH", fmt::format("every node chose {} but {}",
                                                                common.provider, common.problem)),
@@ -178,8 +178,8 @@ ProviderAgreement agree_on_provider(const std::vector<std::string>& rank_node,
   }
   agreement.details["odd_nodes"] = odd;
   agreement.details["expected"] = expected;
-  agreement.finding = reports::make_check(
-      "P2P_PROVIDER_MISMATCH", finding_status("P2P_PROVIDER_MISMATCH"),
+  agreement.finding = reports::fire_check(
+      "P2P_PROVIDER_MISMATCH",
       finding_message("P2P_PROVIDER_MISMATCH",
                       fmt::format("{}; the other {} node{} chose {}", join(reasons, "; "), most,
                                   most == 1 ? "" : "s", expected)),
@@ -226,8 +226,8 @@ std::vector<reports::Check> transport_findings(const nlohmann::json& transport) 
   if (!off) {
     return checks;
   }
-  checks.push_back(reports::make_check(
-      "EFA_DEVICE_RDMA_OFF", finding_status("EFA_DEVICE_RDMA_OFF"),
+  checks.push_back(reports::fire_check(
+      "EFA_DEVICE_RDMA_OFF",
       finding_message("EFA_DEVICE_RDMA_OFF",
                       fmt::format("preflight-p2p on {}", transport.value("domain", "")),
                       fmt::format("{}.{} (libfabric {})", major, minor,

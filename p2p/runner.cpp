@@ -55,8 +55,8 @@ std::vector<Check> correctness_checks(const std::vector<ResultRow>& rows, int ra
         const auto found = row.labels.find(key);
         return found == row.labels.end() ? std::string("?") : found->second;
       };
-      checks.push_back(reports::make_check(
-          "RESULT_WRONG", Status::fail,
+      checks.push_back(reports::fire_check(
+          "RESULT_WRONG",
           finding_message("RESULT_WRONG", row.wrong_elements, row.size_bytes,
                           fmt::format("{} {} from {} to {}: {} payload bytes wrong, {} messages "
                                       "of the wrong length",
@@ -73,7 +73,7 @@ std::vector<Check> correctness_checks(const std::vector<ResultRow>& rows, int ra
     }
   }
   if (checks.empty() && verified > 0) {
-    checks.push_back(reports::make_check("RESULT_CORRECT", Status::pass,
+    checks.push_back(reports::pass_check("RESULT_CORRECT",
                                          finding_message("RESULT_CORRECT", verified, ranks),
                                          json{{"rows", verified}}));
   }
@@ -112,7 +112,7 @@ void record_counter_deltas(RankContext& context, const NodeMap& map,
   context.live.update([&](Report& report) { report.hw_counters_delta = deltas; });
   for (const EfaCounterFinding& finding : efa_counter_findings(deltas, std::nullopt)) {
     add_check(context,
-              reports::make_check(finding.id, finding_status(finding.id), finding.message(),
+              reports::fire_check(finding.id, finding.message(),
                                   json{{"device", finding.device}, {"increases", finding.rises}}));
   }
 }
@@ -197,13 +197,13 @@ bool agreed_to_go_on(RankContext& context, const harness::SetupOutcome& mine) {
   const harness::AgreedOutcome agreed = harness::agree_on_outcome(context.bootstrap, mine);
   if (!agreed.errors.empty()) {
     add_check(context,
-              reports::make_check(
+              reports::judged_check(
                   "HARNESS_ERROR", Status::error,
                   finding_message("HARNESS_ERROR", "set-up failed: " + join(agreed.errors, "; "))));
     return false;
   }
   if (!agreed.skips.empty()) {
-    add_check(context, reports::make_check(agreed.skip_id, Status::skip, join(agreed.skips, "; ")));
+    add_check(context, reports::skip_check(agreed.skip_id, join(agreed.skips, "; ")));
     return false;
   }
   return true;
@@ -335,7 +335,7 @@ void run_rank_steps(RankContext& context) {
   describe_run(context, map);
   // Who measures: ranks 0 and 1 (pair) or one rank per node (all-pairs, ring).
   if (const std::string skip = pattern_skip_reason(options, map, bootstrap.size()); !skip.empty()) {
-    add_check(context, reports::make_check("STEP_SKIPPED", Status::skip, skip));
+    add_check(context, reports::skip_check("STEP_SKIPPED", skip));
     return;
   }
   if (options.transport == Transport::libfabric) {
@@ -371,7 +371,7 @@ Report run_rank(RankContext& context) {
   } catch (const FeatureUnavailable&) {
     throw;
   } catch (const PeerLostError& e) {
-    add_check(context, reports::make_check(
+    add_check(context, reports::judged_check(
                            "PEER_LOST", Status::error,
                            finding_message("PEER_LOST",
                                            context.current_peer.empty() ? "of the bootstrap"
@@ -381,7 +381,7 @@ Report run_rank(RankContext& context) {
 #if PREFLIGHT_HAVE_LIBFABRIC
   } catch (const CompletionError& e) {
     const bool lost = e.peer_unreachable();
-    add_check(context, reports::make_check(
+    add_check(context, reports::judged_check(
                            lost ? "PEER_LOST" : "P2P_COMPLETION_ERROR", Status::error,
                            lost ? finding_message("PEER_LOST", e.peer(), e.what())
                                 : finding_message("P2P_COMPLETION_ERROR", e.peer(), e.what()),
@@ -390,7 +390,7 @@ Report run_rank(RankContext& context) {
                                 {"provider_error", e.provider_error()}}));
 #endif
   } catch (const TimeoutError& e) {
-    add_check(context, reports::make_check(
+    add_check(context, reports::judged_check(
                            "BENCH_TIMEOUT", Status::timeout,
                            finding_message("BENCH_TIMEOUT", kTool, context.options.timeout_s,
                                            context.guard != nullptr ? context.guard->current_phase()
@@ -399,8 +399,8 @@ Report run_rank(RankContext& context) {
   } catch (const std::exception& e) {
     const std::string peer =
         context.current_peer.empty() ? std::string() : " (peer " + context.current_peer + ")";
-    add_check(context, reports::make_check("HARNESS_ERROR", Status::error,
-                                           finding_message("HARNESS_ERROR", e.what() + peer)));
+    add_check(context, reports::judged_check("HARNESS_ERROR", Status::error,
+                                             finding_message("HARNESS_ERROR", e.what() + peer)));
   }
   return finish(context);
 }
@@ -458,7 +458,7 @@ void run_loopback(const P2pOptions& options, const Report& started,
   if (!responder_error.empty() && initiator_side.verdict.status != Status::pass &&
       initiator_side.verdict.status != Status::warn &&
       initiator_side.verdict.status != Status::skip) {
-    live.add_check(reports::make_check(
+    live.add_check(reports::judged_check(
         "HARNESS_ERROR", Status::error,
         finding_message("HARNESS_ERROR", "loopback responder side: " + responder_error)));
   }
@@ -474,8 +474,8 @@ void run_all_devices(const P2pOptions& options, const Report& started,
     live.update([&](Report& r) {
       r.details["loopback"] = true;
       r.details["devices"] = json::array();
-      r.checks.push_back(reports::make_check(
-          "P2P_PROVIDER_UNAVAILABLE", Status::skip,
+      r.checks.push_back(reports::skip_check(
+          "P2P_PROVIDER_UNAVAILABLE",
           "--all-devices: no EFA device (libfabric provider efa lists no RDM domain on this "
           "node)"));
     });
@@ -548,12 +548,12 @@ harness::StopHandlers stop_handlers(const P2pOptions& options, const RunEnvironm
                                  phase, deadline_s, detail);
     notice.partial = harness::stopped_report(
         live.snapshot(),
-        reports::make_check("BENCH_TIMEOUT", Status::timeout,
-                            finding_message("BENCH_TIMEOUT", who, deadline_s, phase, detail),
-                            json{{"phase", phase},
-                                 {"deadline_s", deadline_s},
-                                 {"rank", rank},
-                                 {"ranks_not_progressing", stalled_json}}),
+        reports::judged_check("BENCH_TIMEOUT", Status::timeout,
+                              finding_message("BENCH_TIMEOUT", who, deadline_s, phase, detail),
+                              json{{"phase", phase},
+                                   {"deadline_s", deadline_s},
+                                   {"rank", rank},
+                                   {"ranks_not_progressing", stalled_json}}),
         warn_as_fail, deterministic, harness::FinishedAt::stamped);
     return notice;
   };
@@ -570,7 +570,7 @@ harness::StopHandlers stop_handlers(const P2pOptions& options, const RunEnvironm
         "rank {} on {} was terminated (SIGTERM) in phase '{}'{}", rank, host_name(), phase,
         launched ? ": the launcher ends a job this way when one of its ranks dies" : "");
     Check check = launched
-                      ? reports::make_check(
+                      ? reports::judged_check(
                             "PEER_LOST", Status::error,
                             finding_message("PEER_LOST",
                                             peer.empty() ? "(none in this phase)" : peer, detail),
@@ -578,9 +578,9 @@ harness::StopHandlers stop_handlers(const P2pOptions& options, const RunEnvironm
                                  {"phase", phase},
                                  {"signal", "SIGTERM"},
                                  {"ranks_not_progressing", stalled_json}})
-                      : reports::make_check("HARNESS_ERROR", Status::error,
-                                            finding_message("HARNESS_ERROR", detail),
-                                            json{{"phase", phase}, {"signal", "SIGTERM"}});
+                      : reports::judged_check("HARNESS_ERROR", Status::error,
+                                              finding_message("HARNESS_ERROR", detail),
+                                              json{{"phase", phase}, {"signal", "SIGTERM"}});
     harness::StopNotice notice;
     notice.message = fmt::format("{}: {}", kTool, detail);
     notice.partial = harness::stopped_report(live.snapshot(), std::move(check), warn_as_fail,
@@ -616,7 +616,7 @@ void record_loopback_counters(harness::LiveReport& live, const EfaCounterSnapsho
     }
     for (const EfaCounterFinding& finding : efa_counter_findings(deltas, std::nullopt)) {
       r.checks.push_back(
-          reports::make_check(finding.id, finding_status(finding.id), finding.message(),
+          reports::fire_check(finding.id, finding.message(),
                               json{{"device", finding.device}, {"increases", finding.rises}}));
     }
   });
@@ -627,9 +627,9 @@ void record_loopback_counters(harness::LiveReport& live, const EfaCounterSnapsho
 Report run(const P2pOptions& options, Report report, const RunEnvironment& environment) {
   validate_options(options);
   if (!environment.launch_problem.empty()) {
-    report.checks.push_back(
-        reports::make_check("LAUNCH_WORLD_MISMATCH", Status::error,
-                            finding_message("LAUNCH_WORLD_MISMATCH", environment.launch_problem)));
+    report.checks.push_back(reports::judged_check(
+        "LAUNCH_WORLD_MISMATCH", Status::error,
+        finding_message("LAUNCH_WORLD_MISMATCH", environment.launch_problem)));
     reports::finish_report(report, options.common.warn_as_fail, options.common.deterministic);
     return report;
   }

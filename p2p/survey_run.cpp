@@ -213,7 +213,7 @@ void report_survey(RankContext& context, const NodeMap& map, const Session& sess
     links_measured = std::max(links_measured, group.links.size());
   }
   add_check(context,
-            reports::make_check("P2P_LINK_SURVEY", Status::pass,
+            reports::pass_check("P2P_LINK_SURVEY",
                                 finding_message("P2P_LINK_SURVEY", node_count, links_measured,
                                                 survey.initial_rounds + survey.retest_rounds,
                                                 survey.mode, survey.retest_rounds),

@@ -34,8 +34,8 @@ void judge_driver_presence(std::vector<Check>& checks, const DriverFacts& facts,
                    {{"source", facts.nvidia_driver.location}}));
   } else if (gpus_expected) {
     checks.push_back(
-        finding_check("NVIDIA_DRIVER_MISSING",
-                      finding_message("NVIDIA_DRIVER_MISSING", facts.nvidia_driver.reason)));
+        fire_check("NVIDIA_DRIVER_MISSING",
+                   finding_message("NVIDIA_DRIVER_MISSING", facts.nvidia_driver.reason)));
   } else {
     checks.push_back(skip_check("NVIDIA_DRIVER_VERSION",
                                 facts.nvidia_driver.reason + "; no NVIDIA GPU expected here"));
@@ -64,7 +64,7 @@ void judge_gpu_count(std::vector<Check>& checks, const DriverFacts& facts,
                                 fmt::format("{} GPUs ({}); platform unknown", *count, source),
                                 evidence));
   } else if (*count != platform->gpu_count) {
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         "GPU_COUNT_MISMATCH",
         finding_message("GPU_COUNT_MISMATCH", *count, platform->instance_type, platform->gpu_count),
         evidence));
@@ -98,7 +98,7 @@ void per_gpu(std::vector<Check>& checks, const DriverFacts& facts, std::string_v
     if (*result) {
       ++fired;
       checks.push_back(
-          finding_check(id, message(gpu), {{"gpu", gpu.index}, {"pci_bus_id", gpu.pci_bus_id}}));
+          fire_check(id, message(gpu), {{"gpu", gpu.index}, {"pci_bus_id", gpu.pci_bus_id}}));
     }
   }
   if (answered == 0) {
@@ -195,7 +195,7 @@ void judge_links(std::vector<Check>& checks, const DriverFacts& facts) {
     if (gpu.pcie_width_current && gpu.pcie_width_max &&
         *gpu.pcie_width_current < *gpu.pcie_width_max) {
       ++fired;
-      checks.push_back(finding_check(
+      checks.push_back(fire_check(
           "PCIE_LINK_DOWNTRAINED",
           finding_message("PCIE_LINK_DOWNTRAINED", gpu.pci_bus_id,
                           fmt::format("Gen{}", gpu.pcie_gen_current.value_or(0)),
@@ -216,8 +216,8 @@ void judge_modules(std::vector<Check>& checks, const DriverFacts& facts, bool ef
                                 "efa kernel module " + facts.efa_kmod.display + " loaded",
                                 {{"source", facts.efa_kmod.location}}));
   } else if (efa_expected) {
-    checks.push_back(finding_check("EFA_KMOD_MISSING", finding_message("EFA_KMOD_MISSING"),
-                                   {{"reason", facts.efa_kmod.reason}}));
+    checks.push_back(fire_check("EFA_KMOD_MISSING", finding_message("EFA_KMOD_MISSING"),
+                                {{"reason", facts.efa_kmod.reason}}));
   } else {
     checks.push_back(
         skip_check("EFA_KMOD_MISSING", facts.efa_kmod.reason + "; no EFA device expected here"));
@@ -238,7 +238,7 @@ void judge_modules(std::vector<Check>& checks, const DriverFacts& facts, bool ef
                                             "515 (nvidia_peermem not loaded)",
                                             facts.kernel.display, facts.nvidia_driver.display)));
   } else {
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         "GPUDIRECT_RDMA_UNAVAILABLE",
         finding_message("GPUDIRECT_RDMA_UNAVAILABLE",
                         fmt::format("nvidia_peermem not loaded, kernel {}, driver {}",
@@ -251,8 +251,8 @@ void judge_modules(std::vector<Check>& checks, const DriverFacts& facts, bool ef
   } else if (facts.gdrdrv.present) {
     checks.push_back(pass_check("GDRDRV_MISSING", "gdrdrv " + facts.gdrdrv.display + " loaded"));
   } else {
-    checks.push_back(finding_check("GDRDRV_MISSING", finding_message("GDRDRV_MISSING"),
-                                   {{"reason", facts.gdrdrv.reason}}));
+    checks.push_back(fire_check("GDRDRV_MISSING", finding_message("GDRDRV_MISSING"),
+                                {{"reason", facts.gdrdrv.reason}}));
   }
 }
 
@@ -274,7 +274,7 @@ void judge_fabric_manager(std::vector<Check>& checks, const DriverFacts& facts) 
                                             switches.size(), facts.fabric_manager.evidence),
                                 evidence));
   } else {
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         "FABRIC_MANAGER_DOWN",
         finding_message("FABRIC_MANAGER_DOWN", switches.size(), facts.fabric_manager.evidence),
         evidence));
@@ -311,10 +311,10 @@ Check judge_memlock(const MemlockLimit& memlock, bool efa_expected) {
   // a finding of its own rather than MEMLOCK_LIMITED downgraded, so an id keeps one severity.
   const std::string limit = format_bytes(memlock.bytes);
   if (efa_expected) {
-    return finding_check("MEMLOCK_LIMITED", finding_message("MEMLOCK_LIMITED", limit), evidence);
+    return fire_check("MEMLOCK_LIMITED", finding_message("MEMLOCK_LIMITED", limit), evidence);
   }
-  return finding_check("MEMLOCK_LIMITED_NO_EFA", finding_message("MEMLOCK_LIMITED_NO_EFA", limit),
-                       evidence);
+  return fire_check("MEMLOCK_LIMITED_NO_EFA", finding_message("MEMLOCK_LIMITED_NO_EFA", limit),
+                    evidence);
 }
 
 std::vector<Check> judge_pci_links(const std::vector<const PciDevice*>& devices,
@@ -338,15 +338,15 @@ std::vector<Check> judge_pci_links(const std::vector<const PciDevice*>& devices,
     }
     if (narrow || slow) {
       checks.push_back(
-          finding_check("PCIE_LINK_DOWNTRAINED",
-                        fmt::format("PCIe link of {} runs at {}, capable of {}", device->address,
-                                    link_text(link.current_speed_gts, link.current_width),
-                                    link_text(link.max_speed_gts, link.max_width)),
-                        {{"pci_bus_id", device->address},
-                         {"current_link_speed_gts", link.current_speed_gts.value_or(0)},
-                         {"max_link_speed_gts", link.max_speed_gts.value_or(0)},
-                         {"current_link_width", link.current_width.value_or(0)},
-                         {"max_link_width", link.max_width.value_or(0)}}));
+          fire_check("PCIE_LINK_DOWNTRAINED",
+                     fmt::format("PCIe link of {} runs at {}, capable of {}", device->address,
+                                 link_text(link.current_speed_gts, link.current_width),
+                                 link_text(link.max_speed_gts, link.max_width)),
+                     {{"pci_bus_id", device->address},
+                      {"current_link_speed_gts", link.current_speed_gts.value_or(0)},
+                      {"max_link_speed_gts", link.max_speed_gts.value_or(0)},
+                      {"current_link_width", link.current_width.value_or(0)},
+                      {"max_link_width", link.max_width.value_or(0)}}));
     }
   }
   if (compared == 0) {

@@ -44,7 +44,7 @@ void judge_count(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
     if (facts.count_retries > 0) {
       message += fmt::format(" (after {} re-reads for late enumeration)", facts.count_retries);
     }
-    checks.push_back(finding_check("EFA_COUNT_MISMATCH", message, evidence));
+    checks.push_back(fire_check("EFA_COUNT_MISMATCH", message, evidence));
   } else {
     checks.push_back(pass_check(
         "EFA_COUNT_MISMATCH",
@@ -72,14 +72,14 @@ void judge_ports(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
       }
       if (*port.state != kPortActive || *port.phys_state != kPhysLinkUp) {
         fired = true;
-        checks.push_back(finding_check("EFA_PORT_DOWN",
-                                       finding_message("EFA_PORT_DOWN", device.name, port.number,
-                                                       port.state_text, port.phys_state_text),
-                                       {{"device", device.name},
-                                        {"pci_bus_id", device.pci_bus_id},
-                                        {"port", port.number},
-                                        {"state", port.state_text},
-                                        {"phys_state", port.phys_state_text}}));
+        checks.push_back(fire_check("EFA_PORT_DOWN",
+                                    finding_message("EFA_PORT_DOWN", device.name, port.number,
+                                                    port.state_text, port.phys_state_text),
+                                    {{"device", device.name},
+                                     {"pci_bus_id", device.pci_bus_id},
+                                     {"port", port.number},
+                                     {"state", port.state_text},
+                                     {"phys_state", port.phys_state_text}}));
       } else {
         ++active;
       }
@@ -130,10 +130,10 @@ void judge_ports(std::vector<Check>& checks, const EfaFacts& facts, const Platfo
         evidence["device"] = device.name;
         evidence["rate"] = port.rate_text;
         checks.push_back(
-            finding_check("EFA_PORT_RATE_LOW",
-                          finding_message("EFA_PORT_RATE_LOW", device.name, port.number,
-                                          *port.rate_gbps, platform->instance_type, *expected),
-                          evidence));
+            fire_check("EFA_PORT_RATE_LOW",
+                       finding_message("EFA_PORT_RATE_LOW", device.name, port.number,
+                                       *port.rate_gbps, platform->instance_type, *expected),
+                       evidence));
       }
     }
   }
@@ -186,7 +186,7 @@ void judge_device_rdma(std::vector<Check>& checks, const EfaFacts& facts) {
   for (const auto& [device_id, devices] : off) {
     json device_evidence = evidence;
     device_evidence["devices"] = devices;
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         "EFA_DEVICE_RDMA_OFF",
         finding_message("EFA_DEVICE_RDMA_OFF",
                         fmt::format("{} device{}", devices.size(), devices.size() == 1 ? "" : "s"),
@@ -222,9 +222,9 @@ void judge_verbs(std::vector<Check>& checks, const EfaFacts& facts) {
       continue;
     }
     if (!device.verbs->error.empty()) {
-      checks.push_back(finding_check(
-          "EFA_DEVICE_UNREADABLE",
-          finding_message("EFA_DEVICE_UNREADABLE", device.name, device.verbs->error)));
+      checks.push_back(
+          fire_check("EFA_DEVICE_UNREADABLE",
+                     finding_message("EFA_DEVICE_UNREADABLE", device.name, device.verbs->error)));
       continue;
     }
     if (!device.verbs->rdma_read) {
@@ -234,9 +234,9 @@ void judge_verbs(std::vector<Check>& checks, const EfaFacts& facts) {
     if (*device.verbs->rdma_read) {
       ++read_capable;
     } else {
-      checks.push_back(finding_check("EFA_RDMA_READ_UNSUPPORTED",
-                                     finding_message("EFA_RDMA_READ_UNSUPPORTED", device.name),
-                                     {{"device", device.name}}));
+      checks.push_back(fire_check("EFA_RDMA_READ_UNSUPPORTED",
+                                  finding_message("EFA_RDMA_READ_UNSUPPORTED", device.name),
+                                  {{"device", device.name}}));
     }
   }
   if (answered == 0) {
@@ -285,7 +285,7 @@ void judge_fabric(std::vector<Check>& checks, const EfaFacts& facts) {
     if (facts.fabric.result != 0) {
       message += fmt::format(" (fi_getinfo: {})", facts.fabric.error);
     }
-    checks.push_back(finding_check("EFA_LIBFABRIC_DOMAIN_MISSING", message, evidence));
+    checks.push_back(fire_check("EFA_LIBFABRIC_DOMAIN_MISSING", message, evidence));
   } else {
     checks.push_back(pass_check(
         "EFA_LIBFABRIC_DOMAIN_MISSING",
@@ -339,7 +339,7 @@ void judge_counters(std::vector<Check>& checks, const EfaFacts& facts,
     }
     if (!errors.empty()) {
       ++setup_fired;
-      checks.push_back(finding_check(
+      checks.push_back(fire_check(
           "EFA_SETUP_ERRORS", finding_message("EFA_SETUP_ERRORS", device.name, join(errors, ", ")),
           {{"device", device.name},
            {"since_baseline", baseline.has_value()},
@@ -367,7 +367,7 @@ void judge_counters(std::vector<Check>& checks, const EfaFacts& facts,
   int compared = static_cast<int>(baseline->deltas.deltas.size());
   const auto findings = efa_counter_findings(baseline->deltas.deltas, baseline->interval_s);
   for (const EfaCounterFinding& finding : findings) {
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         finding.id, finding.message(),
         {{"device", finding.device},
          {"deltas", finding.rises},

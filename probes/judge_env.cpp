@@ -150,7 +150,7 @@ void judge_rule(std::vector<Check>& checks, const EnvRule& rule, const EnvFacts&
                                   evidence));
     } else {
       checks.push_back(
-          finding_check(rule.finding_id, fired_message(rule, variable, facts, context), evidence));
+          fire_check(rule.finding_id, fired_message(rule, variable, facts, context), evidence));
     }
   }
 }
@@ -172,10 +172,10 @@ void judge_socket_ifname(std::vector<Check>& checks, const EnvFacts& facts) {
   const json evidence{
       {"value", it->second}, {"interfaces", facts.interfaces}, {"selected", selected}};
   if (selected.empty()) {
-    checks.push_back(finding_check("ENV_NCCL_SOCKET_IFNAME_NO_MATCH",
-                                   finding_message("ENV_NCCL_SOCKET_IFNAME_NO_MATCH", it->second,
-                                                   join(facts.interfaces, ", ")),
-                                   evidence));
+    checks.push_back(fire_check("ENV_NCCL_SOCKET_IFNAME_NO_MATCH",
+                                finding_message("ENV_NCCL_SOCKET_IFNAME_NO_MATCH", it->second,
+                                                join(facts.interfaces, ", ")),
+                                evidence));
   } else {
     checks.push_back(pass_check(
         "ENV_NCCL_SOCKET_IFNAME_NO_MATCH",
@@ -204,7 +204,7 @@ void judge_huge_pages(std::vector<Check>& checks, const EnvFacts& facts, bool ef
   }
   const json evidence{{"total", facts.huge_pages.total}, {"page_kib", facts.huge_pages.page_kib}};
   if (facts.huge_pages.total == 0) {
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         "HUGEPAGES_UNAVAILABLE",
         finding_message("HUGEPAGES_UNAVAILABLE", "HugePages_Total is 0 in /proc/meminfo"),
         evidence));

@@ -46,7 +46,7 @@ void judge_counts(std::vector<Check>& checks, const TopologyFacts& facts,
     checks.push_back(
         skip_check("GPU_COUNT_MISMATCH", "GPUs unknown: the input has no PCI inventory"));
   } else if (gpus != platform->gpu_count) {
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         "GPU_COUNT_MISMATCH",
         finding_message("GPU_COUNT_MISMATCH", gpus, platform->instance_type, platform->gpu_count),
         gpu_evidence));
@@ -57,7 +57,7 @@ void judge_counts(std::vector<Check>& checks, const TopologyFacts& facts,
   }
   const json efa_evidence{{"found", efa}, {"expected", platform->efa_count}};
   if (efa != platform->efa_count) {
-    checks.push_back(finding_check(
+    checks.push_back(fire_check(
         "EFA_COUNT_MISMATCH",
         finding_message("EFA_COUNT_MISMATCH", efa, platform->instance_type, platform->efa_count),
         efa_evidence));
@@ -90,10 +90,10 @@ void judge_placement(std::vector<Check>& checks, const TopologyFacts& facts,
           names.push_back(facts.efa[link.efa].name);
         }
         checks.push_back(
-            finding_check("EFA_PER_GPU_MISMATCH",
-                          finding_message("EFA_PER_GPU_MISMATCH", device_label(facts.gpus[g]),
-                                          local, platform->instance_type, platform->efa_per_group),
-                          {{"gpu", facts.gpus[g].pci_bus_id}, {"local_efa", names}}));
+            fire_check("EFA_PER_GPU_MISMATCH",
+                       finding_message("EFA_PER_GPU_MISMATCH", device_label(facts.gpus[g]), local,
+                                       platform->instance_type, platform->efa_per_group),
+                       {{"gpu", facts.gpus[g].pci_bus_id}, {"local_efa", names}}));
       }
     }
     if (fired == 0) {
@@ -116,12 +116,12 @@ void judge_placement(std::vector<Check>& checks, const TopologyFacts& facts,
       if (*gpu.numa_node != *efa.numa_node) {
         ++cross;
         checks.push_back(
-            finding_check("GPU_NIC_CROSS_NUMA",
-                          finding_message("GPU_NIC_CROSS_NUMA", device_label(efa), *efa.numa_node,
-                                          device_label(gpu), *gpu.numa_node),
-                          {{"gpu", gpu.pci_bus_id},
-                           {"efa", efa.pci_bus_id},
-                           {"distance", to_string(link.distance)}}));
+            fire_check("GPU_NIC_CROSS_NUMA",
+                       finding_message("GPU_NIC_CROSS_NUMA", device_label(efa), *efa.numa_node,
+                                       device_label(gpu), *gpu.numa_node),
+                       {{"gpu", gpu.pci_bus_id},
+                        {"efa", efa.pci_bus_id},
+                        {"distance", to_string(link.distance)}}));
       }
     }
   }
@@ -153,7 +153,7 @@ std::vector<Check> judge_sibling_links(const std::vector<const TopoDevice*>& dev
     ++compared;
     const double best = fastest[{device->vendor, device->device}];
     if (*device->link_gbytes_per_s < best * kSiblingSpeedRatio) {
-      checks.push_back(finding_check(
+      checks.push_back(fire_check(
           "PCIE_LINK_DOWNTRAINED",
           fmt::format("PCIe link of {} runs at {:.1f} GB/s where its peers of the same kind "
                       "({:04x}:{:04x}) run at {:.1f} GB/s (hwloc reports the current link only)",

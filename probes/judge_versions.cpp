@@ -98,7 +98,7 @@ void judge_provider(std::vector<Check>& checks, const VersionFacts& facts,
       message += fmt::format(": efa is built in but found none of the {} EFA devices",
                              facts.efa_device_count);
     }
-    checks.push_back(finding_check("EFA_PROVIDER_MISSING", message, evidence));
+    checks.push_back(fire_check("EFA_PROVIDER_MISSING", message, evidence));
   }
 }
 
@@ -122,7 +122,7 @@ void judge_rules(std::vector<Check>& checks, const VersionFacts& facts, const Pl
         }
         evidence["minimum"] = minimum.text;
         if (*fact->version < minimum) {
-          checks.push_back(finding_check(
+          checks.push_back(fire_check(
               rule.finding_id,
               finding_message_for(rule.finding_id, fact->display, minimum.text, source), evidence));
         } else {
@@ -148,7 +148,7 @@ void judge_rules(std::vector<Check>& checks, const VersionFacts& facts, const Pl
                           other != nullptr ? other->reason : "not gathered"),
               evidence));
         } else if (*other->version < needed) {
-          checks.push_back(finding_check(
+          checks.push_back(fire_check(
               rule.finding_id,
               finding_message_for(rule.finding_id, fact->display, needed.text, other->display),
               evidence));
@@ -167,7 +167,7 @@ void judge_rules(std::vector<Check>& checks, const VersionFacts& facts, const Pl
           break;
         }
         if (*fact->version < *other->version) {
-          checks.push_back(finding_check(
+          checks.push_back(fire_check(
               rule.finding_id, finding_message_for(rule.finding_id, fact->display, other->display),
               evidence));
         } else {
@@ -199,10 +199,10 @@ std::vector<Check> judge_versions(const VersionFacts& facts, const Platform* pla
     checks.push_back(row("VERSION_OFI_NCCL", facts.aws_ofi_nccl, facts.aws_ofi_nccl.display,
                          facts.aws_ofi_nccl.location));
   } else if (efa_expected(facts, platform)) {
-    checks.push_back(finding_check(
-        "OFI_NCCL_NOT_FOUND",
-        finding_message("OFI_NCCL_NOT_FOUND", join(facts.aws_ofi_nccl_searched, ", ")),
-        evidence_of(facts.aws_ofi_nccl)));
+    checks.push_back(
+        fire_check("OFI_NCCL_NOT_FOUND",
+                   finding_message("OFI_NCCL_NOT_FOUND", join(facts.aws_ofi_nccl_searched, ", ")),
+                   evidence_of(facts.aws_ofi_nccl)));
   } else {
     checks.push_back(skip_check("VERSION_OFI_NCCL",
                                 facts.aws_ofi_nccl.reason + "; not needed without EFA devices",

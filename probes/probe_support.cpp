@@ -48,18 +48,6 @@ InstanceTypeQuery instance_query(const ProbeOptions& options) {
   return query;
 }
 
-reports::Check finding_check(std::string_view id, std::string message, nlohmann::json evidence) {
-  return reports::make_check(id, finding_status(id), std::move(message), std::move(evidence));
-}
-
-reports::Check pass_check(std::string_view id, std::string message, nlohmann::json evidence) {
-  return reports::make_check(id, Status::pass, std::move(message), std::move(evidence));
-}
-
-reports::Check skip_check(std::string_view id, std::string reason, nlohmann::json evidence) {
-  return reports::make_check(id, Status::skip, std::move(reason), std::move(evidence));
-}
-
 void add_platform_check(std::vector<reports::Check>& checks, const PlatformContext& context) {
   if (!context.known()) {
     checks.push_back(

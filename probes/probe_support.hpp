@@ -39,13 +39,10 @@ void capture_process(ProbeOptions& options, int argc, char** argv, char** enviro
 
 [[nodiscard]] InstanceTypeQuery instance_query(const ProbeOptions& options);
 
-// A finding that fired: isolate/reboot/reset severities fail the run, monitor/info warn.
-[[nodiscard]] reports::Check finding_check(std::string_view id, std::string message,
-                                           nlohmann::json evidence = nlohmann::json::object());
-[[nodiscard]] reports::Check pass_check(std::string_view id, std::string message,
-                                        nlohmann::json evidence = nlohmann::json::object());
-[[nodiscard]] reports::Check skip_check(std::string_view id, std::string reason,
-                                        nlohmann::json evidence = nlohmann::json::object());
+// The probes make their checks with the reports' builders, like every other tool.
+using reports::fire_check;
+using reports::pass_check;
+using reports::skip_check;
 
 // PLATFORM_UNKNOWN as a skip check when the platform is unknown, else nothing.
 void add_platform_check(std::vector<reports::Check>& checks, const PlatformContext& context);

@@ -816,16 +816,16 @@ Check comparison_check(const Comparison& c) {
       (c.counts.contains(RowVerdict::missing) ? c.counts.at(RowVerdict::missing) : 0) +
       (c.counts.contains(RowVerdict::warn) ? c.counts.at(RowVerdict::warn) : 0);
   if (c.status == Status::pass) {
-    return make_check("BASELINE_PASS", Status::pass,
+    return pass_check("BASELINE_PASS",
                       finding_message("BASELINE_PASS", what, c.reference, c.summary), evidence);
   }
   if (failing == 0 && inconclusive > 0) {
-    return make_check("BASELINE_INCONCLUSIVE", c.status,
-                      finding_message("BASELINE_INCONCLUSIVE", what, c.reference, c.summary),
-                      evidence);
+    return judged_check("BASELINE_INCONCLUSIVE", c.status,
+                        finding_message("BASELINE_INCONCLUSIVE", what, c.reference, c.summary),
+                        evidence);
   }
-  return make_check("BASELINE_REGRESSION", c.status,
-                    finding_message("BASELINE_REGRESSION", what, c.summary), evidence);
+  return judged_check("BASELINE_REGRESSION", c.status,
+                      finding_message("BASELINE_REGRESSION", what, c.summary), evidence);
 }
 
 void attach_comparison(Report& report, const Comparison& comparison, bool warn_as_fail) {

@@ -95,8 +95,8 @@ ImportedTransport judge_imported_nccl_lines(std::string_view content,
   }
   imported.judged = true;
   for (const auto& finding : judgement.findings) {
-    imported.checks.push_back(
-        make_check(finding.id, finding.status, finding.message, {{"nccl_log", finding.evidence}}));
+    imported.checks.push_back(judged_check(finding.id, finding.status, finding.message,
+                                           {{"nccl_log", finding.evidence}}));
   }
   if (socket) {
     imported.row_transport = "socket";
@@ -171,13 +171,13 @@ Report import_nccl_log(std::string_view content, std::string_view origin,
   parts.push_back(fmt::format("{} WARN line(s)", extras.warnings.size()));
   // A log that decides nothing about EFA is a skip (exit 3), never a pass.
   report.checks.push_back(
-      make_check("NCCL_LOG_IMPORTED", transport.judged ? Status::pass : Status::skip,
-                 finding_message("NCCL_LOG_IMPORTED", nccl_lines, origin, join(parts, ", ")),
-                 {{"warnings", extras.warnings}}));
+      judged_check("NCCL_LOG_IMPORTED", transport.judged ? Status::pass : Status::skip,
+                   finding_message("NCCL_LOG_IMPORTED", nccl_lines, origin, join(parts, ", ")),
+                   {{"warnings", extras.warnings}}));
   report.checks.insert(report.checks.end(), transport.checks.begin(), transport.checks.end());
   if (!transport.judged) {
     report.checks.push_back(
-        make_check("NCCL_TRANSPORT_NOT_JUDGED", Status::skip,
+        skip_check("NCCL_TRANSPORT_NOT_JUDGED",
                    finding_message("NCCL_TRANSPORT_NOT_JUDGED", origin,
                                    transport.details.value("not_judged", std::string())),
                    {{"networks", networks}}));

@@ -315,7 +315,7 @@ void add_row_checks(Report& report, const Parsed& parsed, std::string_view origi
   const std::string what = inferred.benchmark.empty() ? "nccl-tests" : inferred.benchmark;
   if (!report.results.empty()) {
     report.checks.push_back(
-        make_check("NCCL_TESTS_IMPORTED", Status::pass,
+        pass_check("NCCL_TESTS_IMPORTED",
                    finding_message("NCCL_TESTS_IMPORTED", report.results.size(), what, origin),
                    {{"rows", report.results.size()},
                     {"sizes", rows.sizes},
@@ -325,7 +325,7 @@ void add_row_checks(Report& report, const Parsed& parsed, std::string_view origi
   }
   if (!inferred.ranks_unknown_why.empty()) {
     report.checks.push_back(
-        make_check("NCCL_TESTS_RANKS_UNKNOWN", Status::warn,
+        fire_check("NCCL_TESTS_RANKS_UNKNOWN",
                    finding_message("NCCL_TESTS_RANKS_UNKNOWN", origin, inferred.ranks_unknown_why),
                    {{"benchmark", inferred.benchmark}, {"rows", report.results.size()}}));
   }
@@ -337,7 +337,7 @@ void add_row_checks(Report& report, const Parsed& parsed, std::string_view origi
                                                  parsed.out_of_bounds.value_or(0))
                                    : join(wrong_rows, "; ");
     report.checks.push_back(
-        make_check("RESULT_WRONG", Status::fail,
+        fire_check("RESULT_WRONG",
                    finding_message("RESULT_WRONG",
                                    wrong_total > 0 ? wrong_total : parsed.out_of_bounds.value_or(0),
                                    rows.wrong.first_size, detail),
@@ -353,9 +353,10 @@ void add_completion_check(Report& report, const Parsed& parsed, std::string_view
     for (const auto& error : parsed.errors) {
       lines.push_back("# error: " + error);
     }
-    report.checks.push_back(make_check("NCCL_TESTS_FAILED", Status::error,
-                                       finding_message("NCCL_TESTS_FAILED", origin, lines.front()),
-                                       {{"lines", lines}, {"nccl_warnings", parsed.warnings}}));
+    report.checks.push_back(
+        judged_check("NCCL_TESTS_FAILED", Status::error,
+                     finding_message("NCCL_TESTS_FAILED", origin, lines.front()),
+                     {{"lines", lines}, {"nccl_warnings", parsed.warnings}}));
   } else if (parsed.rows.empty()) {
     std::string where = "after the header";
     if (!parsed.devices.empty()) {
@@ -363,7 +364,7 @@ void add_completion_check(Report& report, const Parsed& parsed, std::string_view
     } else if (parsed.header_line_seen) {
       where = "after the column header";
     }
-    report.checks.push_back(make_check(
+    report.checks.push_back(judged_check(
         "NCCL_TESTS_INCOMPLETE", Status::error,
         finding_message("NCCL_TESTS_INCOMPLETE", origin,
                         fmt::format("no result rows: the output ends {} (a hang or a crash "
@@ -380,8 +381,8 @@ void add_completion_check(Report& report, const Parsed& parsed, std::string_view
                                    ? last * std::max<std::uint64_t>(parsed.header.step, 2)
                                    : last + std::max<std::uint64_t>(parsed.header.step, 1);
     if (next <= parsed.header.max_bytes) {
-      report.checks.push_back(make_check(
-          "NCCL_TESTS_INCOMPLETE", Status::warn,
+      report.checks.push_back(fire_check(
+          "NCCL_TESTS_INCOMPLETE",
           finding_message("NCCL_TESTS_INCOMPLETE", origin,
                           fmt::format("the table stops at {} B of maxBytes {} B and has no "
                                       "summary line; the sizes measured are kept",

@@ -220,7 +220,7 @@ void from_json(const json& j, Report& report) {
   report.verdict = {*status, verdict.at("exit_code").get<int>(), verdict.value("summary", "")};
 }
 
-Check make_check(std::string_view id, Status status, std::string message, json evidence) {
+Check judged_check(std::string_view id, Status status, std::string message, json evidence) {
   const FindingDefinition& definition = finding(id);
   Check check;
   check.id = std::string(id);
@@ -234,6 +234,18 @@ Check make_check(std::string_view id, Status status, std::string message, json e
   }
   check.evidence = std::move(evidence);
   return check;
+}
+
+Check pass_check(std::string_view id, std::string message, json evidence) {
+  return judged_check(id, Status::pass, std::move(message), std::move(evidence));
+}
+
+Check fire_check(std::string_view id, std::string message, json evidence) {
+  return judged_check(id, finding_status(id), std::move(message), std::move(evidence));
+}
+
+Check skip_check(std::string_view id, std::string reason, json evidence) {
+  return judged_check(id, Status::skip, std::move(reason), std::move(evidence));
 }
 
 Verdict compute_verdict(const std::vector<Check>& checks, bool warn_as_fail) {

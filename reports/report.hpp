@@ -118,9 +118,24 @@ void from_json(const nlohmann::json& j, Check& check);
 void to_json(nlohmann::json& j, const ResultRow& row);
 void from_json(const nlohmann::json& j, ResultRow& row);
 
-// A check for a catalog finding: severity and remediation come from the catalog.
-[[nodiscard]] Check make_check(std::string_view id, Status status, std::string message,
+// Checks are made one way, by what happened to them (docs/ARCHITECTURE.md, "Adding a finding").
+// Severity and remediation always come from the catalog entry of `id`.
+// - pass_check: the check ran and found nothing wrong.
+// - fire_check: the finding fired. Its status is the catalog's (finding_status: fail for
+//   isolate/reboot/reset, warn for monitor/info), never the caller's, so one finding never fails in
+//   one tool and warns in another.
+// - skip_check: the check could not run here; the message says why.
+// - judged_check: a status the caller decided: error or timeout (the check could not complete),
+//   the warn or fail of a gate with its own thresholds (baseline, history, the NCCL log's judge),
+//   or a superseded suite step's warn.
+[[nodiscard]] Check pass_check(std::string_view id, std::string message,
                                nlohmann::json evidence = nlohmann::json::object());
+[[nodiscard]] Check fire_check(std::string_view id, std::string message,
+                               nlohmann::json evidence = nlohmann::json::object());
+[[nodiscard]] Check skip_check(std::string_view id, std::string reason,
+                               nlohmann::json evidence = nlohmann::json::object());
+[[nodiscard]] Check judged_check(std::string_view id, Status status, std::string message,
+                                 nlohmann::json evidence = nlohmann::json::object());
 
 // The verdict of `report` from its checks (common/status.hpp combine rule). The summary counts
 // checks by status and names the failing ids.

@@ -433,8 +433,8 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
                     {"source", source},
                     {"duplicate", added.duplicate},
                     {"results", added.results}});
-    recorded.checks.push_back(make_check(
-        "HISTORY_RECORDED", Status::pass,
+    recorded.checks.push_back(pass_check(
+        "HISTORY_RECORDED",
         finding_message("HISTORY_RECORDED", source, added.id, store.path().string()) +
             (added.duplicate ? " (already recorded: the same report)" : ""),
         {{"run", added.id}, {"db", store.path().string()}, {"duplicate", added.duplicate}}));
@@ -530,11 +530,11 @@ int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common)
     // Only a failed trend is a regression; a passing or skipped one is HISTORY_PASS with its
     // status.
     if (trend.status == Status::fail) {
-      report.checks.push_back(make_check(
+      report.checks.push_back(judged_check(
           "HISTORY_REGRESSION", trend.status,
           finding_message("HISTORY_REGRESSION", run, options.window, trend.summary), evidence));
     } else {
-      report.checks.push_back(make_check(
+      report.checks.push_back(judged_check(
           "HISTORY_PASS", trend.status,
           finding_message("HISTORY_PASS", run, options.window, trend.summary), evidence));
     }

@@ -79,8 +79,8 @@ int main(int argc, char** argv) {
   auto report = reports::start_report("preflight-fake", argc, argv, false);
   report.inventory.instance_type = "fake.large";
   report.checks.push_back(
-      reports::make_check(status == Status::pass ? "RESULT_CORRECT" : "HARNESS_ERROR", status,
-                          "fake check in mode " + mode));
+      reports::judged_check(status == Status::pass ? "RESULT_CORRECT" : "HARNESS_ERROR", status,
+                            "fake check in mode " + mode));
   reports::ResultRow row;
   row.benchmark = "bw";
   row.backend = "libfabric";

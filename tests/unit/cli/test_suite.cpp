@@ -21,8 +21,9 @@ StepOutcome timed_out_step(const std::string& name) {
   outcome.exit_code = exit_code::timeout;
   outcome.timed_out = true;
   reports::Report report;
-  report.checks.push_back(reports::make_check("BENCH_TIMEOUT", Status::timeout, "stalled on vc4"));
-  report.checks.push_back(reports::make_check("RESULT_CORRECT", Status::pass, "checked"));
+  report.checks.push_back(
+      reports::judged_check("BENCH_TIMEOUT", Status::timeout, "stalled on vc4"));
+  report.checks.push_back(reports::pass_check("RESULT_CORRECT", "checked"));
   outcome.report = report;
   return outcome;
 }
@@ -98,7 +99,7 @@ TEST(AddStepsToSuite, AJudgeStepAddsOnlyItsOwnChecksAndNoRows) {
   StepOutcome measured = timed_out_step("allreduce");
   measured.status = Status::pass;
   measured.exit_code = 0;
-  measured.report->checks = {reports::make_check("RESULT_CORRECT", Status::pass, "checked")};
+  measured.report->checks = {reports::pass_check("RESULT_CORRECT", "checked")};
   measured.report->results.resize(3);
   StepOutcome judge;
   judge.spec.name = "history-trend";
@@ -107,7 +108,7 @@ TEST(AddStepsToSuite, AJudgeStepAddsOnlyItsOwnChecksAndNoRows) {
   judge.exit_code = 1;
   judge.report = measured.report;  // the recorded run, shown again ...
   judge.report->checks.push_back(
-      reports::make_check("HISTORY_REGRESSION", Status::fail, "run 5 left the band"));
+      reports::judged_check("HISTORY_REGRESSION", Status::fail, "run 5 left the band"));
   reports::Report suite;
   add_steps_to_suite(suite, {measured, judge});
   EXPECT_EQ(suite.results.size(), 3U) << "the judge's repeated rows are not added";
@@ -228,16 +229,14 @@ TEST(RenderSuiteText, EachFindingOnceWithItsSteps) {
     outcome.status = Status::pass;
     outcome.exit_code = 0;
     reports::Report report;
-    report.checks.push_back(
-        reports::make_check("PLATFORM_UNKNOWN", Status::skip, "instance type unknown"));
+    report.checks.push_back(reports::skip_check("PLATFORM_UNKNOWN", "instance type unknown"));
     if (std::string(name) != "probe-versions") {
-      report.checks.push_back(reports::make_check(
+      report.checks.push_back(reports::judged_check(
           "MEMLOCK_LIMITED", std::string(name) == "probe-env" ? Status::warn : Status::pass,
           "memlock limit is 8 MiB"));
     }
     if (std::string(name) == "mpi-allreduce") {
-      report.checks.push_back(
-          reports::make_check("RESULT_CORRECT", Status::pass, "5 sizes checked bit-exact"));
+      report.checks.push_back(reports::pass_check("RESULT_CORRECT", "5 sizes checked bit-exact"));
     }
     outcome.report = report;
     outcomes.push_back(std::move(outcome));

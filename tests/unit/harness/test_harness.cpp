@@ -129,7 +129,7 @@ TEST(HarnessReport, StoppedReportReplacesTheCheckpointsMark) {
   EXPECT_EQ(lost.verdict.exit_code, 4);
   EXPECT_TRUE(lost.run.finished_at.empty());
   const reports::Report stamped =
-      stopped_report(checkpoint, reports::make_check("HARNESS_ERROR", Status::error, "stopped"),
+      stopped_report(checkpoint, reports::judged_check("HARNESS_ERROR", Status::error, "stopped"),
                      false, false, FinishedAt::stamped);
   EXPECT_FALSE(stamped.run.finished_at.empty());
   EXPECT_EQ(find_check(stamped, "BENCH_INCOMPLETE"), nullptr);

@@ -15,9 +15,10 @@
 namespace preflight {
 namespace {
 
-using reports::make_check;
+using reports::pass_check;
 using reports::RenderFormat;
 using reports::Report;
+using reports::skip_check;
 
 constexpr const char* kSkipId = "NVIDIA_DRIVER_VERSION";
 constexpr const char* kPassId = "VERSION_LIBFABRIC";
@@ -25,8 +26,8 @@ constexpr const char* kPassId = "VERSION_LIBFABRIC";
 Report mixed_report() {
   Report report;
   report.tool.name = "preflight-drivers";
-  report.checks.push_back(make_check(kPassId, Status::pass, "libfabric 1.22"));
-  report.checks.push_back(make_check(kSkipId, Status::skip, "no NVIDIA driver here"));
+  report.checks.push_back(pass_check(kPassId, "libfabric 1.22"));
+  report.checks.push_back(skip_check(kSkipId, "no NVIDIA driver here"));
   report.verdict = reports::compute_verdict(report.checks, false);
   return report;
 }
@@ -34,8 +35,8 @@ Report mixed_report() {
 Report all_skipped_report() {
   Report report;
   report.tool.name = "preflight-efa";
-  report.checks.push_back(make_check("EFA_ABSENT", Status::skip, "no EFA device"));
-  report.checks.push_back(make_check(kSkipId, Status::skip, "no NVIDIA driver here"));
+  report.checks.push_back(skip_check("EFA_ABSENT", "no EFA device"));
+  report.checks.push_back(skip_check(kSkipId, "no NVIDIA driver here"));
   report.verdict = reports::compute_verdict(report.checks, false);
   return report;
 }

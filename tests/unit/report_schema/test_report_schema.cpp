@@ -27,9 +27,9 @@ Report sample_report() {
   report.run.ranks = 4;
   report.inventory.instance_type = "p5.48xlarge";
   report.inventory.versions["nccl"] = "2.28.9";
-  report.checks.push_back(make_check("RESULT_CORRECT", Status::pass, "2 sizes checked"));
+  report.checks.push_back(pass_check("RESULT_CORRECT", "2 sizes checked"));
   report.checks.push_back(
-      make_check("EFA_ABSENT", Status::skip, "no EFA device", json{{"searched", "/sys/class"}}));
+      skip_check("EFA_ABSENT", "no EFA device", json{{"searched", "/sys/class"}}));
   ResultRow row;
   row.benchmark = "all_reduce";
   row.backend = "mpi";
@@ -95,15 +95,15 @@ TEST(ReportSchema, SchemaErrorsNameThePointer) {
 }
 
 TEST(ReportSchema, VerdictKeepsSkipDistinct) {
-  std::vector<Check> checks{make_check("EFA_ABSENT", Status::skip, "none")};
+  std::vector<Check> checks{skip_check("EFA_ABSENT", "none")};
   EXPECT_EQ(compute_verdict(checks, false).status, Status::skip);
   EXPECT_EQ(compute_verdict(checks, false).exit_code, 3);
-  checks.push_back(make_check("VERSION_NCCL", Status::pass, "2.28.9"));
+  checks.push_back(pass_check("VERSION_NCCL", "2.28.9"));
   EXPECT_EQ(compute_verdict(checks, false).status, Status::pass);
-  checks.push_back(make_check("NCCL_TOO_OLD", Status::warn, "old"));
+  checks.push_back(fire_check("NCCL_TOO_OLD", "old"));
   EXPECT_EQ(compute_verdict(checks, false).exit_code, 0);
   EXPECT_EQ(compute_verdict(checks, true).exit_code, 1);
-  checks.push_back(make_check("EFA_PORT_DOWN", Status::fail, "down"));
+  checks.push_back(fire_check("EFA_PORT_DOWN", "down"));
   const Verdict verdict = compute_verdict(checks, false);
   EXPECT_EQ(verdict.exit_code, 1);
   EXPECT_NE(verdict.summary.find("EFA_PORT_DOWN"), std::string::npos);
@@ -218,7 +218,7 @@ TEST_F(ReportFileTest, IncrementalWriterLeavesAValidPartialReport) {
 
 TEST(RenderText, ShowsSkipAsSkipAndRemediationForFailures) {
   Report report = sample_report();
-  report.checks.push_back(make_check("EFA_PORT_DOWN", Status::fail, "rdmap0 port 1 is DOWN"));
+  report.checks.push_back(fire_check("EFA_PORT_DOWN", "rdmap0 port 1 is DOWN"));
   finish_report(report, false, true);
   const std::string text = render_checks_text(report);
   EXPECT_NE(text.find("SKIP"), std::string::npos) << text;

@@ -45,9 +45,9 @@ Fixture make_fixture() {
   rows.push_back(collective_row(0, 6e-6));  // size 0: in the tables, not on a log axis
   Report report = report_with(rows);
   report.checks.push_back(
-      make_check("STEP_SKIPPED", Status::skip, "no GPU on this host <script>alert(1)</script>"));
+      skip_check("STEP_SKIPPED", "no GPU on this host <script>alert(1)</script>"));
   report.checks.push_back(
-      make_check("HARNESS_ERROR", Status::error, "bad | pipe & \"quote\" \xff"));
+      judged_check("HARNESS_ERROR", Status::error, "bad | pipe & \"quote\" \xff"));
   report.run.hosts = {"node-1", "node-<2>"};
   report.run.started_at = "2026-03-02T10:15:00.250Z";
   report.inventory.versions["nccl"] = "2.21.5";
@@ -117,7 +117,7 @@ TEST(RenderHtml, SelfContainedWithOnePointPerRowAndPlot) {
 
 TEST(RenderHtml, VerdictAndFailingChecksComeBeforeThePlots) {
   Fixture f = make_fixture();
-  f.report.checks.push_back(make_check("MEMLOCK_LIMITED", Status::warn, "memlock 8 MiB"));
+  f.report.checks.push_back(judged_check("MEMLOCK_LIMITED", Status::warn, "memlock 8 MiB"));
   const std::string html = render_html(f.report, &f.comparison);
   const auto attention = html.find("<section id=\"attention\">");
   ASSERT_NE(attention, std::string::npos);
@@ -225,7 +225,7 @@ TEST(RenderJunit, NoChecksIsNotAPass) {
 TEST(RenderPrometheus, MetricsLabelsAndStatuses) {
   Fixture f = make_fixture();
   f.report.run.id = "run-4711";
-  f.report.checks.push_back(make_check("STEP_SKIPPED", Status::pass, "second"));
+  f.report.checks.push_back(pass_check("STEP_SKIPPED", "second"));
   f.report.results.push_back(busbw_row(1048576, 1e9));  // a repeat of one size
   f.report.results.back().labels["provider"] = "efa \"x\"\n";
   f.report.results.back().labels["benchmark"] = "clash";
@@ -313,7 +313,7 @@ TEST(RenderPrometheus, TextfileIsWrittenAtomicallyNamedByPlan) {
   std::filesystem::create_directories(directory);
   Report report;
   report.tool.name = "preflight";
-  report.checks.push_back(make_check("EFA_ABSENT", Status::skip, "no EFA"));
+  report.checks.push_back(skip_check("EFA_ABSENT", "no EFA"));
   report.verdict = compute_verdict(report.checks, false);
   const auto path = write_prometheus_textfile(report, directory, "node");
   EXPECT_EQ(path, directory / "preflight_node.prom");
@@ -332,7 +332,7 @@ TEST(RenderPrometheus, TextfileIsWrittenAtomicallyNamedByPlan) {
 TEST(RenderPrometheus, SkipStaysDistinctAndZonelessTimesAreLeftOut) {
   Report report;
   report.tool.name = "preflight-drivers";
-  report.checks.push_back(make_check("STEP_SKIPPED", Status::skip, "no GPU"));
+  report.checks.push_back(skip_check("STEP_SKIPPED", "no GPU"));
   report.verdict = compute_verdict(report.checks, false);
   report.run.started_at = "2026-03-02T10:15:00";  // local time: no instant
   const std::string text = render_prometheus(report, nullptr);

@@ -40,7 +40,7 @@ Check check_of(std::string id, Status status, std::string message, std::string s
   if (!step.empty()) {
     evidence["step"] = step;
   }
-  return make_check(id, status, std::move(message), evidence);
+  return judged_check(id, status, std::move(message), evidence);
 }
 
 nlohmann::json step_json(const std::string& name, const std::string& status, int exit_code,
@@ -128,10 +128,10 @@ TEST(RenderJunitSuite, HostAndStepAreInTheClassname) {
 TEST(RenderJunitSuite, ManyHostsAreTheClusterAndACheckNamingItsHostKeepsIt) {
   Report suite = node_suite();
   suite.run.hosts = {"node-b", "node-a", "node-b"};
-  auto unreachable = make_check("NODE_UNREACHABLE", Status::fail, "node-c did not answer",
-                                {{"host", "node-c.cluster.local"}});
+  auto unreachable =
+      fire_check("NODE_UNREACHABLE", "node-c did not answer", {{"host", "node-c.cluster.local"}});
   suite.checks.push_back(unreachable);
-  suite.checks.push_back(make_check("P2P_NODE_OUTLIER", Status::fail, "node-d is slow",
+  suite.checks.push_back(fire_check("P2P_NODE_OUTLIER", "node-d is slow",
                                     {{"node", "node-d"}, {"step", "all-pairs"}}));
   const std::string xml = render_junit(suite, nullptr);
   EXPECT_FALSE(testcase(xml, "preflight.cluster.probe-efa", "EFA_PORT_RATE_LOW").empty()) << xml;
@@ -265,8 +265,8 @@ TEST(RenderJunitSuite, AToolsReportHasItsToolAsTheGroupAndItsRunsDuration) {
   report.run.hosts = {"build-1"};
   report.run.started_at = "2026-03-02T10:15:00.000Z";
   report.run.finished_at = "2026-03-02T10:15:04.500Z";
-  report.checks = {make_check("RESULT_CORRECT", Status::pass, "ok", nlohmann::json::object()),
-                   make_check("COLLECTIVE_MEASURED", Status::pass, "ok", nlohmann::json::object())};
+  report.checks = {pass_check("RESULT_CORRECT", "ok", nlohmann::json::object()),
+                   pass_check("COLLECTIVE_MEASURED", "ok", nlohmann::json::object())};
   const std::string xml = render_junit(report, nullptr);
   const std::string tool = "preflight.build-1." + report.tool.name;
   EXPECT_NE(testcase(xml, tool, "RESULT_CORRECT").find("time=\"4.500\""), std::string::npos) << xml;
