@@ -107,30 +107,18 @@ std::string own_summary(const StepOutcome& outcome) {
   return reports::compute_verdict(checks, false).summary;
 }
 
-// The summary of a step's report as details.steps[] keeps it: for a step that judges the
-// earlier ones, the summary of its own checks (step_to_json), else its report's verdict.
-std::string report_summary(const nlohmann::json& step) {
-  return step.contains("own_summary")
-             ? step.at("own_summary").get<std::string>()
-             : step.at("report").at("verdict").value("summary", std::string());
-}
-
 std::string baseline_and_trend_text(const reports::Report& suite) {
   std::ostringstream text;
-  if (suite.details.contains("baseline")) {
-    const auto& baseline = suite.details.at("baseline");
-    if (baseline.value("status", std::string()) == "compared") {
-      for (const auto& comparison : baseline.at("comparisons")) {
-        text << fmt::format(
-            "baseline: step {} against {} ({}): {}\n", comparison.value("step", std::string()),
-            comparison.value("baseline", std::string()), comparison.value("path", std::string()),
-            comparison.value("summary", std::string()));
-        for (const auto& row : comparison.value("failed_rows", nlohmann::json::array())) {
-          text << "  " << row.get<std::string>() << "\n";
-        }
+  if (const auto baseline = reports::suite_baseline(suite)) {
+    for (const auto& use : baseline->comparisons) {
+      text << fmt::format("baseline: step {} against {} ({}): {}\n", use.step, use.baseline,
+                          use.path, use.summary);
+      for (const auto& row : use.failed_rows) {
+        text << "  " << row << "\n";
       }
-    } else {
-      text << "baseline: none: " << baseline.value("reason", std::string()) << "\n";
+    }
+    if (baseline->comparisons.empty()) {
+      text << "baseline: none: " << baseline->reason << "\n";
     }
   }
   if (suite.details.contains("trend")) {
@@ -392,38 +380,25 @@ StepOutcome StepRunner::run(StepSpec spec, std::size_t index, std::size_t total)
   return outcome;
 }
 
-nlohmann::json step_to_json(const StepOutcome& outcome) {
-  nlohmann::json step = {
-      {"name", outcome.spec.name},        {"argv", outcome.spec.argv},
-      {"exit_code", outcome.exit_code},   {"status", std::string(to_string(outcome.status))},
-      {"duration_s", outcome.duration_s}, {"timeout_s", outcome.spec.timeout_s},
-      {"timed_out", outcome.timed_out},   {"report", outcome.report_json},
-  };
-  if (!outcome.spec.env.empty()) {
-    nlohmann::json env = nlohmann::json::object();
-    for (const auto& [name, value] : outcome.spec.env) {
-      env[name] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-    }
-    step["env"] = env;
+reports::SuiteStep suite_step(const StepOutcome& outcome) {
+  reports::SuiteStep step;
+  step.name = outcome.spec.name;
+  step.argv = outcome.spec.argv;
+  step.exit_code = outcome.exit_code;
+  step.status = outcome.status;
+  step.duration_s = outcome.duration_s;
+  step.timeout_s = outcome.spec.timeout_s;
+  step.timed_out = outcome.timed_out;
+  step.report = outcome.report_json;
+  step.env = outcome.spec.env;
+  step.superseded_by = outcome.superseded_by;
+  step.own_check_ids = outcome.spec.own_check_ids;
+  if (!outcome.spec.own_check_ids.empty() && outcome.report) {
+    step.own_summary = own_summary(outcome);
   }
-  if (!outcome.superseded_by.empty()) {
-    step["superseded_by"] = outcome.superseded_by;
-  }
-  if (!outcome.spec.own_check_ids.empty()) {
-    step["own_check_ids"] = outcome.spec.own_check_ids;
-    if (outcome.report) {
-      step["own_summary"] = own_summary(outcome);
-    }
-  }
-  if (!outcome.note.empty()) {
-    step["note"] = outcome.note;
-  }
-  if (!outcome.report_error.empty()) {
-    step["report_error"] = outcome.report_error;
-  }
-  if (!outcome.stderr_tail.empty()) {
-    step["stderr_tail"] = outcome.stderr_tail;
-  }
+  step.note = outcome.note;
+  step.report_error = outcome.report_error;
+  step.stderr_tail = outcome.stderr_tail;
   return step;
 }
 
@@ -432,7 +407,7 @@ void add_steps_to_suite(reports::Report& suite, const std::vector<StepOutcome>& 
   steps = nlohmann::json::array();
   bool have_inventory = false;
   for (const auto& outcome : outcomes) {
-    steps.push_back(step_to_json(outcome));
+    steps.push_back(suite_step(outcome));
     const auto& name = outcome.spec.name;
     const bool superseded = !outcome.superseded_by.empty();
     // A superseded step's failures stay visible, as warnings naming what superseded them.
@@ -585,12 +560,10 @@ std::string cause_from_stderr(const std::string& stderr_text) {
 
 void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutcome>& outcomes,
                               const reports::BaselineLibrary& library, bool named) {
-  nlohmann::json baseline = {{"searched", library.searched}};
-  if (!library.problems.empty()) {
-    baseline["problems"] = library.problems;
-  }
-  nlohmann::json comparisons = nlohmann::json::array();
-  std::vector<std::string> unmatched;
+  reports::SuiteBaseline baseline;
+  baseline.searched = library.searched;
+  baseline.problems = library.problems;
+  std::vector<std::string>& unmatched = baseline.not_compared;
   bool instance_type_known = false;
   auto& steps = suite.details["steps"];
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
@@ -613,9 +586,8 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
       check.evidence["step"] = name;
       check.evidence["baseline_path"] = use.path.string();
       suite.checks.push_back(std::move(check));
-      nlohmann::json comparison = use.comparison;
       if (i < steps.size()) {
-        steps[i]["comparison"] = comparison;
+        steps[i]["comparison"] = use.comparison;
       }
       std::vector<std::string> failed_rows;
       for (const auto& row : use.comparison.rows) {
@@ -625,25 +597,15 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
                                             reports::to_string(row.verdict), row.reason));
         }
       }
-      comparisons.push_back({{"step", name},
-                             {"baseline", use.comparison.reference},
-                             {"path", use.path.string()},
-                             {"status", std::string(to_string(use.comparison.status))},
-                             {"summary", use.comparison.summary},
-                             {"failed_rows", failed_rows}});
+      baseline.comparisons.push_back({name, use.comparison.reference, use.path.string(),
+                                      std::string(to_string(use.comparison.status)),
+                                      use.comparison.summary, std::move(failed_rows)});
     }
   }
-  if (!comparisons.empty()) {
-    baseline["status"] = "compared";
-    baseline["comparisons"] = comparisons;
-    if (!unmatched.empty()) {
-      baseline["not_compared"] = unmatched;
-    }
-  } else {
-    baseline["status"] = "none";
+  if (baseline.comparisons.empty()) {
     const std::string where = library.searched.empty() ? std::string("no baseline directory")
                                                        : join(library.searched, ", ");
-    baseline["reason"] =
+    baseline.reason =
         library.files.empty() ? fmt::format("no baseline found in {}", where)
         : unmatched.empty()   ? std::string("no step measured anything a baseline could match")
         : !instance_type_known
@@ -651,14 +613,11 @@ void add_baseline_comparisons(reports::Report& suite, const std::vector<StepOutc
                   "the instance type is unknown (not an EC2 instance, or "
                   "PREFLIGHT_INSTANCE_TYPE unset): no platform baseline applies")
             : fmt::format("no baseline in {} matches: {}", where, join(unmatched, "; "));
-    if (!unmatched.empty()) {
-      baseline["not_compared"] = unmatched;
-    }
     if (named) {
       suite.checks.push_back(
           reports::judged_check("HARNESS_ERROR", Status::error,
                                 fmt::format("the plan's baseline {} was compared with no step: {}",
-                                            where, baseline["reason"].get<std::string>()),
+                                            where, baseline.reason),
                                 {{"baseline", library.searched}, {"problems", library.problems}}));
     }
   }
@@ -678,23 +637,12 @@ std::filesystem::path own_bin_dir() {
 
 std::string render_suite_text(const reports::Report& suite) {
   std::ostringstream text;
-  const auto& steps =
-      suite.details.contains("steps") ? suite.details.at("steps") : nlohmann::json::array();
-  text << fmt::format("preflight {}: {} step(s)\n",
-                      suite.details.value("plan", std::string("suite")), steps.size());
+  const auto steps = reports::suite_steps(suite);
+  text << fmt::format("preflight {}: {} step(s)\n", reports::suite_plan(suite), steps.size());
   for (const auto& step : steps) {
-    std::string status = to_upper(step.value("status", std::string("?")));
-    std::string tail;
-    if (step.contains("note")) {
-      tail = step.at("note").get<std::string>();
-    } else if (step.contains("report") && step.at("report").is_object()) {
-      tail = report_summary(step);
-    } else if (step.contains("report_error")) {
-      tail = step.at("report_error").get<std::string>();
-    }
-    text << fmt::format("  {:<8} {:<28} exit {:>3} {:>7.2f} s  {}\n", status,
-                        step.value("name", std::string()), step.value("exit_code", -1),
-                        step.value("duration_s", 0.0), tail);
+    text << fmt::format("  {:<8} {:<28} exit {:>3} {:>7.2f} s  {}\n",
+                        step.status ? to_upper(to_string(*step.status)) : std::string("?"),
+                        step.name, step.exit_code, step.duration_s, step.summary());
   }
   if (suite.details.contains("cluster")) {
     // The cluster plan's one summary of its verdict (cli/cluster_verdict.hpp).

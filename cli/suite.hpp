@@ -15,6 +15,7 @@
 #include "common/timer.hpp"
 #include "reports/baseline_match.hpp"
 #include "reports/report.hpp"
+#include "reports/suite_details.hpp"
 
 namespace preflight::cli {
 
@@ -103,9 +104,8 @@ class StepRunner {
   bool interrupted_ = false;
 };
 
-// One step as details.steps[i]: name, argv, exit_code, status, duration_s, timed_out, timeout_s,
-// report (full, or null), and the notes.
-[[nodiscard]] nlohmann::json step_to_json(const StepOutcome& outcome);
+// One step as details.steps[i] keeps it (reports/suite_details.hpp).
+[[nodiscard]] reports::SuiteStep suite_step(const StepOutcome& outcome);
 
 // Adds the steps to `suite`: details.steps, the union of the steps' checks (evidence.step names
 // the step) and results (labels.step), a STEP_* check per step that did not pass, and the

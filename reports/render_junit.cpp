@@ -42,6 +42,7 @@
 #include "reports/format.hpp"
 #include "reports/history_format.hpp"
 #include "reports/render.hpp"
+#include "reports/suite_details.hpp"
 
 namespace preflight::reports {
 
@@ -223,20 +224,14 @@ struct StepFacts {
 
 std::map<std::string, StepFacts> steps_of(const Report& report) {
   std::map<std::string, StepFacts> steps;
-  if (!report.details.is_object() || !report.details.contains("steps") ||
-      !report.details.at("steps").is_array()) {
-    return steps;
-  }
-  for (const auto& step : report.details.at("steps")) {
-    auto& facts = steps[step.value("name", std::string())];
+  for (const auto& step : suite_steps(report)) {
+    auto& facts = steps[step.name];
     // Two steps of one name (a rerun) add up, so the total stays the steps' total.
-    facts.duration_s += std::max(0.0, step.value("duration_s", 0.0));
-    facts.exit_code = step.value("exit_code", -1);
-    facts.status = step.value("status", std::string());
-    if (step.contains("stderr_tail") && step.at("stderr_tail").is_string()) {
-      facts.stderr_tail = step.at("stderr_tail").get<std::string>();
-    }
-    const auto& step_report = step.value("report", nlohmann::json());
+    facts.duration_s += std::max(0.0, step.duration_s);
+    facts.exit_code = step.exit_code;
+    facts.status = step.status ? std::string(to_string(*step.status)) : std::string();
+    facts.stderr_tail = step.stderr_tail;
+    const auto& step_report = step.report;
     if (step_report.is_object() && step_report.contains("details") &&
         step_report.at("details").is_object() && step_report.at("details").contains("trend")) {
       facts.regressed_rows = regressed_trend_rows(step_report.at("details").at("trend"));
@@ -249,25 +244,18 @@ std::map<std::string, StepFacts> steps_of(const Report& report) {
 std::map<std::pair<std::string, std::string>, std::vector<std::string>> baseline_failed_rows(
     const Report& report) {
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> rows;
-  if (!report.details.is_object() || !report.details.contains("baseline")) {
-    return rows;
-  }
-  for (const auto& comparison :
-       report.details.at("baseline").value("comparisons", nlohmann::json::array())) {
-    auto& lines =
-        rows[{comparison.value("step", std::string()), comparison.value("path", std::string())}];
-    for (const auto& row : comparison.value("failed_rows", nlohmann::json::array())) {
-      if (row.is_string()) {
-        lines.push_back(row.get<std::string>());
-      }
+  if (const auto baseline = suite_baseline(report)) {
+    for (const auto& use : baseline->comparisons) {
+      auto& lines = rows[{use.step, use.path}];
+      lines.insert(lines.end(), use.failed_rows.begin(), use.failed_rows.end());
     }
   }
   return rows;
 }
 
 Suite checks_suite(const Report& report, const std::string& tool) {
-  const bool is_suite = report.details.is_object() && report.details.contains("steps");
-  const std::string plan = is_suite ? report.details.value("plan", std::string("suite")) : "";
+  const bool is_suite = is_suite_report(report);
+  const std::string plan = is_suite ? suite_plan(report) : "";
   Suite suite{is_suite ? "preflight." + plan : tool + ".checks", {}, {}};
   const std::string host = run_host(report.run);
   // A suite's checks without a step (the plan's own: baseline, cluster verdict) go under the plan.
@@ -387,14 +375,11 @@ Suite checks_suite(const Report& report, const std::string& tool) {
   if (!report.verdict.summary.empty()) {
     properties.emplace_back("preflight.verdict", report.verdict.summary);
   }
-  if (report.details.is_object() && report.details.contains("baseline")) {
-    const auto& baseline = report.details.at("baseline");
-    properties.emplace_back(
-        "preflight.baseline",
-        baseline.value("status", std::string()) == "compared"
-            ? fmt::format("{} comparison(s)",
-                          baseline.value("comparisons", nlohmann::json::array()).size())
-            : "none: " + baseline.value("reason", std::string()));
+  if (const auto baseline = suite_baseline(report)) {
+    properties.emplace_back("preflight.baseline",
+                            baseline->comparisons.empty()
+                                ? "none: " + baseline->reason
+                                : fmt::format("{} comparison(s)", baseline->comparisons.size()));
   }
   if (is_suite && report.details.contains("trend")) {
     properties.emplace_back("preflight.trend",
