@@ -47,9 +47,12 @@ constexpr std::string_view kTool = "preflight-p2p";
 // The one of `choices` whose name (to_string) is `name`; nullopt when none is.
 template <typename Enum>
 std::optional<Enum> find_named(std::string_view name, std::initializer_list<Enum> choices) {
-  const auto found = std::find_if(choices.begin(), choices.end(),
-                                  [name](Enum choice) { return to_string(choice) == name; });
-  return found == choices.end() ? std::nullopt : std::optional<Enum>(*found);
+  for (const Enum choice : choices) {
+    if (to_string(choice) == name) {
+      return choice;
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<TestKind> parse_tests(const std::string& text) {
