@@ -35,6 +35,32 @@ std::string_view to_string(OpKind kind) {
   return "operation";
 }
 
+// One transmit with a completion: a context, the post (`operation` given the context), counted
+// until wait_transmits() sees it complete. A template, local to this unit, inlined into each post
+// as the loop before it was.
+template <typename Operation>
+void post_transmit(FabricEndpoint::Impl& endpoint, std::string_view call,
+                   const Operation& operation) {
+  OpContext* context = endpoint.acquire(OpKind::tx);
+  endpoint.post([&] { return operation(context); }, call);
+  ++endpoint.tx_posted;
+}
+
+// One tagged receive into `buffer`, its completion queued by `kind` (Impl::handle). A template on
+// the kind, local to this unit, so that each receive has a post loop of its own that the compiler
+// inlines into it, as into the other posts: one shared loop would be a call more per receive, and
+// the ping-pong receive is on the latency path.
+template <OpKind kind>
+void post_tagged_recv(FabricEndpoint::Impl& endpoint, void* buffer, std::size_t bytes, void* desc,
+                      std::uint64_t tag) {
+  OpContext* context = endpoint.acquire(kind);
+  endpoint.post(
+      [&] {
+        return fi_trecv(endpoint.ep.get(), buffer, bytes, desc, FI_ADDR_UNSPEC, tag, 0, context);
+      },
+      "fi_trecv");
+}
+
 }  // namespace
 
 OpContext* FabricEndpoint::Impl::acquire(OpKind kind) {
@@ -128,35 +154,20 @@ std::size_t FabricEndpoint::Impl::poll(fid_cq* cq, std::string_view queue) {
 }
 
 void FabricEndpoint::Impl::post_pingpong_recv() {
-  OpContext* context = acquire(OpKind::pingpong_recv);
-  post(
-      [&] {
-        return fi_trecv(ep.get(), recv_buffer.data(), recv_buffer.bytes(), recv_desc,
-                        FI_ADDR_UNSPEC, kTagPingPong, 0, context);
-      },
-      "fi_trecv");
+  post_tagged_recv<OpKind::pingpong_recv>(*this, recv_buffer.data(), recv_buffer.bytes(), recv_desc,
+                                          kTagPingPong);
   pingpong_posted = true;
 }
 
 void FabricEndpoint::Impl::post_window_recv() {
-  OpContext* context = acquire(OpKind::window_recv);
-  post(
-      [&] {
-        return fi_trecv(ep.get(), recv_buffer.data(), recv_buffer.bytes(), recv_desc,
-                        FI_ADDR_UNSPEC, kTagWindow, 0, context);
-      },
-      "fi_trecv");
+  post_tagged_recv<OpKind::window_recv>(*this, recv_buffer.data(), recv_buffer.bytes(), recv_desc,
+                                        kTagWindow);
 }
 
 void FabricEndpoint::Impl::post_ack_recv() {
-  OpContext* context = acquire(OpKind::ack_recv);
-  std::byte* slot = static_cast<std::byte*>(control_region.data()) + kAckRecvOffset;
-  post(
-      [&] {
-        return fi_trecv(ep.get(), slot, kSlotBytes, control_desc, FI_ADDR_UNSPEC, kTagAck, 0,
-                        context);
-      },
-      "fi_trecv");
+  post_tagged_recv<OpKind::ack_recv>(
+      *this, static_cast<std::byte*>(control_region.data()) + kAckRecvOffset, kSlotBytes,
+      control_desc, kTagAck);
 }
 
 void FabricEndpoint::Impl::post_tagged_send(const void* buffer, std::size_t bytes, void* desc,
@@ -168,41 +179,31 @@ void FabricEndpoint::Impl::post_tagged_send(const void* buffer, std::size_t byte
     progress_inject();
     return;
   }
-  OpContext* context = acquire(OpKind::tx);
-  post([&] { return fi_tsend(ep.get(), buffer, bytes, desc, peer, tag, context); }, "fi_tsend");
-  ++tx_posted;
+  post_transmit(*this, "fi_tsend", [&](OpContext* context) {
+    return fi_tsend(ep.get(), buffer, bytes, desc, peer, tag, context);
+  });
 }
 
 void FabricEndpoint::Impl::post_write(std::size_t bytes, bool with_data) {
-  OpContext* context = acquire(OpKind::tx);
   if (with_data) {
-    post(
-        [&] {
-          return fi_writedata(ep.get(), send_buffer.data(), bytes, send_desc,
-                              write_size_cq_data(bytes, cq_data_bytes), peer,
-                              peer_memory.recv_address, peer_memory.recv_key, context);
-        },
-        "fi_writedata");
+    post_transmit(*this, "fi_writedata", [&](OpContext* context) {
+      return fi_writedata(ep.get(), send_buffer.data(), bytes, send_desc,
+                          write_size_cq_data(bytes, cq_data_bytes), peer, peer_memory.recv_address,
+                          peer_memory.recv_key, context);
+    });
   } else {
-    post(
-        [&] {
-          return fi_write(ep.get(), send_buffer.data(), bytes, send_desc, peer,
-                          peer_memory.recv_address, peer_memory.recv_key, context);
-        },
-        "fi_write");
+    post_transmit(*this, "fi_write", [&](OpContext* context) {
+      return fi_write(ep.get(), send_buffer.data(), bytes, send_desc, peer,
+                      peer_memory.recv_address, peer_memory.recv_key, context);
+    });
   }
-  ++tx_posted;
 }
 
 void FabricEndpoint::Impl::post_read(std::size_t bytes) {
-  OpContext* context = acquire(OpKind::tx);
-  post(
-      [&] {
-        return fi_read(ep.get(), recv_buffer.data(), bytes, recv_desc, peer,
-                       peer_memory.send_address, peer_memory.send_key, context);
-      },
-      "fi_read");
-  ++tx_posted;
+  post_transmit(*this, "fi_read", [&](OpContext* context) {
+    return fi_read(ep.get(), recv_buffer.data(), bytes, recv_desc, peer, peer_memory.send_address,
+                   peer_memory.send_key, context);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,10 +291,7 @@ class FabricChannel final : public PairChannel {
         return;
       }
       case DataOp::read:
-        for (int i = 0; i < window; ++i) {
-          e.post_read(bytes);
-        }
-        e.wait_transmits();
+        read_window(bytes, window);
         return;
     }
   }
@@ -354,10 +352,7 @@ class FabricChannel final : public PairChannel {
         e.consume_write(bytes);
         return;
       case DataOp::read:
-        for (int i = 0; i < window; ++i) {
-          e.post_read(bytes);
-        }
-        e.wait_transmits();
+        read_window(bytes, window);
         return;
     }
   }
@@ -375,13 +370,7 @@ class FabricChannel final : public PairChannel {
   [[nodiscard]] ControlMessage recv_control() override {
     auto& e = endpoint_;
     std::byte* slot = static_cast<std::byte*>(e.control_region.data()) + kControlRecvOffset;
-    OpContext* context = e.acquire(OpKind::control_recv);
-    e.post(
-        [&] {
-          return fi_trecv(e.ep.get(), slot, kSlotBytes, e.control_desc, FI_ADDR_UNSPEC, kTagControl,
-                          0, context);
-        },
-        "fi_trecv");
+    post_tagged_recv<OpKind::control_recv>(e, slot, kSlotBytes, e.control_desc, kTagControl);
     e.progress_until([&e] { return !e.control_done.empty(); }, FabricEndpoint::Impl::Queues::both);
     const std::uint64_t length = e.control_done.front();
     e.control_done.pop_front();
@@ -402,6 +391,15 @@ class FabricChannel final : public PairChannel {
   [[nodiscard]] bool checks_sizes() const override { return true; }
 
  private:
+  // --op read, bw and bibw alike: this side reads `window` messages from the peer's memory and
+  // waits for them (the peer takes no part).
+  void read_window(std::size_t bytes, int window) {
+    for (int i = 0; i < window; ++i) {
+      endpoint_.post_read(bytes);
+    }
+    endpoint_.wait_transmits();
+  }
+
   void send_ack() {
     auto& e = endpoint_;
     std::byte* slot = static_cast<std::byte*>(e.control_region.data()) + kAckSendOffset;

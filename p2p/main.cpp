@@ -5,9 +5,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <initializer_list>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
 
@@ -43,35 +44,45 @@ namespace {
 
 constexpr std::string_view kTool = "preflight-p2p";
 
+// The one of `choices` whose name (to_string) is `name`; nullopt when none is.
+template <typename Enum>
+std::optional<Enum> find_named(std::string_view name, std::initializer_list<Enum> choices) {
+  for (const Enum choice : choices) {
+    if (to_string(choice) == name) {
+      return choice;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<TestKind> parse_tests(const std::string& text) {
-  static const std::map<std::string, TestKind, std::less<>> kNames = {
-      {"latency", TestKind::latency}, {"bw", TestKind::bw}, {"bibw", TestKind::bibw}};
   std::vector<TestKind> tests;
   for (const std::string_view item : split(text, ',')) {
-    const auto found = kNames.find(trim(item));
-    if (found == kNames.end()) {
+    const auto test = find_named(trim(item), {TestKind::latency, TestKind::bw, TestKind::bibw});
+    if (!test) {
       throw UsageError(
           fmt::format("--test '{}': expected latency, bw, bibw or a list of them", trim(item)));
     }
-    if (std::find(tests.begin(), tests.end(), found->second) == tests.end()) {
-      tests.push_back(found->second);
+    if (std::find(tests.begin(), tests.end(), *test) == tests.end()) {
+      tests.push_back(*test);
     }
   }
   return tests;
 }
 
-// One of `names` (the flag's value), or a usage error naming the flag and the choices.
+// One of `choices` (the flag's value, in any case), or a usage error naming the flag and the
+// choices.
 template <typename Enum>
 Enum parse_choice(std::string_view flag, const std::string& value,
-                  const std::vector<std::pair<std::string_view, Enum>>& names) {
-  std::string choices;
-  for (const auto& [name, choice] : names) {
-    if (name == to_lower(value)) {
-      return choice;
-    }
-    choices += (choices.empty() ? "" : ", ") + std::string(name);
+                  std::initializer_list<Enum> choices) {
+  if (const auto choice = find_named(to_lower(value), choices)) {
+    return *choice;
   }
-  throw UsageError(fmt::format("{} '{}': expected one of {}", flag, value, choices));
+  std::string names;
+  for (const Enum choice : choices) {
+    names += (names.empty() ? "" : ", ") + std::string(to_string(choice));
+  }
+  throw UsageError(fmt::format("{} '{}': expected one of {}", flag, value, names));
 }
 
 struct CommandLine {
@@ -188,16 +199,12 @@ void complete_options(CommandLine& line) {
   P2pOptions& options = line.options;
   options.sizes = parse_size_spec(line.sizes);
   options.tests = parse_tests(line.tests);
-  options.transport = parse_choice<Transport>(
-      "--transport", line.transport,
-      {{"libfabric", Transport::libfabric}, {"mpi", Transport::mpi}, {"nccl", Transport::nccl}});
-  options.op = parse_choice<DataOp>(
-      "--op", line.op, {{"send", DataOp::send}, {"write", DataOp::write}, {"read", DataOp::read}});
-  options.memory = parse_choice<MemoryKind>(
-      "--mem", line.memory, {{"host", MemoryKind::host}, {"cuda", MemoryKind::cuda}});
-  options.pattern = parse_choice<Pattern>(
-      "--pattern", line.pattern,
-      {{"pair", Pattern::pair}, {"all-pairs", Pattern::all_pairs}, {"ring", Pattern::ring}});
+  options.transport = parse_choice("--transport", line.transport,
+                                   {Transport::libfabric, Transport::mpi, Transport::nccl});
+  options.op = parse_choice("--op", line.op, {DataOp::send, DataOp::write, DataOp::read});
+  options.memory = parse_choice("--mem", line.memory, {MemoryKind::host, MemoryKind::cuda});
+  options.pattern =
+      parse_choice("--pattern", line.pattern, {Pattern::pair, Pattern::all_pairs, Pattern::ring});
   if (line.fixed_iterations) {
     options.sampling.fixed = true;
     options.sampling.min_iterations = *line.fixed_iterations;

@@ -299,7 +299,30 @@ int cuda_devices(const GpuLibraries* gpu) {
   return gpu != nullptr && gpu->cuda() != nullptr ? cuda_device_count(*gpu->cuda()) : 0;
 }
 
-// Before each exchange of results every rank waits here, sleeping between polls: an MPI
+#if PREFLIGHT_HAVE_LIBFABRIC
+// The endpoint this rank asks libfabric for: the provider every node agreed on and the options'
+// domain, operation, memory and window; loopback keeps the traffic off shared memory (through the
+// NIC); --mem cuda uses this rank's GPU among its node's.
+FabricRequest fabric_request(const RankContext& context, const NodeMap& map) {
+  const P2pOptions& options = context.options;
+  FabricRequest request;
+  request.provider = context.fabric_provider;
+  request.domain = options.domain;
+  request.op = options.op;
+  request.memory = options.memory;
+  request.max_window = options.window;
+  request.disable_shared_memory = options.loopback || options.all_devices;
+  if (options.memory == MemoryKind::cuda) {
+    const int devices = cuda_devices(context.gpu);
+    if (devices == 0) {
+      throw SkipRun("STEP_SKIPPED", "--mem cuda: no CUDA device on this node");
+    }
+    request.cuda_device = map.local_rank % devices;
+    request.cuda_runtime = context.gpu->cuda();
+  }
+  return request;
+}
+#endif
 
 }  // namespace
 
@@ -316,21 +339,7 @@ std::unique_ptr<Session> create_session(RankContext& context, const NodeMap& map
       const bool rails = !options.loopback && !options.all_devices &&
                          rails_requested(options.rails, context.fabric_provider);
       if (participant) {
-        FabricRequest request;
-        request.provider = context.fabric_provider;
-        request.domain = options.domain;
-        request.op = options.op;
-        request.memory = options.memory;
-        request.max_window = options.window;
-        request.disable_shared_memory = options.loopback || options.all_devices;
-        if (options.memory == MemoryKind::cuda) {
-          const int devices = cuda_devices(context.gpu);
-          if (devices == 0) {
-            throw SkipRun("STEP_SKIPPED", "--mem cuda: no CUDA device on this node");
-          }
-          request.cuda_device = map.local_rank % devices;
-          request.cuda_runtime = context.gpu->cuda();
-        }
+        const FabricRequest request = fabric_request(context, map);
         const auto make = [&context, max_bytes](const FabricRequest& wanted,
                                                 PeerLivenessCheck liveness) {
           std::unique_lock<std::mutex> lock;
