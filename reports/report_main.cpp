@@ -25,6 +25,9 @@
 #include "reports/baseline_model.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
+// Without SQLite too: the history flags bind to its plain option structs (HistoryFilter,
+// TrendOptions); only HistoryStore, used under PREFLIGHT_HAVE_SQLITE, needs the library.
+#include "reports/history.hpp"
 #include "reports/history_format.hpp"
 #include "reports/import_nccl_log.hpp"
 #include "reports/import_nccl_tests.hpp"
@@ -32,9 +35,6 @@
 #include "reports/render.hpp"
 #include "reports/report_io.hpp"
 #include "reports/validate.hpp"
-#if PREFLIGHT_HAVE_SQLITE
-#include "reports/history.hpp"
-#endif
 
 namespace preflight::reports {
 namespace {
