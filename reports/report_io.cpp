@@ -8,12 +8,18 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <concepts>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <nlohmann/detail/conversions/to_chars.hpp>
 #include <nlohmann/detail/output/output_adapters.hpp>
 #include <nlohmann/detail/output/serializer.hpp>
+#include <optional>
+#include <type_traits>
+#include <vector>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -185,6 +191,18 @@ json read_json_file(const std::filesystem::path& path) {
   return parse_json_text(read_all(path), origin);
 }
 
+void throw_schema_errors(const std::vector<SchemaError>& errors, std::string_view origin,
+                         std::string_view schema, std::string_view kind) {
+  if (errors.empty()) {
+    return;
+  }
+  std::string message = fmt::format("{}: not a valid {} {}:", origin, schema, kind);
+  for (const auto& error : errors) {
+    message += fmt::format("\n  {}: {}", error.pointer, error.message);
+  }
+  throw UsageError(message);
+}
+
 Report read_report_text(std::string_view text, std::string_view origin) {
   const json document = parse_json_text(text, origin);
   if (document.is_object() && document.contains("schema") &&
@@ -192,19 +210,8 @@ Report read_report_text(std::string_view text, std::string_view origin) {
     throw UsageError(fmt::format("{}: /schema is {}, expected \"{}\"", origin,
                                  document.at("schema").dump(), kReportSchema));
   }
-  const auto errors = report_schema().validate(document, 5);
-  if (!errors.empty()) {
-    std::string message = fmt::format("{}: not a valid {} report:", origin, kReportSchema);
-    for (const auto& error : errors) {
-      message += fmt::format("\n  {}: {}", error.pointer, error.message);
-    }
-    throw UsageError(message);
-  }
-  try {
-    return document.get<Report>();
-  } catch (const json::exception& e) {
-    throw UsageError(fmt::format("{}: {}", origin, e.what()));
-  }
+  return convert_valid_document<Report>(document, report_schema().validate(document, 5), origin,
+                                        kReportSchema, "report");
 }
 
 Report read_report(const std::filesystem::path& path) {
@@ -231,21 +238,44 @@ class PrettyWriter {
         serializer_(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
                     json::error_handler_t::replace) {}
 
-  void open_object() { open('{'); }
-  void close_object() { close('}'); }
-  void open_array() { open('['); }
-  void close_array() { close(']'); }
+  // A member of an object: its key and its value, written as write() spells the value's type.
+  // An absent optional leaves the member out, as the DOM's to_json does. Holds the value by
+  // address: a list of members lives as long as the object(...) call it is written for.
+  class Member {
+   public:
+    template <typename Value>
+    Member(std::string_view key, const Value& value)
+        : key_(key), value_(&value), write_(&write_value<Value>) {}
+    template <typename Value>
+    Member(std::string_view key, const std::optional<Value>& value)
+        : key_(key), value_(value ? &*value : nullptr), write_(&write_value<Value>) {}
 
-  // A member's key; the value follows.
-  void key(std::string_view name) {
-    next_item();
-    string(name);
-    out_ += ": ";
+   private:
+    friend class PrettyWriter;
+    template <typename Value>
+    static void write_value(PrettyWriter& writer, const void* value) {
+      writer.write(*static_cast<const Value*>(value));
+    }
+
+    std::string_view key_;
+    const void* value_;  // nullptr: left out
+    void (*write_)(PrettyWriter&, const void*);
+  };
+
+  // An object of these members, in the order given (the report's keys are listed sorted, as the
+  // DOM's std::map holds them).
+  void object(std::initializer_list<Member> members) {
+    open('{');
+    for (const Member& member : members) {
+      if (member.value_ != nullptr) {
+        key(member.key_);
+        member.write_(*this, member.value_);
+      }
+    }
+    close('}');
   }
-  // An array element follows.
-  void element() { next_item(); }
 
-  void string(std::string_view text) {
+  void write(std::string_view text) {
     const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
       const auto byte = static_cast<unsigned char>(c);
       return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
@@ -258,7 +288,9 @@ class PrettyWriter {
       serializer_.dump(json(text), false, false, 0);
     }
   }
-  void number(double value) {
+  // A std::string converts to a json as readily as to a string_view: this says which.
+  void write(const std::string& text) { write(std::string_view(text)); }
+  void write(double value) {
     if (!std::isfinite(value)) {
       out_ += "null";
       return;
@@ -268,32 +300,47 @@ class PrettyWriter {
         nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
     out_.append(buffer.data(), static_cast<std::size_t>(end - buffer.data()));
   }
-  template <typename Integer>
-  void integer(Integer value) {
-    std::array<char, 24> buffer{};
-    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-    out_.append(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
+  // Integers and bool: a template, so that no pointer or double converts to one.
+  template <std::integral Integer>
+  void write(Integer value) {
+    if constexpr (std::is_same_v<Integer, bool>) {
+      out_ += value ? "true" : "false";
+    } else {
+      std::array<char, 24> buffer{};
+      const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+      out_.append(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
+    }
   }
-  void boolean(bool value) { out_ += value ? "true" : "false"; }
-  void value(const json& value) {
+  void write(const json& value) {
     serializer_.dump(value, true, false, kIndent, static_cast<unsigned>(depth_ * kIndent));
   }
-  void string_map(const std::map<std::string, std::string>& map) {
-    open_object();
-    for (const auto& [name, text] : map) {
+  template <typename Value>
+  void write(const std::map<std::string, Value>& members) {
+    open('{');
+    for (const auto& [name, value] : members) {
       key(name);
-      string(text);
+      write(value);
     }
-    close_object();
+    close('}');
   }
-  void strings(const std::vector<std::string>& items) {
-    open_array();
-    for (const auto& item : items) {
-      element();
-      string(item);
-    }
-    close_array();
+  template <typename Item>
+  void write(const std::vector<Item>& items) {
+    write_items(items);
   }
+  template <typename Item, std::size_t kSize>
+  void write(const std::array<Item, kSize>& items) {
+    write_items(items);
+  }
+
+  // The report's structs.
+  void write(const Report& report);
+  void write(const ToolInfo& tool);
+  void write(const RunInfo& run);
+  void write(const Inventory& inventory);
+  void write(const Check& check);
+  void write(const ResultRow& row);
+  void write(const TimeStats& time);
+  void write(const Verdict& verdict);
 
  private:
   static constexpr std::size_t kIndent = 2;
@@ -321,6 +368,21 @@ class PrettyWriter {
     out_ += '\n';
     out_.append(depth_ * kIndent, ' ');
   }
+  // A member's key; the value follows.
+  void key(std::string_view name) {
+    next_item();
+    write(name);
+    out_ += ": ";
+  }
+  template <typename Items>
+  void write_items(const Items& items) {
+    open('[');
+    for (const auto& item : items) {
+      next_item();
+      write(item);
+    }
+    close(']');
+  }
 
   std::string& out_;
   nlohmann::detail::serializer<json> serializer_;
@@ -328,194 +390,92 @@ class PrettyWriter {
   std::vector<bool> first_;
 };
 
-void write_time_stats(PrettyWriter& w, const TimeStats& t) {
-  w.open_object();
-  w.key("ci95_median");
-  w.open_array();
-  w.element();
-  w.number(t.ci95_lo);
-  w.element();
-  w.number(t.ci95_hi);
-  w.close_array();
-  w.key("max");
-  w.number(t.max);
-  w.key("mean");
-  w.number(t.mean);
-  w.key("median");
-  w.number(t.median);
-  w.key("min");
-  w.number(t.min);
-  w.key("n");
-  w.integer(t.n);
-  w.key("p90");
-  w.number(t.p90);
-  w.key("p99");
-  w.number(t.p99);
-  if (t.p999) {
-    w.key("p999");
-    w.number(*t.p999);
-  }
-  w.key("stdev");
-  w.number(t.stdev);
-  w.close_object();
+void PrettyWriter::write(const Report& report) {
+  object({{"checks", report.checks},
+          {"details", report.details},
+          {"hw_counters_delta", report.hw_counters_delta},
+          {"inventory", report.inventory},
+          {"results", report.results},
+          {"run", report.run},
+          {"schema", report.schema},
+          {"tool", report.tool},
+          {"verdict", report.verdict}});
 }
 
-void write_result(PrettyWriter& w, const ResultRow& row) {
-  w.open_object();
-  w.key("algbw_Bps");
-  w.number(row.algbw_Bps);
-  w.key("backend");
-  w.string(row.backend);
-  w.key("benchmark");
-  w.string(row.benchmark);
-  w.key("busbw_Bps");
-  w.number(row.busbw_Bps);
-  w.key("busbw_factor");
-  w.number(row.busbw_factor);
-  w.key("count");
-  w.integer(row.count);
-  w.key("dtype");
-  w.string(row.dtype);
-  w.key("in_place");
-  w.boolean(row.in_place);
-  w.key("labels");
-  w.string_map(row.labels);
-  if (row.message_rate_per_s) {
-    w.key("message_rate_per_s");
-    w.number(*row.message_rate_per_s);
-  }
-  w.key("op");
-  w.string(row.op);
-  w.key("ranks");
-  w.integer(row.ranks);
-  if (row.samples_s) {
-    w.key("samples_s");
-    w.open_array();
-    for (const double sample : *row.samples_s) {
-      w.element();
-      w.number(sample);
-    }
-    w.close_array();
-  }
-  w.key("size_bytes");
-  w.integer(row.size_bytes);
-  w.key("slowest_host");
-  w.string(row.slowest_host);
-  w.key("slowest_rank");
-  w.integer(row.slowest_rank);
-  w.key("stop_reason");
-  w.string(row.stop_reason);
-  w.key("time_s");
-  write_time_stats(w, row.time_s);
-  w.key("transport");
-  w.string(row.transport);
-  w.key("warmup_iterations");
-  w.integer(row.warmup_iterations);
-  w.key("wrong_elements");
-  w.integer(row.wrong_elements);
-  w.close_object();
+void PrettyWriter::write(const ToolInfo& tool) {
+  object({{"git", tool.git}, {"name", tool.name}, {"version", tool.version}});
 }
 
-void write_check(PrettyWriter& w, const Check& check) {
-  w.open_object();
-  w.key("evidence");
-  w.value(check.evidence);
-  w.key("id");
-  w.string(check.id);
-  w.key("message");
-  w.string(check.message);
-  w.key("remediation");
-  w.string(check.remediation);
-  w.key("severity");
-  w.string(to_string(check.severity));
-  w.key("status");
-  w.string(to_string(check.status));
-  w.close_object();
+void PrettyWriter::write(const RunInfo& run) {
+  const std::optional<int> known_nodes =
+      run.nodes > 0 ? std::optional(run.nodes) : std::nullopt;  // 0: unknown, left out
+  object({{"argv", run.argv},
+          {"finished_at", run.finished_at},
+          {"hosts", run.hosts},
+          {"id", run.id},
+          {"nodes", known_nodes},
+          {"ranks", run.ranks},
+          {"started_at", run.started_at}});
 }
 
-void write_report_json(PrettyWriter& w, const Report& report) {
-  w.open_object();
-  w.key("checks");
-  w.open_array();
-  for (const auto& check : report.checks) {
-    w.element();
-    write_check(w, check);
-  }
-  w.close_array();
-  w.key("details");
-  w.value(report.details);
-  w.key("hw_counters_delta");
-  w.open_object();
-  for (const auto& [device, counters] : report.hw_counters_delta) {
-    w.key(device);
-    w.open_object();
-    for (const auto& [name, value] : counters) {
-      w.key(name);
-      w.integer(value);
-    }
-    w.close_object();
-  }
-  w.close_object();
-  w.key("inventory");
-  w.open_object();
-  w.key("efa");
-  w.value(report.inventory.efa);
-  w.key("env");
-  w.string_map(report.inventory.env);
-  w.key("gpus");
-  w.value(report.inventory.gpus);
-  w.key("instance_type");
-  w.string(report.inventory.instance_type);
-  w.key("versions");
-  w.string_map(report.inventory.versions);
-  w.close_object();
-  w.key("results");
-  w.open_array();
-  for (const auto& row : report.results) {
-    w.element();
-    write_result(w, row);
-  }
-  w.close_array();
-  w.key("run");
-  w.open_object();
-  w.key("argv");
-  w.strings(report.run.argv);
-  w.key("finished_at");
-  w.string(report.run.finished_at);
-  w.key("hosts");
-  w.strings(report.run.hosts);
-  w.key("id");
-  w.string(report.run.id);
-  if (report.run.nodes > 0) {
-    w.key("nodes");
-    w.integer(report.run.nodes);
-  }
-  w.key("ranks");
-  w.integer(report.run.ranks);
-  w.key("started_at");
-  w.string(report.run.started_at);
-  w.close_object();
-  w.key("schema");
-  w.string(report.schema);
-  w.key("tool");
-  w.open_object();
-  w.key("git");
-  w.string(report.tool.git);
-  w.key("name");
-  w.string(report.tool.name);
-  w.key("version");
-  w.string(report.tool.version);
-  w.close_object();
-  w.key("verdict");
-  w.open_object();
-  w.key("exit_code");
-  w.integer(report.verdict.exit_code);
-  w.key("status");
-  w.string(to_string(report.verdict.status));
-  w.key("summary");
-  w.string(report.verdict.summary);
-  w.close_object();
-  w.close_object();
+void PrettyWriter::write(const Inventory& inventory) {
+  object({{"efa", inventory.efa},
+          {"env", inventory.env},
+          {"gpus", inventory.gpus},
+          {"instance_type", inventory.instance_type},
+          {"versions", inventory.versions}});
+}
+
+void PrettyWriter::write(const Check& check) {
+  object({{"evidence", check.evidence},
+          {"id", check.id},
+          {"message", check.message},
+          {"remediation", check.remediation},
+          {"severity", to_string(check.severity)},
+          {"status", to_string(check.status)}});
+}
+
+void PrettyWriter::write(const ResultRow& row) {
+  object({{"algbw_Bps", row.algbw_Bps},
+          {"backend", row.backend},
+          {"benchmark", row.benchmark},
+          {"busbw_Bps", row.busbw_Bps},
+          {"busbw_factor", row.busbw_factor},
+          {"count", row.count},
+          {"dtype", row.dtype},
+          {"in_place", row.in_place},
+          {"labels", row.labels},
+          {"message_rate_per_s", row.message_rate_per_s},
+          {"op", row.op},
+          {"ranks", row.ranks},
+          {"samples_s", row.samples_s},
+          {"size_bytes", row.size_bytes},
+          {"slowest_host", row.slowest_host},
+          {"slowest_rank", row.slowest_rank},
+          {"stop_reason", row.stop_reason},
+          {"time_s", row.time_s},
+          {"transport", row.transport},
+          {"warmup_iterations", row.warmup_iterations},
+          {"wrong_elements", row.wrong_elements}});
+}
+
+void PrettyWriter::write(const TimeStats& time) {
+  object({{"ci95_median", std::array{time.ci95_lo, time.ci95_hi}},
+          {"max", time.max},
+          {"mean", time.mean},
+          {"median", time.median},
+          {"min", time.min},
+          {"n", time.n},
+          {"p90", time.p90},
+          {"p99", time.p99},
+          {"p999", time.p999},
+          {"stdev", time.stdev}});
+}
+
+void PrettyWriter::write(const Verdict& verdict) {
+  object({{"exit_code", verdict.exit_code},
+          {"status", to_string(verdict.status)},
+          {"summary", verdict.summary}});
 }
 
 }  // namespace
@@ -525,7 +485,7 @@ std::string dump_report(const Report& report) {
   // About 900 bytes per result row as written; the rest is small next to it.
   text.reserve(4096 + report.results.size() * 900);
   PrettyWriter writer(text);
-  write_report_json(writer, report);
+  writer.write(report);
   text += '\n';
   return text;
 }

@@ -7,7 +7,11 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "common/error.hpp"
+#include "reports/json_schema.hpp"
 #include "reports/report.hpp"
 
 namespace preflight::reports {
@@ -39,6 +43,24 @@ class PaddedText;  // json_reader.hpp
 [[nodiscard]] Report read_report(const std::filesystem::path& path);
 // The DOM way only, for text in memory: parse, validate, convert.
 [[nodiscard]] Report read_report_text(std::string_view text, std::string_view origin);
+
+// The last steps of reading a document the DOM way, for reports and baselines alike: throws
+// UsageError "ORIGIN: not a valid SCHEMA KIND:", one line per schema error, when `errors` holds
+// any; else converts `document` to T, whose conversion errors name `origin` too.
+void throw_schema_errors(const std::vector<SchemaError>& errors, std::string_view origin,
+                         std::string_view schema, std::string_view kind);
+template <typename T>
+[[nodiscard]] T convert_valid_document(const nlohmann::json& document,
+                                       const std::vector<SchemaError>& errors,
+                                       std::string_view origin, std::string_view schema,
+                                       std::string_view kind) {
+  throw_schema_errors(errors, origin, schema, kind);
+  try {
+    return document.get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(std::string(origin) + ": " + e.what());
+  }
+}
 
 // Serialises a report (2-space indent, trailing newline), byte for byte as nlohmann's
 // json(report).dump(2) would, but written straight from the structs (no DOM).

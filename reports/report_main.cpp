@@ -6,7 +6,10 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <functional>
+#include <initializer_list>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +25,9 @@
 #include "reports/baseline_model.hpp"
 #include "reports/compare.hpp"
 #include "reports/format.hpp"
+// Without SQLite too: the history flags bind to its plain option structs (HistoryFilter,
+// TrendOptions); only HistoryStore, used under PREFLIGHT_HAVE_SQLITE, needs the library.
+#include "reports/history.hpp"
 #include "reports/history_format.hpp"
 #include "reports/import_nccl_log.hpp"
 #include "reports/import_nccl_tests.hpp"
@@ -29,9 +35,6 @@
 #include "reports/render.hpp"
 #include "reports/report_io.hpp"
 #include "reports/validate.hpp"
-#if PREFLIGHT_HAVE_SQLITE
-#include "reports/history.hpp"
-#endif
 
 namespace preflight::reports {
 namespace {
@@ -95,6 +98,8 @@ void write_output(const std::string& path, std::string_view content) {
 }
 
 // ---- options ---------------------------------------------------------------------------------
+// What a flag gives as it is goes straight into the library's options struct (`options`); what
+// needs parsing (percentages, sizes, durations) is kept as text and parsed by the subcommand.
 
 struct CompareOptions {
   std::string report;
@@ -104,9 +109,9 @@ struct CompareOptions {
 struct DiffCliOptions {
   std::string a;
   std::string b;
+  DiffOptions options;
   std::string band = "5%";
   std::string fail_band = "10%";
-  std::string metric = "auto";
   std::string latency_max_size = "64K";
   std::string latency_floor = "0us";
 };
@@ -114,26 +119,17 @@ struct DiffCliOptions {
 struct BaselineCliOptions {
   std::vector<std::string> from;
   std::string output;
+  BaselineCreateOptions options;
   std::string band = "10%";
   std::string fail_band;
-  int budget = 0;
-  std::string name;
-  std::string source;
-  std::string benchmark;
-  std::string placement = "out_of_place";
-  std::string metric = "auto";
   std::string latency_max_size = "64K";
   std::string latency_floor = "0us";
 };
 
 struct ModelCliOptions {
-  std::string instance_type;
-  int nodes = 0;
-  int ranks_per_node = 0;
-  std::string benchmark = "all_reduce";
+  BaselineModelOptions options;
   std::string min_size = "8";
   std::string max_size = "16G";
-  std::string name;
   std::string output;
 };
 
@@ -141,17 +137,10 @@ struct HistoryCliOptions {
   std::string db;
   std::vector<std::string> reports;
   std::string source;  // history add: what the runs are recorded as coming from
-  std::int64_t run = 0;
   std::int64_t show = 0;
-  int limit = 20;
-  std::string benchmark;
-  std::string instance_type;
-  std::string tool;
-  int window = 10;
-  double k = 3;
+  HistoryFilter list;  // history list
+  TrendOptions trend;  // history trend
   std::string min_band = "1%";
-  int min_runs = 3;
-  std::string metric = "auto";
 };
 
 struct RenderCliOptions {
@@ -163,12 +152,12 @@ struct RenderCliOptions {
 
 struct ImportCliOptions {
   std::string file;
-  std::string instance_type;
-  int nodes = 0;
-  int ranks = 0;
-  std::string benchmark;
-  std::string backend = "nccl";
-  bool keep_repeats = false;
+  NcclTestsImportOptions options;
+};
+
+struct NcclLogCliOptions {
+  std::string file;
+  NcclLogImportOptions options;
 };
 
 struct ValidateCliOptions {
@@ -198,10 +187,9 @@ int run_compare(const CompareOptions& options, const CommonOptions& common) {
 }
 
 int run_diff(const DiffCliOptions& cli, const CommonOptions& common) {
-  DiffOptions options;
+  DiffOptions options = cli.options;
   options.warn_relative = parse_fraction(cli.band, "--band");
   options.fail_relative = parse_fraction(cli.fail_band, "--fail-band");
-  options.metric = cli.metric;
   options.latency_max_size_bytes = parse_size(cli.latency_max_size);
   options.latency_floor_s = parse_duration(cli.latency_floor, "--latency-floor");
   const Report a = read_report(cli.a);
@@ -218,20 +206,14 @@ int run_diff(const DiffCliOptions& cli, const CommonOptions& common) {
 }
 
 int run_baseline_create(const BaselineCliOptions& cli, const CommonOptions& common) {
-  BaselineCreateOptions options;
-  options.name = cli.name;
-  options.source = cli.source;
+  BaselineCreateOptions options = cli.options;
   options.warn_relative = parse_fraction(cli.band, "--band");
   if (!cli.fail_band.empty()) {
     options.fail_relative = parse_fraction(cli.fail_band, "--fail-band");
   }
-  if (cli.budget < 0) {
+  if (options.sizes_allowed_to_miss < 0) {
     throw UsageError("--budget must be 0 or more");
   }
-  options.sizes_allowed_to_miss = cli.budget;
-  options.benchmark = cli.benchmark;
-  options.placement = cli.placement;
-  options.metric = cli.metric;
   options.latency_max_size_bytes = parse_size(cli.latency_max_size);
   options.latency_floor_s = parse_duration(cli.latency_floor, "--latency-floor");
   options.deterministic = common.deterministic;
@@ -257,26 +239,21 @@ int run_baseline_create(const BaselineCliOptions& cli, const CommonOptions& comm
 }
 
 int run_baseline_model(const ModelCliOptions& cli, const CommonOptions& common) {
-  if (cli.nodes < 1) {
+  BaselineModelOptions options = cli.options;
+  if (options.nodes < 1) {
     throw UsageError("--nodes: at least 1");
   }
-  if (cli.ranks_per_node < 0) {
+  if (options.ranks_per_node < 0) {
     throw UsageError("--ranks-per-node: at least 1");
   }
-  BaselineModelOptions options;
-  options.instance_type = cli.instance_type;
-  options.nodes = cli.nodes;
-  options.ranks_per_node = cli.ranks_per_node;
-  options.benchmark = cli.benchmark;
   options.min_size_bytes = parse_size(cli.min_size);
   options.max_size_bytes = parse_size(cli.max_size);
-  options.name = cli.name;
   options.deterministic = common.deterministic;
   if (options.benchmark != "all_reduce") {
     throw UsageError(fmt::format("--benchmark {}: the model is fitted to all_reduce runs only",
                                  options.benchmark));
   }
-  const PlatformModel model = fit_platform_model(cli.instance_type);
+  const PlatformModel model = fit_platform_model(options.instance_type);
   const Baseline baseline = model_baseline(options, model);
   // What we write must be what we would accept.
   const auto errors = validate_baseline_document(nlohmann::json(baseline));
@@ -341,17 +318,11 @@ void print_findings(const Report& report) {
 }
 
 int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
-  if (cli.nodes < 0 || cli.ranks < 0) {
+  NcclTestsImportOptions options = cli.options;
+  if (options.nodes < 0 || options.ranks < 0) {
     throw UsageError("--nodes and --ranks must be positive");
   }
-  NcclTestsImportOptions options;
-  options.instance_type = cli.instance_type;
-  options.nodes = cli.nodes;
-  options.ranks = cli.ranks;
-  options.benchmark = cli.benchmark;
-  options.backend = cli.backend;
   options.deterministic = common.deterministic;
-  options.keep_repeats = cli.keep_repeats;
   const Report report = import_nccl_tests_file(cli.file, options);
   write_report(report, common.json_path.empty() ? std::string("-") : common.json_path);
   if (!common.quiet) {
@@ -367,9 +338,8 @@ int run_import(const ImportCliOptions& cli, const CommonOptions& common) {
   return report.verdict.exit_code;
 }
 
-int run_import_nccl_log(const ImportCliOptions& cli, const CommonOptions& common) {
-  NcclLogImportOptions options;
-  options.instance_type = cli.instance_type;
+int run_import_nccl_log(const NcclLogCliOptions& cli, const CommonOptions& common) {
+  NcclLogImportOptions options = cli.options;
   options.deterministic = common.deterministic;
   const Report report = import_nccl_log_file(cli.file, options);
   write_report(report, common.json_path.empty() ? std::string("-") : common.json_path);
@@ -458,12 +428,7 @@ int run_history_add(const HistoryCliOptions& cli, const CommonOptions& common) {
 
 int run_history_list(const HistoryCliOptions& cli, const CommonOptions& common) {
   const HistoryStore store = HistoryStore::open(history_path(cli), false);
-  HistoryFilter filter;
-  filter.benchmark = cli.benchmark;
-  filter.instance_type = cli.instance_type;
-  filter.tool = cli.tool;
-  filter.limit = cli.limit;
-  const auto runs = store.list(filter);
+  const auto runs = store.list(cli.list);
   if (!common.json_path.empty()) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& run : runs) {
@@ -513,14 +478,8 @@ int run_history_show(const HistoryCliOptions& cli, const CommonOptions& common) 
 
 int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common) {
   const HistoryStore store = HistoryStore::open(history_path(cli), false);
-  TrendOptions options;
-  options.run = cli.run;
-  options.window = cli.window;
-  options.k = cli.k;
+  TrendOptions options = cli.trend;
   options.min_band = parse_fraction(cli.min_band, "--min-band");
-  options.min_runs = cli.min_runs;
-  options.benchmark = cli.benchmark;
-  options.metric = cli.metric;
   const Trend trend = store.trend(options);
   if (!common.json_path.empty()) {
     // A report, so the trend renders and gates like any other run.
@@ -573,57 +532,93 @@ int run_history_trend(const HistoryCliOptions& cli, const CommonOptions& common)
 }
 #endif
 
-#if !PREFLIGHT_HAVE_SQLITE
-int run_history_unavailable() {
-  throw FeatureUnavailable("history (SQLite)", "PREFLIGHT_WITH_SQLITE");
-}
-#endif
+// A subcommand: its command line, and what runs it once that command line is parsed. The options
+// the one fills and the other reads are owned by both (shared), so each add_*_command below
+// holds everything about its subcommand.
+struct Subcommand {
+  CLI::App* command = nullptr;
+  std::function<int(const CommonOptions&)> run;
+};
+using Subcommands = std::vector<Subcommand>;
 
-// The subcommands' command lines: each binds its options to a struct and returns its CLI11
-// command, so that main_report can tell which one was given.
-CLI::App* add_compare_command(CLI::App& parent, CompareOptions& options) {
-  auto* compare_cmd = parent.add_subcommand(
-      "compare",
+// The runner of a subcommand: `run` on `options`, once the command line has filled them.
+template <typename Options>
+std::function<int(const CommonOptions&)> runner(int (*run)(const Options&, const CommonOptions&),
+                                                std::shared_ptr<Options> options) {
+  return [run, options = std::move(options)](const CommonOptions& common) {
+    return run(*options, common);
+  };
+}
+
+// Adds subcommand `name` to `parent`, run by `run` on `options`; returns it, for its flags to be
+// bound to `options`.
+template <typename Options>
+CLI::App* add_runnable_command(CLI::App& parent, Subcommands& subcommands,
+                               int (*run)(const Options&, const CommonOptions&),
+                               std::shared_ptr<Options> options, std::string name,
+                               std::string description) {
+  CLI::App* command = parent.add_subcommand(std::move(name), std::move(description));
+  subcommands.push_back({command, runner(run, std::move(options))});
+  return command;
+}
+
+// Adds the subcommands of `adders` to `app`, which requires exactly one of them.
+using AddCommand = void (*)(CLI::App& parent, Subcommands& subcommands);
+void add_commands(CLI::App& app, Subcommands& subcommands,
+                  std::initializer_list<AddCommand> adders) {
+  app.require_subcommand(1);
+  for (const AddCommand add : adders) {
+    add(app, subcommands);
+  }
+}
+
+void add_compare_command(CLI::App& parent, Subcommands& subcommands) {
+  auto options = std::make_shared<CompareOptions>();
+  auto* compare_cmd = add_runnable_command(
+      parent, subcommands, run_compare, options, "compare",
       "Compare a report with a baseline: per size pass|warn|fail|improved|inconclusive|"
       "missing; exit 0 pass/warn, 1 fail, 2 not comparable");
-  compare_cmd->add_option("report", options.report, "preflight.report/1 file ('-': stdin)")
+  compare_cmd->add_option("report", options->report, "preflight.report/1 file ('-': stdin)")
       ->required();
-  compare_cmd->add_option("--baseline,-b", options.baseline, "preflight.baseline/1 file")
+  compare_cmd->add_option("--baseline,-b", options->baseline, "preflight.baseline/1 file")
       ->required();
-  return compare_cmd;
 }
 
-CLI::App* add_diff_command(CLI::App& parent, DiffCliOptions& options) {
-  auto* diff_cmd = parent.add_subcommand(
-      "diff",
+void add_diff_command(CLI::App& parent, Subcommands& subcommands) {
+  auto options = std::make_shared<DiffCliOptions>();
+  auto* diff_cmd = add_runnable_command(
+      parent, subcommands, run_diff, options, "diff",
       "A/B comparison of two reports (B against A): the same verdicts per row and a "
       "one-screen summary");
-  diff_cmd->add_option("a", options.a, "reference report (A)")->required();
-  diff_cmd->add_option("b", options.b, "report compared with A (B)")->required();
-  diff_cmd->add_option("--band", options.band, "warn when worse by more than this (default 5%)");
-  diff_cmd->add_option("--fail-band", options.fail_band, "fail when worse by more than this (10%)");
-  diff_cmd->add_option("--metric", options.metric,
+  diff_cmd->add_option("a", options->a, "reference report (A)")->required();
+  diff_cmd->add_option("b", options->b, "report compared with A (B)")->required();
+  diff_cmd->add_option("--band", options->band, "warn when worse by more than this (default 5%)");
+  diff_cmd->add_option("--fail-band", options->fail_band,
+                       "fail when worse by more than this (10%)");
+  diff_cmd->add_option("--metric", options->options.metric,
                        "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
-  diff_cmd->add_option("--latency-max-size", options.latency_max_size,
+  diff_cmd->add_option("--latency-max-size", options->latency_max_size,
                        "auto metric: time up to this size, bandwidth above (64K)");
-  diff_cmd->add_option("--latency-floor", options.latency_floor,
+  diff_cmd->add_option("--latency-floor", options->latency_floor,
                        "absolute allowance for times, e.g. 2us (0)");
-  return diff_cmd;
 }
 
-CLI::App* add_baseline_create_command(CLI::App& parent, BaselineCliOptions& options) {
-  auto* create_cmd = parent.add_subcommand(
-      "create",
+void add_baseline_create_command(CLI::App& parent, Subcommands& subcommands) {
+  auto cli = std::make_shared<BaselineCliOptions>();
+  BaselineCreateOptions& options = cli->options;
+  auto* create_cmd = add_runnable_command(
+      parent, subcommands, run_baseline_create, cli, "create",
       "A baseline from one or more reports of your own cluster: the median across "
       "runs, bands widened by the observed spread");
-  create_cmd->add_option("--from", options.from, "reports of comparable runs")
+  create_cmd->add_option("--from", cli->from, "reports of comparable runs")
       ->required()
       ->expected(1, -1);
-  create_cmd->add_option("--output,-o", options.output, "baseline file to write ('-': stdout)")
+  create_cmd->add_option("--output,-o", cli->output, "baseline file to write ('-': stdout)")
       ->required();
-  create_cmd->add_option("--band", options.band, "warn band (default 10%)");
-  create_cmd->add_option("--fail-band", options.fail_band, "fail band (default twice --band)");
-  create_cmd->add_option("--budget", options.budget, "sizes allowed to fail (default 0)");
+  create_cmd->add_option("--band", cli->band, "warn band (default 10%)");
+  create_cmd->add_option("--fail-band", cli->fail_band, "fail band (default twice --band)");
+  create_cmd->add_option("--budget", options.sizes_allowed_to_miss,
+                         "sizes allowed to fail (default 0)");
   create_cmd->add_option("--name", options.name, "baseline name");
   create_cmd->add_option("--source", options.source, "where the numbers come from");
   create_cmd->add_option("--benchmark", options.benchmark,
@@ -631,16 +626,17 @@ CLI::App* add_baseline_create_command(CLI::App& parent, BaselineCliOptions& opti
   create_cmd->add_option("--placement", options.placement, "out_of_place (default) or in_place");
   create_cmd->add_option("--metric", options.metric,
                          "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto (default)");
-  create_cmd->add_option("--latency-max-size", options.latency_max_size,
+  create_cmd->add_option("--latency-max-size", cli->latency_max_size,
                          "auto metric: time up to this size, bandwidth above (64K)");
-  create_cmd->add_option("--latency-floor", options.latency_floor,
+  create_cmd->add_option("--latency-floor", cli->latency_floor,
                          "absolute warn allowance for times, e.g. 10us on EFA (0; fail: twice)");
-  return create_cmd;
 }
 
-CLI::App* add_baseline_model_command(CLI::App& parent, ModelCliOptions& options) {
-  auto* model_cmd = parent.add_subcommand(
-      "model",
+void add_baseline_model_command(CLI::App& parent, Subcommands& subcommands) {
+  auto cli = std::make_shared<ModelCliOptions>();
+  BaselineModelOptions& options = cli->options;
+  auto* model_cmd = add_runnable_command(
+      parent, subcommands, run_baseline_model, cli, "model",
       "An expected all_reduce curve for any node count: a latency-bandwidth model (ring and "
       "tree, NVLink inside a node, EFA between nodes) fitted to published runs; wider bands");
   model_cmd->add_option("--instance-type", options.instance_type, "e.g. p5.48xlarge")->required();
@@ -648,73 +644,83 @@ CLI::App* add_baseline_model_command(CLI::App& parent, ModelCliOptions& options)
   model_cmd->add_option("--ranks-per-node", options.ranks_per_node,
                         "ranks per node (default: one per GPU)");
   model_cmd->add_option("--benchmark", options.benchmark, "all_reduce (the only one modelled)");
-  model_cmd->add_option("--min-size", options.min_size, "smallest size (8)");
-  model_cmd->add_option("--max-size", options.max_size, "largest size, doubling (16G)");
+  model_cmd->add_option("--min-size", cli->min_size, "smallest size (8)");
+  model_cmd->add_option("--max-size", cli->max_size, "largest size, doubling (16G)");
   model_cmd->add_option("--name", options.name, "baseline name");
-  model_cmd->add_option("--output,-o", options.output, "baseline file to write ('-': stdout)")
+  model_cmd->add_option("--output,-o", cli->output, "baseline file to write ('-': stdout)")
       ->required();
-  return model_cmd;
 }
 
-struct HistoryCommands {
-  CLI::App* history = nullptr;
-  CLI::App* add = nullptr;
-  CLI::App* list = nullptr;
-  CLI::App* show = nullptr;
-  CLI::App* trend = nullptr;
-};
+void add_baseline_commands(CLI::App& parent, Subcommands& subcommands) {
+  add_commands(*parent.add_subcommand("baseline", "Baselines"), subcommands,
+               {add_baseline_create_command, add_baseline_model_command});
+}
 
-HistoryCommands add_history_commands(CLI::App& parent, HistoryCliOptions& options) {
+void add_history_commands(CLI::App& parent, Subcommands& subcommands) {
+  auto options = std::make_shared<HistoryCliOptions>();
   auto* history_cmd = parent.add_subcommand(
       "history", "Regression history in SQLite (default $XDG_DATA_HOME/preflight/history.db)");
   history_cmd->require_subcommand(1);
-  history_cmd->add_option("--db", options.db, "history database file");
+  history_cmd->add_option("--db", options->db, "history database file");
   auto* add_cmd = history_cmd->add_subcommand("add", "Record reports (one transaction each)");
-  add_cmd->add_option("reports", options.reports, "report files")->required()->expected(1, -1);
-  add_cmd->add_option("--source", options.source,
+  add_cmd->add_option("reports", options->reports, "report files")->required()->expected(1, -1);
+  add_cmd->add_option("--source", options->source,
                       "what the runs are recorded as coming from (default: the file name)");
+  HistoryFilter& list = options->list;
   auto* list_cmd = history_cmd->add_subcommand("list", "List recorded runs, newest first");
-  list_cmd->add_option("--limit", options.limit, "at most this many runs (20; 0: all)");
-  list_cmd->add_option("--benchmark", options.benchmark, "runs with rows of this benchmark");
-  list_cmd->add_option("--instance-type", options.instance_type, "runs on this instance type");
-  list_cmd->add_option("--tool", options.tool, "runs of this tool");
+  list_cmd->add_option("--limit", list.limit, "at most this many runs (20; 0: all)");
+  list_cmd->add_option("--benchmark", list.benchmark, "runs with rows of this benchmark");
+  list_cmd->add_option("--instance-type", list.instance_type, "runs on this instance type");
+  list_cmd->add_option("--tool", list.tool, "runs of this tool");
   auto* show_cmd = history_cmd->add_subcommand("show", "Show one recorded run");
-  show_cmd->add_option("run", options.show, "run id (from history list)")->required();
+  show_cmd->add_option("run", options->show, "run id (from history list)")->required();
+  TrendOptions& trend = options->trend;
   auto* trend_cmd = history_cmd->add_subcommand(
       "trend", "Flag rows that left the band (median +- k MAD) of the previous N comparable runs");
-  trend_cmd->add_option("--run", options.run, "run to judge (default: the latest)");
-  trend_cmd->add_option("--window", options.window, "N previous comparable runs (10)");
-  trend_cmd->add_option("--k", options.k, "band half-width in MADs (3)");
-  trend_cmd->add_option("--min-band", options.min_band,
+  trend_cmd->add_option("--run", trend.run, "run to judge (default: the latest)");
+  trend_cmd->add_option("--window", trend.window, "N previous comparable runs (10)");
+  trend_cmd->add_option("--k", trend.k, "band half-width in MADs (3)");
+  trend_cmd->add_option("--min-band", options->min_band,
                         "smallest half-width relative to the median (1%)");
-  trend_cmd->add_option("--min-runs", options.min_runs,
+  trend_cmd->add_option("--min-runs", trend.min_runs,
                         "fewer previous runs than this: no verdict (3)");
-  trend_cmd->add_option("--benchmark", options.benchmark, "only this benchmark");
-  trend_cmd->add_option("--metric", options.metric,
+  trend_cmd->add_option("--benchmark", trend.benchmark, "only this benchmark");
+  trend_cmd->add_option("--metric", trend.metric,
                         "busbw_Bps, algbw_Bps, time_s, message_rate_per_s or auto");
-
-  return {history_cmd, add_cmd, list_cmd, show_cmd, trend_cmd};
+#if PREFLIGHT_HAVE_SQLITE
+  subcommands.push_back({add_cmd, runner(run_history_add, options)});
+  subcommands.push_back({list_cmd, runner(run_history_list, options)});
+  subcommands.push_back({show_cmd, runner(run_history_show, options)});
+  subcommands.push_back({trend_cmd, runner(run_history_trend, options)});
+#else
+  subcommands.push_back({history_cmd, [](const CommonOptions&) -> int {
+                           throw FeatureUnavailable("history (SQLite)", "PREFLIGHT_WITH_SQLITE");
+                         }});
+#endif
 }
 
-CLI::App* add_render_command(CLI::App& parent, RenderCliOptions& options) {
-  auto* render_cmd = parent.add_subcommand(
-      "render", "Render a report as text, markdown, html, junit or prometheus");
-  render_cmd->add_option("report", options.report, "preflight.report/1 file ('-': stdin)")
+void add_render_command(CLI::App& parent, Subcommands& subcommands) {
+  auto options = std::make_shared<RenderCliOptions>();
+  auto* render_cmd =
+      add_runnable_command(parent, subcommands, run_render, options, "render",
+                           "Render a report as text, markdown, html, junit or prometheus");
+  render_cmd->add_option("report", options->report, "preflight.report/1 file ('-': stdin)")
       ->required();
-  render_cmd->add_option("--format,-f", options.format, "text|markdown|html|junit|prometheus")
+  render_cmd->add_option("--format,-f", options->format, "text|markdown|html|junit|prometheus")
       ->required();
-  render_cmd->add_option("--baseline,-b", options.baseline,
+  render_cmd->add_option("--baseline,-b", options->baseline,
                          "compare with this baseline and show it (bands in the HTML plots)");
-  render_cmd->add_option("--output,-o", options.output, "file to write ('-': stdout, default)");
-  return render_cmd;
+  render_cmd->add_option("--output,-o", options->output, "file to write ('-': stdout, default)");
 }
 
-CLI::App* add_import_nccl_tests_command(CLI::App& parent, ImportCliOptions& options) {
-  auto* nccl_cmd = parent.add_subcommand(
-      "nccl-tests",
+void add_import_nccl_tests_command(CLI::App& parent, Subcommands& subcommands) {
+  auto cli = std::make_shared<ImportCliOptions>();
+  NcclTestsImportOptions& options = cli->options;
+  auto* nccl_cmd = add_runnable_command(
+      parent, subcommands, run_import, cli, "nccl-tests",
       "nccl-tests stdout (any version, mpirun/srun prefixes) or -J JSON (v1-3) -> "
       "preflight.report/1 on --json (default stdout); exit code of its verdict");
-  nccl_cmd->add_option("file", options.file, "nccl-tests output ('-': stdin)")->required();
+  nccl_cmd->add_option("file", cli->file, "nccl-tests output ('-': stdin)")->required();
   nccl_cmd->add_option("--instance-type", options.instance_type, "e.g. p5.48xlarge");
   nccl_cmd->add_option("--nodes", options.nodes, "node count (default: from '# Using devices')");
   nccl_cmd->add_option("--ranks", options.ranks, "rank count (default: from the output)");
@@ -724,29 +730,33 @@ CLI::App* add_import_nccl_tests_command(CLI::App& parent, ImportCliOptions& opti
   nccl_cmd->add_flag("--keep-repeats", options.keep_repeats,
                      "keep every printed row of repeated tables (-R, -N) instead of one row per "
                      "size with the statistics over the repeats");
-  return nccl_cmd;
 }
 
-CLI::App* add_import_nccl_log_command(CLI::App& parent, ImportCliOptions& options) {
-  auto* nccl_log_cmd = parent.add_subcommand(
-      "nccl-log",
+void add_import_nccl_log_command(CLI::App& parent, Subcommands& subcommands) {
+  auto cli = std::make_shared<NcclLogCliOptions>();
+  auto* nccl_log_cmd = add_runnable_command(
+      parent, subcommands, run_import_nccl_log, cli, "nccl-log",
       "An NCCL debug log alone (NCCL_DEBUG=INFO output of any job, any launcher prefix) -> a "
       "report of its transport: versions, provider, network, GDRDMA, NICs, WARN lines; socket "
       "fallback or a failed plugin exit 1");
-  nccl_log_cmd->add_option("file", options.file, "the log ('-': stdin)")->required();
-  nccl_log_cmd->add_option("--instance-type", options.instance_type, "e.g. p5.48xlarge");
-  return nccl_log_cmd;
+  nccl_log_cmd->add_option("file", cli->file, "the log ('-': stdin)")->required();
+  nccl_log_cmd->add_option("--instance-type", cli->options.instance_type, "e.g. p5.48xlarge");
 }
 
-CLI::App* add_validate_command(CLI::App& parent, ValidateCliOptions& options) {
-  auto* validate_cmd = parent.add_subcommand(
-      "validate",
+void add_import_commands(CLI::App& parent, Subcommands& subcommands) {
+  add_commands(*parent.add_subcommand("import", "Import other tools' output as a report"),
+               subcommands, {add_import_nccl_tests_command, add_import_nccl_log_command});
+}
+
+void add_validate_command(CLI::App& parent, Subcommands& subcommands) {
+  auto options = std::make_shared<ValidateCliOptions>();
+  auto* validate_cmd = add_runnable_command(
+      parent, subcommands, run_validate, options, "validate",
       "Check reports and baselines against their schema; name each error's JSON "
       "pointer; exit 2 when any is invalid");
-  validate_cmd->add_option("files", options.files, "files ('-': stdin)")
+  validate_cmd->add_option("files", options->files, "files ('-': stdin)")
       ->required()
       ->expected(1, -1);
-  return validate_cmd;
 }
 
 }  // namespace
@@ -758,78 +768,22 @@ int main_report(int argc, char** argv) {
       std::string(kTool)};
   CommonOptions common;
   add_common_options(app, common);
-  app.require_subcommand(1);
-  app.fallthrough();
-
-  CompareOptions compare;
-  auto* compare_cmd = add_compare_command(app, compare);
-  DiffCliOptions diff;
-  auto* diff_cmd = add_diff_command(app, diff);
-  auto* baseline_cmd = app.add_subcommand("baseline", "Baselines");
-  baseline_cmd->require_subcommand(1);
-  BaselineCliOptions baseline;
-  auto* create_cmd = add_baseline_create_command(*baseline_cmd, baseline);
-  ModelCliOptions model;
-  auto* model_cmd = add_baseline_model_command(*baseline_cmd, model);
-  HistoryCliOptions history;
-  const HistoryCommands history_cmds = add_history_commands(app, history);
-  RenderCliOptions render;
-  auto* render_cmd = add_render_command(app, render);
-  auto* import_cmd = app.add_subcommand("import", "Import other tools' output as a report");
-  import_cmd->require_subcommand(1);
-  ImportCliOptions import;
-  auto* nccl_cmd = add_import_nccl_tests_command(*import_cmd, import);
-  ImportCliOptions import_log;
-  auto* nccl_log_cmd = add_import_nccl_log_command(*import_cmd, import_log);
-  ValidateCliOptions validate;
-  auto* validate_cmd = add_validate_command(app, validate);
+  app.fallthrough();  // before the subcommands, which inherit it
+  Subcommands subcommands;
+  // In the order --help lists them.
+  add_commands(app, subcommands,
+               {add_compare_command, add_diff_command, add_baseline_commands, add_history_commands,
+                add_render_command, add_import_commands, add_validate_command});
 
   bind_environment(app);
   if (const auto code = parse_command_line(app, argc, argv, &common)) {
     return *code;
   }
   return run_guarded(kTool, [&]() -> int {
-    if (compare_cmd->parsed()) {
-      return run_compare(compare, common);
-    }
-    if (diff_cmd->parsed()) {
-      return run_diff(diff, common);
-    }
-    if (create_cmd->parsed()) {
-      return run_baseline_create(baseline, common);
-    }
-    if (model_cmd->parsed()) {
-      return run_baseline_model(model, common);
-    }
-    if (render_cmd->parsed()) {
-      return run_render(render, common);
-    }
-    if (nccl_cmd->parsed()) {
-      return run_import(import, common);
-    }
-    if (nccl_log_cmd->parsed()) {
-      return run_import_nccl_log(import_log, common);
-    }
-    if (validate_cmd->parsed()) {
-      return run_validate(validate, common);
-    }
-    if (history_cmds.history->parsed()) {
-#if PREFLIGHT_HAVE_SQLITE
-      if (history_cmds.add->parsed()) {
-        return run_history_add(history, common);
+    for (const auto& subcommand : subcommands) {
+      if (subcommand.command->parsed()) {
+        return subcommand.run(common);
       }
-      if (history_cmds.list->parsed()) {
-        return run_history_list(history, common);
-      }
-      if (history_cmds.show->parsed()) {
-        return run_history_show(history, common);
-      }
-      if (history_cmds.trend->parsed()) {
-        return run_history_trend(history, common);
-      }
-#else
-      return run_history_unavailable();
-#endif
     }
     throw UsageError("no subcommand given (run with --help)");
   });
