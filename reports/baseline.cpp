@@ -301,19 +301,8 @@ Baseline read_baseline(const std::filesystem::path& path) {
     return std::move(*baseline);
   }
   const json document = parse_json_text(text.view(), origin);
-  const auto errors = validate_baseline_document(document, 5);
-  if (!errors.empty()) {
-    std::string message = fmt::format("{}: not a valid {} baseline:", origin, kBaselineSchema);
-    for (const auto& error : errors) {
-      message += fmt::format("\n  {}: {}", error.pointer, error.message);
-    }
-    throw UsageError(message);
-  }
-  try {
-    return document.get<Baseline>();
-  } catch (const json::exception& e) {
-    throw UsageError(fmt::format("{}: {}", origin, e.what()));
-  }
+  return convert_valid_document<Baseline>(document, validate_baseline_document(document, 5), origin,
+                                          kBaselineSchema, "baseline");
 }
 
 std::string dump_baseline(const Baseline& baseline) {
