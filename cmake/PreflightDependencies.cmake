@@ -35,15 +35,24 @@ macro(preflight_feature_off feature why)
   set(PREFLIGHT_WITH_${feature} OFF CACHE BOOL "" FORCE)
 endmacro()
 
-if(PREFLIGHT_WITH_CUDA)
-  if(NOT CUDAToolkit_ROOT AND _preflight_cuda_prefixes)
-    list(GET _preflight_cuda_prefixes 0 CUDAToolkit_ROOT)
+# preflight_find_feature(FEATURE FOUND WHY COMMAND ARG...): when PREFLIGHT_WITH_<FEATURE> is ON,
+# run COMMAND ARG... (a find_package or pkg_check_modules call) and turn the feature off, saying
+# WHY, unless that set FOUND. A macro, not a function: what the call sets (LIBFABRIC_INCLUDE_DIRS,
+# LIBFABRIC_VERSION, ...) is read beyond this file.
+macro(preflight_find_feature feature found why command)
+  if(PREFLIGHT_WITH_${feature})
+    cmake_language(CALL ${command} ${ARGN})
+    if(NOT ${found})
+      preflight_feature_off(${feature} "${why}")
+    endif()
   endif()
-  find_package(CUDAToolkit 12)
-  if(NOT CUDAToolkit_FOUND)
-    preflight_feature_off(CUDA "CUDA toolkit headers >= 12 not found (set CUDAToolkit_ROOT)")
-  endif()
+endmacro()
+
+if(PREFLIGHT_WITH_CUDA AND NOT CUDAToolkit_ROOT AND _preflight_cuda_prefixes)
+  list(GET _preflight_cuda_prefixes 0 CUDAToolkit_ROOT)
 endif()
+preflight_find_feature(CUDA CUDAToolkit_FOUND
+  "CUDA toolkit headers >= 12 not found (set CUDAToolkit_ROOT)" find_package CUDAToolkit 12)
 
 if(PREFLIGHT_WITH_NCCL)
   find_package(NCCL 2.18)
@@ -52,53 +61,25 @@ if(PREFLIGHT_WITH_NCCL)
   endif()
 endif()
 
-if(PREFLIGHT_WITH_MPI)
-  list(APPEND CMAKE_PREFIX_PATH /opt/amazon/openmpi)
-  find_package(MPI COMPONENTS CXX)
-  if(NOT MPI_CXX_FOUND)
-    preflight_feature_off(MPI "no MPI C++ bindings found (set MPI_HOME)")
-  endif()
-endif()
-
-if(PREFLIGHT_WITH_LIBFABRIC)
-  pkg_check_modules(LIBFABRIC IMPORTED_TARGET libfabric>=1.14)
-  if(NOT LIBFABRIC_FOUND)
-    preflight_feature_off(LIBFABRIC "pkg-config libfabric >= 1.14 not found")
-  endif()
-endif()
-
-if(PREFLIGHT_WITH_HWLOC)
-  pkg_check_modules(HWLOC IMPORTED_TARGET hwloc>=2.0)
-  if(NOT HWLOC_FOUND)
-    preflight_feature_off(HWLOC "pkg-config hwloc >= 2.0 not found")
-  endif()
-endif()
-
+# /opt/amazon/openmpi is on CMAKE_PREFIX_PATH already (PREFLIGHT_AWS_PREFIXES).
+preflight_find_feature(MPI MPI_CXX_FOUND "no MPI C++ bindings found (set MPI_HOME)"
+  find_package MPI COMPONENTS CXX)
+preflight_find_feature(LIBFABRIC LIBFABRIC_FOUND "pkg-config libfabric >= 1.14 not found"
+  pkg_check_modules LIBFABRIC IMPORTED_TARGET libfabric>=1.14)
+preflight_find_feature(HWLOC HWLOC_FOUND "pkg-config hwloc >= 2.0 not found"
+  pkg_check_modules HWLOC IMPORTED_TARGET hwloc>=2.0)
+preflight_find_feature(IBVERBS IBVERBS_FOUND "pkg-config libibverbs not found"
+  pkg_check_modules IBVERBS IMPORTED_TARGET libibverbs)
 set(PREFLIGHT_WITH_EFADV OFF)
 if(PREFLIGHT_WITH_IBVERBS)
-  pkg_check_modules(IBVERBS IMPORTED_TARGET libibverbs)
-  if(NOT IBVERBS_FOUND)
-    preflight_feature_off(IBVERBS "pkg-config libibverbs not found")
-  else()
-    pkg_check_modules(EFADV IMPORTED_TARGET libefa)
-    set(PREFLIGHT_WITH_EFADV ${EFADV_FOUND})
-  endif()
+  pkg_check_modules(EFADV IMPORTED_TARGET libefa)
+  set(PREFLIGHT_WITH_EFADV ${EFADV_FOUND})
 endif()
-
-if(PREFLIGHT_WITH_SQLITE)
-  find_package(SQLite3)
-  if(NOT SQLite3_FOUND)
-    preflight_feature_off(SQLITE "SQLite3 not found")
-  endif()
-endif()
-
-if(PREFLIGHT_WITH_SIMDJSON)
-  # Without it the reports are read through nlohmann's DOM only (the same results, slower).
-  find_package(simdjson 3 QUIET)
-  if(NOT simdjson_FOUND)
-    preflight_feature_off(SIMDJSON "simdjson >= 3 not found (Debian: libsimdjson-dev)")
-  endif()
-endif()
+preflight_find_feature(SQLITE SQLite3_FOUND "SQLite3 not found"
+  find_package SQLite3)
+# Without simdjson the reports are read through nlohmann's DOM only (the same results, slower).
+preflight_find_feature(SIMDJSON simdjson_FOUND "simdjson >= 3 not found (Debian: libsimdjson-dev)"
+  find_package simdjson 3 QUIET)
 
 # cmakedefine01 reads these names.
 foreach(_feature CUDA NCCL MPI LIBFABRIC HWLOC IBVERBS EFADV SQLITE SIMDJSON)

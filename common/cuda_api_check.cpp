@@ -12,8 +12,8 @@
 
 namespace preflight::abi {
 template <>
-struct TableType<cudaDeviceProp*> {
-  using type = cuda::DeviceProperties*;
+struct TableType<cudaDeviceProp> {
+  using type = cuda::DeviceProperties;
 };
 }  // namespace preflight::abi
 
@@ -24,9 +24,8 @@ static_assert(sizeof(cudaDeviceProp) <= sizeof(DeviceProperties));
 static_assert(offsetof(cudaDeviceProp, name) == offsetof(DeviceProperties, name));
 static_assert(sizeof(cudaDeviceProp::name) == sizeof(DeviceProperties::name));
 
-#define PREFLIGHT_CUDA_CHECK(name, result, parameters)                                         \
-  static_assert(std::is_same_v<abi::table_type_t<decltype(&::name)>, signatures::name##_type>, \
-                "cuda_api.hpp: the signature of " #name " differs from cuda_runtime_api.h");
+#define PREFLIGHT_CUDA_CHECK(name, result, parameters) \
+  PREFLIGHT_ABI_SAME_SIGNATURE(name, "cuda_api.hpp", "cuda_runtime_api.h");
 PREFLIGHT_CUDA_RUNTIME_FUNCTIONS(PREFLIGHT_CUDA_CHECK)
 #undef PREFLIGHT_CUDA_CHECK
 

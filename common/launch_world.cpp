@@ -37,6 +37,32 @@ bool is_set(const EnvironmentReader& read, const char* name) {
   return text != nullptr && *text != '\0';
 }
 
+// A launcher that gives the world's size and this process's rank a variable each.
+struct SizeAndRankVariables {
+  std::string_view launcher;
+  const char* size;
+  const char* rank;
+};
+
+constexpr SizeAndRankVariables kOpenMpiMpirun{"mpirun", "OMPI_COMM_WORLD_SIZE",
+                                              "OMPI_COMM_WORLD_RANK"};
+constexpr SizeAndRankVariables kPmiLauncher{"pmi", "PMI_SIZE", "PMI_RANK"};
+
+// Fills `request` from `variables` when their size is set (a value that is not a count goes to its
+// problems); false when it is not.
+bool read_size_and_rank(const EnvironmentReader& read, const SizeAndRankVariables& variables,
+                        LaunchRequest& request) {
+  const auto size = number(read, variables.size, request.problems);
+  if (!size) {
+    return false;
+  }
+  request.launcher = variables.launcher;
+  request.ranks = size;
+  request.ranks_source = fmt::format("{}={}", variables.size, *size);
+  request.rank = number(read, variables.rank, request.problems);
+  return true;
+}
+
 constexpr std::string_view kSrunFix =
     "launch with srun --mpi=pmix (`srun --mpi=list` shows what this Slurm has; --mpi=pmi2 where "
     "the MPI supports PMI-2), set MpiDefault=pmix in slurm.conf, or use `preflight ... "
@@ -56,11 +82,7 @@ LaunchRequest read_launch_request(const EnvironmentReader& reader) {
   request.plan_nodes = number(read, "PREFLIGHT_EXPECT_NODES", request.problems);
   // Open MPI's launcher first: its ranks inherit the SLURM_* variables of the step that started
   // its daemons (one task per node), which describe the daemons, not the ranks.
-  if (const auto size = number(read, "OMPI_COMM_WORLD_SIZE", request.problems)) {
-    request.launcher = "mpirun";
-    request.ranks = size;
-    request.ranks_source = fmt::format("OMPI_COMM_WORLD_SIZE={}", *size);
-    request.rank = number(read, "OMPI_COMM_WORLD_RANK", request.problems);
+  if (read_size_and_rank(read, kOpenMpiMpirun, request)) {
     return request;
   }
   const auto slurm_rank = number(read, "SLURM_PROCID", request.problems);
@@ -74,11 +96,7 @@ LaunchRequest read_launch_request(const EnvironmentReader& reader) {
     request.rank = slurm_rank;
     return request;
   }
-  if (const auto size = number(read, "PMI_SIZE", request.problems)) {
-    request.launcher = "pmi";
-    request.ranks = size;
-    request.ranks_source = fmt::format("PMI_SIZE={}", *size);
-    request.rank = number(read, "PMI_RANK", request.problems);
+  if (read_size_and_rank(read, kPmiLauncher, request)) {
     return request;
   }
   if (request.has_pmix) {

@@ -13,10 +13,6 @@ template <>
 struct TableType<ncclUniqueId> {
   using type = nccl::UniqueId;
 };
-template <>
-struct TableType<ncclUniqueId*> {
-  using type = nccl::UniqueId*;
-};
 }  // namespace preflight::abi
 
 namespace preflight::nccl {
@@ -26,9 +22,8 @@ static_assert(sizeof(ncclUniqueId) == sizeof(UniqueId));
 static_assert(alignof(ncclUniqueId) == alignof(UniqueId));
 static_assert(std::is_same_v<Comm, ncclComm_t>);
 
-#define PREFLIGHT_NCCL_CHECK(name, result, parameters)                                         \
-  static_assert(std::is_same_v<abi::table_type_t<decltype(&::name)>, signatures::name##_type>, \
-                "nccl_api.hpp: the signature of " #name " differs from nccl.h");
+#define PREFLIGHT_NCCL_CHECK(name, result, parameters) \
+  PREFLIGHT_ABI_SAME_SIGNATURE(name, "nccl_api.hpp", "nccl.h");
 PREFLIGHT_NCCL_FUNCTIONS(PREFLIGHT_NCCL_CHECK)
 #if NCCL_VERSION_CODE >= NCCL_VERSION(2, 28, 0)
 PREFLIGHT_NCCL_OPTIONAL_FUNCTIONS(PREFLIGHT_NCCL_CHECK)

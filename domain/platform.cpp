@@ -51,6 +51,14 @@ void only_keys(const json& object, std::string_view origin, std::string_view whe
   }
 }
 
+// The object `key` of the document, holding none but the `allowed` keys.
+const json& section(const json& document, std::string_view origin, const char* key,
+                    std::initializer_list<std::string_view> allowed) {
+  const json& object = member(document, origin, key);
+  only_keys(object, origin, fmt::format("{}.", key), allowed);
+  return object;
+}
+
 std::vector<Platform> load_catalog() {
   std::vector<Platform> platforms;
   for (const EmbeddedFile& file : embedded_platform_files()) {
@@ -87,14 +95,12 @@ Platform parse_platform(std::string_view json_text, std::string_view origin) {
   platform.instance_type = text(document, origin, "instance_type");
   platform.source = text(document, origin, "source");
 
-  const json& gpu = member(document, origin, "gpu");
-  only_keys(gpu, origin, "gpu.", {"model", "count", "pci_vendor_id"});
+  const json& gpu = section(document, origin, "gpu", {"model", "count", "pci_vendor_id"});
   platform.gpu_model = text(gpu, origin, "model");
   platform.gpu_count = positive_int(gpu, origin, "count");
 
-  const json& efa = member(document, origin, "efa");
-  only_keys(
-      efa, origin, "efa.",
+  const json& efa = section(
+      document, origin, "efa",
       {"count", "aggregate_gbps", "pci_vendor_id", "may_enumerate_late", "non_efa_rdma_devices"});
   platform.efa_count = positive_int(efa, origin, "count");
   const json& aggregate = member(efa, origin, "aggregate_gbps");
@@ -106,13 +112,12 @@ Platform parse_platform(std::string_view json_text, std::string_view origin) {
   platform.efa_may_enumerate_late = efa.value("may_enumerate_late", false);
   platform.non_efa_rdma_devices = efa.value("non_efa_rdma_devices", 0);
 
-  const json& nvlink = member(document, origin, "nvlink");
-  only_keys(nvlink, origin, "nvlink.", {"per_gpu", "generation"});
+  const json& nvlink = section(document, origin, "nvlink", {"per_gpu", "generation"});
   platform.nvlink_per_gpu = positive_int(nvlink, origin, "per_gpu");
   platform.nvlink_generation = positive_int(nvlink, origin, "generation");
 
-  const json& grouping = member(document, origin, "grouping");
-  only_keys(grouping, origin, "grouping.", {"description", "gpus_per_group", "efa_per_group"});
+  const json& grouping =
+      section(document, origin, "grouping", {"description", "gpus_per_group", "efa_per_group"});
   platform.grouping_description = text(grouping, origin, "description");
   platform.gpus_per_group = positive_int(grouping, origin, "gpus_per_group");
   platform.efa_per_group = positive_int(grouping, origin, "efa_per_group");

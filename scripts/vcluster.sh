@@ -100,7 +100,17 @@ require_root_and_tools() {
     [[ -d /proc/sys/net ]] || skip "no /proc/sys/net: network namespaces unavailable"
 }
 
-require_tc() { command -v tc >/dev/null 2>&1 || skip "tc (iproute2) not found"; }
+# The start of a command that changes traffic control: one argument for each word of SYNOPSIS
+# (a usage error otherwise), then root, iproute2 and tc (exit 77 without them).
+begin_tc_command() {  # COMMAND SYNOPSIS ARG...
+    local command=$1 synopsis=$2
+    local -a words
+    shift 2
+    read -r -a words <<<"$synopsis"
+    (($# == ${#words[@]})) || usage_error "$command takes $synopsis"
+    require_root_and_tools
+    command -v tc >/dev/null 2>&1 || skip "tc (iproute2) not found"
+}
 
 # serialise every mutating command; the lock lives beside the state directory
 with_lock() {
@@ -189,15 +199,20 @@ burst_bytes() {
 
 # ----------------------------------------------------------------------------- /etc/hosts
 
+# $HOSTS_FILE without the managed block, on stdout
+hosts_without_block() {
+    awk -v b="$BEGIN_MARK" -v e="$END_MARK" '
+        $0 == b { skip = 1; next }
+        skip && $0 == e { skip = 0; next }
+        !skip { print }' "$HOSTS_FILE"
+}
+
 hosts_block_remove() {
     [[ -f $HOSTS_FILE ]] || return 0
     grep -qxF "$BEGIN_MARK" "$HOSTS_FILE" || return 0
     local tmp
     tmp=$(mktemp)
-    awk -v b="$BEGIN_MARK" -v e="$END_MARK" '
-        $0 == b { skip = 1; next }
-        skip && $0 == e { skip = 0; next }
-        !skip { print }' "$HOSTS_FILE" >"$tmp"
+    hosts_without_block >"$tmp"
     cat "$tmp" >"$HOSTS_FILE"   # in place: keeps a bind-mounted /etc/hosts valid
     rm -f "$tmp"
 }
@@ -205,12 +220,7 @@ hosts_block_remove() {
 hosts_block_write() {
     local tmp k
     tmp=$(mktemp)
-    if [[ -f $HOSTS_FILE ]]; then
-        awk -v b="$BEGIN_MARK" -v e="$END_MARK" '
-            $0 == b { skip = 1; next }
-            skip && $0 == e { skip = 0; next }
-            !skip { print }' "$HOSTS_FILE" >"$tmp"
-    fi
+    if [[ -f $HOSTS_FILE ]]; then hosts_without_block >"$tmp"; fi
     {
         echo "$BEGIN_MARK"
         echo "$BRIDGE_ADDR vchead"
@@ -245,27 +255,23 @@ rail_up() {  # r k: interface ethR of host vcK on bridge pfbrR
             nf_call_arptables 0 2>/dev/null || true
     fi
     ip link set dev "$br" up
-    if ! ip link show dev "$veth" >/dev/null 2>&1 || ! ip -n "$ns" link show dev "eth$r" >/dev/null 2>&1; then
-        ip link del dev "$veth" 2>/dev/null || true
-        ip link del dev "$peer" 2>/dev/null || true
-        ip -n "$ns" link del dev "eth$r" 2>/dev/null || true
-        ip link add name "$veth" type veth peer name "$peer"
-        ip link set dev "$peer" netns "$ns"
-        ip -n "$ns" link set dev "$peer" name "eth$r"
-    fi
-    ip link set dev "$veth" master "$br"
-    ip link set dev "$veth" up
+    veth_join "$ns" "eth$r" "$veth" "$peer" "$br"
     ip -n "$ns" addr replace "$RAIL_NET_PREFIX.$r.$k/24" dev "eth$r"
     ip -n "$ns" link set dev "eth$r" up
     rm -f "$STATE_DIR/isolated.vc$k.rail$r"
 }
 
-rails_down() {  # every rail bridge and rail veth (r >= 1)
+# delete every link of the root namespace whose name matches the extended regex ERE
+links_delete_matching() {
     local l
     for l in $(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | sed 's/@.*//' |
-        grep -E "^(${RAIL_VETH_PREFIX}[0-9]+-vc[0-9]+|pfq[0-9]+-vc[0-9]+|pfbr[1-9][0-9]*)$" || true); do
+        grep -E "$1" || true); do
         ip link del dev "$l" 2>/dev/null || true
     done
+}
+
+rails_down() {  # every rail bridge and rail veth (r >= 1)
+    links_delete_matching "^(${RAIL_VETH_PREFIX}[0-9]+-vc[0-9]+|pfq[0-9]+-vc[0-9]+|pfbr[1-9][0-9]*)$"
 }
 
 # The rate of host K's rail r: the lower of the host's rate and the rail's own (bits/s; empty
@@ -302,9 +308,7 @@ apply_all_tc() {  # k: rail 0 (with link throttles) and every other rail
 }
 
 cmd_throttle_rail() {
-    [[ $# -eq 3 ]] || usage_error "throttle-rail takes HOST RAIL RATE"
-    require_root_and_tools
-    require_tc
+    begin_tc_command throttle-rail "HOST RAIL RATE" "$@"
     local k r bits
     k=$(require_host "$1")
     r=$(rail_index "$2")
@@ -315,43 +319,24 @@ cmd_throttle_rail() {
     log "throttle-rail: vc$k rail $r limited to $(fmt_rate "$bits") both directions"
 }
 
-cmd_isolate_rail() {
-    [[ $# -eq 2 ]] || usage_error "isolate-rail takes HOST RAIL"
-    require_root_and_tools
-    local k r j
-    k=$(require_host "$1")
-    r=$(rail_index "$2")
-    ((r > 0)) || { cmd_isolate "vc$k"; return; }
-    with_lock
-    ip link set dev "$(rail_veth "$r" "$k")" down
-    ip -n "$(ns_of "$k")" link set dev "eth$r" down
-    # peers forget its MAC, so they fail on ARP instead of sending into the void
-    for j in $(existing_indices); do
-        ((j == k)) || ip -n "$(ns_of "$j")" neigh flush to "$RAIL_NET_PREFIX.$r.$k" 2>/dev/null || true
-    done
-    : >"$STATE_DIR/isolated.vc$k.rail$r"
-    log "isolate-rail: vc$k rail $r cut off"
-}
-
-cmd_unisolate_rail() {
-    [[ $# -eq 2 ]] || usage_error "unisolate-rail takes HOST RAIL"
-    require_root_and_tools
-    local k r j
-    k=$(require_host "$1")
-    r=$(rail_index "$2")
-    ((r > 0)) || { cmd_unisolate "vc$k"; return; }
-    with_lock
-    ip link set dev "$(rail_veth "$r" "$k")" up
-    ip -n "$(ns_of "$k")" link set dev "eth$r" up
-    ip -n "$(ns_of "$k")" addr replace "$RAIL_NET_PREFIX.$r.$k/24" dev "eth$r"
-    for j in $(existing_indices); do
-        ((j == k)) || ip -n "$(ns_of "$j")" neigh flush to "$RAIL_NET_PREFIX.$r.$k" 2>/dev/null || true
-    done
-    rm -f "$STATE_DIR/isolated.vc$k.rail$r"
-    log "unisolate-rail: vc$k rail $r reconnected"
-}
-
 # ----------------------------------------------------------------------------- up / down
+
+# Interface IFACE of namespace NS, joined to bridge BR by the veth pair VETH (root side) / PEER
+# (the namespace side before its rename to IFACE). A complete pair is VETH present and IFACE
+# present inside NS; anything less (an interrupted 'up') is removed and made again.
+veth_join() {  # ns iface veth peer br
+    local ns=$1 iface=$2 veth=$3 peer=$4 br=$5
+    if ! ip link show dev "$veth" >/dev/null 2>&1 || ! ip -n "$ns" link show dev "$iface" >/dev/null 2>&1; then
+        ip link del dev "$veth" 2>/dev/null || true
+        ip link del dev "$peer" 2>/dev/null || true
+        ip -n "$ns" link del dev "$iface" 2>/dev/null || true
+        ip link add name "$veth" type veth peer name "$peer"
+        ip link set dev "$peer" netns "$ns"
+        ip -n "$ns" link set dev "$peer" name "$iface"
+    fi
+    ip link set dev "$veth" master "$br"
+    ip link set dev "$veth" up
+}
 
 bridge_up() {
     if ! ip link show dev "$BRIDGE" >/dev/null 2>&1; then
@@ -368,17 +353,7 @@ host_up() {
     local k=$1 ns veth peer
     ns=$(ns_of "$k") veth=$(veth_of "$k") peer="pfp-vc$k"
     ns_exists "$k" || ip netns add "$ns"
-    # a complete pair is: root end pfv-vcK present and eth0 present inside the namespace
-    if ! ip link show dev "$veth" >/dev/null 2>&1 || ! ip -n "$ns" link show dev eth0 >/dev/null 2>&1; then
-        ip link del dev "$veth" 2>/dev/null || true
-        ip link del dev "$peer" 2>/dev/null || true
-        ip -n "$ns" link del dev eth0 2>/dev/null || true
-        ip link add name "$veth" type veth peer name "$peer"
-        ip link set dev "$peer" netns "$ns"
-        ip -n "$ns" link set dev "$peer" name eth0
-    fi
-    ip link set dev "$veth" master "$BRIDGE"
-    ip link set dev "$veth" up
+    veth_join "$ns" eth0 "$veth" "$peer" "$BRIDGE"
     ip -n "$ns" link set dev lo up
     ip -n "$ns" addr replace "$NET_PREFIX.$k/$PREFIX_LEN" dev eth0
     ip -n "$ns" link set dev eth0 up
@@ -458,13 +433,10 @@ cmd_down() {
     [[ $# -eq 0 ]] || usage_error "down takes no arguments"
     require_root_and_tools
     with_lock
-    local k l
+    local k
     for k in $(existing_indices); do host_down "$k"; done
     # stray root-side ends from a partial 'up'
-    for l in $(ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | sed 's/@.*//' |
-        grep -E "^(${VETH_PREFIX}|pfp-vc)[0-9]+$" || true); do
-        ip link del dev "$l" 2>/dev/null || true
-    done
+    links_delete_matching "^(${VETH_PREFIX}|pfp-vc)[0-9]+$"
     ip link del dev "$BRIDGE" 2>/dev/null || true
     rails_down
     hosts_block_remove
@@ -532,9 +504,7 @@ apply_tc() {
 }
 
 cmd_throttle() {
-    [[ $# -eq 2 ]] || usage_error "throttle takes HOST RATE"
-    require_root_and_tools
-    require_tc
+    begin_tc_command throttle "HOST RATE" "$@"
     local k bits
     k=$(require_host "$1")
     bits=$(rate_bits "$2")
@@ -544,27 +514,34 @@ cmd_throttle() {
     log "throttle: vc$k limited to $(fmt_rate "$bits") both directions"
 }
 
+# The A<->B link limit, kept both ways round (link.vcA.vcB, link.vcB.vcA) and applied in both
+# namespaces; without BITS the link is unlimited.
+set_link_rate() {  # a b [bits]
+    local a=$1 b=$2
+    if (($# == 3)); then
+        echo "$3" >"$STATE_DIR/link.vc$a.vc$b"
+        echo "$3" >"$STATE_DIR/link.vc$b.vc$a"
+    else
+        rm -f "$STATE_DIR/link.vc$a.vc$b" "$STATE_DIR/link.vc$b.vc$a"
+    fi
+    apply_tc "$a"
+    apply_tc "$b"
+}
+
 cmd_throttle_link() {
-    [[ $# -eq 3 ]] || usage_error "throttle-link takes HOST_A HOST_B RATE"
-    require_root_and_tools
-    require_tc
+    begin_tc_command throttle-link "HOST_A HOST_B RATE" "$@"
     local a b bits
     a=$(require_host "$1")
     b=$(require_host "$2")
     ((a != b)) || usage_error "throttle-link needs two different hosts"
     bits=$(rate_bits "$3")
     with_lock
-    echo "$bits" >"$STATE_DIR/link.vc$a.vc$b"
-    echo "$bits" >"$STATE_DIR/link.vc$b.vc$a"
-    apply_tc "$a"
-    apply_tc "$b"
+    set_link_rate "$a" "$b" "$bits"
     log "throttle-link: vc$a<->vc$b limited to $(fmt_rate "$bits")"
 }
 
 cmd_unthrottle() {
-    [[ $# -eq 1 ]] || usage_error "unthrottle takes HOST"
-    require_root_and_tools
-    require_tc
+    begin_tc_command unthrottle "HOST" "$@"
     local k f peer
     k=$(require_host "$1")
     with_lock
@@ -582,58 +559,62 @@ cmd_unthrottle() {
 }
 
 cmd_unthrottle_link() {
-    [[ $# -eq 2 ]] || usage_error "unthrottle-link takes HOST_A HOST_B"
-    require_root_and_tools
-    require_tc
+    begin_tc_command unthrottle-link "HOST_A HOST_B" "$@"
     local a b
     a=$(require_host "$1")
     b=$(require_host "$2")
     with_lock
-    rm -f "$STATE_DIR/link.vc$a.vc$b" "$STATE_DIR/link.vc$b.vc$a"
-    apply_tc "$a"
-    apply_tc "$b"
+    set_link_rate "$a" "$b"
     log "unthrottle-link: vc$a<->vc$b unlimited"
 }
 
 # ----------------------------------------------------------------------------- isolate
 
-# drop every neighbour (ARP) entry for host K, in the root namespace and in the other hosts
-forget_neighbour() {
-    local k=$1 j
-    ip neigh flush to "$NET_PREFIX.$k" 2>/dev/null || true
+# Take NIC r of host vcK down, or bring it back up (r 0: eth0, the host's own link; r >= 1: a
+# rail), at both ends of its veth. Its MAC is forgotten everywhere either way: cut off, peers fail
+# on ARP instead of sending into the void; back, they drop the FAILED entries from the isolation
+# and resolve it again.
+set_nic_link() {  # up|down r k
+    local state=$1 r=$2 k=$3 ns veth addr mark j
+    ns=$(ns_of "$k")
+    if ((r == 0)); then
+        veth=$(veth_of "$k") addr=$NET_PREFIX.$k/$PREFIX_LEN mark=$STATE_DIR/isolated.vc$k
+    else
+        veth=$(rail_veth "$r" "$k") addr=$RAIL_NET_PREFIX.$r.$k/24 mark=$STATE_DIR/isolated.vc$k.rail$r
+    fi
+    ip link set dev "$veth" "$state"
+    ip -n "$ns" link set dev "eth$r" "$state"
+    [[ $state == down ]] || ip -n "$ns" addr replace "$addr" dev "eth$r"
+    # the root namespace has an address on rail 0's bridge only
+    ((r > 0)) || ip neigh flush to "${addr%/*}" 2>/dev/null || true
     for j in $(existing_indices); do
-        ((j == k)) || ip -n "$(ns_of "$j")" neigh flush to "$NET_PREFIX.$k" 2>/dev/null || true
+        ((j == k)) || ip -n "$(ns_of "$j")" neigh flush to "${addr%/*}" 2>/dev/null || true
     done
+    if [[ $state == down ]]; then
+        : >"$mark"
+    else
+        ((r > 0)) || ip -n "$ns" neigh flush dev eth0 2>/dev/null || true
+        rm -f "$mark"
+    fi
 }
 
-cmd_isolate() {
-    [[ $# -eq 1 ]] || usage_error "isolate takes HOST"
+# isolate HOST, unisolate HOST, isolate-rail HOST RAIL, unisolate-rail HOST RAIL (rail 0 is the
+# host's own link: isolate-rail HOST 0 is isolate HOST)
+cmd_isolation() {  # COMMAND ARG...
+    local command=$1 state=down outcome="cut off" k r=0
+    shift
+    [[ $command == un* ]] && state=up outcome=reconnected
+    if [[ $command == *-rail ]]; then
+        [[ $# -eq 2 ]] || usage_error "$command takes HOST RAIL"
+    else
+        [[ $# -eq 1 ]] || usage_error "$command takes HOST"
+    fi
     require_root_and_tools
-    local k
     k=$(require_host "$1")
+    [[ $command == *-rail ]] && r=$(rail_index "$2")
     with_lock
-    ip link set dev "$(veth_of "$k")" down
-    ip -n "$(ns_of "$k")" link set dev eth0 down
-    # forget its MAC everywhere so peers fail on ARP instead of sending into the void
-    forget_neighbour "$k"
-    : >"$STATE_DIR/isolated.vc$k"
-    log "isolate: vc$k cut off"
-}
-
-cmd_unisolate() {
-    [[ $# -eq 1 ]] || usage_error "unisolate takes HOST"
-    require_root_and_tools
-    local k
-    k=$(require_host "$1")
-    with_lock
-    ip link set dev "$(veth_of "$k")" up
-    ip -n "$(ns_of "$k")" link set dev eth0 up
-    ip -n "$(ns_of "$k")" addr replace "$NET_PREFIX.$k/$PREFIX_LEN" dev eth0
-    # peers hold FAILED neighbour entries from the isolation: drop them so they re-resolve
-    forget_neighbour "$k"
-    ip -n "$(ns_of "$k")" neigh flush dev eth0 2>/dev/null || true
-    rm -f "$STATE_DIR/isolated.vc$k"
-    log "unisolate: vc$k reconnected"
+    set_nic_link "$state" "$r" "$k"
+    if ((r > 0)); then log "$command: vc$k rail $r $outcome"; else log "${command%-rail}: vc$k $outcome"; fi
 }
 
 # ----------------------------------------------------------------------------- queries
@@ -781,12 +762,9 @@ main() {
         throttle-link) cmd_throttle_link "$@" ;;
         unthrottle) cmd_unthrottle "$@" ;;
         unthrottle-link) cmd_unthrottle_link "$@" ;;
-        isolate) cmd_isolate "$@" ;;
         throttle-rail) cmd_throttle_rail "$@" ;;
-        isolate-rail) cmd_isolate_rail "$@" ;;
-        unisolate-rail) cmd_unisolate_rail "$@" ;;
+        isolate | unisolate | isolate-rail | unisolate-rail) cmd_isolation "$cmd" "$@" ;;
         rails) rail_count ;;
-        unisolate) cmd_unisolate "$@" ;;
         hostfile) cmd_hostfile "$@" ;;
         hostfile-path) cmd_hostfile_path "$@" ;;
         hosts) cmd_hosts "$@" ;;

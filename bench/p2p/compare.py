@@ -234,27 +234,39 @@ def bandwidth_row(size, ours_median, ours_mean, loop_median, loop_total, ratios)
     return ratio, line
 
 
+def bandwidth_samples(size, reps, measure):
+    """Every repetition's GB/s, as bandwidth_row takes them: measure(size, rep) runs the loop,
+    then preflight-p2p, once each, and returns the loop's output and preflight's result row."""
+    ours_median, ours_mean, loop_median, loop_total, ratios = [], [], [], [], []
+    for rep in range(reps):
+        out, row = measure(size, rep)
+        ours_median.append(row["algbw_Bps"] / 1e9)
+        ours_mean.append(size / row["time_s"]["mean"] / 1e9)
+        loop_median.append(parse_pair(out, "GBps_median"))
+        loop_total.append(parse_pair(out, "GBps"))
+        ratios.append(ours_median[-1] / loop_median[-1])
+    return ours_median, ours_mean, loop_median, loop_total, ratios
+
+
 def bandwidth_block(a, provider, sizes, workdir, lines):
     before = cacheline(a.bench_dir)
     lines.append(f"\n### Bandwidth, libfabric `{provider}`, window 64 + 1-byte ack "
                  f"({a.bw_windows} windows each)\n")
     bandwidth_table_header(lines, "fi_tsend x 64 loop")
     verdicts = []
+
+    def measure(size, rep):
+        return (run(MPIRUN + [os.path.join(a.bench_dir, "p2p_fi_window"), provider, str(size),
+                              str(a.bw_windows), "64", *DOMAINS.get(provider, "").split()]),
+                preflight_mpirun(a.binary, ["--provider", provider,
+                                            *domain_args(provider, "--domain"), "--test", "bw",
+                                            "--sizes", str(size), "--iters", str(a.bw_windows)],
+                                 workdir, f"bw-{provider}-{size}-{rep}"))
+
     for size in sizes:
-        ours_median, ours_mean, loop_median, loop_total, ratios = [], [], [], [], []
-        for rep in range(a.reps):
-            out = run(MPIRUN + [os.path.join(a.bench_dir, "p2p_fi_window"), provider, str(size),
-                                str(a.bw_windows), "64", *DOMAINS.get(provider, "").split()])
-            row = preflight_mpirun(a.binary, ["--provider", provider,
-                                              *domain_args(provider, "--domain"), "--test", "bw",
-                                              "--sizes", str(size), "--iters", str(a.bw_windows)],
-                                   workdir, f"bw-{provider}-{size}-{rep}")
-            ours_median.append(row["algbw_Bps"] / 1e9)
-            ours_mean.append(size / row["time_s"]["mean"] / 1e9)
-            loop_median.append(parse_pair(out, "GBps_median"))
-            loop_total.append(parse_pair(out, "GBps"))
-            ratios.append(ours_median[-1] / loop_median[-1])
-        ratio, line = bandwidth_row(size, ours_median, ours_mean, loop_median, loop_total, ratios)
+        samples = bandwidth_samples(size, a.reps, measure)
+        ours_median, _, loop_median, _, _ = samples
+        ratio, line = bandwidth_row(size, *samples)
         verdicts.append(ratio >= 0.95)
         lines.append(line)
         print(line, flush=True)
@@ -316,19 +328,15 @@ def mpi_block(a, workdir, lines):
                  "windows\n")
     bandwidth_table_header(lines, "MPI_Isend x 64 loop")
     before = cacheline(a.bench_dir)
+
+    def measure(size, rep):
+        return (run(MPIRUN + [loop, "bw", str(size), str(a.bw_windows)]),
+                preflight_mpirun(a.binary, ["--transport", "mpi", "--test", "bw", "--sizes",
+                                            str(size), "--iters", str(a.bw_windows)],
+                                 workdir, f"mpi-bw-{size}-{rep}"))
+
     for size in a.bw_sizes:
-        ours_median, ours_mean, loop_median, loop_total, ratios = [], [], [], [], []
-        for rep in range(a.reps):
-            out = run(MPIRUN + [loop, "bw", str(size), str(a.bw_windows)])
-            row = preflight_mpirun(a.binary, ["--transport", "mpi", "--test", "bw", "--sizes",
-                                              str(size), "--iters", str(a.bw_windows)],
-                                   workdir, f"mpi-bw-{size}-{rep}")
-            ours_median.append(row["algbw_Bps"] / 1e9)
-            ours_mean.append(size / row["time_s"]["mean"] / 1e9)
-            loop_median.append(parse_pair(out, "GBps_median"))
-            loop_total.append(parse_pair(out, "GBps"))
-            ratios.append(ours_median[-1] / loop_median[-1])
-        _, line = bandwidth_row(size, ours_median, ours_mean, loop_median, loop_total, ratios)
+        _, line = bandwidth_row(size, *bandwidth_samples(size, a.reps, measure))
         lines.append(line)
         print(line, flush=True)
     after = cacheline(a.bench_dir)

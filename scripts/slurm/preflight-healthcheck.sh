@@ -47,15 +47,9 @@ set -u
 
 # Settings from preflight.env or /etc/default/preflight (slurmd gives this script an environment
 # of its own): preflight-settings.sh, installed beside this script.
-here=.
-[[ ${BASH_SOURCE[0]} == */* ]] && here=${BASH_SOURCE[0]%/*}
-settings=$here/preflight-settings.sh
-if [[ ! -r $settings ]]; then
-    echo "preflight-healthcheck.sh: $settings is missing: install it beside this script" >&2
-    exit 1
-fi
+here=${BASH_SOURCE[0]%/*} && [[ $here != "${BASH_SOURCE[0]}" ]] || here=.
 # shellcheck source-path=SCRIPTDIR source=preflight-settings.sh
-source "$settings"
+source "$here/preflight-settings.sh" || { echo "$0: install preflight-settings.sh beside it" >&2; exit 1; }
 load_settings "$here"
 
 readonly TAG=preflight-healthcheck
@@ -224,14 +218,8 @@ if ! rm -f "$REPORT" 2>/dev/null || ! : 2>/dev/null >"$STDERR_FILE"; then
     exit 1
 fi
 
-read -r -a extra <<<"${PREFLIGHT_HEALTHCHECK_ARGS:-}"
-cmd=("$PREFLIGHT" node --quick --json "$REPORT" "${extra[@]}")
-if command -v timeout >/dev/null 2>&1; then
-    cmd=(timeout -k 5 "$TIMEOUT" "${cmd[@]}")
-fi
-"${cmd[@]}" >/dev/null 2>"$STDERR_FILE"
+run_preflight "$REPORT" "$STDERR_FILE" "${PREFLIGHT_HEALTHCHECK_ARGS:-}"
 rc=$?
-[[ -s $STDERR_FILE ]] || rm -f "$STDERR_FILE"
 
 case $rc in
     0)

@@ -24,15 +24,9 @@ set -u
 
 # Settings from preflight.env or /etc/default/preflight (slurmd gives this script an environment
 # of its own): preflight-settings.sh, installed beside this script.
-here=.
-[[ ${BASH_SOURCE[0]} == */* ]] && here=${BASH_SOURCE[0]%/*}
-settings=$here/preflight-settings.sh
-if [[ ! -r $settings ]]; then
-    echo "preflight-prolog.sh: $settings is missing: install it beside this script" >&2
-    exit 1
-fi
+here=${BASH_SOURCE[0]%/*} && [[ $here != "${BASH_SOURCE[0]}" ]] || here=.
 # shellcheck source-path=SCRIPTDIR source=preflight-settings.sh
-source "$settings"
+source "$here/preflight-settings.sh" || { echo "$0: install preflight-settings.sh beside it" >&2; exit 1; }
 load_settings "$here"
 
 readonly TAG=preflight-prolog
@@ -53,16 +47,8 @@ if ! mkdir -p "$REPORT_DIR" 2>/dev/null; then
 fi
 REPORT=$REPORT_DIR/prolog-$JOBID.json
 
-read -r -a extra <<<"${PREFLIGHT_PROLOG_ARGS:-}"
-cmd=("$PREFLIGHT" node --quick --json "$REPORT" "${extra[@]}")
-if command -v timeout >/dev/null 2>&1; then
-    # preflight has its own watchdog (124); this is the backstop if it hangs anyway
-    cmd=(timeout -k 5 "$TIMEOUT" "${cmd[@]}")
-fi
-
-"${cmd[@]}" >/dev/null 2>"$REPORT_DIR/prolog-$JOBID.stderr"
+run_preflight "$REPORT" "$REPORT_DIR/prolog-$JOBID.stderr" "${PREFLIGHT_PROLOG_ARGS:-}"
 rc=$?
-[[ -s $REPORT_DIR/prolog-$JOBID.stderr ]] || rm -f "$REPORT_DIR/prolog-$JOBID.stderr"
 
 case $rc in
     0)

@@ -4,7 +4,8 @@
 # preflight.env beside the scripts, /etc/default/preflight. KEY=VALUE lines for PREFLIGHT_*,
 # SCONTROL and SLURM_CONF (a slurm.conf elsewhere than where scontrol looks); a variable already
 # set wins. load_settings DIR: DIR is where the scripts are (plain bash: slurmd's PATH may be bare).
-# Also what both scripts do alike: log (TAG and LOG_CONTEXT set by the caller) and find_preflight.
+# Also what both scripts do alike: log (TAG and LOG_CONTEXT set by the caller), find_preflight and
+# run_preflight.
 # shellcheck shell=bash
 load_settings() {
     local file key value
@@ -42,4 +43,22 @@ find_preflight() {
     command -v preflight 2>/dev/null && return 0
     [[ -x /opt/preflight/bin/preflight ]] && { echo /opt/preflight/bin/preflight; return 0; }
     return 1
+}
+
+# run_preflight REPORT STDERR_FILE EXTRA_ARGS: `$PREFLIGHT node --quick --json REPORT` with
+# EXTRA_ARGS word-split, its stderr in STDERR_FILE (removed when empty); returns preflight's status.
+# preflight has its own watchdog (124); timeout(1), when there, at $TIMEOUT s is the backstop if it
+# hangs anyway.
+run_preflight() {
+    local report=$1 stderr_file=$2 rc
+    local -a extra cmd
+    read -r -a extra <<<"$3"
+    cmd=("$PREFLIGHT" node --quick --json "$report" "${extra[@]}")
+    if command -v timeout >/dev/null 2>&1; then
+        cmd=(timeout -k 5 "$TIMEOUT" "${cmd[@]}")
+    fi
+    "${cmd[@]}" >/dev/null 2>"$stderr_file"
+    rc=$?
+    [[ -s $stderr_file ]] || rm -f "$stderr_file"
+    return "$rc"
 }
